@@ -80,6 +80,14 @@ export interface ConnectionView {
   readonly maxWriteSize: number;
   readonly maxTransactSize: number;
   readonly supportsMultiCredit: boolean;
+  /** What NEGOTIATE settled, for FSCTL_VALIDATE_NEGOTIATE_INFO (3.3.5.15.12). */
+  readonly negotiate: {
+    clientCapabilities: number;
+    clientSecurityMode: number;
+    clientDialects: number[];
+    serverCapabilities: number;
+    serverSecurityMode: number;
+  };
 }
 
 /** Send an unsolicited message (oplock/lease break) to the client owning a session. */
@@ -125,6 +133,8 @@ export interface ServerState {
   /** Opens of a path across all sessions (share modes, oplocks): keyed by share name + path (case-folded). */
   opensByPath(shareName: string, path: string): Open[];
   registerOpen(open: Open): void;
+  /** What srvsvc/wkssvc report (share list, server name) for IPC$ pipes. */
+  rpcInfo(): import('../rpc/pipe.js').RpcServerInfo;
   unregisterOpen(open: Open): void;
 }
 
