@@ -1,0 +1,633 @@
+/**
+ * LocalVfs: a share backed by a local directory (node:fs/promises, file handles).
+ *
+ * Containment: every path is resolved component by component under realpath(root). Symlinks are
+ * followed only when their realpath stays inside the share (followSymlinks 'inside', default) or
+ * never ('never' -> ACCESS_DENIED). The final open uses O_NOFOLLOW on an already-resolved path, so
+ * swapping the last component for a symlink between check and open fails (ELOOP -> ACCESS_DENIED).
+ * Residual risk: Node has no openat(), so an attacker with local write access inside the share who
+ * swaps an *intermediate* directory for a symlink between the check and the open could win a race.
+ * SMB clients themselves cannot create symlinks through this server.
+ *
+ * Metadata Windows has but POSIX lacks (DOS attributes other than READONLY, creation time when the
+ * FS has no birthtime, exact 100ns timestamps, change-time overrides) is kept in a per-instance
+ * in-memory map keyed by dev:inode, i.e. it is lost on restart. READONLY on files is persisted as
+ * the owner-write mode bit. (fs-xattr was evaluated for Samba-compatible user.DOSATTRIB storage:
+ * it builds with node-gyp in ~6 s and a get costs ~55 us, about one stat(); it is not used because
+ * it is a native dependency needing npm install-script approval and has no fd-based calls.)
+ */
+import * as fsp from 'node:fs/promises';
+import { constants as C, type BigIntStats } from 'node:fs';
+import * as nodePath from 'node:path';
+import {
+  FileAttribute, VfsError, nsToFiletime, filetimeToUnixSeconds,
+  type DirEntry, type FileStat, type FsInfo, type OpenAction, type OpenOptions, type TimesUpdate, type Vfs, type VfsHandle,
+} from './types.js';
+import { NtStatus } from './status.js';
+import { assertSharePath, foldCase, splitPath, validateName, baseName, parentPath } from './path.js';
+import { MAX_IO_CHUNK, initialAttributes, mergeSetAttributes, planOpen, reportAttributes } from './common.js';
+
+export interface LocalVfsOptions {
+  /** Default false: names are matched case-insensitively when the exact spelling is missing. */
+  caseSensitive?: boolean;
+  /** 'inside' (default): follow symlinks whose target stays inside the share; 'never': refuse all. */
+  followSymlinks?: 'inside' | 'never';
+  /** Volume label reported by statfs. */
+  label?: string;
+}
+
+interface Override { value: bigint; observedNs: bigint }
+interface Meta {
+  attrs?: number;
+  creationTime?: bigint;
+  lastWriteTime?: Override;
+  lastAccessTime?: Override;
+  changeTime?: Override;
+}
+
+interface Resolved {
+  /** absolute host path to operate on (symlinks already resolved when followed) */
+  abs: string;
+  /** share-relative on-disk spelling */
+  rel: string;
+  exists: boolean;
+  st?: BigIntStats;
+  /** last component is a symlink that was not followed (followLast=false) */
+  isLink: boolean;
+  /** last component is a symlink whose target does not exist */
+  dangling: boolean;
+}
+
+const O_NOFOLLOW = C.O_NOFOLLOW ?? 0;
+const O_DIRECTORY = C.O_DIRECTORY ?? 0;
+
+function metaKey(st: BigIntStats): string {
+  return `${st.dev}:${st.ino}`;
+}
+
+function wrap(err: unknown): VfsError {
+  return VfsError.from(err);
+}
+
+export class LocalVfs implements Vfs {
+  readonly caseSensitive: boolean;
+  private readonly follow: 'inside' | 'never';
+  private readonly label: string;
+  private rootPromise: Promise<string> | undefined;
+  /** @internal */
+  readonly meta = new Map<string, Meta>();
+  /** @internal */
+  readonly handles = new Set<LocalHandle>();
+
+  constructor(readonly root: string, opts: LocalVfsOptions = {}) {
+    this.caseSensitive = opts.caseSensitive ?? false;
+    this.follow = opts.followSymlinks ?? 'inside';
+    this.label = opts.label ?? nodePath.basename(nodePath.resolve(root));
+  }
+
+  private rootReal(): Promise<string> {
+    this.rootPromise ??= fsp.realpath(this.root).catch((e: unknown) => {
+      this.rootPromise = undefined;
+      throw wrap(e);
+    });
+    return this.rootPromise;
+  }
+
+  private inside(root: string, p: string): boolean {
+    if (root === '/') return true;
+    return p === root || p.startsWith(root + '/');
+  }
+
+  /** Actual name of `name` in directory `dir` (exact first, then case-insensitive), or undefined. */
+  private async matchName(dir: string, name: string): Promise<string | undefined> {
+    try {
+      await fsp.lstat(nodePath.join(dir, name));
+      return name;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOTDIR') throw new VfsError(NtStatus.OBJECT_PATH_NOT_FOUND);
+      if (code !== 'ENOENT') throw wrap(e);
+    }
+    if (this.caseSensitive) return undefined;
+    let names: string[];
+    try {
+      names = await fsp.readdir(dir);
+    } catch (e) {
+      throw wrap(e);
+    }
+    const f = foldCase(name);
+    return names.find((n) => foldCase(n) === f);
+  }
+
+  /** Resolve a share path to a host path, enforcing containment. */
+  private async resolve(p: string, followLast: boolean): Promise<Resolved> {
+    assertSharePath(p);
+    const root = await this.rootReal();
+    const comps = splitPath(p);
+    if (comps.length === 0) {
+      const st = await fsp.stat(root, { bigint: true }).catch((e: unknown) => { throw wrap(e); });
+      return { abs: root, rel: '', exists: true, st, isLink: false, dangling: false };
+    }
+    // Fast path: the exact spelling exists and contains no symlink at all.
+    const direct = nodePath.join(root, ...comps);
+    try {
+      if ((await fsp.realpath(direct)) === direct) {
+        const st = await fsp.lstat(direct, { bigint: true });
+        if (!st.isSymbolicLink()) return { abs: direct, rel: p, exists: true, st, isLink: false, dangling: false };
+      }
+    } catch {
+      /* fall through to the careful walk */
+    }
+    let cur = root;
+    const real: string[] = [];
+    for (let i = 0; i < comps.length; i++) {
+      const last = i === comps.length - 1;
+      const comp = comps[i]!;
+      const name = await this.matchName(cur, comp);
+      if (name === undefined) {
+        if (last) return { abs: nodePath.join(cur, comp), rel: [...real, comp].join('/'), exists: false, isLink: false, dangling: false };
+        throw new VfsError(NtStatus.OBJECT_PATH_NOT_FOUND, p);
+      }
+      let next = nodePath.join(cur, name);
+      let st: BigIntStats;
+      try {
+        st = await fsp.lstat(next, { bigint: true });
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') {
+          if (last) return { abs: next, rel: [...real, name].join('/'), exists: false, isLink: false, dangling: false };
+          throw new VfsError(NtStatus.OBJECT_PATH_NOT_FOUND, p);
+        }
+        throw wrap(e);
+      }
+      if (st.isSymbolicLink()) {
+        if (last && !followLast) {
+          return { abs: next, rel: [...real, name].join('/'), exists: true, st, isLink: true, dangling: false };
+        }
+        if (this.follow === 'never') throw new VfsError(NtStatus.ACCESS_DENIED, 'symlinks are not followed');
+        let target: string;
+        try {
+          target = await fsp.realpath(next);
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if ((code === 'ENOENT' || code === 'ELOOP') && last) {
+            return { abs: next, rel: [...real, name].join('/'), exists: false, isLink: true, dangling: true };
+          }
+          if (code === 'ENOENT' || code === 'ENOTDIR') throw new VfsError(NtStatus.OBJECT_PATH_NOT_FOUND, p);
+          throw wrap(e);
+        }
+        if (!this.inside(root, target)) throw new VfsError(NtStatus.ACCESS_DENIED, 'symlink points outside the share');
+        next = target;
+        try {
+          st = await fsp.stat(next, { bigint: true });
+        } catch (e) {
+          throw wrap(e);
+        }
+      }
+      if (!last && !st.isDirectory()) throw new VfsError(NtStatus.OBJECT_PATH_NOT_FOUND, p);
+      real.push(name);
+      cur = next;
+      if (last) return { abs: cur, rel: real.join('/'), exists: true, st, isLink: false, dangling: false };
+    }
+    /* c8 ignore next */
+    throw new VfsError(NtStatus.INTERNAL_ERROR);
+  }
+
+  /** @internal Convert host stat + stored metadata to FileStat. */
+  toFileStat(st: BigIntStats, isSymlink = false): FileStat {
+    const m = this.meta.get(metaKey(st));
+    const isDir = st.isDirectory();
+    let stored = m?.attrs ?? (isDir ? FileAttribute.DIRECTORY : FileAttribute.ARCHIVE);
+    if (!isDir) stored = (st.mode & 0o200n) === 0n ? stored | FileAttribute.READONLY : stored & ~FileAttribute.READONLY;
+    const ov = (o: Override | undefined, ns: bigint): bigint => (o && o.observedNs === ns ? o.value : nsToFiletime(ns));
+    const birth = st.birthtimeNs > 0n ? st.birthtimeNs : st.mtimeNs < st.ctimeNs ? st.mtimeNs : st.ctimeNs;
+    return {
+      isDirectory: isDir,
+      isSymlink,
+      size: isDir ? 0n : st.size,
+      allocationSize: isDir ? 0n : st.blocks * 512n,
+      creationTime: m?.creationTime ?? nsToFiletime(birth),
+      lastAccessTime: ov(m?.lastAccessTime, st.atimeNs),
+      lastWriteTime: ov(m?.lastWriteTime, st.mtimeNs),
+      changeTime: ov(m?.changeTime, st.ctimeNs),
+      attributes: reportAttributes(isDir, stored),
+      fileId: st.ino,
+      nlink: Number(st.nlink),
+    };
+  }
+
+  /** @internal */
+  metaFor(st: BigIntStats): Meta {
+    const k = metaKey(st);
+    let m = this.meta.get(k);
+    if (!m) this.meta.set(k, (m = {}));
+    return m;
+  }
+
+  private async openFd(abs: string, isDir: boolean, write: boolean, extra: number): Promise<fsp.FileHandle> {
+    const flags = O_NOFOLLOW | extra | (isDir ? C.O_RDONLY | O_DIRECTORY : write ? C.O_RDWR : C.O_RDONLY);
+    return fsp.open(abs, flags, 0o666);
+  }
+
+  async open(path: string, opts: OpenOptions): Promise<{ handle: VfsHandle; action: OpenAction }> {
+    for (let attempt = 0; ; attempt++) {
+      const r = await this.resolve(path, true);
+      const st = r.st;
+      const attrs = r.exists && st ? this.toFileStat(st).attributes : 0;
+      const plan = planOpen(r.exists, st?.isDirectory() ?? false, attrs, opts);
+      try {
+        if (plan.kind === 'create') {
+          if (r.dangling) throw new VfsError(NtStatus.ACCESS_DENIED, 'dangling symlink');
+          const isDir = !!opts.directory;
+          let fh: fsp.FileHandle;
+          if (isDir) {
+            await fsp.mkdir(r.abs, 0o777);
+            fh = await this.openFd(r.abs, true, false, 0);
+          } else {
+            fh = await this.openFd(r.abs, false, opts.write, C.O_CREAT | C.O_EXCL);
+          }
+          const nst = await fh.stat({ bigint: true });
+          const want = initialAttributes(isDir, opts.attributes);
+          this.meta.set(metaKey(nst), { attrs: want & ~FileAttribute.READONLY });
+          if (!isDir && want & FileAttribute.READONLY) await fh.chmod(Number(nst.mode & 0o7777n) & ~0o222);
+          if (isDir && want & FileAttribute.READONLY) this.metaFor(nst).attrs = want;
+          return { handle: new LocalHandle(this, fh, r.rel, isDir, r.abs), action: 'created' };
+        }
+        const isDir = st!.isDirectory();
+        if (plan.kind === 'truncate') {
+          const fh = await this.openFd(r.abs, false, true, C.O_TRUNC);
+          const nst = await fh.stat({ bigint: true });
+          const m = this.metaFor(nst);
+          const keep = (m.attrs ?? 0) & (FileAttribute.HIDDEN | FileAttribute.SYSTEM);
+          m.attrs = (initialAttributes(false, opts.attributes) | keep) & ~FileAttribute.READONLY;
+          delete m.lastWriteTime;
+          delete m.changeTime;
+          return { handle: new LocalHandle(this, fh, r.rel, false, r.abs), action: plan.action };
+        }
+        const fh = await this.openFd(r.abs, isDir, opts.write && !isDir, 0);
+        return { handle: new LocalHandle(this, fh, r.rel, isDir, r.abs), action: 'opened' };
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        // Lost a race (created/removed concurrently): retry the decision once.
+        if (attempt === 0 && (code === 'EEXIST' || code === 'ENOENT') && opts.create !== 'create' && !r.dangling) continue;
+        throw wrap(e);
+      }
+    }
+  }
+
+  async stat(path: string): Promise<FileStat> {
+    const r = await this.resolve(path, true);
+    if (!r.exists || !r.st) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, path);
+    return this.toFileStat(r.st);
+  }
+
+  /** Lists a directory (no '.' / '..'; names that SMB cannot express are skipped). */
+  async readdir(path: string): Promise<DirEntry[]> {
+    const r = await this.resolve(path, true);
+    if (!r.exists || !r.st) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, path);
+    if (!r.st.isDirectory()) throw new VfsError(NtStatus.NOT_A_DIRECTORY, path);
+    const root = await this.rootReal();
+    let names: string[];
+    try {
+      names = await fsp.readdir(r.abs);
+    } catch (e) {
+      throw wrap(e);
+    }
+    names = names.filter((n) => {
+      try {
+        validateName(n);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    const out: DirEntry[] = [];
+    const BATCH = 64;
+    for (let i = 0; i < names.length; i += BATCH) {
+      const part = await Promise.all(
+        names.slice(i, i + BATCH).map(async (name): Promise<DirEntry | undefined> => {
+          const abs = nodePath.join(r.abs, name);
+          try {
+            const lst = await fsp.lstat(abs, { bigint: true });
+            if (!lst.isSymbolicLink()) return { name, stat: this.toFileStat(lst) };
+            if (this.follow === 'inside') {
+              try {
+                const target = await fsp.realpath(abs);
+                if (this.inside(root, target)) return { name, stat: this.toFileStat(await fsp.stat(target, { bigint: true }), true) };
+              } catch {
+                /* dangling: report the link itself */
+              }
+            }
+            return { name, stat: this.toFileStat(lst, true) };
+          } catch {
+            return undefined; // vanished meanwhile
+          }
+        }),
+      );
+      for (const e of part) if (e) out.push(e);
+    }
+    return out;
+  }
+
+  async unlink(path: string): Promise<void> {
+    if (path === '') throw new VfsError(NtStatus.ACCESS_DENIED);
+    const r = await this.resolve(path, false);
+    if (!r.exists || !r.st) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, path);
+    if (!r.isLink) {
+      if (r.st.isDirectory()) throw new VfsError(NtStatus.FILE_IS_A_DIRECTORY, path);
+      if (this.toFileStat(r.st).attributes & FileAttribute.READONLY) throw new VfsError(NtStatus.CANNOT_DELETE, path);
+    }
+    try {
+      await fsp.unlink(r.abs);
+    } catch (e) {
+      throw wrap(e);
+    }
+    if (r.st.nlink <= 1n) this.meta.delete(metaKey(r.st));
+  }
+
+  async rmdir(path: string): Promise<void> {
+    if (path === '') throw new VfsError(NtStatus.ACCESS_DENIED, 'cannot remove share root');
+    const r = await this.resolve(path, false);
+    if (!r.exists || !r.st) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, path);
+    try {
+      if (r.isLink) {
+        await fsp.unlink(r.abs); // a directory symlink behaves like a directory reparse point
+        return;
+      }
+      if (!r.st.isDirectory()) throw new VfsError(NtStatus.NOT_A_DIRECTORY, path);
+      if (this.toFileStat(r.st).attributes & FileAttribute.READONLY) throw new VfsError(NtStatus.CANNOT_DELETE, path);
+      await fsp.rmdir(r.abs);
+    } catch (e) {
+      throw wrap(e);
+    }
+    this.meta.delete(metaKey(r.st));
+  }
+
+  async rename(from: string, to: string, replace: boolean): Promise<void> {
+    if (from === '' || to === '') throw new VfsError(NtStatus.ACCESS_DENIED, 'cannot rename share root');
+    const src = await this.resolve(from, false);
+    if (!src.exists || !src.st) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, from);
+    const dst = await this.resolve(to, false);
+    const wanted = baseName(to);
+    const targetAbs = nodePath.join(nodePath.dirname(dst.abs), wanted);
+    const toRel = [parentPath(dst.rel), wanted].filter((x) => x !== '').join('/');
+    try {
+      if (dst.exists && dst.st) {
+        const same = dst.st.ino === src.st.ino && dst.st.dev === src.st.dev;
+        if (!same) {
+          if (!replace) throw new VfsError(NtStatus.OBJECT_NAME_COLLISION, to);
+          if (dst.st.isDirectory() && !dst.isLink) throw new VfsError(NtStatus.ACCESS_DENIED, 'target is a directory');
+          if (!dst.isLink && this.toFileStat(dst.st).attributes & FileAttribute.READONLY) {
+            throw new VfsError(NtStatus.ACCESS_DENIED, 'target is read-only');
+          }
+          if (dst.abs !== targetAbs) await fsp.unlink(dst.abs); // differently-cased existing name
+          if (dst.st.nlink <= 1n) this.meta.delete(metaKey(dst.st));
+        }
+      }
+      await fsp.rename(src.abs, targetAbs);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EISDIR' || code === 'ENOTEMPTY') throw new VfsError(NtStatus.ACCESS_DENIED, 'target is a directory');
+      throw wrap(e);
+    }
+    for (const h of this.handles) h.renamed(src.rel, toRel);
+  }
+
+  async statfs(): Promise<FsInfo> {
+    const root = await this.rootReal();
+    try {
+      const s = await fsp.statfs(root, { bigint: true });
+      const st = await fsp.stat(root, { bigint: true });
+      const bsize = s.bsize > 0n ? s.bsize : 4096n;
+      const bytesPerSector = 512;
+      return {
+        totalBytes: s.blocks * bsize,
+        freeBytes: s.bfree * bsize,
+        availBytes: s.bavail * bsize,
+        bytesPerSector,
+        sectorsPerUnit: Math.max(1, Number(bsize) / bytesPerSector),
+        fsName: 'NTFS',
+        serial: Number((st.dev ^ (st.ino << 8n)) & 0xffffffffn),
+        label: this.label,
+        maxNameLength: 255,
+      };
+    } catch (e) {
+      throw wrap(e);
+    }
+  }
+
+  async resolveCase(path: string): Promise<string | undefined> {
+    try {
+      const r = await this.resolve(path, false);
+      return r.exists ? r.rel : undefined;
+    } catch (e) {
+      if (e instanceof VfsError && e.status === NtStatus.OBJECT_PATH_NOT_FOUND) return undefined;
+      throw e;
+    }
+  }
+}
+
+class LocalHandle implements VfsHandle {
+  private closed = false;
+  constructor(
+    private readonly vfs: LocalVfs,
+    /** @internal */ readonly fh: fsp.FileHandle,
+    public path: string,
+    readonly isDirectory: boolean,
+    private readonly abs: string,
+  ) {
+    vfs.handles.add(this);
+  }
+
+  /** @internal */
+  renamed(from: string, to: string): void {
+    if (this.path === from) this.path = to;
+    else if (this.path.startsWith(from + '/')) this.path = to + this.path.slice(from.length);
+  }
+
+  private check(file: boolean): fsp.FileHandle {
+    if (this.closed) throw new VfsError(NtStatus.FILE_CLOSED);
+    if (file && this.isDirectory) throw new VfsError(NtStatus.INVALID_DEVICE_REQUEST, 'is a directory');
+    return this.fh;
+  }
+
+  private async rawStat(): Promise<BigIntStats> {
+    try {
+      return await this.check(false).stat({ bigint: true });
+    } catch (e) {
+      throw wrap(e);
+    }
+  }
+
+  async read(buf: Buffer, bufOffset: number, length: number, position: bigint): Promise<number> {
+    const fh = this.check(true);
+    if (bufOffset < 0 || length < 0 || bufOffset + length > buf.length) throw new VfsError(NtStatus.INVALID_PARAMETER);
+    let total = 0;
+    try {
+      while (total < length) {
+        const { bytesRead } = await fh.read(buf, bufOffset + total, length - total, Number(position) + total);
+        if (bytesRead === 0) break;
+        total += bytesRead;
+      }
+    } catch (e) {
+      throw wrap(e);
+    }
+    return total;
+  }
+
+  async write(data: Buffer, position: bigint): Promise<number> {
+    const fh = this.check(true);
+    let total = 0;
+    try {
+      while (total < data.length) {
+        const { bytesWritten } = await fh.write(data, total, data.length - total, Number(position) + total);
+        if (bytesWritten === 0) throw new VfsError(NtStatus.DISK_FULL);
+        total += bytesWritten;
+      }
+    } catch (e) {
+      throw wrap(e);
+    }
+    return total;
+  }
+
+  async truncate(size: bigint): Promise<void> {
+    try {
+      await this.check(true).truncate(Number(size));
+    } catch (e) {
+      throw wrap(e);
+    }
+  }
+
+  async flush(): Promise<void> {
+    try {
+      await this.check(false).sync();
+    } catch (e) {
+      throw wrap(e);
+    }
+  }
+
+  async stat(): Promise<FileStat> {
+    return this.vfs.toFileStat(await this.rawStat());
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.vfs.handles.delete(this);
+    try {
+      await this.fh.close();
+    } catch (e) {
+      throw wrap(e);
+    }
+  }
+
+  async setTimes(t: TimesUpdate): Promise<void> {
+    const fh = this.check(false);
+    let st = await this.rawStat();
+    const m = this.vfs.metaFor(st);
+    if (t.creationTime !== undefined) m.creationTime = t.creationTime;
+    if (t.lastAccessTime !== undefined || t.lastWriteTime !== undefined) {
+      const cur = this.vfs.toFileStat(st);
+      const at = t.lastAccessTime ?? cur.lastAccessTime;
+      const mt = t.lastWriteTime ?? cur.lastWriteTime;
+      try {
+        await fh.utimes(filetimeToUnixSeconds(at), filetimeToUnixSeconds(mt));
+      } catch (e) {
+        throw wrap(e);
+      }
+      st = await this.rawStat();
+      // Keep the exact 100ns value the client set while the host value is unchanged.
+      m.lastAccessTime = { value: at, observedNs: st.atimeNs };
+      m.lastWriteTime = { value: mt, observedNs: st.mtimeNs };
+    }
+    if (t.changeTime !== undefined) m.changeTime = { value: t.changeTime, observedNs: st.ctimeNs };
+  }
+
+  async setAttributes(attrs: number): Promise<void> {
+    const fh = this.check(false);
+    const st = await this.rawStat();
+    const m = this.vfs.metaFor(st);
+    const cur = this.vfs.toFileStat(st).attributes;
+    const next = mergeSetAttributes(cur, attrs);
+    try {
+      if (!this.isDirectory) {
+        const mode = Number(st.mode & 0o7777n);
+        const want = next & FileAttribute.READONLY ? mode & ~0o222 : mode | 0o200;
+        if (want !== mode) await fh.chmod(want);
+        m.attrs = next & ~FileAttribute.READONLY;
+      } else {
+        m.attrs = next | FileAttribute.DIRECTORY;
+      }
+    } catch (e) {
+      throw wrap(e);
+    }
+  }
+
+  async setAllocation(size: bigint): Promise<void> {
+    const st = await this.rawStat();
+    if (this.isDirectory) throw new VfsError(NtStatus.INVALID_DEVICE_REQUEST);
+    // Allocation below EOF truncates (MS-FSCC 2.4.4); growing it is a no-op (no fallocate in node).
+    if (size < st.size) await this.truncate(size);
+  }
+
+  async zeroRange(offset: bigint, length: bigint): Promise<void> {
+    const fh = this.check(true);
+    const st = await this.rawStat();
+    const start = offset < st.size ? offset : st.size;
+    const endReq = offset + length;
+    const end = endReq < st.size ? endReq : st.size;
+    if (end <= start) return;
+    try {
+      if (end === st.size) {
+        // Zeroing to EOF: truncate down and back up, which leaves a hole (sparse) on Linux FSes.
+        await fh.truncate(Number(start));
+        await fh.truncate(Number(st.size));
+        return;
+      }
+      const zero = Buffer.alloc(Number(end - start < BigInt(MAX_IO_CHUNK) ? end - start : BigInt(MAX_IO_CHUNK)));
+      for (let pos = start; pos < end; ) {
+        const n = end - pos < BigInt(zero.length) ? Number(end - pos) : zero.length;
+        await this.write(zero.subarray(0, n), pos);
+        pos += BigInt(n);
+      }
+    } catch (e) {
+      throw wrap(e);
+    }
+  }
+
+  async allocatedRanges(offset: bigint, length: bigint): Promise<Array<[bigint, bigint]>> {
+    this.check(true);
+    const st = await this.rawStat();
+    // No SEEK_DATA/SEEK_HOLE in node: report one range, or none when nothing is allocated.
+    if (offset >= st.size || length <= 0n || st.blocks === 0n) return [];
+    const end = offset + length < st.size ? offset + length : st.size;
+    return [[offset, end - offset]];
+  }
+
+  async setSparse(on: boolean): Promise<void> {
+    this.check(true);
+    const st = await this.rawStat();
+    const m = this.vfs.metaFor(st);
+    const cur = m.attrs ?? FileAttribute.ARCHIVE;
+    m.attrs = on ? cur | FileAttribute.SPARSE_FILE : cur & ~FileAttribute.SPARSE_FILE;
+  }
+
+  async copyRange(src: VfsHandle, srcOffset: bigint, dstOffset: bigint, length: number): Promise<number> {
+    this.check(true);
+    if (!(src instanceof LocalHandle)) throw new VfsError(NtStatus.INVALID_PARAMETER, 'foreign handle');
+    const buf = Buffer.allocUnsafe(Math.min(length, MAX_IO_CHUNK));
+    let done = 0;
+    while (done < length) {
+      const n = await src.read(buf, 0, Math.min(buf.length, length - done), srcOffset + BigInt(done));
+      if (n === 0) break;
+      await this.write(buf.subarray(0, n), dstOffset + BigInt(done));
+      done += n;
+    }
+    return done;
+  }
+
+  /** @internal host path at open time (diagnostics only) */
+  get hostPath(): string {
+    return this.abs;
+  }
+}

@@ -1,0 +1,336 @@
+/**
+ * MemoryVfs: a complete in-memory share for tests. Same semantics as LocalVfs
+ * (open dispositions, case-insensitive lookup, READONLY enforcement, POSIX-like unlink of open files).
+ */
+import {
+  FileAttribute, VfsError, nowFiletime,
+  type DirEntry, type FileStat, type FsInfo, type OpenAction, type OpenOptions, type TimesUpdate, type Vfs, type VfsHandle,
+} from './types.js';
+import { NtStatus } from './status.js';
+import { assertSharePath, foldCase, splitPath } from './path.js';
+import { initialAttributes, mergeSetAttributes, planOpen, reportAttributes, roundAlloc } from './common.js';
+
+class MemNode {
+  children: Map<string, MemNode> | undefined;
+  data = Buffer.alloc(0);
+  size = 0;
+  attrs: number;
+  creationTime: bigint;
+  lastAccessTime: bigint;
+  lastWriteTime: bigint;
+  changeTime: bigint;
+  nlink = 1;
+  allocation = 0n;
+  constructor(readonly id: bigint, readonly isDir: boolean, attrs: number) {
+    if (isDir) this.children = new Map();
+    this.attrs = attrs;
+    const now = nowFiletime();
+    this.creationTime = this.lastAccessTime = this.lastWriteTime = this.changeTime = now;
+  }
+  touchWrite(): void {
+    this.lastWriteTime = this.changeTime = nowFiletime();
+  }
+}
+
+export interface MemoryVfsOptions {
+  caseSensitive?: boolean;
+  /** Total capacity; writes beyond it fail with DISK_FULL. Default 1 GiB. */
+  capacity?: number;
+}
+
+export class MemoryVfs implements Vfs {
+  readonly caseSensitive: boolean;
+  private readonly root: MemNode;
+  private nextId = 2n;
+  private readonly capacity: number;
+  private used = 0;
+  /** @internal open handles, for path updates on rename */
+  readonly handles = new Set<MemHandle>();
+
+  constructor(opts: MemoryVfsOptions = {}) {
+    this.caseSensitive = opts.caseSensitive ?? false;
+    this.capacity = opts.capacity ?? 1 << 30;
+    this.root = new MemNode(1n, true, FileAttribute.DIRECTORY);
+  }
+
+  private newNode(isDir: boolean, attrs: number): MemNode {
+    return new MemNode(this.nextId++, isDir, attrs);
+  }
+
+  private child(dir: MemNode, name: string): [string, MemNode] | undefined {
+    const exact = dir.children!.get(name);
+    if (exact) return [name, exact];
+    if (this.caseSensitive) return undefined;
+    const f = foldCase(name);
+    for (const [k, v] of dir.children!) if (foldCase(k) === f) return [k, v];
+    return undefined;
+  }
+
+  /** Walk to the parent directory of p. Returns the parent node and the on-disk path of the parent. */
+  private walkParent(p: string): { dir: MemNode; dirPath: string; name: string } {
+    assertSharePath(p);
+    const comps = splitPath(p);
+    let cur = this.root;
+    const real: string[] = [];
+    for (let i = 0; i < comps.length - 1; i++) {
+      const c = this.child(cur, comps[i]!);
+      if (!c || !c[1].isDir) throw new VfsError(NtStatus.OBJECT_PATH_NOT_FOUND, p);
+      real.push(c[0]);
+      cur = c[1];
+    }
+    return { dir: cur, dirPath: real.join('/'), name: comps[comps.length - 1] ?? '' };
+  }
+
+  private lookup(p: string): { node: MemNode; path: string } | undefined {
+    if (p === '') return { node: this.root, path: '' };
+    const { dir, dirPath, name } = this.walkParent(p);
+    const c = this.child(dir, name);
+    if (!c) return undefined;
+    return { node: c[1], path: dirPath ? `${dirPath}/${c[0]}` : c[0] };
+  }
+
+  private mustLookup(p: string): { node: MemNode; path: string } {
+    const r = this.lookup(p);
+    if (!r) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, p);
+    return r;
+  }
+
+  /** @internal */
+  statNode(n: MemNode): FileStat {
+    return {
+      isDirectory: n.isDir,
+      isSymlink: false,
+      size: n.isDir ? 0n : BigInt(n.size),
+      allocationSize: n.isDir ? 0n : (roundAlloc(BigInt(n.size)) > n.allocation ? roundAlloc(BigInt(n.size)) : n.allocation),
+      creationTime: n.creationTime,
+      lastAccessTime: n.lastAccessTime,
+      lastWriteTime: n.lastWriteTime,
+      changeTime: n.changeTime,
+      attributes: reportAttributes(n.isDir, n.attrs),
+      fileId: n.id,
+      nlink: n.nlink,
+    };
+  }
+
+  /** @internal resize file data, enforcing capacity */
+  resize(n: MemNode, size: number): void {
+    if (size === n.size) return;
+    const delta = size - n.size;
+    if (delta > 0 && this.used + delta > this.capacity) throw new VfsError(NtStatus.DISK_FULL);
+    if (size > n.data.length) {
+      const nb = Buffer.alloc(Math.max(size, Math.min(n.data.length * 2, size + (64 << 20))));
+      n.data.copy(nb, 0, 0, n.size);
+      n.data = nb;
+    } else if (size < n.size) {
+      n.data.fill(0, size, n.size);
+    }
+    this.used += delta;
+    n.size = size;
+  }
+
+  async open(path: string, opts: OpenOptions): Promise<{ handle: VfsHandle; action: OpenAction }> {
+    const found = this.lookup(path);
+    const plan = planOpen(!!found, found?.node.isDir ?? false, found?.node.attrs ?? 0, opts);
+    if (plan.kind === 'create') {
+      if (path === '') throw new VfsError(NtStatus.OBJECT_NAME_COLLISION);
+      const { dir, dirPath, name } = this.walkParent(path);
+      const isDir = !!opts.directory;
+      const node = this.newNode(isDir, initialAttributes(isDir, opts.attributes));
+      dir.children!.set(name, node);
+      dir.touchWrite();
+      const h = new MemHandle(this, node, dirPath ? `${dirPath}/${name}` : name);
+      return { handle: h, action: 'created' };
+    }
+    const { node, path: real } = found!;
+    if (plan.kind === 'truncate') {
+      this.resize(node, 0);
+      node.allocation = 0n;
+      node.attrs = initialAttributes(false, opts.attributes) | (node.attrs & (FileAttribute.HIDDEN | FileAttribute.SYSTEM));
+      node.touchWrite();
+      return { handle: new MemHandle(this, node, real), action: plan.action };
+    }
+    return { handle: new MemHandle(this, node, real), action: 'opened' };
+  }
+
+  async stat(path: string): Promise<FileStat> {
+    return this.statNode(this.mustLookup(path).node);
+  }
+
+  async readdir(path: string): Promise<DirEntry[]> {
+    const { node } = this.mustLookup(path);
+    if (!node.isDir) throw new VfsError(NtStatus.NOT_A_DIRECTORY, path);
+    return [...node.children!].map(([name, n]) => ({ name, stat: this.statNode(n) }));
+  }
+
+  async unlink(path: string): Promise<void> {
+    if (path === '') throw new VfsError(NtStatus.ACCESS_DENIED);
+    const { dir, name } = this.walkParent(path);
+    const c = this.child(dir, name);
+    if (!c) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, path);
+    if (c[1].isDir) throw new VfsError(NtStatus.FILE_IS_A_DIRECTORY, path);
+    if (c[1].attrs & FileAttribute.READONLY) throw new VfsError(NtStatus.CANNOT_DELETE, path);
+    dir.children!.delete(c[0]);
+    c[1].nlink = 0;
+    this.used -= c[1].size; // data stays reachable for open handles; capacity is released now
+    dir.touchWrite();
+  }
+
+  async rmdir(path: string): Promise<void> {
+    if (path === '') throw new VfsError(NtStatus.ACCESS_DENIED, 'cannot remove share root');
+    const { dir, name } = this.walkParent(path);
+    const c = this.child(dir, name);
+    if (!c) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, path);
+    if (!c[1].isDir) throw new VfsError(NtStatus.NOT_A_DIRECTORY, path);
+    if (c[1].children!.size > 0) throw new VfsError(NtStatus.DIRECTORY_NOT_EMPTY, path);
+    if (c[1].attrs & FileAttribute.READONLY) throw new VfsError(NtStatus.CANNOT_DELETE, path);
+    dir.children!.delete(c[0]);
+    c[1].nlink = 0;
+    dir.touchWrite();
+  }
+
+  async rename(from: string, to: string, replace: boolean): Promise<void> {
+    if (from === '' || to === '') throw new VfsError(NtStatus.ACCESS_DENIED, 'cannot rename share root');
+    const src = this.walkParent(from);
+    const s = this.child(src.dir, src.name);
+    if (!s) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, from);
+    const dst = this.walkParent(to);
+    // refuse moving a directory into itself
+    if (s[1].isDir) {
+      const srcReal = src.dirPath ? `${src.dirPath}/${s[0]}` : s[0];
+      if (dst.dirPath === srcReal || dst.dirPath.startsWith(srcReal + '/')) throw new VfsError(NtStatus.INVALID_PARAMETER, 'rename into itself');
+    }
+    const existing = this.child(dst.dir, dst.name);
+    if (existing && existing[1] !== s[1]) {
+      if (!replace) throw new VfsError(NtStatus.OBJECT_NAME_COLLISION, to);
+      if (existing[1].isDir) throw new VfsError(NtStatus.ACCESS_DENIED, 'target is a directory');
+      if (existing[1].attrs & FileAttribute.READONLY) throw new VfsError(NtStatus.ACCESS_DENIED, 'target is read-only');
+      dst.dir.children!.delete(existing[0]);
+      existing[1].nlink = 0;
+      this.used -= existing[1].size;
+    }
+    src.dir.children!.delete(s[0]);
+    dst.dir.children!.set(dst.name, s[1]);
+    s[1].changeTime = nowFiletime();
+    src.dir.touchWrite();
+    dst.dir.touchWrite();
+    const fromReal = src.dirPath ? `${src.dirPath}/${s[0]}` : s[0];
+    const toReal = dst.dirPath ? `${dst.dirPath}/${dst.name}` : dst.name;
+    for (const h of this.handles) h.renamed(fromReal, toReal);
+  }
+
+  async statfs(): Promise<FsInfo> {
+    const total = BigInt(this.capacity);
+    const free = BigInt(Math.max(0, this.capacity - this.used));
+    return {
+      totalBytes: total, freeBytes: free, availBytes: free, bytesPerSector: 512, sectorsPerUnit: 8,
+      fsName: 'NTFS', serial: 0x4d454d31, label: 'memory', maxNameLength: 255,
+    };
+  }
+
+  async resolveCase(path: string): Promise<string | undefined> {
+    try {
+      return this.lookup(path)?.path;
+    } catch (e) {
+      if (e instanceof VfsError && e.status === NtStatus.OBJECT_PATH_NOT_FOUND) return undefined;
+      throw e;
+    }
+  }
+}
+
+class MemHandle implements VfsHandle {
+  private closed = false;
+  readonly isDirectory: boolean;
+  constructor(private readonly vfs: MemoryVfs, private readonly node: MemNode, public path: string) {
+    this.isDirectory = node.isDir;
+    vfs.handles.add(this);
+  }
+  /** @internal */
+  renamed(from: string, to: string): void {
+    if (this.path === from) this.path = to;
+    else if (this.path.startsWith(from + '/')) this.path = to + this.path.slice(from.length);
+  }
+  private check(file: boolean): MemNode {
+    if (this.closed) throw new VfsError(NtStatus.FILE_CLOSED);
+    if (file && this.node.isDir) throw new VfsError(NtStatus.INVALID_DEVICE_REQUEST, 'is a directory');
+    return this.node;
+  }
+  async read(buf: Buffer, bufOffset: number, length: number, position: bigint): Promise<number> {
+    const n = this.check(true);
+    if (bufOffset < 0 || length < 0 || bufOffset + length > buf.length) throw new VfsError(NtStatus.INVALID_PARAMETER);
+    if (position >= BigInt(n.size)) return 0;
+    const pos = Number(position);
+    const cnt = Math.min(length, n.size - pos);
+    n.data.copy(buf, bufOffset, pos, pos + cnt);
+    n.lastAccessTime = nowFiletime();
+    return cnt;
+  }
+  async write(data: Buffer, position: bigint): Promise<number> {
+    const n = this.check(true);
+    const end = position + BigInt(data.length);
+    if (end > BigInt(Number.MAX_SAFE_INTEGER)) throw new VfsError(NtStatus.DISK_FULL);
+    if (Number(end) > n.size) this.vfs.resize(n, Number(end));
+    data.copy(n.data, Number(position));
+    n.touchWrite();
+    return data.length;
+  }
+  async truncate(size: bigint): Promise<void> {
+    const n = this.check(true);
+    if (size > BigInt(Number.MAX_SAFE_INTEGER)) throw new VfsError(NtStatus.DISK_FULL);
+    this.vfs.resize(n, Number(size));
+    n.touchWrite();
+  }
+  async flush(): Promise<void> {
+    this.check(false);
+  }
+  async stat(): Promise<FileStat> {
+    return this.vfs.statNode(this.check(false));
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+    this.vfs.handles.delete(this);
+  }
+  async setTimes(t: TimesUpdate): Promise<void> {
+    const n = this.check(false);
+    if (t.creationTime !== undefined) n.creationTime = t.creationTime;
+    if (t.lastAccessTime !== undefined) n.lastAccessTime = t.lastAccessTime;
+    if (t.lastWriteTime !== undefined) n.lastWriteTime = t.lastWriteTime;
+    if (t.changeTime !== undefined) n.changeTime = t.changeTime;
+  }
+  async setAttributes(attrs: number): Promise<void> {
+    const n = this.check(false);
+    n.attrs = mergeSetAttributes(n.attrs, attrs) | (n.isDir ? FileAttribute.DIRECTORY : 0);
+    n.changeTime = nowFiletime();
+  }
+  async setAllocation(size: bigint): Promise<void> {
+    const n = this.check(true);
+    if (size < BigInt(n.size)) this.vfs.resize(n, Number(size));
+    n.allocation = roundAlloc(size);
+  }
+  async zeroRange(offset: bigint, length: bigint): Promise<void> {
+    const n = this.check(true);
+    const start = Math.min(Number(offset), n.size);
+    const end = Math.min(Number(offset + length), n.size);
+    if (end > start) n.data.fill(0, start, end);
+    n.touchWrite();
+  }
+  async allocatedRanges(offset: bigint, length: bigint): Promise<Array<[bigint, bigint]>> {
+    const n = this.check(true);
+    const size = BigInt(n.size);
+    if (offset >= size || length <= 0n) return [];
+    const end = offset + length < size ? offset + length : size;
+    return [[offset, end - offset]];
+  }
+  async setSparse(on: boolean): Promise<void> {
+    const n = this.check(true);
+    n.attrs = on ? n.attrs | FileAttribute.SPARSE_FILE : n.attrs & ~FileAttribute.SPARSE_FILE;
+  }
+  async copyRange(src: VfsHandle, srcOffset: bigint, dstOffset: bigint, length: number): Promise<number> {
+    this.check(true);
+    if (!(src instanceof MemHandle)) throw new VfsError(NtStatus.INVALID_PARAMETER, 'foreign handle');
+    const buf = Buffer.alloc(length);
+    const got = await src.read(buf, 0, length, srcOffset);
+    if (got === 0) return 0;
+    return this.write(buf.subarray(0, got), dstOffset);
+  }
+}
+

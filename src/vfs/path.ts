@@ -1,0 +1,106 @@
+/**
+ * SMB wire path -> safe share-relative path.
+ *
+ * Result form: components joined by '/', no leading/trailing '/', '' for the share root.
+ * Rules (MS-FSCC 2.1.5 "Pathname", MS-SMB2 3.3.5.9; error choices follow Samba/Windows):
+ *  - '\' is the separator; one leading '\' and one trailing '\' are tolerated.
+ *  - '..' component                         -> OBJECT_PATH_SYNTAX_BAD (Samba check_path_syntax)
+ *  - '.' component, empty component ('a\\b') -> OBJECT_NAME_INVALID
+ *  - UNC ('\\srv\x') or drive ('C:\x') forms -> OBJECT_PATH_SYNTAX_BAD
+ *  - NUL, control chars 0x01-0x1F, '/', and " < > | * ? in a name -> OBJECT_NAME_INVALID
+ *  - name longer than 255 UTF-16 units -> OBJECT_NAME_INVALID
+ *  - streams: 'name::$DATA' and 'name:' are the main stream; any other stream
+ *    ('name:s', 'name:s:$DATA', 'name::$INDEX_ALLOCATION') -> OBJECT_NAME_INVALID (not supported yet);
+ *    ':' in a non-final component -> OBJECT_NAME_INVALID.
+ */
+import { VfsError } from './types.js';
+import { NtStatus } from './status.js';
+
+export const MAX_NAME_LENGTH = 255;
+/** Characters MS-FSCC 2.1.5.2 forbids in a file name, besides control chars, '\' and ':'. */
+const FORBIDDEN = new Set(['"', '<', '>', '|', '*', '?', '/']);
+
+function invalidName(msg: string): VfsError {
+  return new VfsError(NtStatus.OBJECT_NAME_INVALID, msg);
+}
+function syntaxBad(msg: string): VfsError {
+  return new VfsError(NtStatus.OBJECT_PATH_SYNTAX_BAD, msg);
+}
+
+/** Validate a single name component (no separators, no stream suffix). Throws VfsError. */
+export function validateName(name: string): void {
+  if (name.length === 0) throw invalidName('empty name');
+  if (name === '..') throw syntaxBad("'..' not allowed");
+  if (name === '.') throw invalidName("'.' not allowed");
+  if (name.length > MAX_NAME_LENGTH) throw invalidName('name too long');
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c < 0x20) throw invalidName('control character in name');
+    if (FORBIDDEN.has(name[i]!)) throw invalidName(`character ${JSON.stringify(name[i])} not allowed`);
+    if (c === 0x3a /* ':' */ || c === 0x5c /* '\\' */) throw invalidName('separator in name');
+  }
+}
+
+/** Strip a stream suffix from the last component; only the unnamed $DATA stream is accepted. */
+function stripStream(comp: string): string {
+  const i = comp.indexOf(':');
+  if (i < 0) return comp;
+  const base = comp.slice(0, i);
+  const rest = comp.slice(i + 1); // "" | ":$DATA" | "stream" | "stream:$DATA"
+  if (rest === '' || rest.toUpperCase() === ':$DATA') return base;
+  throw invalidName('alternate data streams are not supported');
+}
+
+/**
+ * Convert an SMB path (as received in SMB2 CREATE etc.) into a share-relative path.
+ * Throws VfsError(OBJECT_NAME_INVALID | OBJECT_PATH_SYNTAX_BAD).
+ */
+export function normalizeSmbPath(smbPath: string): string {
+  let p = smbPath;
+  if (p.indexOf('\0') >= 0) throw invalidName('NUL in path');
+  if (p.startsWith('\\\\')) throw syntaxBad('UNC path not allowed');
+  if (/^[A-Za-z]:/.test(p)) throw syntaxBad('drive path not allowed');
+  if (p.startsWith('\\')) p = p.slice(1);
+  if (p.endsWith('\\')) p = p.slice(0, -1);
+  if (p === '') return '';
+  const comps = p.split('\\');
+  const last = comps.length - 1;
+  comps[last] = stripStream(comps[last]!);
+  // 'file::$DATA' on the root ('\\::$DATA') would leave an empty last comp: invalid.
+  for (const c of comps) validateName(c);
+  return comps.join('/');
+}
+
+/** Split a share-relative path into components ('' -> []). */
+export function splitPath(p: string): string[] {
+  return p === '' ? [] : p.split('/');
+}
+/** Join share-relative components. */
+export function joinPath(...parts: string[]): string {
+  return parts.filter((x) => x !== '').join('/');
+}
+/** Parent of a share-relative path ('' for top-level names and for the root). */
+export function parentPath(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i < 0 ? '' : p.slice(0, i);
+}
+/** Last component of a share-relative path ('' for the root). */
+export function baseName(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i < 0 ? p : p.slice(i + 1);
+}
+
+/**
+ * Defensive check for paths handed to a Vfs directly (already '/'-separated):
+ * rejects '..', '.', empty components, leading '/', backslashes and forbidden chars.
+ */
+export function assertSharePath(p: string): void {
+  if (p === '') return;
+  if (p.startsWith('/')) throw syntaxBad('absolute path not allowed');
+  for (const c of p.split('/')) validateName(c);
+}
+
+/** Case-folding used for case-insensitive name comparison (approximates the NTFS upcase table). */
+export function foldCase(name: string): string {
+  return name.toUpperCase();
+}

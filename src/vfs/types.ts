@@ -1,0 +1,162 @@
+/**
+ * The share-backend seam. The SMB server talks to shares ONLY through these interfaces.
+ * Paths are share-relative, '/'-separated, no leading slash; '' is the share root.
+ * Use normalizeSmbPath() (./path.ts) to turn an SMB wire path into this form.
+ */
+import { NtStatus, errnoToNtStatus } from './status.js';
+
+/** All times are FILETIME: 100ns intervals since 1601-01-01 UTC. */
+export interface FileStat {
+  isDirectory: boolean;
+  isSymlink: boolean;
+  size: bigint;
+  allocationSize: bigint;
+  creationTime: bigint;
+  lastAccessTime: bigint;
+  lastWriteTime: bigint;
+  changeTime: bigint;
+  /** FILE_ATTRIBUTE_* (MS-FSCC 2.6). Never 0: FILE_ATTRIBUTE_NORMAL when nothing else. */
+  attributes: number;
+  /** Stable per file (inode on LocalVfs). */
+  fileId: bigint;
+  nlink: number;
+}
+
+export interface DirEntry {
+  name: string;
+  stat: FileStat;
+}
+
+export interface FsInfo {
+  totalBytes: bigint;
+  freeBytes: bigint;
+  availBytes: bigint;
+  bytesPerSector: number;
+  sectorsPerUnit: number;
+  /** e.g. "NTFS" */
+  fsName: string;
+  serial: number;
+  label: string;
+  maxNameLength: number;
+}
+
+/** Error carrying an NTSTATUS; every Vfs method rejects only with this. */
+export class VfsError extends Error {
+  constructor(public readonly status: number, message?: string) {
+    super(message ?? `NTSTATUS 0x${(status >>> 0).toString(16).padStart(8, '0')}`);
+    this.name = 'VfsError';
+  }
+
+  /** Wrap any thrown value (Node errno errors included) as a VfsError. */
+  static from(err: unknown): VfsError {
+    if (err instanceof VfsError) return err;
+    const code = (err as NodeJS.ErrnoException | undefined)?.code;
+    const msg = err instanceof Error ? err.message : String(err);
+    return new VfsError(errnoToNtStatus(code), msg);
+  }
+}
+
+export interface TimesUpdate {
+  creationTime?: bigint;
+  lastAccessTime?: bigint;
+  lastWriteTime?: bigint;
+  changeTime?: bigint;
+}
+
+export interface VfsHandle {
+  /** share-relative, '/'-separated, '' = root. Updated by Vfs.rename for open handles where the backend can. */
+  readonly path: string;
+  readonly isDirectory: boolean;
+  /** Reads INTO buf[bufOffset..bufOffset+length). Returns bytes read (0 at/after EOF). */
+  read(buf: Buffer, bufOffset: number, length: number, position: bigint): Promise<number>;
+  write(data: Buffer, position: bigint): Promise<number>;
+  truncate(size: bigint): Promise<void>;
+  flush(): Promise<void>;
+  stat(): Promise<FileStat>;
+  close(): Promise<void>;
+  /** Only the fields present are changed (the server maps 0 / -1 "don't change" values to omission). changeTime may be ignored by backends that cannot set it. */
+  setTimes(t: TimesUpdate): Promise<void>;
+  /** FILE_ATTRIBUTE_* ; DIRECTORY bit is ignored (fixed by the object type). */
+  setAttributes(attrs: number): Promise<void>;
+  setAllocation(size: bigint): Promise<void>;
+  zeroRange(offset: bigint, length: bigint): Promise<void>;
+  /** Allocated (non-hole) ranges intersecting [offset, offset+length) as [offset, length] pairs. */
+  allocatedRanges(offset: bigint, length: bigint): Promise<Array<[bigint, bigint]>>;
+  setSparse(on: boolean): Promise<void>;
+  /** Server-side copy (FSCTL_SRV_COPYCHUNK). src must come from the same Vfs. */
+  copyRange(src: VfsHandle, srcOffset: bigint, dstOffset: bigint, length: number): Promise<number>;
+}
+
+export type CreateDisposition = 'open' | 'create' | 'open-if' | 'overwrite' | 'overwrite-if' | 'supersede';
+
+export interface OpenOptions {
+  /** MS-SMB2 CreateDisposition: open=FILE_OPEN, create=FILE_CREATE, open-if=FILE_OPEN_IF, ... */
+  create: CreateDisposition;
+  /** FILE_DIRECTORY_FILE: must be / create a directory. */
+  directory?: boolean;
+  /** FILE_NON_DIRECTORY_FILE: must not be a directory. */
+  nonDirectory?: boolean;
+  read: boolean;
+  write: boolean;
+  /** FILE_ATTRIBUTE_* applied on create/overwrite/supersede. */
+  attributes?: number;
+}
+
+export type OpenAction = 'opened' | 'created' | 'overwritten' | 'superseded';
+
+export interface Vfs {
+  readonly caseSensitive: boolean;
+  open(path: string, opts: OpenOptions): Promise<{ handle: VfsHandle; action: OpenAction }>;
+  stat(path: string): Promise<FileStat>;
+  readdir(path: string): Promise<DirEntry[]>;
+  unlink(path: string): Promise<void>;
+  rmdir(path: string): Promise<void>;
+  rename(from: string, to: string, replace: boolean): Promise<void>;
+  statfs(): Promise<FsInfo>;
+  /** Return the on-disk spelling of path (case-insensitive lookup), or undefined if missing. */
+  resolveCase?(path: string): Promise<string | undefined>;
+}
+
+/** MS-FSCC 2.6 file attributes. */
+export const FileAttribute = {
+  READONLY: 0x1,
+  HIDDEN: 0x2,
+  SYSTEM: 0x4,
+  DIRECTORY: 0x10,
+  ARCHIVE: 0x20,
+  NORMAL: 0x80,
+  TEMPORARY: 0x100,
+  SPARSE_FILE: 0x200,
+  REPARSE_POINT: 0x400,
+  COMPRESSED: 0x800,
+  OFFLINE: 0x1000,
+  NOT_CONTENT_INDEXED: 0x2000,
+  ENCRYPTED: 0x4000,
+} as const;
+
+/** Attribute bits a client may set with FileBasicInformation (MS-FSCC 2.4.7 / 2.6). */
+export const SETTABLE_ATTRIBUTES =
+  FileAttribute.READONLY | FileAttribute.HIDDEN | FileAttribute.SYSTEM | FileAttribute.ARCHIVE |
+  FileAttribute.TEMPORARY | FileAttribute.OFFLINE | FileAttribute.NOT_CONTENT_INDEXED;
+
+/** Difference between 1601-01-01 and 1970-01-01 in 100ns units. */
+export const FILETIME_EPOCH_OFFSET = 116444736000000000n;
+
+/** Unix time in milliseconds (may be fractional) -> FILETIME. */
+export function msToFiletime(ms: number): bigint {
+  return BigInt(Math.round(ms * 10_000)) + FILETIME_EPOCH_OFFSET;
+}
+/** Unix nanoseconds (from fs.stat bigint) -> FILETIME. */
+export function nsToFiletime(ns: bigint): bigint {
+  return ns / 100n + FILETIME_EPOCH_OFFSET;
+}
+/** FILETIME -> Unix seconds (fractional) for fs.utimes. */
+export function filetimeToUnixSeconds(ft: bigint): number {
+  return Number(ft - FILETIME_EPOCH_OFFSET) / 1e7;
+}
+/** FILETIME for "now". */
+export function nowFiletime(): bigint {
+  return msToFiletime(Date.now());
+}
+
+export { NtStatus };
