@@ -1,0 +1,93 @@
+// SMB2/3 message signing (MS-SMB2 3.1.4.1). The signature covers the whole message with the
+// 16-byte Signature field (header bytes 48..63) taken as zero.
+import { createCipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+import { aesCmac } from './aes-cmac.js';
+
+export type SigningAlgorithm = 'hmac-sha256' | 'aes-cmac' | 'aes-gmac';
+
+/** MS-SMB2 2.2.3.1.7 SigningAlgorithm ids. */
+export const SIGNING_ALGORITHM_ID = { 'hmac-sha256': 0, 'aes-cmac': 1, 'aes-gmac': 2 } as const;
+
+const SIG_OFF = 48;
+const SIG_END = 64;
+const HEADER_LEN = 64;
+const ZERO16 = Buffer.alloc(16);
+const FLAG_SERVER_TO_REDIR = 0x1;
+const CMD_CANCEL = 0x000c;
+
+/** The message as parts, with bytes 48..63 replaced by zeros (no copy of the body). */
+function zeroedParts(message: Buffer | Buffer[]): Buffer[] {
+  const parts = Array.isArray(message) ? message : [message];
+  const out: Buffer[] = [];
+  let pos = 0;
+  let sigDone = false;
+  for (const p of parts) {
+    const start = pos;
+    const end = pos + p.length;
+    pos = end;
+    if (end <= SIG_OFF || start >= SIG_END) {
+      out.push(p);
+      continue;
+    }
+    if (start < SIG_OFF) out.push(p.subarray(0, SIG_OFF - start));
+    if (!sigDone) {
+      out.push(ZERO16);
+      sigDone = true;
+    }
+    if (end > SIG_END) out.push(p.subarray(SIG_END - start));
+  }
+  if (pos < HEADER_LEN) throw new RangeError('SMB2 message shorter than its 64-byte header');
+  return out;
+}
+
+function headerBytes(message: Buffer | Buffer[]): Buffer {
+  if (!Array.isArray(message)) return message.subarray(0, HEADER_LEN);
+  if (message.length > 0 && message[0]!.length >= HEADER_LEN) return message[0]!.subarray(0, HEADER_LEN);
+  return Buffer.concat(message).subarray(0, HEADER_LEN);
+}
+
+/** AES-GMAC nonce: MessageId (8 bytes) || 4 bytes {bit0: server->client, bit1: CANCEL} (MS-SMB2 3.1.4.1). */
+function gmacNonce(header: Buffer): Buffer {
+  const nonce = Buffer.alloc(12);
+  header.copy(nonce, 0, 24, 32);
+  let b = 0;
+  if (header.readUInt32LE(16) & FLAG_SERVER_TO_REDIR) b |= 1;
+  if (header.readUInt16LE(12) === CMD_CANCEL) b |= 2;
+  nonce.writeUInt32LE(b, 8);
+  return nonce;
+}
+
+/** 16-byte signature of `message` (whole SMB2 message including its header); input is not modified. */
+export function computeSignature(alg: SigningAlgorithm, key: Buffer, message: Buffer | Buffer[]): Buffer {
+  const parts = zeroedParts(message);
+  switch (alg) {
+    case 'hmac-sha256': {
+      const h = createHmac('sha256', key);
+      for (const p of parts) h.update(p);
+      return h.digest().subarray(0, 16);
+    }
+    case 'aes-cmac':
+      return aesCmac(key, parts);
+    case 'aes-gmac': {
+      const name = key.length === 32 ? 'aes-256-gcm' : 'aes-128-gcm';
+      const c = createCipheriv(name, key, gmacNonce(headerBytes(message)));
+      for (const p of parts) if (p.length) c.setAAD(p);
+      c.final();
+      return c.getAuthTag();
+    }
+    default:
+      throw new RangeError(`unknown signing algorithm ${String(alg)}`);
+  }
+}
+
+/** Writes the signature into bytes 48..63 of `message` (the caller sets SMB2_FLAGS_SIGNED first). */
+export function signMessage(alg: SigningAlgorithm, key: Buffer, message: Buffer): void {
+  computeSignature(alg, key, message).copy(message, SIG_OFF);
+}
+
+/** Timing-safe check of the signature in bytes 48..63. */
+export function verifySignature(alg: SigningAlgorithm, key: Buffer, message: Buffer): boolean {
+  if (message.length < HEADER_LEN) return false;
+  const expected = computeSignature(alg, key, message);
+  return timingSafeEqual(expected, message.subarray(SIG_OFF, SIG_END));
+}
