@@ -44,7 +44,7 @@ test('hand-built NEGOTIATE request vector decodes', () => {
     '2400 0200 0100 0000 7f000000', guid.toString('hex'),
     '68000000 0200 0000', // NegotiateContextOffset 0x68 (64+36+4=104, already 8-aligned), count 2
     '0202 1103', // dialects
-    '0100 2600 00000000 0100 2000', '11'.repeat(32), // preauth: 1 hash, 32-byte salt
+    '0100 2600 00000000 0100 2000 0100', '11'.repeat(32), // preauth: 1 hash (SHA512), 32-byte salt
     '0000', // pad (context 1 ended at 104+8+38=150 -> 152)
     '0200 0400 00000000 0100 0200', // encryption: 1 cipher GCM
   );
