@@ -1,0 +1,405 @@
+// One TCP connection to an SMB2/3 server (MS-SMB2 3.2.1.2 Connection): framing, message ids,
+// credits, the pending-request table, signing/encryption of requests and verification/decryption
+// of responses, async (STATUS_PENDING) interim responses, unsolicited oplock/lease breaks,
+// keepalive echo. It knows nothing about sessions beyond the Channel security each message names:
+// a Session owns Channels, and a Channel is {connection, signing key} (DESIGN.md rule 1).
+import net from 'node:net';
+import { FrameReader, frameHeader } from '../transport/framing.js';
+import { Command, HeaderFlags } from '../wire/constants.js';
+import { HEADER_SIZE, decodeHeader, encodeHeaderInto, splitCompound, type Header } from '../wire/header.js';
+import { Status, statusName } from '../wire/status.js';
+import { isTransformHeader, transformSessionId } from '../wire/transform.js';
+import { WireError } from '../wire/buf.js';
+import { signMessage, verifySignature, type SigningAlgorithm } from '../crypto/signing.js';
+import { decryptMessage, encryptMessage } from '../crypto/encryption.js';
+import { SmbError, toSmbError } from './errors.js';
+
+export const UNSOLICITED_MESSAGE_ID = 0xffffffffffffffffn;
+const CREDIT_UNIT = 65536;
+/** We try to keep this many credits in hand (Samba grants up to 8192 by default). */
+const CREDIT_TARGET = 512;
+
+/** Security state of one channel of a session, as the connection sees it. */
+export interface ChannelSecurity {
+  readonly sessionId: bigint;
+  /** Channel.SigningKey; undefined until the session setup completed. */
+  readonly signingKey: Buffer | undefined;
+  readonly signingAlg: SigningAlgorithm;
+  /** Session.SigningRequired: every request is signed, every response must be signed or encrypted. */
+  readonly signRequired: boolean;
+  /** Session.EncryptData (or the caller asked for it): all requests of this session are encrypted. */
+  readonly encryptAll: boolean;
+  /** Session encryption keys (belong to the session, shared by all its channels). */
+  readonly cipherId: number;
+  readonly encryptionKey: Buffer | undefined;
+  readonly decryptionKey: Buffer | undefined;
+}
+
+export interface SmbRequest {
+  command: number;
+  /** Body: the bytes after the 64-byte header. */
+  body: Buffer | Buffer[];
+  sessionId?: bigint;
+  treeId?: number;
+  flags?: number;
+  /** Largest of bytes sent and bytes expected back; sets CreditCharge (3.2.4.1.5). */
+  payloadSize?: number;
+}
+
+export interface SmbResponse {
+  header: Header;
+  /** The whole message, header at 0 (what wire/ decoders take). */
+  msg: Buffer;
+}
+
+export interface SendOptions {
+  /** Channel whose keys sign/encrypt this request; undefined = none (negotiate, first session setup). */
+  channel?: ChannelSecurity;
+  /** Sign even if the channel does not require it (e.g. tree connect on 3.x); needs a key. */
+  sign?: boolean;
+  /** Encrypt this request (the whole compound) with the channel's session keys. */
+  encrypt?: boolean;
+  timeoutMs?: number;
+  /** Called with the raw bytes of the request message(s) as sent (preauth integrity hash). */
+  onSent?: (msgs: Buffer[]) => void;
+}
+
+export interface NegotiatedParams {
+  dialect: number;
+  supportsMultiCredit: boolean;
+  maxReadSize: number;
+  maxWriteSize: number;
+  maxTransactSize: number;
+}
+
+interface Pending {
+  messageId: bigint;
+  command: number;
+  resolve: (r: SmbResponse) => void;
+  reject: (e: SmbError) => void;
+  timer: NodeJS.Timeout | undefined;
+  timeoutMs: number;
+  asyncId: bigint | undefined;
+  channel: ChannelSecurity | undefined;
+  charge: number;
+}
+
+interface Waiter {
+  charge: number;
+  resolve: () => void;
+  reject: (e: SmbError) => void;
+}
+
+export interface ConnectionOptions {
+  host: string;
+  port: number;
+  timeoutMs: number;
+  /** Idle interval after which an ECHO is sent to keep NATs/servers from dropping us; 0 = never. */
+  keepaliveMs?: number;
+}
+
+export type OplockBreakHandler = (msg: Buffer, header: Header) => void;
+
+export class Connection {
+  private socket: net.Socket | undefined;
+  private readonly frames = new FrameReader();
+  private readonly pending = new Map<bigint, Pending>();
+  private readonly waiters: Waiter[] = [];
+  private nextMessageId = 0n;
+  /** Credits we may still spend (granted minus used); one is implicit before NEGOTIATE. */
+  private credits = 1;
+  private outstanding = 0;
+  private closedError: SmbError | undefined;
+  private keepalive: NodeJS.Timeout | undefined;
+  private lastActivity = Date.now();
+  /** Channels of sessions bound to this connection, by SessionId. */
+  readonly channels = new Map<bigint, ChannelSecurity>();
+  params: NegotiatedParams = {
+    dialect: 0, supportsMultiCredit: false, maxReadSize: CREDIT_UNIT, maxWriteSize: CREDIT_UNIT, maxTransactSize: CREDIT_UNIT,
+  };
+  onOplockBreak: OplockBreakHandler | undefined;
+  /** Called once when the connection dies (error or close). */
+  onClose: ((err: SmbError) => void) | undefined;
+
+  constructor(readonly opts: ConnectionOptions) {}
+
+  get closed(): boolean {
+    return this.closedError !== undefined;
+  }
+
+  get availableCredits(): number {
+    return this.credits;
+  }
+
+  connect(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const sock = net.connect({ host: this.opts.host, port: this.opts.port });
+      this.socket = sock;
+      sock.setNoDelay(true);
+      const timer = setTimeout(() => {
+        const e = new SmbError(Status.IO_TIMEOUT, `could not connect to ${this.opts.host}:${this.opts.port} within ${this.opts.timeoutMs} ms`);
+        this.fail(e);
+        reject(e);
+      }, this.opts.timeoutMs);
+      sock.once('connect', () => {
+        clearTimeout(timer);
+        this.startKeepalive();
+        resolve();
+      });
+      sock.on('data', (chunk: Buffer) => this.onData(chunk));
+      sock.on('error', (err) => {
+        clearTimeout(timer);
+        const e = toSmbError(err, Status.CONNECTION_DISCONNECTED, `${this.opts.host}:${this.opts.port}`);
+        if (!sock.connecting && !this.closed) this.fail(e);
+        else { this.fail(e); reject(e); }
+      });
+      sock.on('close', () => {
+        clearTimeout(timer);
+        const e = new SmbError(Status.CONNECTION_DISCONNECTED, 'connection closed by server');
+        this.fail(e);
+        reject(e);
+      });
+    });
+  }
+
+  /** Sends one request and resolves with its final response (any status; callers check it). */
+  async send(req: SmbRequest, opts: SendOptions = {}): Promise<SmbResponse> {
+    const [r] = await this.sendCompound([req], opts);
+    return r!;
+  }
+
+  /**
+   * Sends a chain of requests in one frame (3.2.4.1.4). Members after the first that carry
+   * HeaderFlags.RELATED_OPERATIONS use the FileId/SessionId/TreeId of the previous member.
+   */
+  async sendCompound(reqs: SmbRequest[], opts: SendOptions = {}): Promise<SmbResponse[]> {
+    if (this.closedError) throw this.closedError;
+    const charges = reqs.map((r) => this.chargeFor(r));
+    const total = charges.reduce((a, b) => a + b, 0);
+    await this.acquireCredits(total);
+    if (this.closedError) { this.credits += total; throw this.closedError; }
+
+    const channel = opts.channel;
+    const sign = !!channel?.signingKey && (opts.sign || channel.signRequired) && !opts.encrypt;
+    const msgs: Buffer[] = [];
+    const ids: bigint[] = [];
+    for (let i = 0; i < reqs.length; i++) {
+      const req = reqs[i]!;
+      const charge = charges[i]!;
+      const messageId = this.nextMessageId;
+      this.nextMessageId += BigInt(charge);
+      ids.push(messageId);
+      const bodyParts = Array.isArray(req.body) ? req.body : [req.body];
+      let bodyLen = 0;
+      for (const p of bodyParts) bodyLen += p.length;
+      const last = i === reqs.length - 1;
+      const len = HEADER_SIZE + bodyLen;
+      const padded = last ? len : (len + 7) & ~7;
+      const msg = Buffer.allocUnsafe(padded);
+      // Ask for enough credits to keep the window open (3.2.4.1.2), never fewer than we spend.
+      const want = this.credits + this.outstanding < CREDIT_TARGET ? charge + 64 : charge;
+      encodeHeaderInto({
+        command: req.command,
+        creditCharge: this.params.supportsMultiCredit ? charge : (this.params.dialect >= 0x0210 ? 1 : 0),
+        credits: Math.min(want, 0xffff),
+        flags: (req.flags ?? 0) | (sign ? HeaderFlags.SIGNED : 0),
+        nextCommand: last ? 0 : padded,
+        messageId,
+        treeId: req.treeId ?? 0,
+        sessionId: req.sessionId ?? 0n,
+      }, msg, 0);
+      let off = HEADER_SIZE;
+      for (const p of bodyParts) { p.copy(msg, off); off += p.length; }
+      if (padded > len) msg.fill(0, len, padded);
+      if (sign) signMessage(channel!.signingAlg, channel!.signingKey!, msg);
+      msgs.push(msg);
+    }
+
+    const promises = ids.map((id, i) => new Promise<SmbResponse>((resolve, reject) => {
+      const p: Pending = {
+        messageId: id, command: reqs[i]!.command, resolve, reject, timer: undefined,
+        timeoutMs: opts.timeoutMs ?? this.opts.timeoutMs, asyncId: undefined, channel, charge: charges[i]!,
+      };
+      this.armTimer(p);
+      this.pending.set(id, p);
+    }));
+    this.outstanding += total;
+    opts.onSent?.(msgs);
+
+    let out: Buffer[];
+    if (opts.encrypt) {
+      if (!channel?.encryptionKey) throw new SmbError(Status.ACCESS_DENIED, 'encryption requested but the session has no encryption key');
+      const [th, ct] = encryptMessage(channel.cipherId, channel.encryptionKey, channel.sessionId, msgs);
+      out = [frameHeader(th!.length + ct!.length), th!, ct!];
+    } else {
+      let size = 0;
+      for (const m of msgs) size += m.length;
+      out = [frameHeader(size), ...msgs];
+    }
+    this.write(out);
+    return Promise.all(promises);
+  }
+
+  private chargeFor(req: SmbRequest): number {
+    if (!this.params.supportsMultiCredit) return 1;
+    let size = req.payloadSize ?? 0;
+    if (size === 0) {
+      const parts = Array.isArray(req.body) ? req.body : [req.body];
+      for (const p of parts) size += p.length;
+    }
+    return Math.max(1, Math.ceil(size / CREDIT_UNIT));
+  }
+
+  private acquireCredits(n: number): Promise<void> {
+    if (this.waiters.length === 0 && this.credits >= n) {
+      this.credits -= n;
+      return Promise.resolve();
+    }
+    // Nothing outstanding and still not enough: the server will never grant more (3.2.4.1.5).
+    if (this.outstanding === 0 && this.waiters.length === 0 && this.credits < n) {
+      return Promise.reject(new SmbError(Status.INSUFFICIENT_RESOURCES, `request needs ${n} credits, server granted ${this.credits}`));
+    }
+    return new Promise((resolve, reject) => this.waiters.push({ charge: n, resolve, reject }));
+  }
+
+  private grant(n: number): void {
+    this.credits += n;
+    while (this.waiters.length > 0 && this.credits >= this.waiters[0]!.charge) {
+      const w = this.waiters.shift()!;
+      this.credits -= w.charge;
+      w.resolve();
+    }
+    if (this.waiters.length > 0 && this.outstanding === 0) {
+      const w = this.waiters.shift()!;
+      w.reject(new SmbError(Status.INSUFFICIENT_RESOURCES, `request needs ${w.charge} credits, server granted ${this.credits}`));
+    }
+  }
+
+  private armTimer(p: Pending): void {
+    if (p.timer) clearTimeout(p.timer);
+    if (p.timeoutMs <= 0) return;
+    p.timer = setTimeout(() => {
+      this.pending.delete(p.messageId);
+      p.reject(new SmbError(Status.IO_TIMEOUT, `the server did not answer in time (${commandName(p.command)}, ${p.timeoutMs} ms)`));
+    }, p.timeoutMs);
+    p.timer.unref?.();
+  }
+
+  private write(parts: Buffer[]): void {
+    const s = this.socket;
+    if (!s) throw new SmbError(Status.CONNECTION_DISCONNECTED, 'not connected');
+    this.lastActivity = Date.now();
+    s.cork();
+    for (const p of parts) s.write(p);
+    s.uncork();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.lastActivity = Date.now();
+    try {
+      for (const frame of this.frames.push(chunk)) this.onFrame(frame);
+    } catch (err) {
+      this.fail(toSmbError(err, Status.INVALID_NETWORK_RESPONSE));
+    }
+  }
+
+  private onFrame(frame: Buffer): void {
+    let plain = frame;
+    let encrypted = false;
+    if (isTransformHeader(frame)) {
+      const sid = transformSessionId(frame);
+      const ch = this.channels.get(sid);
+      if (!ch?.decryptionKey) throw new WireError(`encrypted message for unknown session 0x${sid.toString(16)}`);
+      plain = decryptMessage(ch.cipherId, ch.decryptionKey, frame).plaintext;
+      encrypted = true;
+    }
+    for (const msg of splitCompound(plain)) this.onMessage(msg, encrypted);
+  }
+
+  private onMessage(msg: Buffer, encrypted: boolean): void {
+    const h = decodeHeader(msg);
+    if (!(h.flags & HeaderFlags.SERVER_TO_REDIR)) throw new WireError('response without SERVER_TO_REDIR flag');
+    if (h.messageId === UNSOLICITED_MESSAGE_ID) {
+      if (h.command !== Command.OPLOCK_BREAK) throw new WireError(`unsolicited ${commandName(h.command)} message`);
+      this.verify(msg, h, encrypted, this.channels.get(h.sessionId));
+      this.grant(h.credits);
+      this.onOplockBreak?.(msg, h);
+      return;
+    }
+    const p = this.pending.get(h.messageId);
+    if (!p) {
+      // A late answer to a request that timed out: take its credits, drop it.
+      this.grant(h.credits);
+      return;
+    }
+    if (h.command !== p.command) throw new WireError(`response command ${commandName(h.command)} does not match request ${commandName(p.command)}`);
+    const interim = h.status === Status.PENDING && (h.flags & HeaderFlags.ASYNC_COMMAND) !== 0;
+    if (!interim) this.verify(msg, h, encrypted, this.channels.get(h.sessionId) ?? p.channel);
+    this.grant(h.credits);
+    if (interim) {
+      // Interim response (3.2.5.1.5): keep waiting for the final one on the AsyncId.
+      p.asyncId = h.asyncId;
+      this.armTimer(p);
+      return;
+    }
+    this.pending.delete(h.messageId);
+    if (p.timer) clearTimeout(p.timer);
+    this.outstanding = Math.max(0, this.outstanding - p.charge);
+    this.grant(0);
+    p.resolve({ header: h, msg });
+  }
+
+  /** 3.2.5.1.3: verify signed responses; a session requiring signing must get signed (or encrypted) successes. */
+  private verify(msg: Buffer, h: Header, encrypted: boolean, ch: ChannelSecurity | undefined): void {
+    if (encrypted || !ch?.signingKey || h.sessionId === 0n) return;
+    if (h.flags & HeaderFlags.SIGNED) {
+      if (!verifySignature(ch.signingAlg, ch.signingKey, msg)) {
+        throw new SmbError(Status.ACCESS_DENIED, `bad signature on ${commandName(h.command)} response: connection dropped`);
+      }
+    } else if (ch.signRequired && h.status === Status.SUCCESS && h.command !== Command.OPLOCK_BREAK) {
+      throw new SmbError(Status.ACCESS_DENIED, `unsigned ${commandName(h.command)} response on a session that requires signing: connection dropped`);
+    }
+  }
+
+  /** Tears the connection down and rejects everything pending with `err`. */
+  fail(err: SmbError): void {
+    if (this.closedError) return;
+    this.closedError = err;
+    if (this.keepalive) clearInterval(this.keepalive);
+    for (const p of this.pending.values()) {
+      if (p.timer) clearTimeout(p.timer);
+      p.reject(err);
+    }
+    this.pending.clear();
+    for (const w of this.waiters.splice(0)) w.reject(err);
+    this.socket?.destroy();
+    this.onClose?.(err);
+  }
+
+  /** Clean close: stop keepalive, end the socket; pending requests fail with "connection closed". */
+  async close(): Promise<void> {
+    if (this.closedError) return;
+    const s = this.socket;
+    this.fail(new SmbError(Status.CONNECTION_DISCONNECTED, 'connection closed'));
+    if (s && !s.destroyed) await new Promise<void>((r) => { s.once('close', () => r()); s.destroy(); });
+  }
+
+  private startKeepalive(): void {
+    const every = this.opts.keepaliveMs ?? 0;
+    if (every <= 0) return;
+    this.keepalive = setInterval(() => {
+      if (this.closed || Date.now() - this.lastActivity < every || this.pending.size > 0 || this.params.dialect === 0) return;
+      this.send({ command: Command.ECHO, body: Buffer.from([4, 0, 0, 0]) }, { channel: undefined, timeoutMs: this.opts.timeoutMs })
+        .catch(() => { /* failure already tears the connection down */ });
+    }, every);
+    this.keepalive.unref();
+  }
+}
+
+const commandNames = new Map<number, string>(Object.entries(Command).map(([k, v]) => [v as number, k]));
+export function commandName(c: number): string {
+  return commandNames.get(c) ?? `command 0x${c.toString(16)}`;
+}
+
+export { statusName };

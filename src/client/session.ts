@@ -1,0 +1,198 @@
+// Client Session and Channel (MS-SMB2 3.2.1.3 / 3.2.1.8). A Session owns Channels; a Channel is
+// {connection, signing key}. Encryption keys, SigningRequired and EncryptData belong to the
+// session; each channel has its own signing key (for 3.x bindings it is derived from the binding's
+// own preauth hash). Today a session has one channel; multichannel binding adds more later.
+import { Command, Dialect, HeaderFlags, SecurityMode, SessionFlags } from '../wire/constants.js';
+import { decodeSessionSetupResponse, encodeSessionSetupRequest } from '../wire/session-setup.js';
+import { encodeLogoffRequest } from '../wire/logoff.js';
+import { Status, isError } from '../wire/status.js';
+import { deriveSessionKeys } from '../crypto/kdf.js';
+import { verifySignature, type SigningAlgorithm } from '../crypto/signing.js';
+import type { ChannelSecurity, Connection, SmbRequest, SmbResponse } from './connection.js';
+import type { NegotiateResult } from './negotiate.js';
+import { SmbError } from './errors.js';
+
+/** One GSS-API style authentication exchange (SPNEGO wrapping NTLMv2). */
+export interface GssClient {
+  /** Next token to send given the server's last token (the negotiate hint first, maybe empty). */
+  step(serverToken: Buffer): Buffer | Promise<Buffer>;
+  /** The exported session key once the exchange produced one. */
+  sessionKey(): Buffer | undefined;
+}
+
+export class Channel implements ChannelSecurity {
+  signingKey: Buffer | undefined;
+
+  constructor(readonly session: Session, readonly connection: Connection, readonly neg: NegotiateResult) {}
+
+  get sessionId(): bigint { return this.session.id; }
+  get signingAlg(): SigningAlgorithm { return this.neg.signingAlg; }
+  get signRequired(): boolean { return this.session.signingRequired; }
+  get encryptAll(): boolean { return this.session.encryptData; }
+  get cipherId(): number { return this.session.cipherId; }
+  get encryptionKey(): Buffer | undefined { return this.session.encryptionKey; }
+  get decryptionKey(): Buffer | undefined { return this.session.decryptionKey; }
+}
+
+export interface RequestOptions {
+  treeId?: number;
+  /** Encrypt regardless of the session (share with ENCRYPT_DATA). */
+  encrypt?: boolean;
+  sign?: boolean;
+  /** Statuses that are not errors for this request (besides SUCCESS). */
+  allow?: number[];
+  /** Path the request is about, for error messages. */
+  path?: string;
+  timeoutMs?: number;
+}
+
+export class Session {
+  id = 0n;
+  readonly channels: Channel[] = [];
+  signingRequired = false;
+  encryptData = false;
+  cipherId = 0;
+  encryptionKey: Buffer | undefined;
+  decryptionKey: Buffer | undefined;
+  applicationKey: Buffer | undefined;
+  guest = false;
+  anonymous = false;
+  private nextChannel = 0;
+
+  constructor(readonly dialect: number) {}
+
+  /** A live channel to send on (round-robin over live channels). */
+  channel(): Channel {
+    const live = this.channels.filter((c) => !c.connection.closed);
+    if (live.length === 0) throw new SmbError(Status.CONNECTION_DISCONNECTED, 'no live connection for this session');
+    return live[this.nextChannel++ % live.length]!;
+  }
+
+  private frame(ch: Channel, reqs: SmbRequest[], o: RequestOptions): { reqs: SmbRequest[]; encrypt: boolean; sign: boolean } {
+    const encrypt = (this.encryptData || !!o.encrypt) && !!this.encryptionKey;
+    if ((this.encryptData || o.encrypt) && !this.encryptionKey) {
+      throw new SmbError(Status.ACCESS_DENIED, 'the server requires encryption but no cipher was negotiated');
+    }
+    void ch;
+    return {
+      reqs: reqs.map((r) => ({ ...r, sessionId: this.id, treeId: r.treeId ?? o.treeId ?? 0 })),
+      encrypt,
+      sign: !!o.sign,
+    };
+  }
+
+  /** Sends one request on a channel of this session; throws SmbError for an error status. */
+  async request(req: SmbRequest, o: RequestOptions = {}): Promise<SmbResponse> {
+    const [r] = await this.compound([req], o);
+    return r!;
+  }
+
+  /**
+   * Sends related/unrelated requests as one compound; throws the first error status
+   * (not in `allow`) after all members answered.
+   */
+  async compound(reqs: SmbRequest[], o: RequestOptions = {}, throwOnError = true): Promise<SmbResponse[]> {
+    const ch = this.channel();
+    const f = this.frame(ch, reqs, o);
+    const res = await ch.connection.sendCompound(f.reqs, { channel: ch, encrypt: f.encrypt, sign: f.sign, timeoutMs: o.timeoutMs });
+    if (throwOnError) for (const r of res) checkStatus(r, o);
+    return res;
+  }
+
+  /** LOGOFF (best effort). */
+  async logoff(): Promise<void> {
+    const live = this.channels.filter((c) => !c.connection.closed);
+    if (live.length === 0 || this.id === 0n) return;
+    try {
+      await this.request({ command: Command.LOGOFF, body: encodeLogoffRequest() }, { timeoutMs: 5000 });
+    } catch { /* closing anyway */ }
+  }
+}
+
+export function checkStatus(r: SmbResponse, o: { allow?: number[]; path?: string } = {}): void {
+  const st = r.header.status;
+  if (st === Status.SUCCESS || o.allow?.includes(st)) return;
+  if (isError(st) || st === Status.NO_MORE_FILES || st === Status.STOPPED_ON_SYMLINK) throw new SmbError(st, undefined, o.path);
+}
+
+export interface SessionSetupOptions {
+  gss: GssClient;
+  /** Client insists on signing (options.sign). */
+  requireSigning: boolean;
+  timeoutMs: number;
+}
+
+/**
+ * Authenticates a new session on `conn` (3.2.4.2.3 / 3.2.5.3): SPNEGO round trips, the 3.1.1
+ * preauth hash over every SESSION_SETUP request and response except the final one, key
+ * derivation, and verification of the signed final response with the new signing key.
+ */
+export async function setupSession(conn: Connection, neg: NegotiateResult, o: SessionSetupOptions): Promise<Session> {
+  const session = new Session(neg.dialect);
+  const channel = new Channel(session, conn, neg);
+  const preauth = neg.preauth?.clone();
+  let token = await o.gss.step(neg.securityBuffer);
+  const securityMode = SecurityMode.SIGNING_ENABLED | (o.requireSigning ? SecurityMode.SIGNING_REQUIRED : 0);
+  let final: SmbResponse | undefined;
+  for (let round = 0; round < 8; round++) {
+    const body = encodeSessionSetupRequest({
+      flags: 0, securityMode, capabilities: 0, channel: 0, previousSessionId: 0n, securityBuffer: token,
+    });
+    const res = await conn.send(
+      { command: Command.SESSION_SETUP, body, sessionId: session.id },
+      { timeoutMs: o.timeoutMs, onSent: (m) => preauth?.update(m[0]!) },
+    );
+    const st = res.header.status;
+    if (st === Status.MORE_PROCESSING_REQUIRED) {
+      preauth?.update(res.msg);
+      session.id = res.header.sessionId;
+      const r = decodeSessionSetupResponse(res.msg);
+      token = await o.gss.step(Buffer.from(r.securityBuffer));
+      continue;
+    }
+    if (st !== Status.SUCCESS) {
+      if (st === Status.LOGON_FAILURE || st === Status.WRONG_PASSWORD || st === Status.NO_SUCH_USER) {
+        throw new SmbError(Status.LOGON_FAILURE, 'wrong user name or password');
+      }
+      throw new SmbError(st, `session setup failed: ${new SmbError(st).message}`);
+    }
+    final = res;
+    break;
+  }
+  if (!final) throw new SmbError(Status.LOGON_FAILURE, 'authentication did not finish');
+  session.id = final.header.sessionId;
+  const r = decodeSessionSetupResponse(final.msg);
+  if (r.securityBuffer.length) await o.gss.step(Buffer.from(r.securityBuffer)); // mechListMIC / accept-completed
+  session.guest = (r.sessionFlags & SessionFlags.IS_GUEST) !== 0;
+  session.anonymous = (r.sessionFlags & SessionFlags.IS_NULL) !== 0;
+
+  const key = o.gss.sessionKey();
+  if (!session.guest && !session.anonymous) {
+    if (!key) throw new SmbError(Status.LOGON_FAILURE, 'authentication produced no session key');
+    const keys = deriveSessionKeys(neg.dialect, key, preauth?.value, neg.cipherId);
+    channel.signingKey = keys.signingKey;
+    session.applicationKey = keys.applicationKey;
+    if (neg.dialect >= Dialect.SMB3_00 && neg.cipherId) {
+      session.cipherId = neg.cipherId;
+      session.encryptionKey = keys.serverInKey;
+      session.decryptionKey = keys.serverOutKey;
+    }
+    // 3.2.5.3.1: signing is required if either side requires it.
+    session.signingRequired = o.requireSigning || (neg.serverSecurityMode & SecurityMode.SIGNING_REQUIRED) !== 0;
+    session.encryptData = (r.sessionFlags & SessionFlags.ENCRYPT_DATA) !== 0;
+    if (session.encryptData && !session.encryptionKey) {
+      throw new SmbError(Status.ACCESS_DENIED, 'the server requires encryption, which this dialect/cipher cannot do');
+    }
+    // The final response is signed with the new key (3.1.1 always; otherwise when flagged).
+    const signed = (final.header.flags & HeaderFlags.SIGNED) !== 0;
+    if (signed && !verifySignature(neg.signingAlg, channel.signingKey, final.msg)) {
+      throw new SmbError(Status.ACCESS_DENIED, 'the server\'s SESSION_SETUP response has a bad signature (wrong password or tampering)');
+    }
+    if (!signed && neg.dialect === Dialect.SMB3_11) {
+      throw new SmbError(Status.ACCESS_DENIED, 'the server did not sign the final SMB 3.1.1 SESSION_SETUP response');
+    }
+  }
+  session.channels.push(channel);
+  conn.channels.set(session.id, channel);
+  return session;
+}

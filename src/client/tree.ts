@@ -1,0 +1,58 @@
+// Tree connect (MS-SMB2 3.2.4.2.4): a share of a session. Requests on a tree carry its TreeId and
+// are encrypted when the share demands it (ShareFlags ENCRYPT_DATA) or the session does.
+import { Command, Dialect, ShareFlags, ShareType } from '../wire/constants.js';
+import { decodeTreeConnectResponse, encodeTreeConnectRequest } from '../wire/tree-connect.js';
+import { encodeTreeDisconnectRequest } from '../wire/tree-disconnect.js';
+import { Status } from '../wire/status.js';
+import type { SmbRequest, SmbResponse } from './connection.js';
+import type { RequestOptions, Session } from './session.js';
+import { SmbError } from './errors.js';
+
+export class Tree {
+  constructor(
+    readonly session: Session,
+    readonly id: number,
+    readonly share: string,
+    readonly shareType: number,
+    readonly shareFlags: number,
+    readonly maximalAccess: number,
+    readonly encrypt: boolean,
+  ) {}
+
+  request(req: SmbRequest, o: RequestOptions = {}): Promise<SmbResponse> {
+    return this.session.request(req, { ...o, treeId: this.id, encrypt: this.encrypt || o.encrypt });
+  }
+
+  compound(reqs: SmbRequest[], o: RequestOptions = {}, throwOnError = true): Promise<SmbResponse[]> {
+    return this.session.compound(reqs, { ...o, treeId: this.id, encrypt: this.encrypt || o.encrypt }, throwOnError);
+  }
+
+  async disconnect(): Promise<void> {
+    try {
+      await this.request({ command: Command.TREE_DISCONNECT, body: encodeTreeDisconnectRequest() }, { timeoutMs: 5000 });
+    } catch { /* best effort */ }
+  }
+}
+
+export async function connectTree(session: Session, host: string, share: string, forceEncrypt: boolean): Promise<Tree> {
+  const path = `\\\\${host}\\${share}`;
+  const body = encodeTreeConnectRequest({ flags: 0, path });
+  // 3.x: sign TREE_CONNECT so a man in the middle cannot strip the share's ENCRYPT_DATA flag.
+  const sign = session.dialect >= Dialect.SMB3_00 && !session.guest && !session.anonymous;
+  let res: SmbResponse;
+  try {
+    res = await session.request({ command: Command.TREE_CONNECT, body }, { sign, encrypt: forceEncrypt, path: share });
+  } catch (e) {
+    if (e instanceof SmbError && e.status === Status.BAD_NETWORK_NAME) throw new SmbError(e.status, `no such share "${share}"`);
+    throw e;
+  }
+  const r = decodeTreeConnectResponse(res.msg);
+  const encrypt = forceEncrypt || session.encryptData || (r.shareFlags & ShareFlags.ENCRYPT_DATA) !== 0;
+  if (encrypt && !session.encryptionKey) {
+    throw new SmbError(Status.ACCESS_DENIED, `share "${share}" requires encryption, which this dialect/cipher cannot do`);
+  }
+  if (r.shareType !== ShareType.DISK && r.shareType !== ShareType.PIPE) {
+    throw new SmbError(Status.NOT_SUPPORTED, `share "${share}" is not a disk share`);
+  }
+  return new Tree(session, res.header.treeId, share, r.shareType, r.shareFlags, r.maximalAccess, encrypt);
+}
