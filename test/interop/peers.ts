@@ -511,3 +511,16 @@ export function impacket(script: string, args: string[], opts: RunOptions = {}):
   return run(python(), [path, ...args], { timeoutMs: 120_000, ...opts });
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// Target selection for the server-* interop tests
+
+/** The server under test: smbts, or Samba when INTEROP_TARGET=samba (to validate the tests
+ *  themselves against the reference implementation). */
+export async function startTarget(opts: SmbtsOptions = {}): Promise<SmbtsHandle> {
+  if (process.env.INTEROP_TARGET === 'samba') {
+    const s = await startSamba({ users: opts.users, log: opts.log });
+    return { port: s.port, shareDir: s.shareDir, stop: () => s.stop() };
+  }
+  return startSmbts(opts);
+}
