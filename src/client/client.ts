@@ -1,0 +1,427 @@
+// The fs-like client API (DESIGN.md "Client shape"): connect(url) -> SmbClient -> Session -> Tree
+// -> FileHandle. Everything below this file is protocol; this file is about paths and files.
+import { randomBytes } from 'node:crypto';
+import { Readable, Writable } from 'node:stream';
+import { Access, Command, CreateDisposition, CreateOptions, FileAttributes, OplockLevel } from '../wire/constants.js';
+import { decodeCreateResponse } from '../wire/create.js';
+import { decodeCloseResponse } from '../wire/close.js';
+import { decodeOplockBreak, encodeOplockBreak } from '../wire/oplock-break.js';
+import { Status } from '../wire/status.js';
+import { Connection } from './connection.js';
+import { negotiate, type NegotiateResult } from './negotiate.js';
+import { setupSession, type Session } from './session.js';
+import { connectTree, type Tree } from './tree.js';
+import { createGss } from './auth.js';
+import { SmbError } from './errors.js';
+import { parseSmbUrl } from './url.js';
+import {
+  DEFAULT_DEPTH, FILE_OPTIONS, FileHandle, OpenFlags, closeRequest, createRequest, displayPath, openFile, runPipelined,
+  statsFrom, type OpenFlag, type Stats, type TransferOptions,
+} from './file.js';
+import { listDirectory, renamePath, setDeleteOnClose, type DirEntry } from './info.js';
+
+export interface ConnectOptions {
+  password?: string;
+  domain?: string;
+  /** Dialects to offer (default 2.1, 3.0, 3.0.2, 3.1.1). */
+  dialects?: number[];
+  /** Encrypt everything (needs SMB 3.x); the server may require it anyway. */
+  encrypt?: boolean;
+  /** Require signing (the server may require it anyway). */
+  sign?: boolean;
+  /** Per-request timeout (and connect timeout), ms. Default 30 s. */
+  timeoutMs?: number;
+  /** Idle ECHO interval, ms (default 60 s; 0 = off). */
+  keepaliveMs?: number;
+  /** Bytes per READ/WRITE (default 1 MiB, capped by the server). */
+  chunkSize?: number;
+  /** READ/WRITE requests in flight per transfer (default 8). */
+  depth?: number;
+  /** Ciphers to offer for 3.1.1, in preference order (CipherId values). */
+  ciphers?: number[];
+  workstation?: string;
+}
+
+export interface ReaddirOptions {
+  withStats?: boolean;
+}
+
+export interface RmOptions {
+  recursive?: boolean;
+  force?: boolean;
+}
+
+export interface ServerInfo {
+  dialect: number;
+  signing: boolean;
+  encryption: boolean;
+  cipherId: number;
+  signingAlgorithm: string;
+  maxReadSize: number;
+  maxWriteSize: number;
+  share: string;
+  host: string;
+}
+
+/** Connects, authenticates and attaches to the share named in `url`. */
+export async function connect(url: string, options: ConnectOptions = {}): Promise<SmbClient> {
+  const u = parseSmbUrl(url);
+  if (!u.share) throw new SmbError(Status.OBJECT_PATH_SYNTAX_BAD, `no share in "${url}"`);
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const conn = new Connection({ host: u.host, port: u.port, timeoutMs, keepaliveMs: options.keepaliveMs ?? 60_000 });
+  try {
+    await conn.connect();
+    const neg = await negotiate(conn, {
+      dialects: options.dialects, requireSigning: options.sign, ciphers: options.ciphers,
+      clientGuid: randomBytes(16), host: u.host,
+    });
+    if (options.encrypt && !neg.cipherId) {
+      throw new SmbError(Status.NOT_SUPPORTED, `encryption requested but dialect 0x${neg.dialect.toString(16)} with this server cannot encrypt`);
+    }
+    const session = await setupSession(conn, neg, {
+      gss: createGss({ user: u.user, password: options.password ?? u.password ?? '', domain: options.domain ?? u.domain, workstation: options.workstation }),
+      requireSigning: !!options.sign,
+      timeoutMs,
+    });
+    if (options.encrypt) session.encryptData = true;
+    const tree = await connectTree(session, u.host, u.share, !!options.encrypt);
+    return new SmbClient(conn, neg, session, tree, u.path, options);
+  } catch (e) {
+    await conn.close();
+    throw e;
+  }
+}
+
+export class SmbClient {
+  private readonly opens = new Map<bigint, FileHandle>();
+
+  constructor(
+    private readonly conn: Connection,
+    private readonly neg: NegotiateResult,
+    readonly session: Session,
+    readonly tree: Tree,
+    /** Path inside the share from the URL; relative paths of the API resolve against it. */
+    readonly base: string,
+    private readonly options: ConnectOptions,
+  ) {
+    conn.onOplockBreak = (msg) => { void this.onBreak(msg); };
+  }
+
+  get info(): ServerInfo {
+    return {
+      dialect: this.neg.dialect, signing: this.session.signingRequired,
+      encryption: this.tree.encrypt || this.session.encryptData, cipherId: this.session.cipherId,
+      signingAlgorithm: this.neg.signingAlg, maxReadSize: this.neg.maxReadSize, maxWriteSize: this.neg.maxWriteSize,
+      share: this.tree.share, host: this.conn.opts.host,
+    };
+  }
+
+  /** Resolves an API path: absolute ('/x') from the share root, relative from the URL's path. */
+  resolve(p: string): string {
+    if (p.startsWith('/') || p.startsWith('\\')) return p.replace(/^[\\/]+/, '');
+    return this.base ? `${this.base}/${p}` : p;
+  }
+
+  private xfer(o: TransferOptions = {}): TransferOptions {
+    return { chunkSize: this.options.chunkSize, depth: this.options.depth ?? DEFAULT_DEPTH, ...o };
+  }
+
+  /** We ask for no oplocks, but acknowledge a break if a server sends one anyway (3.2.5.19.1). */
+  private async onBreak(msg: Buffer): Promise<void> {
+    try {
+      const b = decodeOplockBreak(msg);
+      if (b.kind !== 'oplock') return;
+      const h = this.opens.get(b.fileId.volatile);
+      if (!h) return;
+      await h.tree.request({ command: Command.OPLOCK_BREAK, body: encodeOplockBreak({ oplockLevel: OplockLevel.NONE, fileId: b.fileId }) });
+    } catch { /* the open may be gone already */ }
+  }
+
+  async open(path: string, flags: OpenFlag = 'r'): Promise<FileHandle> {
+    const f = OpenFlags[flags];
+    if (!f) throw new SmbError(Status.INVALID_PARAMETER, `unknown open flags "${String(flags)}"`);
+    const h = await openFile(this.tree, this.resolve(path), { access: f.access, disposition: f.disposition, options: FILE_OPTIONS });
+    if (flags.startsWith('a')) appendMode(h);
+    this.track(h);
+    return h;
+  }
+
+  private track(h: FileHandle): void {
+    this.opens.set(h.fileId.volatile, h);
+    const close = h.close.bind(h);
+    h.close = async () => { this.opens.delete(h.fileId.volatile); await close(); };
+  }
+
+  async readFile(path: string, o: TransferOptions = {}): Promise<Buffer> {
+    const h = await this.open(path, 'r');
+    try {
+      const data = await h.read(0, undefined, this.xfer(o));
+      // The file may have grown since the open: keep reading until a short read.
+      if (data.length === h.size) {
+        const more: Buffer[] = [data];
+        let off = data.length;
+        for (;;) {
+          const c = await h.readChunk(off, h.readChunkSize(this.xfer(o)));
+          if (c.length === 0) break;
+          more.push(Buffer.from(c));
+          off += c.length;
+        }
+        return more.length === 1 ? data : Buffer.concat(more);
+      }
+      return data;
+    } finally {
+      await h.close();
+    }
+  }
+
+  async writeFile(path: string, data: Buffer | Uint8Array | string, o: TransferOptions = {}): Promise<void> {
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    const h = await this.open(path, 'w');
+    try {
+      await h.write(buf, 0, this.xfer(o));
+    } finally {
+      await h.close();
+    }
+  }
+
+  /** Attributes of `path`, in one round trip: CREATE + CLOSE(POSTQUERY_ATTRIB) compounded. */
+  async stat(path: string): Promise<Stats> {
+    const p = this.resolve(path);
+    const create = createRequest(p, { access: Access.FILE_READ_ATTRIBUTES, disposition: CreateDisposition.OPEN, options: 0 });
+    const close = closeRequest({ persistent: 0xffffffffffffffffn, volatile: 0xffffffffffffffffn }, true, true);
+    const [cr, cl] = await this.tree.compound([create, close], { path: displayPath(p) }, false);
+    if (cr!.header.status !== Status.SUCCESS) throw new SmbError(cr!.header.status, undefined, displayPath(p));
+    const c = decodeCreateResponse(cr!.msg);
+    const name = displayPath(p);
+    if (cl!.header.status === Status.SUCCESS) {
+      const r = decodeCloseResponse(cl!.msg);
+      if (r.flags & 1) return statsFrom(name, r);
+    }
+    return statsFrom(name, c);
+  }
+
+  async exists(path: string): Promise<boolean> {
+    try {
+      await this.stat(path);
+      return true;
+    } catch (e) {
+      if (e instanceof SmbError && isNotFound(e.status)) return false;
+      throw e;
+    }
+  }
+
+  async mkdir(path: string, o: { recursive?: boolean } = {}): Promise<void> {
+    const p = this.resolve(path);
+    const mk = async (dir: string): Promise<void> => {
+      const create = createRequest(dir, {
+        access: Access.FILE_READ_ATTRIBUTES, disposition: CreateDisposition.CREATE, options: CreateOptions.DIRECTORY_FILE,
+        attributes: FileAttributes.DIRECTORY,
+      });
+      const close = closeRequest({ persistent: 0xffffffffffffffffn, volatile: 0xffffffffffffffffn }, false, true);
+      const [cr] = await this.tree.compound([create, close], {}, false);
+      if (cr!.header.status !== Status.SUCCESS) throw new SmbError(cr!.header.status, undefined, displayPath(dir));
+    };
+    if (!o.recursive) return mk(p);
+    const parts = p.split(/[\\/]+/).filter(Boolean);
+    for (let i = 1; i <= parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      try {
+        await mk(dir);
+      } catch (e) {
+        if (!(e instanceof SmbError && e.status === Status.OBJECT_NAME_COLLISION)) throw e;
+        if (i === parts.length && !(await this.stat('/' + dir)).isDirectory) throw new SmbError(Status.NOT_A_DIRECTORY, undefined, displayPath(dir));
+      }
+    }
+  }
+
+  /** Names (or Stats with withStats) of a directory's entries, without '.' and '..'. */
+  async readdir(path: string, o: { withStats: true }): Promise<Stats[]>;
+  async readdir(path: string, o?: ReaddirOptions): Promise<string[]>;
+  async readdir(path: string, o: ReaddirOptions = {}): Promise<string[] | Stats[]> {
+    const entries = await this.list(path);
+    if (o.withStats) return entries.map((e) => statsFrom(e.name, e));
+    return entries.map((e) => e.name);
+  }
+
+  private async list(path: string): Promise<DirEntry[]> {
+    const p = this.resolve(path);
+    const h = await openFile(this.tree, p, {
+      access: Access.FILE_LIST_DIRECTORY | Access.FILE_READ_ATTRIBUTES | Access.SYNCHRONIZE,
+      disposition: CreateDisposition.OPEN, options: CreateOptions.DIRECTORY_FILE,
+    });
+    try {
+      return (await listDirectory(h)).filter((e) => e.name !== '.' && e.name !== '..');
+    } finally {
+      await h.close();
+    }
+  }
+
+  /** Removes a file or (empty, or with recursive) directory. */
+  async rm(path: string, o: RmOptions = {}): Promise<void> {
+    const p = this.resolve(path);
+    let st: Stats;
+    try {
+      st = await this.stat('/' + p);
+    } catch (e) {
+      if (o.force && e instanceof SmbError && isNotFound(e.status)) return;
+      throw e;
+    }
+    if (!p) throw new SmbError(Status.ACCESS_DENIED, 'refusing to remove the share root');
+    if (st.isDirectory && o.recursive) {
+      const entries = await this.list('/' + p);
+      await runPipelined(entries.length, 8, async (i) => {
+        const e = entries[i]!;
+        const child = `/${p}/${e.name}`;
+        if (e.fileAttributes & FileAttributes.DIRECTORY) await this.rm(child, { recursive: true });
+        else await this.deletePath(child.slice(1), false);
+      });
+    }
+    await this.deletePath(p, st.isDirectory);
+  }
+
+  private async deletePath(p: string, dir: boolean): Promise<void> {
+    const h = await openFile(this.tree, p, {
+      access: Access.DELETE | Access.FILE_READ_ATTRIBUTES,
+      disposition: CreateDisposition.OPEN,
+      options: (dir ? CreateOptions.DIRECTORY_FILE : CreateOptions.NON_DIRECTORY_FILE),
+    });
+    try {
+      await setDeleteOnClose(h);
+    } finally {
+      await h.close();
+    }
+  }
+
+  /** Renames/moves within the share; replaces an existing file when `replace` is set. */
+  async rename(from: string, to: string, o: { replace?: boolean } = {}): Promise<void> {
+    const src = this.resolve(from);
+    const dst = this.resolve(to);
+    const h = await openFile(this.tree, src, { access: Access.DELETE | Access.FILE_READ_ATTRIBUTES | Access.SYNCHRONIZE, disposition: CreateDisposition.OPEN, options: 0 });
+    try {
+      await renamePath(h, dst, !!o.replace);
+    } finally {
+      await h.close();
+    }
+  }
+
+  /** A Readable over the file; chunk reads are pipelined and paused by backpressure. */
+  createReadStream(path: string, o: TransferOptions & { start?: number; end?: number } = {}): Readable {
+    const x = this.xfer(o);
+    let h: FileHandle | undefined;
+    let pos = o.start ?? 0;
+    let limit = Infinity;
+    const inflight: Array<Promise<Buffer>> = [];
+    let eof = false;
+    const depth = Math.max(1, x.depth ?? DEFAULT_DEPTH);
+    const fill = (): void => {
+      if (!h) return;
+      const chunk = h.readChunkSize(x);
+      while (!eof && inflight.length < depth && pos < limit) {
+        const want = Math.min(chunk, limit - pos);
+        const p = h.readChunk(pos, want);
+        p.catch(() => undefined);
+        inflight.push(p);
+        pos += want;
+      }
+    };
+    return new Readable({
+      highWaterMark: 4 * 1024 * 1024,
+      construct: (cb) => {
+        this.open(path, 'r').then((fh) => {
+          h = fh;
+          limit = o.end !== undefined ? o.end + 1 : Infinity;
+          cb();
+        }, (e: Error) => cb(e));
+      },
+      read(this: Readable) {
+        fill();
+        const next = inflight.shift();
+        if (!next) { this.push(null); return; }
+        next.then((data) => {
+          if (data.length === 0) { eof = true; inflight.length = 0; this.push(null); return; }
+          x.onProgress?.(data.length);
+          if (data.length < h!.readChunkSize(x) && pos >= limit) eof = true;
+          this.push(data);
+        }, (e: Error) => this.destroy(e));
+      },
+      destroy: (err, cb) => {
+        const fh = h;
+        h = undefined;
+        Promise.allSettled(inflight).then(() => (fh ? fh.close() : undefined)).then(() => cb(err), () => cb(err));
+      },
+    });
+  }
+
+  /** A Writable to the file (created/truncated); chunk writes are pipelined within `depth`. */
+  createWriteStream(path: string, o: TransferOptions & { flags?: OpenFlag } = {}): Writable {
+    const x = this.xfer(o);
+    let h: FileHandle | undefined;
+    let pos = 0;
+    const depth = Math.max(1, x.depth ?? DEFAULT_DEPTH);
+    const inflight = new Set<Promise<void>>();
+    let failed: Error | undefined;
+    let pendingBuf: Buffer[] = [];
+    let pendingLen = 0;
+    const issue = (data: Buffer): Promise<void> => {
+      const off = pos;
+      pos += data.length;
+      const p = h!.write(data, off, { ...x, depth: 1 }).then(() => { inflight.delete(p); x.onProgress?.(data.length); },
+        (e: Error) => { inflight.delete(p); failed ??= e; });
+      inflight.add(p);
+      return p;
+    };
+    const drainTo = async (n: number): Promise<void> => {
+      while (inflight.size > n) await Promise.race(inflight);
+      if (failed) throw failed;
+    };
+    const flushPending = async (all: boolean): Promise<void> => {
+      const chunk = h!.writeChunkSize(x);
+      while (pendingLen >= chunk || (all && pendingLen > 0)) {
+        const joined = pendingBuf.length === 1 ? pendingBuf[0]! : Buffer.concat(pendingBuf, pendingLen);
+        const part = joined.subarray(0, Math.min(chunk, joined.length));
+        const rest = joined.subarray(part.length);
+        pendingBuf = rest.length ? [rest] : [];
+        pendingLen = rest.length;
+        await drainTo(depth - 1);
+        void issue(Buffer.from(part));
+      }
+    };
+    return new Writable({
+      highWaterMark: 4 * 1024 * 1024,
+      construct: (cb) => {
+        this.open(path, o.flags ?? 'w').then((fh) => { h = fh; if (o.flags?.startsWith('a')) pos = fh.size; cb(); }, (e: Error) => cb(e));
+      },
+      write: (chunk: Buffer, _enc, cb) => {
+        pendingBuf.push(chunk);
+        pendingLen += chunk.length;
+        flushPending(false).then(() => cb(), (e: Error) => cb(e));
+      },
+      final: (cb) => {
+        flushPending(true).then(() => drainTo(0)).then(() => h!.close()).then(() => { h = undefined; cb(); }, (e: Error) => cb(e));
+      },
+      destroy: (err, cb) => {
+        const fh = h;
+        h = undefined;
+        Promise.allSettled([...inflight]).then(() => (fh ? fh.close() : undefined)).then(() => cb(err), () => cb(err));
+      },
+    });
+  }
+
+  /** Disconnects the tree, logs off, closes the connection. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.conn.closed) return;
+    for (const h of [...this.opens.values()]) await h.close().catch(() => undefined);
+    await this.tree.disconnect();
+    await this.session.logoff();
+    await this.conn.close();
+  }
+}
+
+function appendMode(h: FileHandle): void {
+  const write = h.write.bind(h);
+  h.write = (data, position, o) => write(data, position ?? h.size, o);
+}
+
+export function isNotFound(status: number): boolean {
+  return status === Status.OBJECT_NAME_NOT_FOUND || status === Status.OBJECT_PATH_NOT_FOUND || status === Status.NO_SUCH_FILE;
+}
