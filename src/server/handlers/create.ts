@@ -1,4 +1,236 @@
-import type { Handler } from '../types.js';
+// SMB2 CREATE (MS-SMB2 3.3.5.9; file system behaviour per MS-FSA 2.1.5.1, error choices as Samba/Windows).
+import type { Open, RequestContext, ShareTree } from '../types.js';
 import { Status } from '../../wire/status.js';
+import { decodeCreateRequest, encodeCreateResponse, type CreateContext, type CreateRequest } from '../../wire/create.js';
+import { CreateContextName, encodeMxAcResponse, makeDiskFileId, decodeAlSi } from '../../wire/create-contexts.js';
+import {
+  Access, CreateDisposition as Disp, CreateOptions as Opt, CreateAction, OplockLevel, ImpersonationLevel,
+} from '../../wire/constants.js';
+import { normalizeSmbPath } from '../../vfs/path.js';
+import { FileAttribute, VfsError, type CreateDisposition, type FileStat } from '../../vfs/types.js';
+import { fail, handlerOf, sizes } from '../files/util.js';
+import { resolveAccess, conflictingOpens, isStatOpen, WRITE_ACCESS_BITS, FILE_GENERIC_WRITE } from '../share-modes.js';
+import { attachState, newNode, opensOf, stateOf, reportChange, FileAction, NotifyFilter, parentOf } from '../open-file.js';
+import { grantLevel, startBreak, waitForBreaks, anyBreaking } from '../oplocks.js';
+import { openPipe } from '../files/pipes.js';
 
-export const handler: Handler = async () => ({ status: Status.NOT_IMPLEMENTED });
+/** CreateOptions bits Windows rejects (smb2.create.gentest). */
+const INVALID_OPTIONS = 0xff000000;
+/** FILE_OPEN_FOR_RECOVERY (0x80)? , OPEN_BY_FILE_ID, RESERVE_OPFILTER: NOT_SUPPORTED as Windows. */
+const UNSUPPORTED_OPTIONS = 0x00000080 | Opt.OPEN_BY_FILE_ID | Opt.RESERVE_OPFILTER;
+/** FileAttributes a client may pass (gentest: 0xffff8048 are INVALID_PARAMETER). */
+const VALID_ATTRIBUTES = 0x00007fb7;
+
+const DISPOSITION: Record<number, CreateDisposition> = {
+  [Disp.SUPERSEDE]: 'supersede', [Disp.OPEN]: 'open', [Disp.CREATE]: 'create',
+  [Disp.OPEN_IF]: 'open-if', [Disp.OVERWRITE]: 'overwrite', [Disp.OVERWRITE_IF]: 'overwrite-if',
+};
+
+function validate(req: CreateRequest): void {
+  if (req.createOptions & INVALID_OPTIONS) fail(Status.INVALID_PARAMETER, 'reserved CreateOptions');
+  if (req.createOptions & UNSUPPORTED_OPTIONS) fail(Status.NOT_SUPPORTED);
+  if (req.impersonationLevel > ImpersonationLevel.DELEGATE) fail(Status.BAD_IMPERSONATION_LEVEL);
+  if (!(req.createDisposition in DISPOSITION)) fail(Status.INVALID_PARAMETER, 'bad CreateDisposition');
+  if (req.fileAttributes & ~VALID_ATTRIBUTES) fail(Status.INVALID_PARAMETER, 'bad FileAttributes');
+  if ((req.createOptions & Opt.DIRECTORY_FILE) && (req.createOptions & Opt.NON_DIRECTORY_FILE)) {
+    fail(Status.INVALID_PARAMETER, 'directory and non-directory');
+  }
+  const ol = req.requestedOplockLevel;
+  if (ol !== OplockLevel.NONE && ol !== OplockLevel.II && ol !== OplockLevel.EXCLUSIVE &&
+      ol !== OplockLevel.BATCH && ol !== OplockLevel.LEASE) fail(Status.INVALID_PARAMETER, 'bad oplock level');
+  for (const c of req.contexts) if (c.name.length < 4) fail(Status.INVALID_PARAMETER, 'short create context tag');
+  // MS-SMB2 3.3.5.9: a name starting with '\' is invalid.
+  if (req.name.startsWith('\\')) fail(Status.INVALID_PARAMETER, 'leading backslash');
+}
+
+function ctxByName(list: CreateContext[], name: string): CreateContext | undefined {
+  return list.find((c) => c.name === name);
+}
+
+async function statOrUndefined(tree: ShareTree, path: string): Promise<FileStat | undefined> {
+  try {
+    return await tree.vfs!.stat(path);
+  } catch (e) {
+    if (e instanceof VfsError && e.status === Status.OBJECT_NAME_NOT_FOUND) return undefined;
+    throw e;
+  }
+}
+
+/** Maximal access on an object (Samba smbd_calculate_maximum_allowed_access for a share without ACLs). */
+function maximalFor(tree: ShareTree, st: FileStat | undefined, path: string): number {
+  let m = tree.maximalAccess >>> 0;
+  if (st && !st.isDirectory && (st.attributes & FileAttribute.READONLY)) m &= ~(FILE_GENERIC_WRITE | Access.DELETE) | Access.SYNCHRONIZE | Access.READ_CONTROL;
+  if (path === '') m &= ~Access.DELETE;
+  return m >>> 0;
+}
+
+const TRUNCATING = new Set<CreateDisposition>(['overwrite', 'overwrite-if', 'supersede']);
+
+export const handler = handlerOf(async (ctx: RequestContext) => {
+  const tree = ctx.tree;
+  const session = ctx.session;
+  if (!tree || !session) return { status: Status.NETWORK_NAME_DELETED };
+  const req = decodeCreateRequest(ctx.msg);
+  validate(req);
+
+  if (tree.isIpc) return openPipe(ctx, req);
+  const vfs = tree.vfs;
+  if (!vfs) fail(Status.INVALID_DEVICE_REQUEST);
+
+  // Snapshots are not offered (Samba answers OBJECT_NAME_NOT_FOUND for an unknown TWrp).
+  if (ctxByName(req.contexts, CreateContextName.TIMEWARP_TOKEN)) fail(Status.OBJECT_NAME_NOT_FOUND);
+
+  const path = normalizeSmbPath(req.name);
+  const disposition = DISPOSITION[req.createDisposition]!;
+  const wantDir = !!(req.createOptions & Opt.DIRECTORY_FILE);
+  const wantNonDir = !!(req.createOptions & Opt.NON_DIRECTORY_FILE);
+  let wentAsync: AbortSignal | undefined;
+
+  for (let attempt = 0; ; attempt++) {
+    const st = await statOrUndefined(tree, path);
+    const exists = !!st;
+    // Disposition/type checks before access and sharing (MS-FSA 2.1.5.1.2).
+    if (exists) {
+      if (disposition === 'create') fail(Status.OBJECT_NAME_COLLISION);
+      if (st.isDirectory && wantNonDir) fail(Status.FILE_IS_A_DIRECTORY);
+      if (!st.isDirectory && wantDir) fail(Status.NOT_A_DIRECTORY);
+      if (st.isDirectory && TRUNCATING.has(disposition)) fail(Status.INVALID_PARAMETER);
+    } else {
+      if (disposition === 'open' || disposition === 'overwrite') fail(Status.OBJECT_NAME_NOT_FOUND);
+      if (wantDir && TRUNCATING.has(disposition)) fail(Status.INVALID_PARAMETER);
+      if (tree.readOnly) fail(Status.ACCESS_DENIED);
+    }
+    const isDir = exists ? st.isDirectory : wantDir;
+
+    // Access (3.3.5.9: MAXIMUM_ALLOWED / GENERIC_* mapping; share maximal access).
+    const maximal = maximalFor(tree, st, path);
+    const acc = resolveAccess({ desired: req.desiredAccess, maximal: exists ? maximal : tree.maximalAccess });
+    if (acc.status) {
+      // An explicit write on a read-only file: ACCESS_DENIED as NTFS.
+      fail(acc.status);
+    }
+    let granted = acc.granted;
+    if (tree.readOnly && (granted & WRITE_ACCESS_BITS)) fail(Status.ACCESS_DENIED);
+    if (exists && TRUNCATING.has(disposition)) {
+      if (req.desiredAccess === 0) fail(Status.ACCESS_DENIED);
+      // MS-FSA 2.1.5.1.2.1: overwriting a HIDDEN/SYSTEM file must keep those attributes.
+      const keep = st.attributes & (FileAttribute.HIDDEN | FileAttribute.SYSTEM);
+      if (keep & ~req.fileAttributes) fail(Status.ACCESS_DENIED);
+      if (st.attributes & FileAttribute.READONLY) fail(Status.ACCESS_DENIED);
+    }
+    const deleteOnClose = !!(req.createOptions & Opt.DELETE_ON_CLOSE);
+    if (deleteOnClose) {
+      if (!(granted & Access.DELETE)) fail(Status.INVALID_PARAMETER, 'DELETE_ON_CLOSE without DELETE');
+      if (exists && (st.attributes & FileAttribute.READONLY)) fail(Status.CANNOT_DELETE);
+      if (path === '') fail(Status.ACCESS_DENIED);
+    }
+    if (!exists && (req.fileAttributes & FileAttribute.READONLY) && deleteOnClose) fail(Status.CANNOT_DELETE);
+
+    // Sharing and oplocks against the other opens of this file.
+    const others = exists ? opensOf(ctx.server, tree, path) : [];
+    const node = others.length ? stateOf(others[0]!).node : newNode();
+    if (exists && node.deletePending) fail(Status.DELETE_PENDING);
+    const statOnly = isStatOpen(granted);
+    const conflicts = conflictingOpens(others, granted, req.shareAccess);
+    const truncating = exists && TRUNCATING.has(disposition);
+    if (!statOnly && attempt < 3) {
+      // Batch holders are broken when they stand in the way of the open (MS-FSA 2.1.5.17.2 / Samba
+      // delay_for_oplock); without a sharing conflict exclusive holders go to level II.
+      const breakTo = truncating ? OplockLevel.NONE : OplockLevel.II;
+      const toBreak: Open[] = [];
+      for (const o of others) {
+        const lvl = o.oplockLevel;
+        if (lvl !== OplockLevel.BATCH && lvl !== OplockLevel.EXCLUSIVE) continue;
+        if (conflicts.length && lvl !== OplockLevel.BATCH) continue;
+        toBreak.push(o);
+      }
+      if (toBreak.length) {
+        for (const o of toBreak) startBreak(ctx.server, o, breakTo);
+        if (anyBreaking(toBreak)) {
+          wentAsync ??= ctx.goAsync().signal;
+          await waitForBreaks(toBreak, wentAsync);
+          if (wentAsync.aborted) fail(Status.CANCELLED);
+        }
+        continue; // re-evaluate: the holder may have closed or deleted the file
+      }
+    }
+    if (conflicts.length) fail(Status.SHARING_VIOLATION);
+    if (truncating) {
+      for (const o of others) if (o.oplockLevel === OplockLevel.II) startBreak(ctx.server, o, OplockLevel.NONE);
+    }
+
+    // Open through the VFS.
+    const wantsWrite = !!(granted & (Access.FILE_WRITE_DATA | Access.FILE_APPEND_DATA));
+    const { handle, action } = await vfs.open(path, {
+      create: disposition,
+      directory: wantDir || (exists && st.isDirectory) ? isDir : undefined,
+      nonDirectory: wantNonDir,
+      read: true,
+      write: wantsWrite && !isDir,
+      attributes: req.fileAttributes,
+    });
+    let fst: FileStat;
+    try {
+      const alsi = ctxByName(req.contexts, CreateContextName.ALLOCATION_SIZE);
+      if (alsi && !isDir && action !== 'opened') {
+        const size = decodeAlSi(alsi.data);
+        if (size > 0n) await handle.setAllocation(size).catch(() => {});
+      }
+      fst = await handle.stat();
+    } catch (e) {
+      await handle.close().catch(() => {});
+      throw e;
+    }
+    if (!exists && deleteOnClose && (fst.attributes & FileAttribute.READONLY)) {
+      await handle.close().catch(() => {});
+      fail(Status.CANNOT_DELETE);
+    }
+    // MAXIMUM_ALLOWED on a freshly created file grants the share maximum.
+    if (!exists && (req.desiredAccess & Access.MAXIMUM_ALLOWED)) granted |= tree.maximalAccess;
+
+    const oplock = grantLevel(req.requestedOplockLevel, others, isDir, statOnly);
+    const fileId = ctx.server.newFileId();
+    const open: Open = {
+      fileId, tree, session, path: handle.path, isDirectory: fst.isDirectory, handle, pipe: undefined,
+      grantedAccess: granted >>> 0, shareAccess: req.shareAccess, createOptions: req.createOptions,
+      oplockLevel: oplock, deleteOnClose, dirCursor: undefined, extra: new Map(),
+    };
+    attachState(open, node);
+    ctx.server.registerOpen(open);
+    ctx.setRelatedFileId(fileId);
+
+    if (action === 'created') {
+      reportChange(ctx.server, tree, open.path, FileAction.ADDED, open.isDirectory ? NotifyFilter.DIR_NAME : NotifyFilter.FILE_NAME);
+    } else if (action !== 'opened') {
+      reportChange(ctx.server, tree, open.path, FileAction.MODIFIED, NotifyFilter.SIZE | NotifyFilter.LAST_WRITE | NotifyFilter.ATTRIBUTES);
+    }
+
+    // Response create contexts.
+    const out: CreateContext[] = [];
+    if (ctxByName(req.contexts, CreateContextName.QUERY_MAXIMAL_ACCESS)) {
+      out.push({ name: CreateContextName.QUERY_MAXIMAL_ACCESS, data: encodeMxAcResponse({ queryStatus: 0, maximalAccess: maximalFor(tree, fst, path) }) });
+    }
+    if (ctxByName(req.contexts, CreateContextName.QUERY_ON_DISK_ID)) {
+      out.push({ name: CreateContextName.QUERY_ON_DISK_ID, data: makeDiskFileId(fst.fileId, BigInt(hashName(tree.share.name))) });
+    }
+    const sz = sizes(fst);
+    const createAction = action === 'created' ? CreateAction.CREATED : action === 'overwritten' ? CreateAction.OVERWRITTEN
+      : action === 'superseded' ? CreateAction.SUPERSEDED : CreateAction.OPENED;
+    void parentOf;
+    return {
+      status: Status.SUCCESS,
+      body: encodeCreateResponse({
+        oplockLevel: oplock, flags: 0, createAction,
+        creationTime: fst.creationTime, lastAccessTime: fst.lastAccessTime, lastWriteTime: fst.lastWriteTime,
+        changeTime: fst.changeTime, allocationSize: sz.allocationSize, endOfFile: sz.endOfFile,
+        fileAttributes: fst.attributes, fileId, contexts: out,
+      }),
+    };
+  }
+});
+
+function hashName(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}

@@ -1,4 +1,107 @@
-import type { Handler } from '../types.js';
+// SMB2 LOCK (MS-SMB2 3.3.5.14). Blocking requests (one element, no FAIL_IMMEDIATELY) go async and
+// complete when the range frees or are cancelled. Lock failures are LOCK_NOT_GRANTED in SMB2;
+// FILE_LOCK_CONFLICT is what READ/WRITE report.
 import { Status } from '../../wire/status.js';
+import { decodeLockRequest, encodeLockResponse, type LockElement } from '../../wire/lock.js';
+import { LockFlags } from '../../wire/constants.js';
+import type { Open, RequestContext } from '../types.js';
+import { handlerOf, requireOpen, fail } from '../files/util.js';
+import { stateOf } from '../open-file.js';
+import { tryLock, unlock, validRange, STATUS_INVALID_LOCK_RANGE } from '../locks.js';
+import { breakLevelII } from '../oplocks.js';
 
-export const handler: Handler = async () => ({ status: Status.NOT_IMPLEMENTED });
+const LOCK_SHARED = LockFlags.SHARED;
+const LOCK_EXCL = LockFlags.EXCLUSIVE;
+const FAIL_IMM = LockFlags.FAIL_IMMEDIATELY;
+
+function validFlags(f: number, unlocking: boolean, multi: boolean): boolean {
+  if (unlocking) return f === LockFlags.UNLOCK;
+  const kind = f & ~FAIL_IMM;
+  if (kind !== LOCK_SHARED && kind !== LOCK_EXCL) return false;
+  // 3.3.5.14: several lock elements must all be FAIL_IMMEDIATELY.
+  if (multi && !(f & FAIL_IMM)) return false;
+  return true;
+}
+
+function doLocks(open: Open, locks: LockElement[]): number {
+  const node = stateOf(open).node;
+  const taken: LockElement[] = [];
+  for (const l of locks) {
+    if (!validRange(l.offset, l.length)) {
+      for (const t of taken) unlock(node, open, t.offset, t.length);
+      return STATUS_INVALID_LOCK_RANGE;
+    }
+    const st = tryLock(node, open, l.offset, l.length, !!(l.flags & LOCK_EXCL));
+    if (st) {
+      for (const t of taken) unlock(node, open, t.offset, t.length);
+      return st;
+    }
+    taken.push(l);
+  }
+  return Status.SUCCESS;
+}
+
+async function blockingLock(ctx: RequestContext, open: Open, l: LockElement): Promise<number> {
+  const node = stateOf(open).node;
+  const first = tryLock(node, open, l.offset, l.length, !!(l.flags & LOCK_EXCL));
+  if (first !== Status.LOCK_NOT_GRANTED) return first;
+  const op = ctx.goAsync();
+  return new Promise<number>((resolve) => {
+    const st = stateOf(open);
+    const done = (status: number): void => {
+      node.lockWaiters.delete(retry);
+      st.onClose.delete(onClose);
+      op.signal.removeEventListener('abort', onAbort);
+      resolve(status);
+    };
+    const retry = (): void => {
+      if (st.closed) return done(Status.RANGE_NOT_LOCKED);
+      const s = tryLock(node, open, l.offset, l.length, !!(l.flags & LOCK_EXCL));
+      if (s !== Status.LOCK_NOT_GRANTED) done(s);
+    };
+    const onAbort = (): void => done(Status.CANCELLED);
+    // Closing the handle cancels its pending lock (Windows: STATUS_RANGE_NOT_LOCKED).
+    const onClose = (): void => done(Status.RANGE_NOT_LOCKED);
+    node.lockWaiters.add(retry);
+    st.onClose.add(onClose);
+    if (op.signal.aborted) onAbort();
+    else op.signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export const handler = handlerOf(async (ctx) => {
+  const req = decodeLockRequest(ctx.msg);
+  const open = requireOpen(ctx, req.fileId);
+  if (open.pipe || open.isDirectory) fail(Status.INVALID_PARAMETER);
+  const st = stateOf(open);
+  // Lock sequence replay (3.3.5.14, dialect 2.1+): a repeated (index, number) succeeds at once.
+  const idx = req.lockSequenceIndex;
+  const replayable = ctx.conn.dialect >= 0x0210 && idx >= 1 && idx <= 64;
+  if (replayable && st.lockSequence.get(idx) === req.lockSequenceNumber) {
+    return { status: Status.SUCCESS, body: encodeLockResponse() };
+  }
+  const unlocking = !!(req.locks[0]!.flags & LockFlags.UNLOCK);
+  const multi = req.locks.length > 1;
+  for (const l of req.locks) if (!validFlags(l.flags, unlocking, multi)) fail(Status.INVALID_PARAMETER);
+
+  let status: number;
+  if (unlocking) {
+    status = Status.SUCCESS;
+    const node = st.node;
+    for (const l of req.locks) {
+      const s = unlock(node, open, l.offset, l.length);
+      if (s) { status = s; break; }
+    }
+  } else {
+    breakLevelII(ctx.server, open);
+    const l = req.locks[0]!;
+    if (!multi && !(l.flags & FAIL_IMM)) {
+      status = validRange(l.offset, l.length) ? await blockingLock(ctx, open, l) : STATUS_INVALID_LOCK_RANGE;
+    } else {
+      status = doLocks(open, req.locks);
+    }
+  }
+  if (status) return { status };
+  if (replayable) st.lockSequence.set(idx, req.lockSequenceNumber);
+  return { status: Status.SUCCESS, body: encodeLockResponse() };
+});

@@ -1,4 +1,35 @@
-import type { Handler } from '../types.js';
+// SMB2 READ (MS-SMB2 3.3.5.12). The file is read straight into the response body: the 16-byte
+// fixed part followed by the data, one buffer, no copy.
 import { Status } from '../../wire/status.js';
+import { decodeReadRequest, writeReadResponseHeader, READ_RESPONSE_HEADER_SIZE, encodeReadResponse } from '../../wire/read.js';
+import { Access } from '../../wire/constants.js';
+import { handlerOf, requireOpen, fail } from '../files/util.js';
+import { ioAllowed } from '../locks.js';
+import { pipeRead } from '../files/pipes.js';
 
-export const handler: Handler = async () => ({ status: Status.NOT_IMPLEMENTED });
+export const handler = handlerOf(async (ctx) => {
+  const req = decodeReadRequest(ctx.msg);
+  const open = requireOpen(ctx, req.fileId);
+  if (req.length > ctx.conn.maxReadSize) fail(Status.INVALID_PARAMETER, 'read larger than MaxReadSize');
+  if (open.pipe) return pipeRead(ctx, open, req.length);
+  if (open.isDirectory || !open.handle) fail(Status.INVALID_DEVICE_REQUEST);
+  if (!(open.grantedAccess & (Access.FILE_READ_DATA | Access.FILE_EXECUTE))) fail(Status.ACCESS_DENIED);
+  if (req.offset > 0x7fffffffffffffffn) fail(Status.INVALID_PARAMETER);
+  if (!ioAllowed(open, req.offset, BigInt(req.length), false)) fail(Status.FILE_LOCK_CONFLICT);
+  if (req.length === 0) {
+    // A zero-length read succeeds unless it starts past EOF (Samba).
+    const st = await open.handle.stat();
+    if (req.offset > st.size) fail(Status.END_OF_FILE);
+    return { status: Status.SUCCESS, body: encodeReadResponse({ data: Buffer.alloc(0), dataRemaining: 0 }) };
+  }
+  const body = Buffer.allocUnsafe(READ_RESPONSE_HEADER_SIZE + req.length);
+  let n = 0;
+  while (n < req.length) {
+    const got = await open.handle.read(body, READ_RESPONSE_HEADER_SIZE + n, req.length - n, req.offset + BigInt(n));
+    if (got <= 0) break;
+    n += got;
+  }
+  if (n === 0 || n < req.minimumCount) fail(Status.END_OF_FILE);
+  writeReadResponseHeader(body, 0, n, 0);
+  return { status: Status.SUCCESS, body: body.subarray(0, READ_RESPONSE_HEADER_SIZE + n) };
+});

@@ -1,0 +1,175 @@
+// Per-open and per-file state for the file handlers, and last-close processing.
+//
+// A FileNode is the state shared by every open of one file (MS-FSA 2.1.1.x File / Stream):
+// delete-pending, byte-range locks, waiters. It is found through the other opens of the same path
+// (ServerState.opensByPath), so it lives exactly as long as some open of the file does.
+//
+// Teardown: anything that drops an open (CLOSE, TREE_DISCONNECT, LOGOFF, connection loss) must go
+// through closeOpen() so delete-on-close, locks, oplocks and change-notify are processed.
+import type { Open, ServerState, ShareTree } from './types.js';
+import { foldCase, parentPath } from '../vfs/path.js';
+import { VfsError } from '../vfs/types.js';
+import { Status } from '../wire/status.js';
+
+export interface ByteLock {
+  open: Open;
+  offset: bigint;
+  length: bigint;
+  exclusive: boolean;
+}
+
+export interface FileNode {
+  deletePending: boolean;
+  locks: ByteLock[];
+  /** Woken whenever locks are released (blocking LOCK retries). */
+  lockWaiters: Set<() => void>;
+  /** Woken whenever an oplock changes (ack/close) for breaking CREATEs. */
+  oplockWaiters: Set<() => void>;
+}
+
+export interface OpenState {
+  node: FileNode;
+  closed: boolean;
+  /** FilePositionInformation (MS-FSCC 2.4.35). */
+  position: bigint;
+  /** FileModeInformation (MS-FSCC 2.4.26). */
+  mode: number;
+  /** Oplock break in flight: the level we asked the client to go to. */
+  breakingTo: number | undefined;
+  /** Lock sequence numbers (MS-SMB2 3.3.5.14, index 1..64). */
+  lockSequence: Map<number, number>;
+  /** Resume key for FSCTL_SRV_REQUEST_RESUME_KEY (24 bytes hex). */
+  resumeKey: string | undefined;
+  /** Cleanup callbacks run at close (pending notifies, blocking locks). */
+  onClose: Set<() => void>;
+  /** Query directory state. */
+  createdAt: number;
+}
+
+const STATE = 'files.state';
+
+export function newNode(): FileNode {
+  return { deletePending: false, locks: [], lockWaiters: new Set(), oplockWaiters: new Set() };
+}
+
+export function stateOf(open: Open): OpenState {
+  let s = open.extra.get(STATE) as OpenState | undefined;
+  if (!s) {
+    s = {
+      node: newNode(), closed: false, position: 0n, mode: 0, breakingTo: undefined,
+      lockSequence: new Map(), resumeKey: undefined, onClose: new Set(), createdAt: Date.now(),
+    };
+    open.extra.set(STATE, s);
+  }
+  return s;
+}
+
+export function attachState(open: Open, node: FileNode): OpenState {
+  const s = stateOf(open);
+  s.node = node;
+  return s;
+}
+
+/** Opens of the same path on the same share (excluding pipes), across all sessions. */
+export function opensOf(server: ServerState, tree: ShareTree, path: string): Open[] {
+  return server.opensByPath(tree.share.name, path).filter((o) => !o.pipe && !stateOf(o).closed);
+}
+
+/** The FileNode for a path: shared with the existing opens, or fresh. */
+export function nodeFor(server: ServerState, tree: ShareTree, path: string): FileNode {
+  for (const o of opensOf(server, tree, path)) return stateOf(o).node;
+  return newNode();
+}
+
+/** Is `path` (or one of its ancestors) inside `dir`? both share-relative. */
+export function isUnder(path: string, dir: string): boolean {
+  if (dir === '') return path !== '';
+  const p = foldCase(path);
+  const d = foldCase(dir);
+  return p.startsWith(d + '/');
+}
+
+export function samePath(a: string, b: string): boolean {
+  return foldCase(a) === foldCase(b);
+}
+
+/** Hooks other modules register for close processing (change-notify, oplocks, resume keys). */
+const closeHooks: Array<(server: ServerState, open: Open) => void> = [];
+export function onAnyClose(hook: (server: ServerState, open: Open) => void): void {
+  closeHooks.push(hook);
+}
+
+/** Change notification sink; set by change-notify so other handlers report changes without importing it. */
+export type ChangeReporter = (server: ServerState, tree: ShareTree, path: string, action: number, filter: number) => void;
+let reporter: ChangeReporter = () => {};
+export function setChangeReporter(r: ChangeReporter): void {
+  reporter = r;
+}
+/** FILE_ACTION_* (MS-FSCC 2.4.42). */
+export const FileAction = { ADDED: 1, REMOVED: 2, MODIFIED: 3, RENAMED_OLD_NAME: 4, RENAMED_NEW_NAME: 5 } as const;
+/** FILE_NOTIFY_CHANGE_* (MS-SMB2 2.2.35). */
+export const NotifyFilter = {
+  FILE_NAME: 0x1, DIR_NAME: 0x2, ATTRIBUTES: 0x4, SIZE: 0x8, LAST_WRITE: 0x10, LAST_ACCESS: 0x20,
+  CREATION: 0x40, EA: 0x80, SECURITY: 0x100, STREAM_NAME: 0x200, STREAM_SIZE: 0x400, STREAM_WRITE: 0x800,
+} as const;
+export function reportChange(server: ServerState, tree: ShareTree, path: string, action: number, filter: number): void {
+  try {
+    reporter(server, tree, path, action, filter);
+  } catch {
+    /* never let notification break the operation */
+  }
+}
+
+/**
+ * Close an open (MS-SMB2 3.3.5.10, MS-FSA 2.1.5.4 Server Requests Closing an Open).
+ * Idempotent. Runs delete-on-close when this was the last open of a delete-pending file.
+ */
+export async function closeOpen(server: ServerState, open: Open): Promise<void> {
+  const st = stateOf(open);
+  if (st.closed) return;
+  st.closed = true;
+  for (const cb of [...st.onClose]) {
+    try { cb(); } catch { /* ignore */ }
+  }
+  st.onClose.clear();
+  for (const hook of closeHooks) {
+    try { hook(server, open); } catch { /* ignore */ }
+  }
+  const node = st.node;
+  // Release this open's byte-range locks and wake blocked lockers.
+  if (node.locks.some((l) => l.open === open)) {
+    node.locks = node.locks.filter((l) => l.open !== open);
+  }
+  wake(node.lockWaiters);
+  if (open.deleteOnClose) node.deletePending = true;
+  const handle = open.handle;
+  open.handle = undefined;
+  if (handle) await handle.close().catch(() => {});
+  server.unregisterOpen(open);
+  wake(node.oplockWaiters);
+  if (open.pipe) return;
+  const vfs = open.tree.vfs;
+  if (node.deletePending && vfs && opensOf(server, open.tree, open.path).length === 0) {
+    node.deletePending = false;
+    try {
+      if (open.isDirectory) await vfs.rmdir(open.path);
+      else await vfs.unlink(open.path);
+      reportChange(server, open.tree, open.path, FileAction.REMOVED,
+        open.isDirectory ? NotifyFilter.DIR_NAME : NotifyFilter.FILE_NAME);
+    } catch (e) {
+      // Directory no longer empty or already gone: nothing the closer can do (Windows ignores it too).
+      void (e instanceof VfsError ? e.status : Status.UNSUCCESSFUL);
+    }
+  }
+}
+
+export function wake(set: Set<() => void>): void {
+  for (const w of [...set]) {
+    try { w(); } catch { /* ignore */ }
+  }
+}
+
+/** The parent directory of an open's path (for change notification). */
+export function parentOf(path: string): string {
+  return parentPath(path);
+}
