@@ -1,0 +1,40 @@
+// The smbtorture suites that define smbts conformance. Each entry is one smbtorture invocation
+// (its own process and timeout). docs/conformance.md is generated from these
+// (npm run conformance) and test/interop/server-torture.test.ts gates on it.
+
+export interface Suite {
+  /** smbtorture test name (suite or single test). */
+  name: string;
+  /** Hard limit for this smbtorture run against smbts (ms). */
+  timeoutMs: number;
+}
+
+export const SUITES: Suite[] = [
+  { name: 'smb2.connect', timeoutMs: 60_000 },
+  { name: 'smb2.maxfid', timeoutMs: 180_000 },
+  { name: 'smb2.read', timeoutMs: 60_000 },
+  { name: 'smb2.scan', timeoutMs: 180_000 },
+  { name: 'smb2.dir', timeoutMs: 180_000 },
+  { name: 'smb2.rename', timeoutMs: 120_000 },
+  { name: 'smb2.sharemode', timeoutMs: 180_000 },
+  { name: 'smb2.compound', timeoutMs: 120_000 },
+  { name: 'smb2.create', timeoutMs: 180_000 },
+  { name: 'smb2.delete-on-close-perms', timeoutMs: 120_000 },
+  { name: 'smb2.oplock', timeoutMs: 300_000 },
+  { name: 'smb2.session.reauth1', timeoutMs: 60_000 },
+  { name: 'smb2.session.reauth2', timeoutMs: 60_000 },
+  { name: 'smb2.session.reauth3', timeoutMs: 60_000 },
+  { name: 'smb2.session.reauth4', timeoutMs: 60_000 },
+  { name: 'smb2.lock', timeoutMs: 180_000 },
+  { name: 'smb2.credits', timeoutMs: 120_000 },
+  { name: 'smb2.getinfo', timeoutMs: 120_000 },
+  { name: 'smb2.setinfo', timeoutMs: 60_000 },
+];
+
+/** Optional single-suite filter for quick runs: CONFORMANCE_SUITES=smb2.read,smb2.lock */
+export function selectedSuites(): Suite[] {
+  const f = process.env.CONFORMANCE_SUITES;
+  if (!f) return SUITES;
+  const want = new Set(f.split(',').map((s) => s.trim()).filter(Boolean));
+  return SUITES.filter((s) => want.has(s.name));
+}
