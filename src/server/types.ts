@@ -93,8 +93,19 @@ export interface ConnectionView {
 /** Send an unsolicited message (oplock/lease break) to the client owning a session. */
 export interface Notifier {
   /** Sends an SMB2 message with MessageId 0xFFFFFFFFFFFFFFFF (2.2.23) on a live channel of `sessionId` (any channel; 0n = this connection). */
-  sendUnsolicited(sessionId: bigint, command: number, body: Buffer): void;
+  sendUnsolicited(sessionId: bigint, command: number, body: Buffer, preferConnectionId?: number): void;
 }
+
+/**
+ * Optional exports the request path looks for in the file-handler modules (all additive):
+ *  - handlers/close.ts  `export const closeOpen: OpenCloser` — used for opens that die without CLOSE
+ *    (TREE_DISCONNECT, LOGOFF, lost connection): delete-on-close, locks, share modes, breaks.
+ *    It must call server.unregisterOpen(open). Without it the request path closes handle/pipe and
+ *    unregisters.
+ *  - handlers/create.ts `export const SUPPORTS_LEASING = true` — NEGOTIATE then advertises
+ *    SMB2_GLOBAL_CAP_LEASING (2.1+).
+ */
+export type OpenCloser = (open: Open, server: ServerState) => Promise<void>;
 
 /** Handle for a request that goes async (STATUS_PENDING interim response, 3.3.4.2). */
 export interface AsyncOp {

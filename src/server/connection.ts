@@ -1,0 +1,608 @@
+// One TCP connection of the server (MS-SMB2 3.3.1.7 Connection) and its request path:
+//   frame -> decrypt (transform) -> split compound -> per member: sequence window, session lookup,
+//   signature check, encryption rules, tree lookup -> handler -> assemble compound -> sign ->
+//   encrypt -> writev.
+// DESIGN.md: a session is not a connection. This file keeps only per-connection state (dialect,
+// credits, preauth hash of the NEGOTIATE, pending requests); sessions live in the server table.
+import type { Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { FrameReader, frameHeader } from '../transport/framing.js';
+import { WireError } from '../wire/buf.js';
+import {
+  HEADER_SIZE, PROTOCOL_ID, SIGNATURE_OFFSET, decodeHeader, encodeHeaderInto, splitCompound, type Header,
+} from '../wire/header.js';
+import { Command, HeaderFlags, Dialect } from '../wire/constants.js';
+import { Status, statusName } from '../wire/status.js';
+import { encodeErrorResponse } from '../wire/error.js';
+import { isSmb1Negotiate } from '../wire/smb1.js';
+import { TRANSFORM_PROTOCOL_ID, transformSessionId } from '../wire/transform.js';
+import { decryptMessage, encryptMessage } from '../crypto/encryption.js';
+import { computeSignature, verifySignature, type SigningAlgorithm } from '../crypto/signing.js';
+import type { PreauthHash } from '../crypto/preauth.js';
+import { CreditWindow } from './credits.js';
+import type { Session, ChannelConnection, Channel } from './session.js';
+import type { AsyncOp, ConnectionView, FileId, Open, Reply, ShareTree } from './types.js';
+import type { InternalContext, ServerCore } from './internal.js';
+import { handlers } from './handlers/index.js';
+import { handleSmb1Negotiate } from './handlers/negotiate.js';
+
+const RELATED_ID = 0xffffffffffffffffn;
+const MAX_COMPOUND = 512;
+const KiB64 = 65536;
+/** Frame types other than SMB2 / transform that we recognise only to refuse them. */
+const COMPRESSION_PROTOCOL_ID = 0x424d53fc;
+
+/** A request being processed (for CANCEL, 3.3.5.16, and teardown). */
+interface Pending {
+  messageId: bigint;
+  asyncId: bigint | undefined;
+  controller: AbortController;
+  session: Session | undefined;
+  interimSent: boolean;
+}
+
+/** State carried from one compound member to the next (3.3.5.2.7.2). */
+interface ChainState {
+  session: Session | undefined;
+  tree: ShareTree | undefined;
+  fileId: FileId | undefined;
+  /** An error that related members inherit (a failed CREATE). */
+  cascade: number | undefined;
+}
+
+/** A response ready to be assembled into a frame. */
+interface OutMsg {
+  header: Buffer; // 64 bytes, signature filled at assembly
+  body: Buffer[];
+  sign: { alg: SigningAlgorithm; key: Buffer } | undefined;
+  onResponse: ((msg: Buffer) => void) | undefined;
+}
+
+class DisconnectError extends Error {}
+
+function bodyLength(parts: Buffer[]): number {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  return n;
+}
+
+function u32At(msg: Buffer, off: number): number {
+  return msg.length >= off + 4 ? msg.readUInt32LE(off) : 0;
+}
+
+/**
+ * Bytes a request may send or make the server return (MS-SMB2 3.3.5.2.5): the CreditCharge must
+ * cover max(request payload, expected response payload) in 64 KiB units.
+ */
+function payloadSize(command: number, msg: Buffer): number {
+  const b = HEADER_SIZE;
+  const send = msg.length - HEADER_SIZE;
+  switch (command) {
+    case Command.READ: return Math.max(send, u32At(msg, b + 4));
+    case Command.QUERY_DIRECTORY: return Math.max(send, u32At(msg, b + 28));
+    case Command.IOCTL: return Math.max(u32At(msg, b + 28), u32At(msg, b + 40) + u32At(msg, b + 44)) ;
+    case Command.QUERY_INFO: return Math.max(send, u32At(msg, b + 4));
+    case Command.CHANGE_NOTIFY: return Math.max(send, u32At(msg, b + 4));
+    default: return send;
+  }
+}
+
+let nextConnectionId = 1;
+
+export class Connection implements ConnectionView, ChannelConnection {
+  readonly id = nextConnectionId++;
+  readonly remoteAddress: string;
+  readonly localAddress: string;
+  readonly startedAt = Date.now();
+  /** Connection.Dialect; 0 = not negotiated, 0x02FF after an SMB1 "SMB 2.???" upgrade. */
+  dialect = 0;
+  negotiated = false;
+  clientGuid: Buffer = Buffer.alloc(16);
+  maxReadSize = KiB64;
+  maxWriteSize = KiB64;
+  maxTransactSize = KiB64;
+  supportsMultiCredit = false;
+  negotiate = { clientCapabilities: 0, clientSecurityMode: 0, clientDialects: [] as number[], serverCapabilities: 0, serverSecurityMode: 0 };
+  /** Connection.PreauthIntegrityHashValue (3.1.1, 3.3.5.4). */
+  preauth: PreauthHash | undefined;
+  /** Connection.CipherId (3.1.1) or AES-128-CCM for 3.0/3.0.2 when encryption is possible. */
+  cipherId = 0;
+  signingAlgorithm: SigningAlgorithm = 'hmac-sha256';
+  /** Client asked for SMB3 POSIX extensions and we echoed the context. */
+  posix = false;
+  closed = false;
+  bytesIn = 0;
+  bytesOut = 0;
+  readonly credits = new CreditWindow();
+  private readonly reader = new FrameReader();
+  private readonly pending = new Map<bigint, Pending>();
+  private readonly asyncOps = new Map<bigint, Pending>();
+  private nextAsyncId = 1n;
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(readonly server: ServerCore, private readonly socket: Socket) {
+    this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    this.localAddress = `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => this.server.log(`conn ${this.id}: socket error: ${err.message}`));
+    socket.on('close', () => this.onClose());
+  }
+
+  get requestsInFlight(): number {
+    return this.pending.size;
+  }
+
+  // ---------------------------------------------------------------- receive
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.bytesIn += chunk.length;
+    let frames: Buffer[];
+    try {
+      frames = this.reader.push(chunk);
+    } catch (e) {
+      this.drop(`bad frame: ${(e as Error).message}`);
+      return;
+    }
+    // Frames start in arrival order (everything up to a handler's first await is synchronous, so
+    // the sequence window sees them in order); responses may complete out of order, as SMB2 allows.
+    for (const f of frames) {
+      this.onFrame(f).catch((e: unknown) => {
+        this.drop(e instanceof DisconnectError ? e.message : `internal error: ${(e as Error)?.stack ?? String(e)}`);
+      });
+    }
+  }
+
+  private async onFrame(frame: Buffer): Promise<void> {
+    if (this.closed) return;
+    if (frame.length < 4) throw new DisconnectError('runt frame');
+    const proto = frame.readUInt32LE(0);
+    if (!this.negotiated && this.dialect === 0 && isSmb1Negotiate(frame)) {
+      const reply = handleSmb1Negotiate(this, frame);
+      if (!reply) throw new DisconnectError('SMB1 negotiate without an SMB2 dialect');
+      this.send([reply]);
+      return;
+    }
+    if (proto === TRANSFORM_PROTOCOL_ID) {
+      await this.onTransform(frame);
+      return;
+    }
+    if (proto === COMPRESSION_PROTOCOL_ID) throw new DisconnectError('compressed message, compression not negotiated');
+    if (proto !== PROTOCOL_ID) throw new DisconnectError(`unknown protocol id 0x${proto.toString(16)}`);
+    await this.onMessage(frame, undefined);
+  }
+
+  /** MS-SMB2 3.3.5.2.1.1: decrypt with the session's key; failure drops the connection. */
+  private async onTransform(frame: Buffer): Promise<void> {
+    if (this.dialect < Dialect.SMB3_00 || !this.negotiated) throw new DisconnectError('encrypted message before 3.x negotiate');
+    let sessionId: bigint;
+    try {
+      sessionId = transformSessionId(frame);
+    } catch {
+      throw new DisconnectError('truncated transform header');
+    }
+    const session = this.server.sessions.get(sessionId);
+    if (!session || session.decryptionKey.length === 0) throw new DisconnectError('transform for unknown session');
+    let plaintext: Buffer;
+    try {
+      plaintext = decryptMessage(session.cipherId, session.decryptionKey, frame).plaintext;
+    } catch {
+      throw new DisconnectError('decryption failed');
+    }
+    if (plaintext.length < 4 || plaintext.readUInt32LE(0) !== PROTOCOL_ID) throw new DisconnectError('decrypted data is not SMB2');
+    await this.onMessage(plaintext, session);
+  }
+
+  /** One SMB2 message or compound chain (3.3.5.2.7). */
+  private async onMessage(msg: Buffer, encSession: Session | undefined): Promise<void> {
+    let members: Buffer[];
+    try {
+      members = splitCompound(msg);
+    } catch {
+      // Malformed chain: answer the first header if it parses, then drop nothing else.
+      const first = this.tryHeader(msg);
+      if (!first) throw new DisconnectError('unparseable message');
+      members = [msg.subarray(0, HEADER_SIZE)];
+    }
+    if (members.length > MAX_COMPOUND) throw new DisconnectError('compound chain too long');
+    const out: OutMsg[] = [];
+    const chain: ChainState = { session: undefined, tree: undefined, fileId: undefined, cascade: undefined };
+    const frameCtl = { out, encSession, flushed: false };
+    for (let i = 0; i < members.length; i++) {
+      await this.processOne(members[i]!, i, members.length, chain, frameCtl);
+      if (this.closed) return;
+    }
+    if (out.length) this.sendResponses(out, encSession);
+  }
+
+  private tryHeader(msg: Buffer): Header | undefined {
+    try {
+      return decodeHeader(msg);
+    } catch {
+      return undefined;
+    }
+  }
+
+  // ---------------------------------------------------------------- one request
+
+  private async processOne(
+    msg: Buffer, index: number, count: number, chain: ChainState,
+    frameCtl: { out: OutMsg[]; encSession: Session | undefined },
+  ): Promise<void> {
+    let h: Header;
+    try {
+      h = decodeHeader(msg);
+    } catch {
+      throw new DisconnectError('bad SMB2 header');
+    }
+    if (h.flags & HeaderFlags.SERVER_TO_REDIR) throw new DisconnectError('response sent to server');
+    const encrypted = frameCtl.encSession !== undefined;
+    const related = (h.flags & HeaderFlags.RELATED_OPERATIONS) !== 0;
+
+    // CANCEL consumes no sequence number and gets no response (3.3.5.16).
+    if (h.command === Command.CANCEL) {
+      this.onCancel(h);
+      return;
+    }
+
+    // Sequence window (3.3.5.2.3) and credit charge (3.3.5.2.5).
+    let charge = 1;
+    if (this.supportsMultiCredit) charge = Math.max(1, h.creditCharge);
+    if (!this.credits.consume(h.messageId, charge)) {
+      throw new DisconnectError(`MessageId ${h.messageId} (charge ${charge}) outside the window ${JSON.stringify(this.credits.range)}`);
+    }
+
+    const requestSigned = (h.flags & HeaderFlags.SIGNED) !== 0;
+    /** Session whose signature we verified: error replies are signed with it too. */
+    let verified: Session | undefined;
+    const reply = (status: number): void => {
+      const sign = verified !== undefined && (requestSigned || verified.signingRequired) && !encrypted;
+      frameCtl.out.push(this.buildOut(h, { status }, {
+        session: verified, sign, async: undefined, grant: true,
+        sessionId: h.sessionId, treeId: h.treeId, onResponse: undefined,
+      }));
+    };
+
+    if (this.supportsMultiCredit) {
+      const need = 1 + Math.floor((Math.max(payloadSize(h.command, msg), 1) - 1) / KiB64);
+      if (charge < need) return reply(Status.INVALID_PARAMETER);
+    } else if (payloadSize(h.command, msg) > KiB64) {
+      return reply(Status.INVALID_PARAMETER);
+    }
+
+    if (!this.negotiated && h.command !== Command.NEGOTIATE) {
+      throw new DisconnectError(`${h.command} before NEGOTIATE`);
+    }
+    if (index === 0 && related) return reply(Status.INVALID_PARAMETER); // 3.3.5.2.7.2
+
+    // Session (3.3.5.2.9).
+    let session: Session | undefined;
+    let channel: Channel | undefined;
+    const needsSession = h.command !== Command.NEGOTIATE && h.command !== Command.SESSION_SETUP &&
+      h.command !== Command.ECHO;
+    if (needsSession) {
+      // Related members use the previous member's session and tree (3.3.5.2.7.2).
+      session = related && chain.session ? chain.session : this.server.sessions.get(h.sessionId);
+      if (!session) return reply(Status.USER_SESSION_DELETED);
+      channel = session.channelFor(this.id);
+      if (!channel) return reply(Status.USER_SESSION_DELETED);
+      if (session.state === 'in-progress') return reply(Status.USER_SESSION_DELETED);
+      if (session.state === 'expired' || (session.expiresAt !== undefined && Date.now() > session.expiresAt)) {
+        session.state = 'expired';
+        if (h.command !== Command.LOGOFF) return reply(Status.NETWORK_SESSION_EXPIRED);
+      }
+      // Signature (3.3.5.2.4): bad or missing where required -> ACCESS_DENIED.
+      if (!encrypted && channel.signingKey.length > 0) {
+        if (h.flags & HeaderFlags.SIGNED) {
+          if (!verifySignature(this.signingAlgorithm, channel.signingKey, msg)) {
+            this.server.log(`conn ${this.id}: bad signature on ${h.command} mid ${h.messageId}`);
+            return reply(Status.ACCESS_DENIED);
+          }
+          verified = session;
+        } else if (session.signingRequired) {
+          return reply(Status.ACCESS_DENIED);
+        }
+      }
+      // Encryption (3.3.5.2.9): an encrypting session refuses plaintext.
+      if (session.encryptData && !encrypted) return reply(Status.ACCESS_DENIED);
+      if (encrypted && frameCtl.encSession !== session) return reply(Status.ACCESS_DENIED);
+      if (encrypted) verified = session;
+      session.lastActivity = Date.now();
+    }
+
+    // Tree (3.3.5.2.11).
+    let tree: ShareTree | undefined;
+    const needsTree = needsSession && h.command !== Command.LOGOFF && h.command !== Command.TREE_CONNECT &&
+      h.command !== Command.ECHO;
+    if (needsTree && session) {
+      if (related && chain.tree && chain.session === session) tree = chain.tree;
+      else tree = session.trees.get(h.treeId);
+      if (!tree) return reply(Status.NETWORK_NAME_DELETED);
+      if (tree.encrypt && !encrypted) return reply(Status.ACCESS_DENIED);
+    }
+
+    if (!related) {
+      chain.fileId = undefined;
+      chain.cascade = undefined;
+    }
+    chain.session = session ?? chain.session;
+    chain.tree = tree ?? chain.tree;
+
+    const pending: Pending = { messageId: h.messageId, asyncId: undefined, controller: new AbortController(), session, interimSent: false };
+    const last = index === count - 1;
+    const ctx = this.makeContext(h, msg, session, tree, encrypted, chain, pending, charge, () => {
+      // goAsync: only the last member of a chain sends an interim response (3.3.4.2); earlier ones
+      // complete inline, like Samba.
+      if (pending.asyncId === undefined) {
+        pending.asyncId = this.nextAsyncId++;
+        this.asyncOps.set(pending.asyncId, pending);
+        if (last) {
+          pending.interimSent = true;
+          const interim = this.buildOut(h, { status: Status.PENDING }, {
+            session, sign: requestSigned, async: pending.asyncId, grant: true,
+            sessionId: h.sessionId, treeId: h.treeId, onResponse: undefined,
+          });
+          frameCtl.out.push(interim);
+          this.sendResponses(frameCtl.out.splice(0), frameCtl.encSession);
+        }
+      }
+      return { asyncId: pending.asyncId, signal: pending.controller.signal };
+    });
+
+    let result: Reply;
+    this.pending.set(h.messageId, pending);
+    try {
+      if (related && chain.cascade !== undefined) {
+        result = { status: chain.cascade };
+      } else {
+        const handler = handlers[h.command];
+        result = handler ? await handler(ctx) : { status: Status.NOT_SUPPORTED };
+      }
+    } catch (e) {
+      result = { status: this.statusOf(e, h) };
+    } finally {
+      this.pending.delete(h.messageId);
+      if (pending.asyncId !== undefined) this.asyncOps.delete(pending.asyncId);
+    }
+    if (this.closed) return;
+    if (ctx.noResponse) {
+      if (ctx.disconnectAfter) throw new DisconnectError('handler asked to disconnect');
+      return;
+    }
+    // An error in a chain cascades to the related members that follow (3.3.5.2.7.2).
+    if (h.command === Command.CREATE && result.status !== Status.SUCCESS && (result.status >>> 0) >= 0xc0000000) {
+      chain.cascade = result.status;
+    }
+    if (h.command === Command.SESSION_SETUP || h.command === Command.TREE_CONNECT) {
+      chain.session = ctx.signWith ?? session;
+      if (ctx.responseTreeId !== undefined) chain.tree = chain.session?.trees.get(ctx.responseTreeId);
+    }
+    const signSession = ctx.signWith ?? session;
+    const sign = ctx.forceSign ?? (requestSigned || (signSession?.signingRequired ?? false));
+    const out = this.buildOut(h, result, {
+      session: signSession, sign: sign && !encrypted, async: pending.interimSent ? pending.asyncId : undefined,
+      grant: !pending.interimSent,
+      sessionId: ctx.responseSessionId ?? (session ? session.id : h.sessionId),
+      treeId: ctx.responseTreeId ?? (tree ? tree.id : h.treeId),
+      onResponse: ctx.onResponse,
+    });
+    frameCtl.out.push(out);
+    if (pending.interimSent) this.sendResponses(frameCtl.out.splice(0), frameCtl.encSession);
+    if (ctx.disconnectAfter) {
+      this.sendResponses(frameCtl.out.splice(0), frameCtl.encSession);
+      throw new DisconnectError('handler asked to disconnect');
+    }
+  }
+
+  private statusOf(e: unknown, h: Header): number {
+    if (e instanceof DisconnectError) throw e;
+    const st = (e as { status?: unknown } | undefined)?.status;
+    if (typeof st === 'number' && (e instanceof WireError || (e as Error).name === 'NtStatusError' || (e as Error).name === 'VfsError')) {
+      return st >>> 0;
+    }
+    this.server.log(`conn ${this.id}: handler for command ${h.command} threw: ${(e as Error)?.stack ?? String(e)}`);
+    return Status.INTERNAL_ERROR;
+  }
+
+  private makeContext(
+    h: Header, msg: Buffer, session: Session | undefined, tree: ShareTree | undefined, encrypted: boolean,
+    chain: ChainState, pending: Pending, charge: number, goAsync: () => AsyncOp,
+  ): InternalContext {
+    const conn = this;
+    const maxResponseSize = Math.min(charge * KiB64, Math.max(this.maxReadSize, this.maxTransactSize));
+    return {
+      server: this.server,
+      conn: this,
+      connection: this,
+      session,
+      sessionObj: session,
+      tree,
+      header: h,
+      msg,
+      encrypted,
+      maxResponseSize,
+      responseSessionId: undefined,
+      responseTreeId: undefined,
+      signWith: undefined,
+      forceSign: undefined,
+      onResponse: undefined,
+      disconnectAfter: false,
+      noResponse: false,
+      lookupOpen(fileId: FileId): Open | undefined {
+        let id = fileId;
+        if (id.persistent === RELATED_ID && id.volatile === RELATED_ID) {
+          if (!(h.flags & HeaderFlags.RELATED_OPERATIONS) || !chain.fileId) return undefined;
+          id = chain.fileId;
+        }
+        const s = session;
+        if (!s) return undefined;
+        const open = s.opens.get(id.volatile);
+        if (!open || open.fileId.persistent !== id.persistent) return undefined;
+        if (tree && open.tree.id !== tree.id) return undefined;
+        void conn;
+        return open;
+      },
+      setRelatedFileId(fileId: FileId): void {
+        chain.fileId = fileId;
+      },
+      goAsync,
+    };
+  }
+
+  // ---------------------------------------------------------------- cancel
+
+  private onCancel(h: Header): void {
+    let target: Pending | undefined;
+    if (h.flags & HeaderFlags.ASYNC_COMMAND) target = this.asyncOps.get(h.asyncId);
+    else target = this.pending.get(h.messageId);
+    if (!target) return;
+    if (target.session && h.sessionId !== 0n && target.session.id !== h.sessionId) return;
+    target.controller.abort(new Error('cancelled by client'));
+  }
+
+  /** Aborts the pending operations of `session` on this connection (logoff, expiry). */
+  abortSession(session: Session): void {
+    for (const p of this.pending.values()) if (p.session === session) p.controller.abort(new Error('session closed'));
+  }
+
+  // ---------------------------------------------------------------- send
+
+  private buildOut(
+    h: Header, reply: Reply,
+    o: {
+      session: Session | undefined; sign: boolean; async: bigint | undefined; grant: boolean;
+      sessionId: bigint; treeId: number; onResponse: ((msg: Buffer) => void) | undefined;
+    },
+  ): OutMsg {
+    let body: Buffer[];
+    if (reply.body !== undefined) body = Array.isArray(reply.body) ? reply.body : [reply.body];
+    else body = [encodeErrorResponse({ errorData: reply.errorData })];
+    const credits = o.grant ? this.credits.grant(h.credits) : 0;
+    let flags = HeaderFlags.SERVER_TO_REDIR | (h.flags & (HeaderFlags.RELATED_OPERATIONS | HeaderFlags.PRIORITY_MASK));
+    if (o.async !== undefined) flags |= HeaderFlags.ASYNC_COMMAND;
+    let sign: OutMsg['sign'];
+    if (o.sign && o.session) {
+      const ch = o.session.channelFor(this.id);
+      const key = ch?.signingKey ?? o.session.signingKey;
+      if (key.length > 0) {
+        sign = { alg: this.signingAlgorithm, key };
+        flags |= HeaderFlags.SIGNED;
+      }
+    }
+    const header = Buffer.allocUnsafe(HEADER_SIZE);
+    encodeHeaderInto({
+      creditCharge: h.creditCharge, status: reply.status, command: h.command, credits, flags,
+      messageId: h.messageId, treeId: o.treeId, asyncId: o.async ?? 0n, sessionId: o.sessionId,
+    }, header);
+    return { header, body, sign, onResponse: o.onResponse };
+  }
+
+  /** Assembles responses into one frame (8-byte aligned members), signs, encrypts, writes. */
+  private sendResponses(list: OutMsg[], encSession: Session | undefined): void {
+    if (list.length === 0 || this.closed) return;
+    const parts: Buffer[] = [];
+    for (let i = 0; i < list.length; i++) {
+      const m = list[i]!;
+      const len = HEADER_SIZE + bodyLength(m.body);
+      const memberParts = [m.header, ...m.body];
+      if (i < list.length - 1) {
+        const padded = (len + 7) & ~7;
+        if (padded > len) memberParts.push(Buffer.alloc(padded - len));
+        m.header.writeUInt32LE(padded, 20);
+      } else {
+        m.header.writeUInt32LE(0, 20);
+      }
+      if (m.sign) computeSignature(m.sign.alg, m.sign.key, memberParts).copy(m.header, SIGNATURE_OFFSET);
+      if (m.onResponse) {
+        try {
+          m.onResponse(Buffer.concat(memberParts));
+        } catch (e) {
+          this.server.log(`conn ${this.id}: onResponse: ${(e as Error).message}`);
+        }
+      }
+      parts.push(...memberParts);
+    }
+    if (encSession && encSession.encryptionKey.length > 0) {
+      this.send(encryptMessage(encSession.cipherId, encSession.encryptionKey, encSession.id, parts));
+    } else {
+      this.send(parts);
+    }
+  }
+
+  /** Writes one frame (NetBIOS length + parts) as a single writev. */
+  send(parts: Buffer[]): void {
+    if (this.closed || this.socket.destroyed) return;
+    const len = bodyLength(parts);
+    this.bytesOut += len + 4;
+    this.socket.cork();
+    this.socket.write(frameHeader(len));
+    for (const p of parts) if (p.length) this.socket.write(p);
+    this.socket.uncork();
+  }
+
+  /** Oplock/lease break (2.2.23): MessageId all-ones, not signed; encrypted if the session requires. */
+  sendUnsolicited(session: Session | undefined, command: number, body: Buffer): void {
+    const header = Buffer.alloc(HEADER_SIZE);
+    const encrypt = session !== undefined && session.encryptData && session.encryptionKey.length > 0;
+    encodeHeaderInto({
+      command, flags: HeaderFlags.SERVER_TO_REDIR, messageId: RELATED_ID, treeId: 0,
+      sessionId: encrypt ? session.id : 0n, status: Status.SUCCESS, credits: 0,
+    }, header);
+    if (encrypt) this.send(encryptMessage(session.cipherId, session.encryptionKey, session.id, [header, body]));
+    else this.send([header, body]);
+  }
+
+  /** Allocates an AsyncId (for handlers of this connection that complete out of band). */
+  newAsyncId(): bigint {
+    return this.nextAsyncId++;
+  }
+
+  // ---------------------------------------------------------------- teardown
+
+  /** Closes the connection after a protocol violation (logged, never thrown). */
+  drop(reason: string): void {
+    if (this.closed) return;
+    this.server.log(`conn ${this.id} ${this.remoteAddress}: disconnect: ${reason}`);
+    this.socket.destroy();
+    this.onClose();
+  }
+
+  close(): void {
+    this.socket.destroy();
+    this.onClose();
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    for (const p of this.pending.values()) p.controller.abort(new Error('connection closed'));
+    this.pending.clear();
+    this.asyncOps.clear();
+    this.server.connections.delete(this);
+    // A session lives while one of its channels lives (DESIGN rule 3).
+    for (const s of [...this.server.sessions.values()]) {
+      if (!s.channels.has(this.id) && !s.pendingBinds.has(this.id)) continue;
+      s.channels.delete(this.id);
+      s.pendingBinds.delete(this.id);
+      if (s.channels.size === 0) {
+        this.server.destroySession(s, 'disconnect').catch((e: unknown) => this.server.log(`session teardown: ${(e as Error).message}`));
+      }
+    }
+  }
+
+  /** For status output. */
+  describe(): string {
+    return `conn ${this.id} ${this.remoteAddress} dialect 0x${this.dialect.toString(16)}`;
+  }
+
+  static statusName(code: number): string {
+    return statusName(code);
+  }
+
+  /** Random bytes helper for negotiate salts (kept here so tests can stub it). */
+  static salt(): Buffer {
+    return randomBytes(32);
+  }
+}

@@ -1,0 +1,78 @@
+// TREE_CONNECT (MS-SMB2 3.3.5.7): share lookup by the last component of \\server\share, access
+// by "valid users" / "guest ok" / "read only", MaximalAccess, and per-share encryption.
+import type { Handler, ShareTree } from '../types.js';
+import { internal } from '../internal.js';
+import { decodeTreeConnectRequest, encodeTreeConnectResponse } from '../../wire/tree-connect.js';
+import { Dialect, ShareFlags, ShareType } from '../../wire/constants.js';
+import { Status } from '../../wire/status.js';
+
+/** FILE_ALL_ACCESS and FILE_GENERIC_READ | FILE_GENERIC_EXECUTE (MS-DTYP 2.4.3 / MS-SMB2 2.2.13.1). */
+const ALL_ACCESS = 0x001f01ff;
+const READ_ACCESS = 0x001200a9;
+
+/** "\\server\share" -> "share"; undefined when the path has another shape. */
+export function shareNameOf(unc: string): string | undefined {
+  const p = unc.replace(/\0+$/, '');
+  if (!p.startsWith('\\\\')) return undefined;
+  const parts = p.slice(2).split('\\');
+  if (parts.length !== 2 || !parts[0] || !parts[1]) return undefined;
+  return parts[1];
+}
+
+export const handler: Handler = async (c) => {
+  const ctx = internal(c);
+  const session = ctx.sessionObj;
+  if (!session) return { status: Status.USER_SESSION_DELETED };
+  const req = decodeTreeConnectRequest(ctx.msg);
+  const name = shareNameOf(req.path);
+  if (name === undefined) return { status: Status.BAD_NETWORK_NAME };
+  const share = ctx.server.findShare(name);
+  if (!share) return { status: Status.BAD_NETWORK_NAME };
+  const isIpc = share.ipc === true;
+
+  if (!isIpc) {
+    if ((session.guest || session.anonymous) && !share.guestOk) return { status: Status.ACCESS_DENIED };
+    if (share.validUsers.length > 0 && !session.guest && !session.anonymous) {
+      const u = session.user.toLowerCase();
+      const ok = share.validUsers.some((v) => v.toLowerCase() === u || v.toLowerCase() === `${session.domain}\\${session.user}`.toLowerCase());
+      if (!ok) return { status: Status.ACCESS_DENIED };
+    }
+  }
+
+  // Encryption (3.3.5.7): "smb encrypt = required" globally or on the share forces it;
+  // "desired" turns it on when this session can encrypt.
+  const canEncrypt = ctx.conn.dialect >= Dialect.SMB3_00 && session.encryptionKey.length > 0;
+  const global = ctx.server.config.smbEncrypt;
+  const mode = share.encrypt === 'default' ? global : share.encrypt;
+  let encrypt = session.encryptData;
+  if (mode === 'required' && !isIpc) {
+    if (!canEncrypt) return { status: Status.ACCESS_DENIED };
+    encrypt = true;
+  } else if (mode === 'desired' && canEncrypt) {
+    encrypt = true;
+  }
+
+  const readOnly = share.readOnly;
+  const maximalAccess = readOnly ? READ_ACCESS : ALL_ACCESS;
+  const id = session.allocTreeId();
+  const tree: ShareTree = {
+    id,
+    share,
+    vfs: ctx.server.vfsFor(share),
+    isIpc,
+    readOnly,
+    maximalAccess,
+    encrypt,
+  };
+  session.trees.set(id, tree);
+  ctx.responseTreeId = id;
+  let shareFlags = isIpc ? ShareFlags.NO_CACHING : ShareFlags.MANUAL_CACHING;
+  if (encrypt) shareFlags |= ShareFlags.ENCRYPT_DATA;
+  const body = encodeTreeConnectResponse({
+    shareType: isIpc ? ShareType.PIPE : ShareType.DISK,
+    shareFlags,
+    capabilities: 0,
+    maximalAccess,
+  });
+  return { status: Status.SUCCESS, body };
+};

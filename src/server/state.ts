@@ -1,0 +1,205 @@
+// Server-wide state (MS-SMB2 3.3.1.1): the global session table keyed by SessionId, the global
+// open table keyed by persistent FileId, opens by path (share modes, oplocks), one Vfs per share,
+// and the notifier that delivers unsolicited breaks on any live channel of a session.
+import { randomBytes } from 'node:crypto';
+import * as closeModule from './handlers/close.js';
+import * as createModule from './handlers/create.js';
+import type { FileId, Notifier, Open, ShareTree } from './types.js';
+import type { Authenticator, ServerCore, TeardownReason } from './internal.js';
+import type { Session } from './session.js';
+import type { Connection } from './connection.js';
+import type { ServerConfig, ShareConfig } from '../config/config.js';
+import type { Vfs } from '../vfs/types.js';
+import { LocalVfs } from '../vfs/local.js';
+import { msToFiletime } from '../wire/buf.js';
+import type { UserDb } from '../auth/userdb.js';
+import { NtlmServer } from '../auth/ntlm-server.js';
+import { SpnegoServer } from '../auth/spnego.js';
+import type { RpcServerInfo } from '../rpc/iface.js';
+
+/** close.ts may export `closeOpen` (types.ts OpenCloser). */
+type OpenCloser = import("./types.js").OpenCloser;
+
+function exported<T>(mod: object, name: string): T | undefined {
+  return (mod as Record<string, unknown>)[name] as T | undefined;
+}
+
+export class ServerStateImpl implements ServerCore {
+  readonly serverGuid = randomBytes(16);
+  readonly startTime = msToFiletime(Date.now());
+  readonly sessions = new Map<bigint, Session>();
+  readonly connections = new Set<Connection>();
+  readonly notifier: Notifier;
+  readonly leasing: boolean;
+  private readonly opens = new Map<bigint, Open>();
+  /** share name (folded) -> opens of that share, for opensByPath. */
+  private readonly opensByShare = new Map<string, Set<Open>>();
+  private readonly vfs = new Map<string, Vfs>();
+  private nextFileId = 1n;
+
+  constructor(
+    readonly config: ServerConfig,
+    readonly users: UserDb,
+    private readonly logger: (line: string) => void,
+  ) {
+    this.leasing = exported<boolean>(createModule, 'SUPPORTS_LEASING') === true;
+    this.notifier = {
+      sendUnsolicited: (sessionId: bigint, command: number, body: Buffer, preferConnectionId?: number): void => {
+        const s = this.sessions.get(sessionId);
+        if (s) {
+          const ch = s.anyChannel(preferConnectionId);
+          if (ch) ch.connection.sendUnsolicited(s, command, body);
+          return;
+        }
+        // No session (2.0.2-style oplock break with SessionId 0): the given connection, if any.
+        for (const c of this.connections) {
+          if (c.id === preferConnectionId && !c.closed) c.sendUnsolicited(undefined, command, body);
+        }
+      },
+    };
+  }
+
+  log(line: string): void {
+    try {
+      this.logger(line);
+    } catch {
+      // a broken logger must not break the server
+    }
+  }
+
+  // ------------------------------------------------------------------ sessions
+
+  allocSessionId(): bigint {
+    for (;;) {
+      // Random ids (like Samba) so ids are not guessable; never 0 or all-ones.
+      const id = randomBytes(8).readBigUInt64LE(0) & 0x00ffffffffffffffn;
+      if (id !== 0n && !this.sessions.has(id)) return id;
+    }
+  }
+
+  newAuthenticator(): Authenticator {
+    const ntlm = new NtlmServer({
+      lookup: this.users.lookup,
+      serverName: this.config.netbiosName,
+      domainName: this.config.workgroup,
+      allowGuest: this.config.mapToGuest === 'bad user',
+      allowAnonymous: true,
+    });
+    const spnego = new SpnegoServer(ntlm);
+    return { step: (token: Buffer) => spnego.accept(token) };
+  }
+
+  async destroySession(session: Session, reason: TeardownReason): Promise<void> {
+    if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
+    session.state = 'expired';
+    for (const c of this.connections) c.abortSession(session);
+    session.channels.clear();
+    for (const tree of [...session.trees.values()]) await this.closeTree(session, tree, reason);
+    for (const open of [...session.opens.values()]) await this.closeOpen(open, reason);
+  }
+
+  // ------------------------------------------------------------------ shares and trees
+
+  findShare(name: string): ShareConfig | undefined {
+    const n = name.toLowerCase();
+    return this.config.shares.find((s) => s.name.toLowerCase() === n);
+  }
+
+  vfsFor(share: ShareConfig): Vfs | undefined {
+    if (share.ipc) return undefined;
+    const key = share.name.toLowerCase();
+    let v = this.vfs.get(key);
+    if (!v) {
+      v = new LocalVfs(share.path, { label: share.name });
+      this.vfs.set(key, v);
+    }
+    return v;
+  }
+
+  async closeTree(session: Session, tree: ShareTree, reason: TeardownReason): Promise<void> {
+    session.trees.delete(tree.id);
+    for (const open of [...session.opens.values()]) {
+      if (open.tree === tree) await this.closeOpen(open, reason);
+    }
+  }
+
+  // ------------------------------------------------------------------ opens
+
+  newFileId(): FileId {
+    const n = this.nextFileId++;
+    return { persistent: n, volatile: n };
+  }
+
+  registerOpen(open: Open): void {
+    this.opens.set(open.fileId.persistent, open);
+    open.session.opens.set(open.fileId.volatile, open);
+    const key = open.tree.share.name.toLowerCase();
+    let set = this.opensByShare.get(key);
+    if (!set) this.opensByShare.set(key, (set = new Set()));
+    set.add(open);
+  }
+
+  unregisterOpen(open: Open): void {
+    if (this.opens.get(open.fileId.persistent) === open) this.opens.delete(open.fileId.persistent);
+    if (open.session.opens.get(open.fileId.volatile) === open) open.session.opens.delete(open.fileId.volatile);
+    this.opensByShare.get(open.tree.share.name.toLowerCase())?.delete(open);
+  }
+
+  /** Opens by current path (scans the share's opens so renames need no re-indexing). */
+  opensByPath(shareName: string, path: string): Open[] {
+    const set = this.opensByShare.get(shareName.toLowerCase());
+    if (!set) return [];
+    const want = path.toLowerCase();
+    const out: Open[] = [];
+    for (const o of set) if (o.path.toLowerCase() === want) out.push(o);
+    return out;
+  }
+
+  openByPersistentId(id: bigint): Open | undefined {
+    return this.opens.get(id);
+  }
+
+  get openCount(): number {
+    return this.opens.size;
+  }
+
+  async closeOpen(open: Open, reason: TeardownReason): Promise<void> {
+    const closer = exported<OpenCloser>(closeModule, 'closeOpen');
+    try {
+      if (closer) {
+        await closer(open, this);
+      } else {
+        this.unregisterOpen(open);
+        await open.handle?.close();
+        const pipe = open.pipe as { close?: () => unknown } | undefined;
+        await pipe?.close?.();
+      }
+    } catch (e) {
+      this.log(`close of ${open.tree.share.name}/${open.path} (${reason}) failed: ${(e as Error).message}`);
+    } finally {
+      this.unregisterOpen(open);
+    }
+  }
+
+  // ------------------------------------------------------------------ rpc
+
+  rpcInfo(): RpcServerInfo {
+    const config = this.config;
+    return {
+      serverName: config.netbiosName,
+      domain: config.workgroup,
+      comment: config.serverString,
+      versionMajor: 10,
+      versionMinor: 0,
+      shares: () => config.shares
+        .filter((s) => s.browseable || s.ipc)
+        .map((s) => ({
+          name: s.name,
+          // MS-SRVS 2.2.2.4: STYPE_IPC | STYPE_SPECIAL for IPC$, STYPE_SPECIAL for other "$" shares.
+          type: s.ipc ? 0x80000003 : s.name.endsWith('$') ? 0x80000000 : 0,
+          comment: s.comment,
+          path: s.ipc ? '' : s.path,
+        })),
+    };
+  }
+}
