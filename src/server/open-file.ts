@@ -147,7 +147,11 @@ export async function closeOpen(server: ServerState, open: Open): Promise<void> 
   if (handle) await handle.close().catch(() => {});
   server.unregisterOpen(open);
   wake(node.oplockWaiters);
-  if (open.pipe) return;
+  if (open.pipe) {
+    const pipe = open.pipe as { close?: () => unknown };
+    try { await pipe.close?.(); } catch { /* ignore */ }
+    return;
+  }
   const vfs = open.tree.vfs;
   if (node.deletePending && vfs && opensOf(server, open.tree, open.path).length === 0) {
     node.deletePending = false;

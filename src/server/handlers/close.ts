@@ -2,7 +2,8 @@
 import { Status } from '../../wire/status.js';
 import { decodeCloseRequest, encodeCloseResponse, EMPTY_CLOSE_RESPONSE } from '../../wire/close.js';
 import { CloseFlags } from '../../wire/constants.js';
-import { closeOpen } from '../open-file.js';
+import { closeOpen } from "../open-file.js";
+import type { OpenCloser } from "../types.js";
 import { handlerOf, requireOpen, sizes } from '../files/util.js';
 
 export const handler = handlerOf(async (ctx) => {
@@ -24,3 +25,9 @@ export const handler = handlerOf(async (ctx) => {
   await closeOpen(ctx.server, open);
   return { status: Status.SUCCESS, body };
 });
+
+/** Teardown of opens that die without CLOSE (tree disconnect, logoff, lost connection): types.ts OpenCloser. */
+export const closeOpenForTeardown: OpenCloser = async (open, server) => {
+  await closeOpen(server, open);
+};
+export { closeOpenForTeardown as closeOpen };

@@ -1,4 +1,70 @@
-import type { Handler } from '../types.js';
+// SMB2 QUERY_DIRECTORY (MS-SMB2 3.3.5.18). The listing is snapshotted at the first call (or at
+// RESTART_SCANS / REOPEN) with "." and ".." first; later calls resume where the last one stopped.
+// First call with no match -> NO_SUCH_FILE, afterwards -> NO_MORE_FILES (Windows).
 import { Status } from '../../wire/status.js';
+import { decodeQueryDirectoryRequest, encodeQueryDirectoryResponse } from '../../wire/query-directory.js';
+import { encodeDirEntries, isDirInfoClass, matchWildcard, type DirEntryInfo } from '../../wire/fscc-dir.js';
+import { Access, QueryDirectoryFlags as F } from '../../wire/constants.js';
+import type { FileStat } from '../../vfs/types.js';
+import { parentPath } from '../../vfs/path.js';
+import { handlerOf, requireOpen, fail } from '../files/util.js';
 
-export const handler: Handler = async () => ({ status: Status.NOT_IMPLEMENTED });
+interface DirCursor {
+  pattern: string;
+  entries: DirEntryInfo[] | undefined;
+  index: number;
+  returnedAny: boolean;
+}
+
+function toEntry(name: string, st: FileStat): DirEntryInfo {
+  const dir = st.isDirectory;
+  return {
+    name, fileIndex: 0, creationTime: st.creationTime, lastAccessTime: st.lastAccessTime,
+    lastWriteTime: st.lastWriteTime, changeTime: st.changeTime,
+    endOfFile: dir ? 0n : st.size, allocationSize: dir ? 0n : st.allocationSize,
+    attributes: st.attributes, eaSize: 0, fileId: st.fileId, shortName: '',
+  };
+}
+
+export const handler = handlerOf(async (ctx) => {
+  const req = decodeQueryDirectoryRequest(ctx.msg);
+  const open = requireOpen(ctx, req.fileId);
+  if (!open.isDirectory || !open.tree.vfs) fail(Status.INVALID_PARAMETER);
+  if (!isDirInfoClass(req.fileInformationClass)) fail(Status.INVALID_INFO_CLASS);
+  if (!(open.grantedAccess & Access.FILE_LIST_DIRECTORY)) fail(Status.ACCESS_DENIED);
+  if (req.outputBufferLength > ctx.conn.maxTransactSize) fail(Status.INVALID_PARAMETER);
+  if (req.fileName.length === 0 && !open.dirCursor) fail(Status.INVALID_PARAMETER);
+  if (/[\\/]/.test(req.fileName)) fail(Status.OBJECT_NAME_INVALID);
+
+  let cur = open.dirCursor as DirCursor | undefined;
+  if (!cur || (req.flags & (F.RESTART_SCANS | F.REOPEN))) {
+    cur = { pattern: req.fileName || cur?.pattern || '*', entries: undefined, index: 0, returnedAny: false };
+    open.dirCursor = cur;
+  } else if (req.fileName && req.fileName !== cur.pattern && (req.flags & F.INDEX_SPECIFIED) === 0) {
+    // Windows keeps the first pattern for the life of the handle unless restarted.
+  }
+  if (!cur.entries) {
+    const vfs = open.tree.vfs;
+    const ci = !vfs.caseSensitive;
+    const list: DirEntryInfo[] = [];
+    const self = await vfs.stat(open.path);
+    const parent = open.path === '' ? self : await vfs.stat(parentPath(open.path)).catch(() => self);
+    if (matchWildcard(cur.pattern, '.', ci)) list.push(toEntry('.', self));
+    if (matchWildcard(cur.pattern, '..', ci)) list.push(toEntry('..', parent));
+    for (const e of await vfs.readdir(open.path)) {
+      if (matchWildcard(cur.pattern, e.name, ci)) list.push(toEntry(e.name, e.stat));
+    }
+    cur.entries = list;
+    cur.index = 0;
+  }
+  const remaining = cur.entries.slice(cur.index, (req.flags & F.RETURN_SINGLE_ENTRY) ? cur.index + 1 : undefined);
+  if (remaining.length === 0) {
+    return { status: cur.returnedAny ? Status.NO_MORE_FILES : Status.NO_SUCH_FILE };
+  }
+  const max = Math.min(req.outputBufferLength, ctx.maxResponseSize - 8);
+  const { buf, count } = encodeDirEntries(req.fileInformationClass, remaining, max);
+  if (count === 0) fail(Status.INFO_LENGTH_MISMATCH);
+  cur.index += count;
+  cur.returnedAny = true;
+  return { status: Status.SUCCESS, body: encodeQueryDirectoryResponse({ buffer: buf }) };
+});
