@@ -1,7 +1,7 @@
-// Adapts the auth/ initiators to the session layer's GssClient. SPNEGO wrapping is used when
-// auth/spnego-client.ts provides it; raw NTLMSSP (which Samba and Windows accept in
-// SESSION_SETUP) is the fallback.
+// Adapts the auth/ initiators (SpnegoClient wrapping NtlmClient, NTLMv2) to the session layer's
+// GssClient interface.
 import { NtlmClient } from '../auth/ntlm-client.js';
+import { SpnegoClient } from '../auth/spnego.js';
 import type { GssClient } from './session.js';
 
 export interface Credentials {
@@ -11,29 +11,22 @@ export interface Credentials {
   workstation?: string;
 }
 
-const NTLMSSP_SIG = Buffer.from('NTLMSSP\0', 'latin1');
-
-export class RawNtlmGss implements GssClient {
+export class SpnegoNtlmGss implements GssClient {
   private readonly ntlm: NtlmClient;
-  private sent = 0;
+  private readonly spnego: SpnegoClient;
+  private started = false;
 
   constructor(creds: Credentials) {
     this.ntlm = new NtlmClient({ user: creds.user, password: creds.password, domain: creds.domain, workstation: creds.workstation });
+    this.spnego = new SpnegoClient(this.ntlm);
   }
 
   step(serverToken: Buffer): Buffer {
-    if (this.sent === 0) {
-      this.sent = 1;
-      return this.ntlm.negotiate();
+    if (!this.started) {
+      this.started = true;
+      return this.spnego.initial(serverToken.length ? serverToken : undefined);
     }
-    if (this.sent === 1) {
-      // The CHALLENGE may arrive raw or inside an SPNEGO negTokenResp: find the NTLMSSP signature.
-      const at = serverToken.indexOf(NTLMSSP_SIG);
-      if (at < 0) throw new Error('server did not send an NTLMSSP challenge');
-      this.sent = 2;
-      return this.ntlm.authenticate(serverToken.subarray(at));
-    }
-    return Buffer.alloc(0);
+    return this.spnego.step(serverToken) ?? Buffer.alloc(0);
   }
 
   sessionKey(): Buffer | undefined {
@@ -42,5 +35,5 @@ export class RawNtlmGss implements GssClient {
 }
 
 export function createGss(creds: Credentials): GssClient {
-  return new RawNtlmGss(creds);
+  return new SpnegoNtlmGss(creds);
 }

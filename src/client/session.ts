@@ -131,7 +131,14 @@ export async function setupSession(conn: Connection, neg: NegotiateResult, o: Se
   const session = new Session(neg.dialect);
   const channel = new Channel(session, conn, neg);
   const preauth = neg.preauth?.clone();
-  let token = await o.gss.step(neg.securityBuffer);
+  const gss = async (t: Buffer): Promise<Buffer> => {
+    try {
+      return await o.gss.step(t);
+    } catch (e) {
+      throw new SmbError(Status.LOGON_FAILURE, `authentication failed: ${(e as Error).message}`);
+    }
+  };
+  let token = await gss(neg.securityBuffer);
   const securityMode = SecurityMode.SIGNING_ENABLED | (o.requireSigning ? SecurityMode.SIGNING_REQUIRED : 0);
   let final: SmbResponse | undefined;
   for (let round = 0; round < 8; round++) {
@@ -147,7 +154,7 @@ export async function setupSession(conn: Connection, neg: NegotiateResult, o: Se
       preauth?.update(res.msg);
       session.id = res.header.sessionId;
       const r = decodeSessionSetupResponse(res.msg);
-      token = await o.gss.step(Buffer.from(r.securityBuffer));
+      token = await gss(Buffer.from(r.securityBuffer));
       continue;
     }
     if (st !== Status.SUCCESS) {
@@ -162,7 +169,7 @@ export async function setupSession(conn: Connection, neg: NegotiateResult, o: Se
   if (!final) throw new SmbError(Status.LOGON_FAILURE, 'authentication did not finish');
   session.id = final.header.sessionId;
   const r = decodeSessionSetupResponse(final.msg);
-  if (r.securityBuffer.length) await o.gss.step(Buffer.from(r.securityBuffer)); // mechListMIC / accept-completed
+  if (r.securityBuffer.length) await gss(Buffer.from(r.securityBuffer)); // mechListMIC / accept-completed
   session.guest = (r.sessionFlags & SessionFlags.IS_GUEST) !== 0;
   session.anonymous = (r.sessionFlags & SessionFlags.IS_NULL) !== 0;
 

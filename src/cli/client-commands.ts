@@ -1,0 +1,413 @@
+// `smbts ls|get|put|cat|mkdir|rm|mv|stat <smb-url> ...` — the client commands of the CLI.
+// The password never has to be on the command line: SMBTS_PASSWORD, an authentication file
+// (-A FILE, smbclient's format) or an interactive prompt.
+// Exit codes: 0 ok, 1 error, 2 usage, 3 authentication failure, 4 not found.
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
+import { connect, parseSmbUrl, SmbError, type SmbClient, type ConnectOptions, type SmbUrl } from '../client/index.js';
+
+export const EXIT = { OK: 0, ERROR: 1, USAGE: 2, AUTH: 3, NOT_FOUND: 4 } as const;
+
+const USAGE = `usage: smbts <command> [options] smb://[domain;]user@host[:port]/share[/path] ...
+
+commands:
+  ls    URL                 list a directory (-l: long format)
+  get   URL [LOCAL]         download a file (-r: a directory tree); LOCAL '-' = stdout
+  put   LOCAL URL           upload a file (-r: a directory tree)
+  cat   URL                 print a file
+  mkdir URL                 create a directory (-p: with parents)
+  rm    URL                 remove a file or empty directory (-r: recursively)
+  mv    URL NEWPATH         rename within the share (NEWPATH: path in the share or smb:// URL)
+  stat  URL                 show attributes
+
+options:
+  -A FILE       authentication file (lines username=, password=, domain=)
+  -r            recursive (get, put, rm)      -p  parents (mkdir)      -l  long listing (ls)
+  -q            no progress bar
+  --dialect D   2.1 | 3.0 | 3.0.2 | 3.1.1 (repeatable; default: all)
+  --encrypt     require encryption             --sign   require signing
+  --timeout MS  per-request timeout (default 30000)
+password: $SMBTS_PASSWORD, the -A file, or a prompt on the terminal.`;
+
+class UsageError extends Error {}
+
+interface Parsed {
+  positional: string[];
+  authFile?: string;
+  recursive: boolean;
+  parents: boolean;
+  long: boolean;
+  quiet: boolean;
+  dialects: number[];
+  encrypt: boolean;
+  sign: boolean;
+  timeoutMs?: number;
+}
+
+const DIALECT_NAMES: Record<string, number> = {
+  '2.1': 0x0210, '2.10': 0x0210, smb2_10: 0x0210, '3.0': 0x0300, '3': 0x0300, smb3_00: 0x0300,
+  '3.0.2': 0x0302, '3.02': 0x0302, smb3_02: 0x0302, '3.1.1': 0x0311, '3.11': 0x0311, smb3_11: 0x0311,
+};
+
+function parseArgs(args: string[]): Parsed {
+  const p: Parsed = { positional: [], recursive: false, parents: false, long: false, quiet: false, dialects: [], encrypt: false, sign: false };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const val = (): string => {
+      const v = args[++i];
+      if (v === undefined) throw new UsageError(`${a} needs a value`);
+      return v;
+    };
+    switch (a) {
+      case '-A': case '--authentication-file': p.authFile = val(); break;
+      case '-r': case '-R': case '--recursive': p.recursive = true; break;
+      case '-p': case '--parents': p.parents = true; break;
+      case '-l': p.long = true; break;
+      case '-q': case '--quiet': p.quiet = true; break;
+      case '--encrypt': p.encrypt = true; break;
+      case '--sign': p.sign = true; break;
+      case '--dialect': {
+        const v = val().toLowerCase();
+        const d = DIALECT_NAMES[v];
+        if (d === undefined) throw new UsageError(`unknown dialect "${v}"`);
+        p.dialects.push(d);
+        break;
+      }
+      case '--timeout': {
+        const n = Number(val());
+        if (!(n > 0)) throw new UsageError('--timeout needs a positive number of milliseconds');
+        p.timeoutMs = n;
+        break;
+      }
+      case '-h': case '--help': throw new UsageError('');
+      default:
+        if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a}`);
+        p.positional.push(a);
+    }
+  }
+  return p;
+}
+
+/** smbclient's authentication file: username = , password = , domain = (spaces optional). */
+export function parseAuthFile(text: string): { username?: string; password?: string; domain?: string } {
+  const out: { username?: string; password?: string; domain?: string } = {};
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^\s*(username|password|domain)\s*=\s?(.*?)\s*$/i.exec(line);
+    if (!m) continue;
+    const key = m[1]!.toLowerCase() as 'username' | 'password' | 'domain';
+    out[key] = m[2]!;
+  }
+  return out;
+}
+
+async function promptPassword(prompt: string): Promise<string> {
+  const stdin = process.stdin;
+  if (!stdin.isTTY) throw new UsageError('no password: set SMBTS_PASSWORD, use -A FILE, or run on a terminal');
+  process.stderr.write(prompt);
+  stdin.setRawMode(true);
+  stdin.resume();
+  return new Promise((resolve, reject) => {
+    let pw = '';
+    const onData = (b: Buffer): void => {
+      for (const ch of b.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') { done(); resolve(pw); return; }
+        if (ch === '\u0003') { done(); reject(new UsageError('cancelled')); return; }
+        if (ch === '\u007f' || ch === '\b') pw = pw.slice(0, -1);
+        else pw += ch;
+      }
+    };
+    const done = (): void => {
+      stdin.off('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write('\n');
+    };
+    stdin.on('data', onData);
+  });
+}
+
+async function credentials(u: SmbUrl, p: Parsed): Promise<{ user: string; password: string; domain: string }> {
+  let user = u.user;
+  let domain = u.domain;
+  let password: string | undefined;
+  if (p.authFile) {
+    let text: string;
+    try { text = await readFile(p.authFile, 'utf8'); } catch (e) { throw new UsageError(`cannot read ${p.authFile}: ${(e as Error).message}`); }
+    const a = parseAuthFile(text);
+    if (!user && a.username) user = a.username;
+    if (!domain && a.domain) domain = a.domain;
+    password = a.password;
+  }
+  password ??= process.env.SMBTS_PASSWORD;
+  password ??= u.password;
+  if (!user) user = process.env.SMBTS_USER ?? process.env.USER ?? 'guest';
+  password ??= await promptPassword(`password for ${domain ? domain + '\\' : ''}${user}@${u.host}: `);
+  return { user, password, domain };
+}
+
+async function open(url: string, p: Parsed): Promise<{ client: SmbClient; path: string; u: SmbUrl }> {
+  const u = parseSmbUrl(url);
+  if (!u.share) throw new UsageError(`no share in ${url}`);
+  const c = await credentials(u, p);
+  const opts: ConnectOptions = { password: c.password, domain: c.domain, encrypt: p.encrypt, sign: p.sign };
+  if (p.dialects.length) opts.dialects = p.dialects;
+  if (p.timeoutMs) opts.timeoutMs = p.timeoutMs;
+  const host = u.host.includes(':') ? `[${u.host}]` : u.host;
+  const shareUrl = `smb://${encodeURIComponent(c.user)}@${host}:${u.port}/${encodeURIComponent(u.share)}`;
+  const client = await connect(shareUrl, opts);
+  return { client, path: '/' + u.path, u };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Progress bar (stderr, TTY only)
+
+class Progress {
+  private done = 0;
+  private readonly start = Date.now();
+  private last = 0;
+  private readonly on: boolean;
+
+  constructor(private readonly label: string, private total: number, quiet: boolean) {
+    this.on = !quiet && !!process.stderr.isTTY;
+  }
+
+  addTotal(n: number): void { this.total += n; }
+
+  add(n: number): void {
+    this.done += n;
+    const now = Date.now();
+    if (this.on && now - this.last > 100) { this.last = now; this.draw(); }
+  }
+
+  private draw(): void {
+    const secs = Math.max(0.001, (Date.now() - this.start) / 1000);
+    const rate = this.done / secs;
+    const pct = this.total > 0 ? Math.min(1, this.done / this.total) : 1;
+    const width = 24;
+    const bar = '#'.repeat(Math.round(pct * width)).padEnd(width, '.');
+    const eta = rate > 0 && this.total > this.done ? (this.total - this.done) / rate : 0;
+    const line = `${this.label.slice(-30).padEnd(30)} [${bar}] ${(pct * 100).toFixed(0).padStart(3)}% ${fmtSize(this.done)} ${fmtSize(rate)}/s ETA ${fmtTime(eta)}`;
+    process.stderr.write(`\r${line.slice(0, (process.stderr.columns || 100) - 1)}\x1b[K`);
+  }
+
+  finish(): void {
+    if (!this.on) return;
+    this.draw();
+    process.stderr.write('\n');
+  }
+}
+
+function fmtSize(n: number): string {
+  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+  return `${n.toFixed(i === 0 ? 0 : 1)} ${u[i]}`;
+}
+
+function fmtTime(s: number): string {
+  if (!isFinite(s)) return '--:--';
+  const m = Math.floor(s / 60);
+  return `${String(m).padStart(2, '0')}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
+}
+
+function counter(p: Progress): Transform {
+  return new Transform({ transform(chunk: Buffer, _e, cb) { p.add(chunk.length); cb(null, chunk); } });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+
+function joinRemote(dir: string, name: string): string {
+  return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
+}
+
+async function getFile(c: SmbClient, remote: string, local: string, prog: Progress): Promise<void> {
+  const src = c.createReadStream(remote);
+  if (local === '-') await pipeline(src, counter(prog), process.stdout, { end: false });
+  else await pipeline(src, counter(prog), createWriteStream(local));
+}
+
+async function getTree(c: SmbClient, remote: string, local: string, prog: Progress): Promise<void> {
+  await mkdir(local, { recursive: true });
+  for (const e of await c.readdir(remote, { withStats: true })) {
+    const r = joinRemote(remote, e.name);
+    const l = join(local, e.name);
+    if (e.isDirectory) await getTree(c, r, l, prog);
+    else { prog.addTotal(e.size); await getFile(c, r, l, prog); }
+  }
+}
+
+async function putFile(c: SmbClient, local: string, remote: string, prog: Progress): Promise<void> {
+  await pipeline(createReadStream(local, { highWaterMark: 1024 * 1024 }), counter(prog), c.createWriteStream(remote));
+}
+
+async function putTree(c: SmbClient, local: string, remote: string, prog: Progress): Promise<void> {
+  if (!(await c.exists(remote))) await c.mkdir(remote, { recursive: true });
+  for (const e of await readdir(local, { withFileTypes: true })) {
+    const l = join(local, e.name);
+    const r = joinRemote(remote, e.name);
+    if (e.isDirectory()) await putTree(c, l, r, prog);
+    else if (e.isFile()) { prog.addTotal((await stat(l)).size); await putFile(c, l, r, prog); }
+  }
+}
+
+function need(p: Parsed, min: number, max: number, what: string): void {
+  if (p.positional.length < min || p.positional.length > max) throw new UsageError(what);
+}
+
+async function run(cmd: string, p: Parsed): Promise<number> {
+  const out = (s: string): void => { process.stdout.write(s + '\n'); };
+  switch (cmd) {
+    case 'ls': {
+      need(p, 1, 1, 'ls needs one smb:// URL');
+      const { client, path } = await open(p.positional[0]!, p);
+      try {
+        const st = await client.stat(path);
+        const entries = st.isDirectory ? await client.readdir(path, { withStats: true }) : [{ ...st, name: basename(path) }];
+        entries.sort((a, b) => a.name.localeCompare(b.name));
+        for (const e of entries) {
+          if (p.long) out(`${e.isDirectory ? 'd' : '-'} ${String(e.size).padStart(12)} ${e.mtime.toISOString().slice(0, 19).replace('T', ' ')} ${e.name}${e.isDirectory ? '/' : ''}`);
+          else out(e.name + (e.isDirectory ? '/' : ''));
+        }
+      } finally { await client.close(); }
+      return EXIT.OK;
+    }
+    case 'cat': {
+      need(p, 1, 1, 'cat needs one smb:// URL');
+      const { client, path } = await open(p.positional[0]!, p);
+      try {
+        await pipeline(client.createReadStream(path), process.stdout, { end: false });
+      } finally { await client.close(); }
+      return EXIT.OK;
+    }
+    case 'get': {
+      need(p, 1, 2, 'get needs an smb:// URL and optionally a local path');
+      const { client, path } = await open(p.positional[0]!, p);
+      try {
+        const st = await client.stat(path);
+        const local = p.positional[1] ?? (basename(path) || client.tree.share);
+        const prog = new Progress(basename(path), 0, p.quiet || local === '-');
+        if (st.isDirectory) {
+          if (!p.recursive) throw new SmbError(0xc00000ba, `${path} is a directory (use -r)`);
+          await getTree(client, path, local, prog);
+        } else {
+          prog.addTotal(st.size);
+          let dest = local;
+          if (local !== '-') {
+            const ls = await stat(local).catch(() => undefined);
+            if (ls?.isDirectory()) dest = join(local, basename(path));
+          }
+          await getFile(client, path, dest, prog);
+        }
+        prog.finish();
+      } finally { await client.close(); }
+      return EXIT.OK;
+    }
+    case 'put': {
+      need(p, 2, 2, 'put needs a local path and an smb:// URL');
+      const local = p.positional[0]!;
+      let ls;
+      try { ls = await stat(local); } catch { throw new NotFound(`${local}: no such local file`); }
+      const { client, path } = await open(p.positional[1]!, p);
+      try {
+        const prog = new Progress(basename(local), 0, p.quiet);
+        let dest = path;
+        const remoteDir = path === '/' || p.positional[1]!.endsWith('/') || (await client.stat(path).then((s) => s.isDirectory, () => false));
+        if (remoteDir) dest = joinRemote(path, basename(local));
+        if (ls.isDirectory()) {
+          if (!p.recursive) throw new UsageError(`${local} is a directory (use -r)`);
+          await putTree(client, local, dest, prog);
+        } else {
+          prog.addTotal(ls.size);
+          await putFile(client, local, dest, prog);
+        }
+        prog.finish();
+      } finally { await client.close(); }
+      return EXIT.OK;
+    }
+    case 'mkdir': {
+      need(p, 1, 1, 'mkdir needs one smb:// URL');
+      const { client, path } = await open(p.positional[0]!, p);
+      try { await client.mkdir(path, { recursive: p.parents }); } finally { await client.close(); }
+      return EXIT.OK;
+    }
+    case 'rm': {
+      need(p, 1, 1, 'rm needs one smb:// URL');
+      const { client, path } = await open(p.positional[0]!, p);
+      try { await client.rm(path, { recursive: p.recursive }); } finally { await client.close(); }
+      return EXIT.OK;
+    }
+    case 'mv': {
+      need(p, 2, 2, 'mv needs an smb:// URL and a new path');
+      const { client, path, u } = await open(p.positional[0]!, p);
+      try {
+        let to = p.positional[1]!;
+        if (/^smb:\/\//i.test(to)) {
+          const v = parseSmbUrl(to);
+          if (v.host !== u.host || v.share.toLowerCase() !== u.share.toLowerCase()) throw new UsageError('mv works within one share');
+          to = '/' + v.path;
+        } else if (!to.startsWith('/')) {
+          to = path.replace(/[^/]*$/, '') + to;
+        }
+        if (await client.stat(to).then((s) => s.isDirectory, () => false)) to = joinRemote(to, basename(path));
+        await client.rename(path, to);
+      } finally { await client.close(); }
+      return EXIT.OK;
+    }
+    case 'stat': {
+      need(p, 1, 1, 'stat needs one smb:// URL');
+      const { client, path } = await open(p.positional[0]!, p);
+      try {
+        const s = await client.stat(path);
+        out(`name:       ${s.name}`);
+        out(`type:       ${s.isDirectory ? 'directory' : 'file'}`);
+        out(`size:       ${s.size}`);
+        out(`allocated:  ${s.allocationSize}`);
+        out(`attributes: 0x${s.attributes.toString(16)}`);
+        out(`created:    ${s.birthtime.toISOString()}`);
+        out(`modified:   ${s.mtime.toISOString()}`);
+        out(`accessed:   ${s.atime.toISOString()}`);
+        out(`changed:    ${s.ctime.toISOString()}`);
+      } finally { await client.close(); }
+      return EXIT.OK;
+    }
+    default:
+      throw new UsageError(`unknown command "${cmd}"`);
+  }
+}
+
+class NotFound extends Error {}
+
+const NOT_FOUND = new Set(['OBJECT_NAME_NOT_FOUND', 'OBJECT_PATH_NOT_FOUND', 'NO_SUCH_FILE', 'BAD_NETWORK_NAME']);
+const AUTH = new Set(['LOGON_FAILURE', 'WRONG_PASSWORD', 'ACCOUNT_DISABLED', 'PASSWORD_EXPIRED', 'ACCOUNT_RESTRICTION', 'NO_SUCH_USER']);
+
+/** Runs one client command; returns the process exit code (never throws). */
+export async function runClientCommand(cmd: string, args: string[]): Promise<number> {
+  try {
+    const p = parseArgs(args);
+    return await run(cmd, p);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      if (e.message) process.stderr.write(`smbts ${cmd}: ${e.message}\n`);
+      process.stderr.write(USAGE + '\n');
+      return EXIT.USAGE;
+    }
+    if (e instanceof NotFound) {
+      process.stderr.write(`smbts ${cmd}: ${e.message}\n`);
+      return EXIT.NOT_FOUND;
+    }
+    if (e instanceof SmbError) {
+      process.stderr.write(`smbts ${cmd}: ${e.message}\n`);
+      if (AUTH.has(e.statusName)) return EXIT.AUTH;
+      if (NOT_FOUND.has(e.statusName)) return EXIT.NOT_FOUND;
+      return EXIT.ERROR;
+    }
+    const err = e as NodeJS.ErrnoException;
+    process.stderr.write(`smbts ${cmd}: ${err?.message ?? String(e)}\n`);
+    if (err?.code === 'ENOENT') return EXIT.NOT_FOUND;
+    return EXIT.ERROR;
+  }
+}
