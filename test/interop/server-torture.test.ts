@@ -1,0 +1,67 @@
+// Regression gate: every smbtorture subtest listed as `pass` for smbts in docs/conformance.md
+// (written by `npm run conformance`) must still pass, and no suite may leave the server dead.
+// Only the passing subtests run (smbtorture --load-list), so this stays a few minutes long; the
+// full suites with their failures run in `npm run conformance`.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startTarget, smbtorture, missingTools, type SmbtsHandle } from './peers.js';
+import { RawConn } from './raw.js';
+import { SUITES } from '../conformance/suites.js';
+import { readBaseline, passingBySuite } from '../conformance/baseline.js';
+
+const skip = missingTools(['smbtorture']);
+const baseline = passingBySuite(readBaseline());
+
+async function answersNegotiate(port: number): Promise<boolean> {
+  try {
+    const c = await RawConn.open(port);
+    try {
+      await c.negotiate();
+      return true;
+    } finally {
+      c.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
+describe('smbtorture regression gate (docs/conformance.md)', { skip, timeout: 1_200_000 }, () => {
+  let srv: SmbtsHandle;
+  let dir: string;
+  before(async () => {
+    srv = await startTarget();
+    dir = await mkdtemp(join(tmpdir(), 'smbts-gate-'));
+  });
+  after(async () => {
+    await srv?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('smb2.connect passes (smoke, independent of the baseline)', { timeout: 60_000 }, async () => {
+    const r = await smbtorture(srv.port, ['smb2.connect'], { timeoutMs: 50_000 });
+    assert.deepEqual(r.map((c) => [c.name, c.result]), [['smb2.connect', 'success']], JSON.stringify(r));
+  });
+
+  for (const suite of SUITES) {
+    const passing = baseline.get(suite.name) ?? [];
+    if (passing.length === 0) continue;
+    it(`${suite.name}: ${passing.length} subtests still pass`, { timeout: suite.timeoutMs + 30_000 }, async () => {
+      const list = join(dir, suite.name + '.list');
+      await writeFile(list, passing.join('\n') + '\n');
+      const results = await smbtorture(srv.port, [suite.name], { timeoutMs: suite.timeoutMs, extraArgs: [`--load-list=${list}`] });
+      const got = new Map(results.map((c) => [c.name, c]));
+      const regressions = passing
+        .filter((name) => got.get(name)?.result !== 'success')
+        .map((name) => {
+          const c = got.get(name);
+          return `${name}: ${c ? `${c.result}${c.message ? ' - ' + c.message.split('\n')[0] : ''}` : 'not run'}`;
+        });
+      assert.ok(await answersNegotiate(srv.port), `server no longer answers after ${suite.name}`);
+      assert.deepEqual(regressions, [], `regressions in ${suite.name}:\n${regressions.join('\n')}`);
+    });
+  }
+});
