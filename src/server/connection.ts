@@ -27,6 +27,8 @@ import { handlers } from './handlers/index.js';
 import { handleSmb1Negotiate } from './handlers/negotiate.js';
 
 const RELATED_ID = 0xffffffffffffffffn;
+/** SMBTS_TRACE=1 logs every request and its status. */
+const TRACE = process.env.SMBTS_TRACE === '1';
 const MAX_COMPOUND = 512;
 const KiB64 = 65536;
 /** Frame types other than SMB2 / transform that we recognise only to refuse them. */
@@ -71,19 +73,20 @@ function u32At(msg: Buffer, off: number): number {
 }
 
 /**
- * Bytes a request may send or make the server return (MS-SMB2 3.3.5.2.5): the CreditCharge must
- * cover max(request payload, expected response payload) in 64 KiB units.
+ * Payload that the CreditCharge must cover (MS-SMB2 3.3.5.2.5): max(data sent, response
+ * expected) in 64 KiB units, measured as Samba and Windows do by the command's length fields.
  */
 function payloadSize(command: number, msg: Buffer): number {
   const b = HEADER_SIZE;
-  const send = msg.length - HEADER_SIZE;
   switch (command) {
-    case Command.READ: return Math.max(send, u32At(msg, b + 4));
-    case Command.QUERY_DIRECTORY: return Math.max(send, u32At(msg, b + 28));
-    case Command.IOCTL: return Math.max(u32At(msg, b + 28), u32At(msg, b + 40) + u32At(msg, b + 44)) ;
-    case Command.QUERY_INFO: return Math.max(send, u32At(msg, b + 4));
-    case Command.CHANGE_NOTIFY: return Math.max(send, u32At(msg, b + 4));
-    default: return send;
+    case Command.READ: return u32At(msg, b + 4);
+    case Command.WRITE: return u32At(msg, b + 4);
+    case Command.QUERY_DIRECTORY: return u32At(msg, b + 28);
+    case Command.IOCTL: return Math.max(u32At(msg, b + 28), u32At(msg, b + 44));
+    case Command.QUERY_INFO: return Math.max(u32At(msg, b + 4), u32At(msg, b + 12));
+    case Command.SET_INFO: return u32At(msg, b + 4);
+    case Command.CHANGE_NOTIFY: return u32At(msg, b + 4);
+    default: return 0;
   }
 }
 
@@ -257,6 +260,7 @@ export class Connection implements ConnectionView, ChannelConnection {
     /** Session whose signature we verified: error replies are signed with it too. */
     let verified: Session | undefined;
     const reply = (status: number): void => {
+      if (TRACE) this.server.log(`conn ${this.id} mid ${h.messageId} cmd ${h.command} refused: ${statusName(status)} charge ${h.creditCharge} len ${msg.length} payload ${payloadSize(h.command, msg)}`);
       const sign = verified !== undefined && (requestSigned || verified.signingRequired) && !encrypted;
       frameCtl.out.push(this.buildOut(h, { status }, {
         session: verified, sign, async: undefined, grant: true,
@@ -274,17 +278,30 @@ export class Connection implements ConnectionView, ChannelConnection {
     if (!this.negotiated && h.command !== Command.NEGOTIATE) {
       throw new DisconnectError(`${h.command} before NEGOTIATE`);
     }
-    if (index === 0 && related) return reply(Status.INVALID_PARAMETER); // 3.3.5.2.7.2
+    if (!related) {
+      chain.fileId = undefined;
+      chain.cascade = undefined;
+    } else if (index === 0) {
+      // A chain may not start with a related member; the related ones after it fail alike (Samba).
+      chain.cascade = Status.INVALID_PARAMETER;
+      return reply(Status.INVALID_PARAMETER);
+    } else if (chain.cascade !== undefined) {
+      // 3.3.5.2.7.2: a failed CREATE fails the related members that follow with its status.
+      return reply(chain.cascade);
+    }
 
     // Session (3.3.5.2.9).
     let session: Session | undefined;
     let channel: Channel | undefined;
     const needsSession = h.command !== Command.NEGOTIATE && h.command !== Command.SESSION_SETUP &&
       h.command !== Command.ECHO;
+    const prevTree = chain.tree;
     if (needsSession) {
       // Related members use the previous member's session and tree (3.3.5.2.7.2).
-      session = related && chain.session ? chain.session : this.server.sessions.get(h.sessionId);
-      if (!session) return reply(Status.USER_SESSION_DELETED);
+      session = related ? chain.session : this.server.sessions.get(h.sessionId);
+      chain.session = session;
+      chain.tree = undefined;
+      if (!session) return reply(related ? Status.INVALID_PARAMETER : Status.USER_SESSION_DELETED);
       channel = session.channelFor(this.id);
       if (!channel) return reply(Status.USER_SESSION_DELETED);
       if (session.state === 'in-progress') return reply(Status.USER_SESSION_DELETED);
@@ -316,18 +333,12 @@ export class Connection implements ConnectionView, ChannelConnection {
     const needsTree = needsSession && h.command !== Command.LOGOFF && h.command !== Command.TREE_CONNECT &&
       h.command !== Command.ECHO;
     if (needsTree && session) {
-      if (related && chain.tree && chain.session === session) tree = chain.tree;
-      else tree = session.trees.get(h.treeId);
+      tree = related ? prevTree : session.trees.get(h.treeId);
+      chain.tree = tree;
       if (!tree) return reply(Status.NETWORK_NAME_DELETED);
       if (tree.encrypt && !encrypted) return reply(Status.ACCESS_DENIED);
     }
 
-    if (!related) {
-      chain.fileId = undefined;
-      chain.cascade = undefined;
-    }
-    chain.session = session ?? chain.session;
-    chain.tree = tree ?? chain.tree;
 
     const pending: Pending = { messageId: h.messageId, asyncId: undefined, controller: new AbortController(), session, interimSent: false };
     const last = index === count - 1;
@@ -337,7 +348,9 @@ export class Connection implements ConnectionView, ChannelConnection {
       if (pending.asyncId === undefined) {
         pending.asyncId = this.nextAsyncId++;
         this.asyncOps.set(pending.asyncId, pending);
-        if (last) {
+        if (!last && h.command !== Command.CREATE) {
+          pending.controller.abort(new Error('async in the middle of a compound'));
+        } else if (last) {
           pending.interimSent = true;
           const interim = this.buildOut(h, { status: Status.PENDING }, {
             session, sign: requestSigned, async: pending.asyncId, grant: true,
@@ -353,12 +366,11 @@ export class Connection implements ConnectionView, ChannelConnection {
     let result: Reply;
     this.pending.set(h.messageId, pending);
     try {
-      if (related && chain.cascade !== undefined) {
-        result = { status: chain.cascade };
-      } else {
-        const handler = handlers[h.command];
-        result = handler ? await handler(ctx) : { status: Status.NOT_SUPPORTED };
-      }
+      const handler = handlers[h.command];
+      result = handler ? await handler(ctx) : { status: Status.INVALID_PARAMETER };
+      // Only the last member of a chain may go async, or a CREATE (an oplock break); others are
+      // cancelled and answered INTERNAL_ERROR, as Windows does (MS-SMB2 <206>, smb2.compound.interim2).
+      if (pending.asyncId !== undefined && !last && h.command !== Command.CREATE) result = { status: Status.INTERNAL_ERROR };
     } catch (e) {
       result = { status: this.statusOf(e, h) };
     } finally {
@@ -388,6 +400,7 @@ export class Connection implements ConnectionView, ChannelConnection {
       onResponse: ctx.onResponse,
     });
     frameCtl.out.push(out);
+    if (TRACE) this.server.log(`conn ${this.id} mid ${h.messageId} cmd ${h.command} charge ${h.creditCharge} -> ${statusName(result.status)}`);
     if (pending.interimSent) this.sendResponses(frameCtl.out.splice(0), frameCtl.encSession);
     if (ctx.disconnectAfter) {
       this.sendResponses(frameCtl.out.splice(0), frameCtl.encSession);
