@@ -144,6 +144,8 @@ export interface ServerState {
   /** Opens of a path across all sessions (share modes, oplocks): keyed by share name + path (case-folded). */
   opensByPath(shareName: string, path: string): Open[];
   registerOpen(open: Open): void;
+  /** Every open of a share across all sessions (rename of directories, change notify). Optional until implemented. */
+  opensOfShare?(shareName: string): Open[];
   /** What srvsvc/wkssvc report (share list, server name) for IPC$ pipes. */
   rpcInfo(): import('../rpc/pipe.js').RpcServerInfo;
   unregisterOpen(open: Open): void;

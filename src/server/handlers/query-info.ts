@@ -1,4 +1,199 @@
-import type { Handler } from '../types.js';
+// SMB2 QUERY_INFO (MS-SMB2 3.3.5.20): file, file-system and security information.
+// OutputBufferLength rules (3.3.5.20.1): smaller than the fixed part -> INFO_LENGTH_MISMATCH;
+// only the variable part cut -> BUFFER_OVERFLOW with truncated data; security descriptors that do
+// not fit -> BUFFER_TOO_SMALL with the needed size as error data (3.3.5.20.3).
+import type { Open, RequestContext } from '../types.js';
 import { Status } from '../../wire/status.js';
+import { decodeQueryInfoRequest, encodeQueryInfoResponse } from '../../wire/query-info.js';
+import * as I from '../../wire/fscc-info.js';
+import { Access, InfoType, FileInfoClass as C, FsInfoClass as F } from '../../wire/constants.js';
+import type { FileStat } from '../../vfs/types.js';
+import { handlerOf, requireOpen, fail, statOpen, sizes } from '../files/util.js';
+import { stateOf } from '../open-file.js';
+import { buildSecurityDescriptor, queryAccessNeeded } from '../security.js';
 
-export const handler: Handler = async () => ({ status: Status.NOT_IMPLEMENTED });
+function smbName(path: string): string {
+  return '\\' + path.split('/').join('\\');
+}
+
+function basic(st: FileStat): I.FileBasicInformation {
+  return {
+    creationTime: st.creationTime, lastAccessTime: st.lastAccessTime, lastWriteTime: st.lastWriteTime,
+    changeTime: st.changeTime, fileAttributes: st.attributes,
+  };
+}
+
+function standard(open: Open, st: FileStat): I.FileStandardInformation {
+  const sz = sizes(st);
+  const dp = stateOf(open).node.deletePending || open.deleteOnClose;
+  return {
+    allocationSize: sz.allocationSize, endOfFile: sz.endOfFile, numberOfLinks: Math.max(0, (st.isDirectory ? 1 : Math.max(1, st.nlink)) - (dp ? 1 : 0)),
+    deletePending: dp, directory: st.isDirectory,
+  };
+}
+
+const READ_ATTR_CLASSES = new Set<number>([
+  C.FileBasicInformation, C.FileAllInformation, C.FileNetworkOpenInformation, C.FileAttributeTagInformation,
+]);
+
+function volumeId(open: Open): bigint {
+  let h = 0x811c9dc5;
+  for (const ch of open.tree.share.name) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  return BigInt(h);
+}
+
+async function fileInfo(ctx: RequestContext, open: Open, cls: number): Promise<Buffer> {
+  if (READ_ATTR_CLASSES.has(cls) && !(open.grantedAccess & Access.FILE_READ_ATTRIBUTES)) fail(Status.ACCESS_DENIED);
+  if (cls === C.FileFullEaInformation && !(open.grantedAccess & Access.FILE_READ_EA)) fail(Status.ACCESS_DENIED);
+  if (open.pipe) {
+    switch (cls) {
+      case C.FileStandardInformation:
+        return I.encodeFileStandardInformation({ allocationSize: 4096n, endOfFile: 0n, numberOfLinks: 1, deletePending: true, directory: false });
+      case C.FilePipeInformation:
+        return I.encodeFilePipeInformation({ readMode: 1, completionMode: 0 });
+      case C.FilePipeLocalInformation:
+        return I.encodeFilePipeLocalInformation({
+          namedPipeType: 1, namedPipeConfiguration: 2, maximumInstances: 255, currentInstances: 1, inboundQuota: 4096,
+          readDataAvailable: 0, outboundQuota: 4096, writeQuotaAvailable: 4096, namedPipeState: 3, namedPipeEnd: 1,
+        });
+      default:
+        fail(Status.INVALID_PARAMETER);
+    }
+  }
+  const st = await statOpen(open);
+  const s = stateOf(open);
+  switch (cls) {
+    case C.FileBasicInformation: return I.encodeFileBasicInformation(basic(st));
+    case C.FileStandardInformation: return I.encodeFileStandardInformation(standard(open, st));
+    case C.FileInternalInformation: return I.encodeFileInternalInformation({ indexNumber: st.fileId });
+    case C.FileEaInformation: return I.encodeFileEaInformation({ eaSize: 0 });
+    case C.FileAccessInformation: return I.encodeFileAccessInformation({ accessFlags: open.grantedAccess });
+    case C.FilePositionInformation: return I.encodeFilePositionInformation({ currentByteOffset: s.position });
+    case C.FileModeInformation: return I.encodeFileModeInformation({ mode: s.mode });
+    case C.FileAlignmentInformation: return I.encodeFileAlignmentInformation({ alignmentRequirement: 0 });
+    case C.FileAllInformation:
+      return I.encodeFileAllInformation({
+        basic: basic(st), standard: standard(open, st), internal: { indexNumber: st.fileId }, ea: { eaSize: 0 },
+        access: { accessFlags: open.grantedAccess }, position: { currentByteOffset: s.position }, mode: { mode: s.mode },
+        alignment: { alignmentRequirement: 0 }, name: smbName(open.path),
+      });
+    case C.FileAlternateNameInformation: fail(Status.OBJECT_NAME_NOT_FOUND); // no 8.3 names
+    // falls through (never reached)
+    case C.FileStreamInformation:
+      if (st.isDirectory) return Buffer.alloc(0);
+      return I.encodeFileStreamInformation(I.defaultStream(st.size, st.allocationSize));
+    case C.FileCompressionInformation:
+      return I.encodeFileCompressionInformation({
+        compressedFileSize: sizes(st).endOfFile, compressionFormat: 0, compressionUnitShift: 0, chunkShift: 0, clusterShift: 0,
+      });
+    case C.FileNetworkOpenInformation: {
+      const sz = sizes(st);
+      return I.encodeFileNetworkOpenInformation({ ...basic(st), allocationSize: sz.allocationSize, endOfFile: sz.endOfFile });
+    }
+    case C.FileAttributeTagInformation: return I.encodeFileAttributeTagInformation({ fileAttributes: st.attributes, reparseTag: 0 });
+    case C.FileIdInformation: {
+      const id = Buffer.alloc(16);
+      id.writeBigUInt64LE(BigInt.asUintN(64, st.fileId), 0);
+      return I.encodeFileIdInformation({ volumeSerialNumber: volumeId(open), fileId: id });
+    }
+    case C.FileFullEaInformation: fail(Status.NO_EAS_ON_FILE);
+    // falls through (never reached)
+    case C.FileNormalizedNameInformation:
+      if (ctx.conn.dialect < 0x0311) fail(Status.NOT_SUPPORTED);
+      return I.encodeFileNameInformation(open.path.split('/').join('\\'));
+    default:
+      fail(Status.INVALID_INFO_CLASS);
+  }
+}
+
+async function fsInfo(open: Open, cls: number): Promise<Buffer> {
+  const vfs = open.tree.vfs;
+  if (!vfs) {
+    if (cls === F.FileFsDeviceInformation) return I.encodeFileFsDeviceInformation({ deviceType: 0x11, characteristics: 0 });
+    fail(Status.INVALID_PARAMETER);
+  }
+  const fs = await vfs.statfs();
+  const unit = BigInt(fs.bytesPerSector * fs.sectorsPerUnit);
+  switch (cls) {
+    case F.FileFsVolumeInformation:
+      return I.encodeFileFsVolumeInformation({ volumeCreationTime: 0n, volumeSerialNumber: fs.serial, supportsObjects: false, volumeLabel: fs.label });
+    case F.FileFsSizeInformation:
+      return I.encodeFileFsSizeInformation({
+        totalAllocationUnits: fs.totalBytes / unit, availableAllocationUnits: fs.availBytes / unit,
+        sectorsPerAllocationUnit: fs.sectorsPerUnit, bytesPerSector: fs.bytesPerSector,
+      });
+    case F.FileFsFullSizeInformation:
+      return I.encodeFileFsFullSizeInformation({
+        totalAllocationUnits: fs.totalBytes / unit, callerAvailableAllocationUnits: fs.availBytes / unit,
+        actualAvailableAllocationUnits: fs.freeBytes / unit, sectorsPerAllocationUnit: fs.sectorsPerUnit, bytesPerSector: fs.bytesPerSector,
+      });
+    case F.FileFsDeviceInformation:
+      return I.encodeFileFsDeviceInformation({ deviceType: 0x7, characteristics: 0x20 });
+    case F.FileFsAttributeInformation: {
+      const A = I.FsAttributes;
+      let attrs = A.CASE_PRESERVED_NAMES | A.UNICODE_ON_DISK | A.PERSISTENT_ACLS | A.SUPPORTS_SPARSE_FILES;
+      if (vfs.caseSensitive) attrs |= A.CASE_SENSITIVE_SEARCH;
+      if (open.tree.readOnly) attrs |= A.READ_ONLY_VOLUME;
+      return I.encodeFileFsAttributeInformation({ fileSystemAttributes: attrs, maximumComponentNameLength: fs.maxNameLength, fileSystemName: fs.fsName });
+    }
+    case F.FileFsControlInformation:
+      return I.encodeFileFsControlInformation({
+        freeSpaceStartFiltering: 0n, freeSpaceThreshold: 0n, freeSpaceStopFiltering: 0n,
+        defaultQuotaThreshold: 0xffffffffffffffffn, defaultQuotaLimit: 0xffffffffffffffffn, fileSystemControlFlags: 0,
+      });
+    case F.FileFsObjectIdInformation: {
+      const id = Buffer.alloc(16);
+      id.writeUInt32LE(fs.serial >>> 0, 0);
+      return I.encodeFileFsObjectIdInformation({ objectId: id, extendedInfo: Buffer.alloc(48) });
+    }
+    case F.FileFsSectorSizeInformation:
+      return I.encodeFileFsSectorSizeInformation({
+        logicalBytesPerSector: fs.bytesPerSector, physicalBytesPerSectorForAtomicity: fs.bytesPerSector,
+        physicalBytesPerSectorForPerformance: fs.bytesPerSector, fileSystemEffectivePhysicalBytesPerSectorForAtomicity: fs.bytesPerSector,
+        flags: 0x3, byteOffsetForSectorAlignment: 0, byteOffsetForPartitionAlignment: 0,
+      });
+    default:
+      fail(Status.INVALID_INFO_CLASS);
+  }
+}
+
+export const handler = handlerOf(async (ctx) => {
+  const req = decodeQueryInfoRequest(ctx.msg);
+  const open = requireOpen(ctx, req.fileId);
+  if (req.outputBufferLength > ctx.conn.maxTransactSize) fail(Status.INVALID_PARAMETER);
+  const outLen = Math.min(req.outputBufferLength, Math.max(0, ctx.maxResponseSize - 8));
+  switch (req.infoType) {
+    case InfoType.FILE: {
+      const data = await fileInfo(ctx, open, req.fileInfoClass);
+      const fit = I.fitOutput(data, I.FILE_INFO_MIN_SIZE[req.fileInfoClass] ?? data.length, outLen);
+      if (fit.status === Status.INFO_LENGTH_MISMATCH) return { status: fit.status };
+      return { status: fit.status, body: encodeQueryInfoResponse({ buffer: fit.buf }) };
+    }
+    case InfoType.FILESYSTEM: {
+      const data = await fsInfo(open, req.fileInfoClass);
+      const fit = I.fitOutput(data, I.FS_INFO_MIN_SIZE[req.fileInfoClass] ?? data.length, outLen);
+      if (fit.status === Status.INFO_LENGTH_MISMATCH) return { status: fit.status };
+      return { status: fit.status, body: encodeQueryInfoResponse({ buffer: fit.buf }) };
+    }
+    case InfoType.SECURITY: {
+      const need = queryAccessNeeded(req.additionalInformation);
+      if ((open.grantedAccess & need) !== need) fail(Status.ACCESS_DENIED);
+      const st = open.pipe ? undefined : await statOpen(open);
+      const sd = buildSecurityDescriptor({
+        uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0,
+        isDirectory: st?.isDirectory ?? false, attributes: st?.attributes ?? 0,
+      }, req.additionalInformation);
+      if (sd.length > outLen) {
+        const ed = Buffer.alloc(4);
+        ed.writeUInt32LE(sd.length, 0);
+        return { status: Status.BUFFER_TOO_SMALL, errorData: ed };
+      }
+      return { status: Status.SUCCESS, body: encodeQueryInfoResponse({ buffer: sd }) };
+    }
+    case InfoType.QUOTA:
+      fail(Status.NOT_SUPPORTED);
+    // falls through (never reached)
+    default:
+      fail(Status.INVALID_PARAMETER);
+  }
+});

@@ -1,4 +1,248 @@
-import type { Handler } from '../types.js';
+// SMB2 SET_INFO (MS-SMB2 3.3.5.21; behaviour per MS-FSA 2.1.5.14).
+import type { Open, RequestContext } from '../types.js';
 import { Status } from '../../wire/status.js';
+import { decodeSetInfoRequest, encodeSetInfoResponse } from '../../wire/set-info.js';
+import * as I from '../../wire/fscc-info.js';
+import { Access, InfoType, FileInfoClass as C, OplockLevel } from '../../wire/constants.js';
+import { FileAttribute, type TimesUpdate } from '../../vfs/types.js';
+import { normalizeSmbPath, foldCase, parentPath } from '../../vfs/path.js';
+import { handlerOf, requireOpen, fail, statOpen } from '../files/util.js';
+import { stateOf, opensOf, isUnder, samePath, reportChange, FileAction, NotifyFilter } from '../open-file.js';
+import { ioAllowed } from '../locks.js';
+import { breakLevelII, startBreak } from '../oplocks.js';
+import { setAccessNeeded } from '../security.js';
 
-export const handler: Handler = async () => ({ status: Status.NOT_IMPLEMENTED });
+const NO_CHANGE_A = 0xffffffffffffffffn; // -1: don't change, stop automatic updates
+const NO_CHANGE_B = 0xfffffffffffffffen; // -2: resume automatic updates
+
+function need(open: Open, access: number): void {
+  if (!(open.grantedAccess & access)) fail(Status.ACCESS_DENIED);
+}
+
+function exact(buf: Buffer, min: number): void {
+  if (buf.length < min) fail(Status.INFO_LENGTH_MISMATCH);
+}
+
+async function setBasic(ctx: RequestContext, open: Open, buf: Buffer): Promise<void> {
+  exact(buf, 40);
+  need(open, Access.FILE_WRITE_ATTRIBUTES);
+  const b = I.decodeFileBasicInformation(buf);
+  if (!open.handle) fail(Status.INVALID_HANDLE);
+  const t: TimesUpdate = {};
+  const pick = (v: bigint): bigint | undefined => (v === 0n || v === NO_CHANGE_A || v === NO_CHANGE_B ? undefined : v);
+  const ct = pick(b.creationTime), at = pick(b.lastAccessTime), wt = pick(b.lastWriteTime), ch = pick(b.changeTime);
+  if (ct !== undefined) t.creationTime = ct;
+  if (at !== undefined) t.lastAccessTime = at;
+  if (wt !== undefined) t.lastWriteTime = wt;
+  if (ch !== undefined) t.changeTime = ch;
+  let filter = 0;
+  if (b.fileAttributes !== 0) {
+    // MS-FSA 2.1.5.14.2: DIRECTORY on a file / TEMPORARY on a directory are invalid.
+    if (!open.isDirectory && (b.fileAttributes & FileAttribute.DIRECTORY)) fail(Status.INVALID_PARAMETER);
+    if (open.isDirectory && (b.fileAttributes & FileAttribute.TEMPORARY)) fail(Status.INVALID_PARAMETER);
+    await open.handle.setAttributes(b.fileAttributes);
+    filter |= NotifyFilter.ATTRIBUTES;
+  }
+  if (Object.keys(t).length) {
+    await open.handle.setTimes(t);
+    if (t.lastWriteTime !== undefined) filter |= NotifyFilter.LAST_WRITE;
+    if (t.creationTime !== undefined) filter |= NotifyFilter.CREATION;
+    if (t.lastAccessTime !== undefined) filter |= NotifyFilter.LAST_ACCESS;
+  }
+  if (filter) reportChange(ctx.server, open.tree, open.path, FileAction.MODIFIED, filter);
+}
+
+async function setDisposition(ctx: RequestContext, open: Open, del: boolean): Promise<void> {
+  need(open, Access.DELETE);
+  const node = stateOf(open).node;
+  if (del) {
+    if (open.path === '') fail(Status.CANNOT_DELETE);
+    const st = await statOpen(open);
+    if (!st.isDirectory && (st.attributes & FileAttribute.READONLY)) fail(Status.CANNOT_DELETE);
+    if (st.isDirectory) {
+      const list = await open.tree.vfs!.readdir(open.path);
+      if (list.length) fail(Status.DIRECTORY_NOT_EMPTY);
+    }
+  } else {
+    open.deleteOnClose = false;
+  }
+  node.deletePending = del;
+  void ctx;
+}
+
+async function setEof(ctx: RequestContext, open: Open, size: bigint): Promise<void> {
+  need(open, Access.FILE_WRITE_DATA);
+  if (open.isDirectory || !open.handle) fail(Status.INVALID_PARAMETER);
+  if (size > 0x7fffffffffffffffn) fail(Status.INVALID_PARAMETER);
+  const st = await open.handle.stat();
+  if (size !== st.size) {
+    const lo = size < st.size ? size : st.size;
+    const hi = size < st.size ? st.size : size;
+    if (!ioAllowed(open, lo, hi - lo, true)) fail(Status.FILE_LOCK_CONFLICT);
+  }
+  breakLevelII(ctx.server, open);
+  await open.handle.truncate(size);
+  reportChange(ctx.server, open.tree, open.path, FileAction.MODIFIED, NotifyFilter.SIZE | NotifyFilter.LAST_WRITE);
+}
+
+async function setAllocation(ctx: RequestContext, open: Open, size: bigint): Promise<void> {
+  need(open, Access.FILE_WRITE_DATA);
+  if (open.isDirectory || !open.handle) fail(Status.INVALID_PARAMETER);
+  breakLevelII(ctx.server, open);
+  await open.handle.setAllocation(size);
+  reportChange(ctx.server, open.tree, open.path, FileAction.MODIFIED, NotifyFilter.SIZE);
+}
+
+async function setRename(ctx: RequestContext, open: Open, buf: Buffer): Promise<void> {
+  exact(buf, 20);
+  const r = I.decodeFileRenameInformation(buf);
+  need(open, Access.DELETE);
+  const vfs = open.tree.vfs;
+  if (!vfs) fail(Status.INVALID_PARAMETER);
+  if (r.rootDirectory !== 0n) fail(Status.INVALID_PARAMETER);
+  let name = r.fileName;
+  if (name.startsWith('\\')) name = name.slice(1);
+  // A stream rename (":name") is not supported.
+  if (name.startsWith(':')) fail(Status.INVALID_PARAMETER);
+  const target = normalizeSmbPath(name);
+  const from = open.path;
+  if (from === '' || target === '') fail(Status.ACCESS_DENIED);
+  if (isUnder(target, from)) fail(Status.INVALID_PARAMETER);
+  const server = ctx.server;
+  // Windows: a directory with open handles below it cannot be renamed (ACCESS_DENIED).
+  if (open.isDirectory) {
+    const prefix = foldCase(from) + '/';
+    for (const o of allOpensOfShare(ctx, open)) {
+      if (foldCase(o.path).startsWith(prefix)) fail(Status.ACCESS_DENIED);
+    }
+  }
+  const sameName = samePath(from, target);
+  if (!sameName) {
+    // An existing target that is open cannot be replaced (MS-FSA 2.1.5.14.11).
+    const targetOpens = opensOf(server, open.tree, target);
+    let exists = true;
+    try { await vfs.stat(target); } catch { exists = false; }
+    if (exists) {
+      if (!r.replaceIfExists) fail(Status.OBJECT_NAME_COLLISION);
+      if (targetOpens.length) fail(Status.ACCESS_DENIED);
+    }
+  }
+  // Other opens of the same file holding batch oplocks must let go first (Samba breaks them).
+  for (const o of opensOf(server, open.tree, from)) {
+    if (o !== open && (o.oplockLevel === OplockLevel.BATCH || o.oplockLevel === OplockLevel.EXCLUSIVE)) {
+      startBreak(server, o, OplockLevel.NONE);
+    }
+  }
+  await vfs.rename(from, target, r.replaceIfExists);
+  // Re-point every open at or below the old path (opensByPath scans current paths).
+  const newPath = open.handle?.path && samePath(open.handle.path, target) ? open.handle.path : target;
+  const fromFold = foldCase(from);
+  for (const o of allOpensOfShare(ctx, open)) {
+    const f = foldCase(o.path);
+    if (f === fromFold) o.path = newPath;
+    else if (f.startsWith(fromFold + '/')) o.path = newPath + o.path.slice(from.length);
+  }
+  const filter = open.isDirectory ? NotifyFilter.DIR_NAME : NotifyFilter.FILE_NAME;
+  if (parentPath(from) === parentPath(target)) {
+    reportChange(server, open.tree, from, FileAction.RENAMED_OLD_NAME, filter);
+    reportChange(server, open.tree, newPath, FileAction.RENAMED_NEW_NAME, filter);
+  } else {
+    reportChange(server, open.tree, from, FileAction.REMOVED, filter);
+    reportChange(server, open.tree, newPath, FileAction.ADDED, filter);
+  }
+}
+
+/** Every open on the same share (all sessions), found via the paths of the share's opens. */
+function allOpensOfShare(ctx: RequestContext, open: Open): Open[] {
+  const seen = new Set<Open>();
+  const sessions = new Set([open.session, ctx.session].filter((s) => s !== undefined));
+  // The seam only offers lookups by path; walk the opens we can see from sessions we know plus
+  // opensByPath for each of their paths to reach other sessions' opens of those paths.
+  for (const s of sessions) {
+    for (const o of s!.opens.values()) {
+      if (o.tree.share.name !== open.tree.share.name) continue;
+      for (const p of ctx.server.opensByPath(open.tree.share.name, o.path)) seen.add(p);
+    }
+  }
+  for (const p of ctx.server.opensByPath(open.tree.share.name, open.path)) seen.add(p);
+  for (const o of ctx.server.opensOfShare?.(open.tree.share.name) ?? []) seen.add(o);
+  return [...seen].filter((o) => !stateOf(o).closed && !o.pipe);
+}
+
+export const handler = handlerOf(async (ctx) => {
+  const req = decodeSetInfoRequest(ctx.msg);
+  const open = requireOpen(ctx, req.fileId);
+  const buf = req.buffer;
+  switch (req.infoType) {
+    case InfoType.FILE: {
+      if (open.pipe) {
+        if (req.fileInfoClass === C.FilePipeInformation) return { status: Status.SUCCESS, body: encodeSetInfoResponse() };
+        fail(Status.INVALID_PARAMETER);
+      }
+      if (open.tree.readOnly && req.fileInfoClass !== C.FilePositionInformation && req.fileInfoClass !== C.FileModeInformation) {
+        fail(Status.ACCESS_DENIED);
+      }
+      switch (req.fileInfoClass) {
+        case C.FileBasicInformation: await setBasic(ctx, open, buf); break;
+        case C.FileRenameInformation: case C.FileRenameInformationEx: await setRename(ctx, open, buf); break;
+        case C.FileDispositionInformation:
+          exact(buf, 1);
+          await setDisposition(ctx, open, buf[0] !== 0);
+          break;
+        case C.FileDispositionInformationEx: {
+          exact(buf, 4);
+          const flags = buf.readUInt32LE(0);
+          await setDisposition(ctx, open, (flags & 0x1) !== 0);
+          break;
+        }
+        case C.FileEndOfFileInformation: exact(buf, 8); await setEof(ctx, open, buf.readBigUInt64LE(0)); break;
+        case C.FileAllocationInformation: exact(buf, 8); await setAllocation(ctx, open, buf.readBigUInt64LE(0)); break;
+        case C.FilePositionInformation: {
+          exact(buf, 8);
+          const pos = buf.readBigUInt64LE(0);
+          if (pos > 0x7fffffffffffffffn) fail(Status.INVALID_PARAMETER);
+          stateOf(open).position = pos;
+          break;
+        }
+        case C.FileModeInformation: {
+          exact(buf, 4);
+          const mode = buf.readUInt32LE(0);
+          // MS-FSCC 2.4.26: only these bits may be set.
+          if (mode & ~(0x2 | 0x4 | 0x10 | 0x20 | 0x1000)) fail(Status.INVALID_PARAMETER);
+          stateOf(open).mode = mode;
+          break;
+        }
+        case C.FileFullEaInformation:
+          need(open, Access.FILE_WRITE_EA);
+          fail(0xc000004f /* STATUS_EAS_NOT_SUPPORTED */);
+        // falls through (never reached)
+        case C.FileValidDataLengthInformation:
+          exact(buf, 8);
+          need(open, Access.FILE_WRITE_DATA);
+          break;
+        case C.FileLinkInformation:
+        case C.FileShortNameInformation:
+          fail(Status.NOT_SUPPORTED);
+        // falls through (never reached)
+        default:
+          fail(Status.INVALID_INFO_CLASS);
+      }
+      return { status: Status.SUCCESS, body: encodeSetInfoResponse() };
+    }
+    case InfoType.SECURITY: {
+      const needed = setAccessNeeded(req.additionalInformation);
+      if ((open.grantedAccess & needed) !== needed) fail(Status.ACCESS_DENIED);
+      // Accepted and not stored: smbts has no per-file ACLs (see security.ts).
+      reportChange(ctx.server, open.tree, open.path, FileAction.MODIFIED, NotifyFilter.SECURITY);
+      return { status: Status.SUCCESS, body: encodeSetInfoResponse() };
+    }
+    case InfoType.FILESYSTEM:
+      fail(open.tree.readOnly ? Status.ACCESS_DENIED : Status.NOT_SUPPORTED);
+    // falls through (never reached)
+    case InfoType.QUOTA:
+      fail(Status.NOT_SUPPORTED);
+    // falls through (never reached)
+    default:
+      fail(Status.INVALID_PARAMETER);
+  }
+});
