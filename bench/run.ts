@@ -1,0 +1,609 @@
+// `npm run bench`: smbts side by side with Samba, driven by the same clients.
+//
+// Env knobs (defaults in brackets; BENCH_QUICK=1 switches to the smoke defaults in parentheses):
+//   BENCH_SIZE   bytes per sequential transfer, k/M/G suffixes ok   [1G]     (64M)
+//   BENCH_RUNS   repetitions, the median is reported                [3]      (1)
+//   BENCH_FILES  small files for the metadata tests (<= 99999)      [10000]  (500)
+//   BENCH_MODES  plain,sign-cmac,sign-gmac,enc-gcm,enc-ccm          [all]
+//   BENCH_STREAMS concurrent streams per transfer test              [1,4]
+//   BENCH_CLIENTS smbclient,smbts  BENCH_SERVERS smbts,samba         [both]
+//   BENCH_BUDGET_MIN stop starting new measurements after this long [30]     (6)
+//   BENCH_DOCS   1 = write docs/benchmarks.md, 0 = don't            [1]      (0)
+//   BENCH_DIR    parent of the shared share directory              [/dev/shm if present]
+// `npm run bench -- --profile` instead profiles the smbts server (node --cpu-prof) on the
+// read and write paths, driven by smbclient, and prints the hot spots.
+import { cpus, totalmem, release, tmpdir, availableParallelism } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, openSync, writeSync, closeSync, rmSync, statSync, readdirSync, readFileSync, writeFileSync, chmodSync, unlinkSync, statfsSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { ALL_MODES, MODE_LABEL, parseModes, type Mode } from './lib/modes.js';
+import { SmbclientDriver, SmbtsClientDriver, metaNames, type Driver, type MetaOp, type Target } from './lib/clients.js';
+import { startSamba, sambaVersion, type SambaServer } from './lib/samba.js';
+import { startSmbts, type SmbtsServer } from './lib/smbts.js';
+import { MemSampler, processTree, readMem, treeCpu } from './lib/proc.js';
+import { envInt, fmtBytes, median, run, sleep } from './lib/util.js';
+import { summarize, topInclusive } from './lib/cpuprofile.js';
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+const here = dirname(fileURLToPath(import.meta.url));
+const projectRoot = join(here, '..', '..');
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const PROFILE = process.argv.includes('--profile');
+const SIZE = roundTo(envInt('BENCH_SIZE', QUICK ? 64 * MiB : GiB), 4 * 65536);
+const RUNS = Math.min(envInt('BENCH_RUNS', QUICK ? 1 : 3), 50);
+const FILES = Math.min(envInt('BENCH_FILES', QUICK ? 500 : 10_000), 99_999);
+const MODES = QUICK && !process.env.BENCH_MODES ? ALL_MODES : parseModes(process.env.BENCH_MODES);
+// only 1 and 4 streams are supported (the 4-stream files are made at SIZE/4 each)
+const STREAMS = (process.env.BENCH_STREAMS ?? '1,4').split(',').map(Number).filter((n) => n === 1 || n === 4);
+const CLIENTS = (process.env.BENCH_CLIENTS ?? 'smbclient,smbts').split(',').map((s) => s.trim());
+const SERVERS = (process.env.BENCH_SERVERS ?? 'smbts,samba').split(',').map((s) => s.trim());
+const BUDGET_MS = envInt('BENCH_BUDGET_MIN', QUICK ? 6 : 30) * 60_000;
+const WRITE_DOCS = (process.env.BENCH_DOCS ?? (QUICK ? '0' : '1')) === '1';
+
+function roundTo(n: number, q: number): number {
+  return Math.max(q, Math.round(n / q) * q);
+}
+
+type ServerName = 'smbts' | 'samba';
+interface Server {
+  name: ServerName;
+  port: number;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+interface Cell {
+  values: number[];
+  cpu: number[];
+  errors: string[];
+}
+
+const results = new Map<string, Cell>();
+const errorsSeen: string[] = [];
+const skipped = new Set<string>();
+/** client|mode|server -> why that client cannot run that mode */
+const notApplicable = new Map<string, string>();
+const t0 = Date.now();
+let budgetHit = false;
+
+function cell(key: string): Cell {
+  let c = results.get(key);
+  if (!c) {
+    c = { values: [], cpu: [], errors: [] };
+    results.set(key, c);
+  }
+  return c;
+}
+
+function log(msg: string): void {
+  const s = ((Date.now() - t0) / 1000).toFixed(0).padStart(5);
+  process.stderr.write(`[${s}s] ${msg}\n`);
+}
+
+function overBudget(): boolean {
+  if (Date.now() - t0 > BUDGET_MS) {
+    if (!budgetHit) log(`time budget (${BUDGET_MS / 60_000} min) used up: skipping the remaining measurements`);
+    budgetHit = true;
+  }
+  return budgetHit;
+}
+
+/** Fills path with size bytes of incompressible data (a random 1 MiB block repeated with a counter). */
+function makeFile(path: string, size: number): void {
+  const block = randomBytes(MiB);
+  const fd = openSync(path, 'w', 0o666);
+  try {
+    for (let off = 0, i = 0; off < size; off += MiB, i++) {
+      block.writeUInt32LE(i, 0);
+      writeSync(fd, block, 0, Math.min(MiB, size - off));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  chmodSync(path, 0o666);
+}
+
+function rmQuiet(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    /* absent */
+  }
+}
+
+/** After clients disconnect: wait (bounded) for smbd's per-connection children to exit and be reaped. */
+async function settle(server: Server, before: number): Promise<void> {
+  for (let i = 0; i < 40; i++) {
+    if (processTree(server.pid).length <= before) break;
+    await sleep(50);
+  }
+  await sleep(20);
+}
+
+async function machineFacts(shareDir: string): Promise<Record<string, string>> {
+  const c = cpus();
+  let fsType = 'unknown';
+  try {
+    const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' '));
+    let best = '';
+    for (const m of mounts) {
+      const mp = m[1] ?? '';
+      if (shareDir.startsWith(mp) && mp.length > best.length) {
+        best = mp;
+        fsType = `${m[2] ?? '?'} (${mp})`;
+      }
+    }
+  } catch {
+    /* no /proc/mounts */
+  }
+  const smbclientV = await run('smbclient', ['--version']).then((r) => r.stdout.trim(), () => 'unknown');
+  return {
+    date: new Date().toISOString(),
+    nproc: String(c.length) + (availableParallelism() !== c.length ? ` (available ${availableParallelism()})` : ''),
+    cpu: c[0]?.model ?? 'unknown',
+    memory: fmtBytes(totalmem()),
+    kernel: release(),
+    node: process.version,
+    smbd: await sambaVersion(),
+    smbclient: smbclientV,
+    'share filesystem': fsType,
+  };
+}
+
+function commandLine(): string {
+  const env = Object.entries(process.env)
+    .filter(([k]) => k.startsWith('BENCH_'))
+    .map(([k, v]) => `${k}=${v ?? ''}`)
+    .sort();
+  const extra = process.argv.slice(2);
+  return [...env, 'npm run bench', ...(extra.length ? ['--', ...extra] : [])].join(' ');
+}
+
+// ---------------------------------------------------------------------------------------------
+// measurements
+
+async function transferOnce(srv: Server, drv: Driver, mode: Mode, op: 'read' | 'write', streams: number, shareDir: string): Promise<void> {
+  const key = `xfer|${drv.name}|${mode}|${op}|${streams}|${srv.name}`;
+  const combo = `${drv.name}|${mode}|${srv.name}`;
+  const c = cell(key);
+  if (skipped.has(combo) || skipped.has(`${combo}|${op}`) || overBudget()) return;
+  const t: Target = { server: srv.name, port: srv.port, share: 'share' };
+  const per = SIZE / streams;
+  const locals: string[] = [];
+  const remotes: string[] = [];
+  for (let i = 0; i < streams; i++) {
+    const src = streams === 1 ? 'big.bin' : `q${i}.bin`;
+    if (op === 'read') {
+      remotes.push(src);
+      locals.push('/dev/null');
+    } else {
+      locals.push(join(shareDir, src));
+      remotes.push(`w_${srv.name}_${drv.name}_${i}.bin`);
+      rmQuiet(join(shareDir, remotes[i] as string));
+    }
+  }
+  const timeoutMs = Math.max(60_000, (SIZE / (5 * MiB)) * 1000); // slower than 5 MiB/s counts as failed
+  try {
+    const before = processTree(srv.pid).length;
+    const cpu0 = treeCpu(srv.pid);
+    const spans = await drv.transfer(t, mode, op === 'read' ? 'get' : 'put', remotes.map((r, i) => ({ remote: r, local: locals[i] as string })), timeoutMs);
+    await settle(srv, before);
+    const cpu1 = treeCpu(srv.pid);
+    const ms = Math.max(...spans.map((s) => s.end)) - Math.min(...spans.map((s) => s.start));
+    if (op === 'write') {
+      for (const r of remotes) {
+        const got = statSync(join(shareDir, r)).size;
+        if (got !== per) throw new Error(`${r} has ${got} bytes after the upload, expected ${per}`);
+      }
+    }
+    const mbps = SIZE / 1e6 / (Math.max(ms, 1) / 1000);
+    c.values.push(mbps);
+    c.cpu.push((cpu1 - cpu0) / (SIZE / GiB));
+    log(`${srv.name.padEnd(5)} ${drv.name.padEnd(9)} ${mode.padEnd(9)} ${op.padEnd(5)} x${streams}: ${mbps.toFixed(0)} MB/s, server CPU ${(cpu1 - cpu0).toFixed(2)} s`);
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (/: n\/a: /.test(msg)) {
+      // the client cannot run this mode at all: not an error, the cell shows n/a
+      const why = msg.slice(msg.indexOf('n/a: ') + 5).replace(/\s+$/, '');
+      notApplicable.set(combo, why);
+      skipped.add(combo);
+      log(`n/a ${srv.name} ${drv.name} ${mode}: ${why}`);
+      return;
+    }
+    c.errors.push(msg);
+    errorsSeen.push(`${srv.name} / ${drv.name} / ${mode} / ${op} x${streams}: ${msg}`);
+    log(`ERROR ${srv.name} ${drv.name} ${mode} ${op} x${streams}: ${msg}`);
+    // two failures of one client/mode/server: stop trying that combination
+    const fails = [...results.entries()].filter(([k, v]) => k.startsWith(`xfer|${drv.name}|${mode}|${op}|`) && k.endsWith(`|${srv.name}`))
+      .reduce((n, [, v]) => n + v.errors.length, 0);
+    if (fails >= 2) skipped.add(`${combo}|${op}`);
+    if (/ECONNREFUSED|not a function|Cannot find module/.test(msg)) skipped.add(combo);
+  } finally {
+    if (op === 'write') for (const r of remotes) rmQuiet(join(shareDir, r));
+  }
+}
+
+const META_OPS: MetaOp[] = ['create', 'stat', 'list', 'delete'];
+
+async function metadataOnce(srv: Server, drv: Driver, shareDir: string): Promise<void> {
+  const combo = `meta|${drv.name}|${srv.name}`;
+  if (skipped.has(combo) || overBudget()) return;
+  const t: Target = { server: srv.name, port: srv.port, share: 'share' };
+  const dirName = `m_${drv.name}_${srv.name}`;
+  const dir = join(shareDir, dirName);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { mode: 0o777 });
+  chmodSync(dir, 0o777);
+  const names = metaNames(FILES);
+  const timeoutMs = Math.max(120_000, FILES * 20); // slower than 50 ops/s counts as failed
+  try {
+    for (const op of META_OPS) {
+      if (overBudget()) break;
+      try {
+        const r = await drv.meta(t, 'plain', op, dirName, names, timeoutMs);
+        const onDisk = readdirSync(dir).length;
+        if (op === 'create' && onDisk !== FILES) throw new Error(`create: ${onDisk} files on disk, expected ${FILES}`);
+        if (op === 'list' && r.entries < FILES) throw new Error(`list: saw ${r.entries} entries, expected ${FILES}`);
+        if (op === 'delete' && onDisk !== 0) throw new Error(`delete: ${onDisk} files left`);
+        // list: milliseconds for the whole directory; others: operations per second
+        cell(`meta|${drv.name}|${op}|${srv.name}`).values.push(op === 'list' ? r.ms : FILES / (r.ms / 1000));
+        log(`${srv.name.padEnd(5)} ${drv.name.padEnd(9)} ${op.padEnd(6)} ${FILES} files: ${op === 'list' ? `${r.ms.toFixed(0)} ms` : `${(FILES / (r.ms / 1000)).toFixed(0)} ops/s`}`);
+      } catch (e) {
+        const msg = (e as Error).message;
+        cell(`meta|${drv.name}|${op}|${srv.name}`).errors.push(msg);
+        errorsSeen.push(`${srv.name} / ${drv.name} / metadata ${op}: ${msg}`);
+        log(`ERROR ${srv.name} ${drv.name} metadata ${op}: ${msg}`);
+        if (op === 'create') {
+          skipped.add(combo);
+          break;
+        }
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// report
+
+const fmt = (v: number, digits = 0): string => (Number.isFinite(v) ? v.toFixed(digits) : '—');
+const ratioStr = (r: number): string => (Number.isFinite(r) ? `${r.toFixed(2)}x` : '—');
+
+function med(key: string): number {
+  const c = results.get(key);
+  return c ? median(c.values) : NaN;
+}
+function medCpu(key: string): number {
+  const c = results.get(key);
+  return c ? median(c.cpu) : NaN;
+}
+function errMark(key: string): string {
+  const p = key.split('|');
+  if (p[0] === 'xfer' && notApplicable.has(`${p[1]}|${p[2]}|${p[5]}`)) return 'n/a';
+  const c = results.get(key);
+  return c && c.errors.length > 0 && c.values.length === 0 ? 'error' : '—';
+}
+function show(key: string, digits = 0): string {
+  const v = med(key);
+  return Number.isFinite(v) ? fmt(v, digits) : errMark(key);
+}
+
+interface Verdict { target: string; ok: boolean | undefined; detail: string }
+
+function report(facts: Record<string, string>, peaks: Record<string, number>, totalCpu: Record<string, number>): { text: string; verdicts: Verdict[] } {
+  const L: string[] = [];
+  const verdicts: Verdict[] = [];
+  const gauge = (target: string, value: number, min: number, detail: string): void => {
+    verdicts.push({ target, ok: Number.isFinite(value) ? value >= min : undefined, detail });
+  };
+  const sizeStr = fmtBytes(SIZE);
+  L.push(`Sequential transfers move ${sizeStr} per test (split evenly over the streams: with 4 streams each stream moves a quarter, to its own file), median of ${RUNS} run(s). MB/s = 10^6 bytes/s. ` +
+    `Ratios are smbts/Samba for throughput and Samba/smbts for CPU, so **a ratio above 1 always means smbts is better**. ` +
+    `CPU = user+system seconds of the server process tree per GiB moved (for Samba the master smbd plus its per-connection children).`);
+  L.push('');
+  for (const client of CLIENTS) {
+    L.push(`### Server throughput, client = ${client === 'smbts' ? 'smbts client' : 'smbclient'}`);
+    L.push('');
+    L.push('| Test | smbts MB/s | Samba MB/s | smbts/Samba | smbts CPU s/GiB | Samba CPU s/GiB | CPU Samba/smbts |');
+    L.push('|---|---:|---:|---:|---:|---:|---:|');
+    for (const mode of MODES) {
+      for (const op of ['write', 'read'] as const) {
+        for (const st of STREAMS) {
+          const k = (s: string): string => `xfer|${client}|${mode}|${op}|${st}|${s}`;
+          const a = med(k('smbts'));
+          const b = med(k('samba'));
+          const ca = medCpu(k('smbts'));
+          const cb = medCpu(k('samba'));
+          L.push(`| ${op} ${MODE_LABEL[mode]}, ${st} stream${st > 1 ? 's' : ''} | ${show(k('smbts'))} | ${show(k('samba'))} | ${ratioStr(a / b)} | ${fmt(ca, 2)} | ${fmt(cb, 2)} | ${ratioStr(cb / ca)} |`);
+          if (mode === 'plain' || mode.startsWith('enc-')) gauge(`server ${op} ${MODE_LABEL[mode]} x${st} (${client}) smbts/Samba >= 1.0`, a / b, 1.0, ratioStr(a / b));
+          if (mode === 'plain') gauge(`server ${op} plain x${st} (${client}) >= 1 GB/s`, a, 1000, `${fmt(a)} MB/s`);
+        }
+      }
+    }
+    L.push('');
+  }
+  if (CLIENTS.includes('smbts') && CLIENTS.includes('smbclient') && SERVERS.includes('samba')) {
+    L.push('### Client throughput against Samba: smbts client vs smbclient');
+    L.push('');
+    L.push('| Test | smbts client MB/s | smbclient MB/s | smbts/smbclient |');
+    L.push('|---|---:|---:|---:|');
+    for (const mode of MODES) {
+      for (const op of ['write', 'read'] as const) {
+        for (const st of STREAMS) {
+          const k = (c: string): string => `xfer|${c}|${mode}|${op}|${st}|samba`;
+          const a = med(k('smbts'));
+          const b = med(k('smbclient'));
+          L.push(`| ${op === 'write' ? 'upload' : 'download'} ${MODE_LABEL[mode]}, ${st} stream${st > 1 ? 's' : ''} | ${show(k('smbts'))} | ${show(k('smbclient'))} | ${ratioStr(a / b)} |`);
+          gauge(`client ${op} ${MODE_LABEL[mode]} x${st} smbts client/smbclient >= 1.0`, a / b, 1.0, ratioStr(a / b));
+        }
+      }
+    }
+    L.push('');
+  }
+  L.push(`### Metadata, ${FILES} files in one directory (plain)`);
+  L.push('');
+  L.push('create = create+close of an empty file (smbclient `put` of an empty file; smbts `writeFile`), stat = smbclient `allinfo` / smbts `stat`, ' +
+    'delete = smbclient `del` / smbts `rm`, list = one listing of the whole directory (smbclient `ls`, smbts `readdir`). One connection per pass, run sequentially; connection setup excluded.');
+  L.push('');
+  L.push('| Test | client | smbts | Samba | smbts/Samba |');
+  L.push('|---|---|---:|---:|---:|');
+  for (const client of CLIENTS) {
+    for (const op of META_OPS) {
+      const k = (s: string): string => `meta|${client}|${op}|${s}`;
+      const a = med(k('smbts'));
+      const b = med(k('samba'));
+      const r = op === 'list' ? b / a : a / b;
+      const unit = op === 'list' ? 'ms' : 'ops/s';
+      L.push(`| ${op} (${unit}) | ${client} | ${show(k('smbts'))} | ${show(k('samba'))} | ${ratioStr(r)} |`);
+      gauge(`metadata ${op} (${client}) smbts/Samba >= 0.8`, r, 0.8, ratioStr(r));
+    }
+  }
+  L.push('');
+  L.push('### Server resources over the whole run');
+  L.push('');
+  L.push('| | smbts | Samba | Samba/smbts |');
+  L.push('|---|---:|---:|---:|');
+  L.push(`| peak RSS (MiB) | ${fmt((peaks.smbts ?? NaN) / MiB, 1)} | ${fmt((peaks.samba ?? NaN) / MiB, 1)} | ${ratioStr((peaks.samba ?? NaN) / (peaks.smbts ?? NaN))} |`);
+  L.push(`| total server CPU (s) | ${fmt(totalCpu.smbts ?? NaN, 1)} | ${fmt(totalCpu.samba ?? NaN, 1)} | ${ratioStr((totalCpu.samba ?? NaN) / (totalCpu.smbts ?? NaN))} |`);
+  L.push('');
+  L.push('Peak RSS: smbts = VmHWM of its single process; Samba = the largest sum, over processes alive at one sample (every 150 ms), of each smbd process\'s VmHWM (master, helpers and per-connection children; shared library pages are counted once per process).');
+  L.push('');
+  L.push('### Targets');
+  L.push('');
+  const pass = verdicts.filter((v) => v.ok === true).length;
+  const fail = verdicts.filter((v) => v.ok === false);
+  const na = verdicts.filter((v) => v.ok === undefined).length;
+  L.push(`${pass} met, ${fail.length} missed, ${na} not measured.`);
+  L.push('');
+  if (fail.length > 0) {
+    L.push('Missed:');
+    L.push('');
+    for (const v of fail) L.push(`- ${v.target}: ${v.detail}`);
+    L.push('');
+  }
+  if (errorsSeen.length > 0 || budgetHit) {
+    L.push('### Errors and skips');
+    L.push('');
+    if (budgetHit) L.push(`- the time budget (BENCH_BUDGET_MIN=${BUDGET_MS / 60_000}) ran out; cells without a value were not measured`);
+    for (const e of errorsSeen.slice(0, 40)) L.push(`- ${e.replace(/\|/g, '\\|').slice(0, 600)}`);
+    if (errorsSeen.length > 40) L.push(`- ... ${errorsSeen.length - 40} more`);
+    L.push('');
+  }
+  if (notApplicable.size > 0) {
+    L.push('### Not applicable (n/a)');
+    L.push('');
+    const seen = new Set<string>();
+    for (const [combo, why] of notApplicable) {
+      const [client, mode] = combo.split('|');
+      const k = `${client}|${mode}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      L.push(`- ${client} client, ${MODE_LABEL[mode as Mode]}: ${why}`);
+    }
+    L.push('');
+  }
+  L.push('### Machine');
+  L.push('');
+  L.push('| | |');
+  L.push('|---|---|');
+  for (const [k, v] of Object.entries(facts)) L.push(`| ${k} | ${v.replace(/\n/g, ' ')} |`);
+  L.push(`| command | \`${commandLine()}\` |`);
+  L.push(`| wall time | ${((Date.now() - t0) / 60_000).toFixed(1)} min |`);
+  L.push('');
+  return { text: L.join('\n'), verdicts };
+}
+
+const BEGIN = '<!-- bench:begin (generated by npm run bench; edit outside these markers) -->';
+const END = '<!-- bench:end -->';
+
+function writeDocs(text: string): void {
+  const path = join(projectRoot, 'docs', 'benchmarks.md');
+  const block = `${BEGIN}\n\n${text}\n${END}`;
+  let doc: string;
+  if (existsSync(path)) {
+    const old = readFileSync(path, 'utf8');
+    const a = old.indexOf(BEGIN);
+    const b = old.indexOf(END);
+    doc = a >= 0 && b > a ? old.slice(0, a) + block + old.slice(b + END.length) : `${old.trimEnd()}\n\n${block}\n`;
+  } else {
+    doc = [
+      '# Benchmarks: smbts vs Samba',
+      '',
+      'Produced by `npm run bench` (bench/run.ts). Both servers export the same directory (tmpfs when available) on loopback and are driven by the same clients (Samba\'s smbclient and the smbts client).',
+      'Quick smoke run: `BENCH_QUICK=1 npm run bench`. Profile of the smbts server: `npm run bench -- --profile`.',
+      '',
+      '## Results',
+      '',
+      block,
+      '',
+      '## Where the time goes',
+      '',
+      '(see `npm run bench -- --profile`)',
+      '',
+    ].join('\n');
+  }
+  writeFileSync(path, doc);
+  log(`wrote ${path}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// profile mode
+
+async function profile(shareDir: string): Promise<void> {
+  const profDir = mkdtempSync(join(tmpdir(), 'smbts-bench-prof-'));
+  const drv = new SmbclientDriver(join(shareDir, '..', 'empty'));
+  const modes = (process.env.BENCH_MODES ? MODES : ['plain', 'enc-gcm', 'sign-gmac']) as Mode[];
+  const out: string[] = [];
+  for (const mode of modes) {
+    for (const op of ['read', 'write'] as const) {
+      const name = `${op}-${mode}`;
+      const srv = await startSmbts(shareDir, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${name}.cpuprofile`]);
+      const t: Target = { server: 'smbts', port: srv.port, share: 'share' };
+      let line = '';
+      try {
+        const cpu0 = treeCpu(srv.pid);
+        const [span = { start: 0, end: 0 }] = await drv.transfer(t, mode, op === 'read' ? 'get' : 'put', [{ remote: op === 'read' ? 'big.bin' : 'w_prof.bin', local: op === 'read' ? '/dev/null' : join(shareDir, 'big.bin') }], 600_000);
+        const cpu1 = treeCpu(srv.pid);
+        const mbps = SIZE / 1e6 / ((span.end - span.start) / 1000);
+        line = `${name}: ${mbps.toFixed(0)} MB/s under the profiler, server CPU ${((cpu1 - cpu0) / (SIZE / GiB)).toFixed(2)} s/GiB, peak RSS ${fmtBytes(readMem(srv.pid).hwm)}`;
+      } catch (e) {
+        line = `${name}: ERROR ${(e as Error).message}`;
+      } finally {
+        await srv.stop();
+        rmQuiet(join(shareDir, 'w_prof.bin'));
+      }
+      log(line);
+      out.push(`#### ${name}`, '', line, '');
+      const file = join(profDir, `${name}.cpuprofile`);
+      if (!existsSync(file)) {
+        out.push('(no profile written)', '');
+        continue;
+      }
+      const s = summarize(file, 15);
+      out.push(`busy ${s.busyMs.toFixed(0)} ms, idle ${s.idleMs.toFixed(0)} ms`, '');
+      out.push('| self % | self ms | total % | function | where |', '|---:|---:|---:|---|---|');
+      for (const h of s.spots) out.push(`| ${h.selfPct.toFixed(1)} | ${h.selfMs.toFixed(0)} | ${h.totalPct.toFixed(1)} | ${h.fn} | ${h.where} |`);
+      out.push('', 'Inclusive time in project code:', '', '| total % | function | where |', '|---:|---|---|');
+      for (const h of topInclusive(file, 12)) out.push(`| ${h.totalPct.toFixed(1)} | ${h.fn} | ${h.where} |`);
+      out.push('');
+    }
+  }
+  const text = out.join('\n');
+  writeFileSync(join(profDir, 'summary.md'), text);
+  process.stdout.write(`${text}\n`);
+  log(`profiles and summary.md in ${profDir}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// main
+
+async function main(): Promise<number> {
+  const base = process.env.BENCH_DIR ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir());
+  const need = SIZE * 3 + 256 * MiB;
+  try {
+    const fs = statfsSync(base);
+    if (fs.bavail * fs.bsize < need) throw new Error(`${base} has ${fmtBytes(fs.bavail * fs.bsize)} free; the bench needs about ${fmtBytes(need)} (set BENCH_SIZE or BENCH_DIR)`);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === undefined) throw e;
+  }
+  const work = mkdtempSync(join(base, 'smbts-bench-'));
+  chmodSync(work, 0o755);
+  const shareDir = join(work, 'share');
+  mkdirSync(shareDir, { mode: 0o777 });
+  chmodSync(shareDir, 0o777);
+  writeFileSync(join(work, 'empty'), '');
+  const servers: Server[] = [];
+  const samplers = new Map<string, MemSampler>();
+  const onSignal = (): void => {
+    log('interrupted: stopping servers');
+    void Promise.all(servers.map((s) => s.stop())).finally(() => {
+      rmSync(work, { recursive: true, force: true });
+      process.exit(130);
+    });
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    log(`share directory ${shareDir}; size ${fmtBytes(SIZE)}, runs ${RUNS}, files ${FILES}, modes ${MODES.join(',')}, streams ${STREAMS.join(',')}`);
+    makeFile(join(shareDir, 'big.bin'), SIZE);
+    if (PROFILE) {
+      await profile(shareDir);
+      return 0;
+    }
+    if (STREAMS.includes(4)) for (let i = 0; i < 4; i++) makeFile(join(shareDir, `q${i}.bin`), SIZE / 4);
+    const facts = await machineFacts(shareDir);
+    for (const name of SERVERS) {
+      try {
+        const s: SmbtsServer | SambaServer = name === 'samba' ? await startSamba(shareDir) : await startSmbts(shareDir);
+        servers.push(s);
+        samplers.set(s.name, new MemSampler(s.pid).start());
+        log(`${name} listening on 127.0.0.1:${s.port} (pid ${s.pid})`);
+      } catch (e) {
+        errorsSeen.push(`${name}: could not start: ${(e as Error).message}`);
+        log(`ERROR ${name} did not start: ${(e as Error).message}`);
+      }
+    }
+    const drivers: Driver[] = [];
+    if (CLIENTS.includes('smbclient')) drivers.push(new SmbclientDriver(join(work, 'empty')));
+    if (CLIENTS.includes('smbts')) drivers.push(new SmbtsClientDriver());
+    // sanity: smbclient can list each server
+    for (const s of servers) {
+      const r = await run('smbclient', [`//127.0.0.1/share`, '-p', String(s.port), '-U', 'test%test', '-m', 'SMB3_11', '--use-kerberos=disabled', '-c', 'ls'], { timeoutMs: 30_000 });
+      if (!r.stdout.includes('big.bin')) {
+        errorsSeen.push(`${s.name}: smbclient ls failed: ${(r.stdout + r.stderr).trim().slice(-300)}`);
+        log(`WARNING smbclient ls against ${s.name} failed: ${(r.stdout + r.stderr).trim().slice(-300)}`);
+      }
+    }
+    const cpuStart = new Map(servers.map((s) => [s.name, treeCpu(s.pid)]));
+
+    for (const mode of MODES) {
+      for (const op of ['write', 'read'] as const) {
+        for (const st of STREAMS) {
+          for (let r = 0; r < RUNS; r++) {
+            for (const drv of drivers) {
+              // alternate which server goes first so slow drift does not favour one
+              const order = r % 2 === 0 ? servers : [...servers].reverse();
+              for (const srv of order) await transferOnce(srv, drv, mode, op, st, shareDir);
+            }
+          }
+        }
+      }
+    }
+    for (let r = 0; r < RUNS; r++) {
+      for (const drv of drivers) {
+        const order = r % 2 === 0 ? servers : [...servers].reverse();
+        for (const srv of order) await metadataOnce(srv, drv, shareDir);
+      }
+    }
+
+    const peaks: Record<string, number> = {};
+    const totalCpu: Record<string, number> = {};
+    for (const s of servers) {
+      const sampler = samplers.get(s.name);
+      peaks[s.name] = Math.max(sampler ? sampler.stop() : 0, s.name === 'smbts' ? readMem(s.pid).hwm : 0);
+      totalCpu[s.name] = treeCpu(s.pid) - (cpuStart.get(s.name) ?? 0);
+    }
+    const { text, verdicts } = report(facts, peaks, totalCpu);
+    process.stdout.write(`\n${text}\n`);
+    if (WRITE_DOCS) writeDocs(text);
+    const failed = verdicts.filter((v) => v.ok === false).length;
+    log(`done in ${((Date.now() - t0) / 60_000).toFixed(1)} min; ${failed} target(s) missed; ${errorsSeen.length} error(s)`);
+    return 0;
+  } finally {
+    for (const s of samplers.values()) s.stop();
+    await Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`bench failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    process.exit(1);
+  },
+);
