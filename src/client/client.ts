@@ -12,7 +12,7 @@ import { negotiate, type NegotiateResult } from './negotiate.js';
 import { setupSession, type Session } from './session.js';
 import { connectTree, type Tree } from './tree.js';
 import { createGss } from './auth.js';
-import { SmbError } from './errors.js';
+import { SmbError, parse } from './errors.js';
 import { parseSmbUrl } from './url.js';
 import {
   DEFAULT_DEPTH, FILE_OPTIONS, FileHandle, OpenFlags, closeRequest, createRequest, displayPath, openFile, runPipelined,
@@ -191,10 +191,10 @@ export class SmbClient {
     const close = closeRequest({ persistent: 0xffffffffffffffffn, volatile: 0xffffffffffffffffn }, true, true);
     const [cr, cl] = await this.tree.compound([create, close], { path: displayPath(p) }, false);
     if (cr!.header.status !== Status.SUCCESS) throw new SmbError(cr!.header.status, undefined, displayPath(p));
-    const c = decodeCreateResponse(cr!.msg);
+    const c = parse(() => decodeCreateResponse(cr!.msg));
     const name = displayPath(p);
     if (cl!.header.status === Status.SUCCESS) {
-      const r = decodeCloseResponse(cl!.msg);
+      const r = parse(() => decodeCloseResponse(cl!.msg));
       if (r.flags & 1) return statsFrom(name, r);
     }
     return statsFrom(name, c);

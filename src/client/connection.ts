@@ -150,8 +150,8 @@ export class Connection {
       sock.on('error', (err) => {
         clearTimeout(timer);
         const e = toSmbError(err, Status.CONNECTION_DISCONNECTED, `${this.opts.host}:${this.opts.port}`);
-        if (!sock.connecting && !this.closed) this.fail(e);
-        else { this.fail(e); reject(e); }
+        this.fail(e);
+        reject(e); // no-op once connected
       });
       sock.on('close', () => {
         clearTimeout(timer);

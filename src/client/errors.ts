@@ -36,3 +36,16 @@ export function toSmbError(err: unknown, fallbackStatus: number = Status.INVALID
   if (e?.name === 'WireError') msg = `malformed response from server: ${msg}`;
   return new SmbError(status, prefix ? `${prefix}: ${msg}` : msg);
 }
+
+/**
+ * Runs a wire/ decoder on a response; a malformed response (WireError) becomes an SmbError
+ * "malformed response from server" so callers only ever see SmbError.
+ */
+export function parse<T>(decode: () => T, what?: string): T {
+  try {
+    return decode();
+  } catch (e) {
+    const err = toSmbError(e, Status.INVALID_NETWORK_RESPONSE);
+    throw what ? new SmbError(err.status, `${what}: ${err.message}`) : err;
+  }
+}

@@ -13,7 +13,7 @@ import type { FileId } from '../wire/common.js';
 import { Status } from '../wire/status.js';
 import type { SmbRequest, SmbResponse } from './connection.js';
 import type { Tree } from './tree.js';
-import { SmbError } from './errors.js';
+import { SmbError, parse } from './errors.js';
 
 export const DEFAULT_CHUNK = 1024 * 1024;
 export const DEFAULT_DEPTH = 8;
@@ -89,7 +89,7 @@ export function closeRequest(fileId: FileId, postQuery = false, related = false)
 /** Opens `path` and returns a handle. */
 export async function openFile(tree: Tree, path: string, c: CreateParams): Promise<FileHandle> {
   const res = await tree.request(createRequest(path, c), { path: displayPath(path) });
-  return new FileHandle(tree, path, decodeCreateResponse(res.msg));
+  return new FileHandle(tree, path, parse(() => decodeCreateResponse(res.msg)));
 }
 
 export function displayPath(p: string): string {
@@ -147,7 +147,7 @@ export class FileHandle {
       payloadSize: length,
     }, { allow: [Status.END_OF_FILE], path: displayPath(this.path) });
     if (res.header.status === Status.END_OF_FILE) return Buffer.alloc(0);
-    return decodeReadResponse(res.msg).data;
+    return parse(() => decodeReadResponse(res.msg)).data;
   }
 
   /** One WRITE of one chunk; returns the count the server wrote. */
@@ -160,7 +160,7 @@ export class FileHandle {
     }).subarray(0, 48);
     head.writeUInt32LE(data.length, 4); // Length (2.2.21); DataOffset already 0x70
     const res = await this.tree.request({ command: Command.WRITE, body: [head, data], payloadSize: data.length }, { path: displayPath(this.path) });
-    const count = decodeWriteResponse(res.msg).count;
+    const count = parse(() => decodeWriteResponse(res.msg)).count;
     if (offset + count > this.size) this.size = offset + count;
     return count;
   }

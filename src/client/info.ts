@@ -7,6 +7,7 @@ import { Command, FileInfoClass, InfoType, QueryDirectoryFlags } from '../wire/c
 import { Reader, Writer, WireError, fromUtf16, utf16 } from '../wire/buf.js';
 import { bodyReader, hdrOff, msgView, writeFileId, type FileId } from '../wire/common.js';
 import { Status } from '../wire/status.js';
+import { parse } from './errors.js';
 import { displayPath, installInfoHooks, statsFrom, toSmbPath, type FileHandle, type Stats } from './file.js';
 
 export interface DirEntry {
@@ -76,7 +77,7 @@ export async function listDirectory(h: FileHandle, pattern = '*'): Promise<DirEn
       payloadSize: outLen,
     }, { allow: [Status.NO_MORE_FILES], path: displayPath(h.path) });
     if (res.header.status === Status.NO_MORE_FILES) return out;
-    parseDirectoryInformation(outputBuffer(res.msg, 'QUERY_DIRECTORY response'), out);
+    parse(() => parseDirectoryInformation(outputBuffer(res.msg, 'QUERY_DIRECTORY response'), out));
   }
 }
 
@@ -107,12 +108,14 @@ export async function queryNetworkOpen(h: FileHandle): Promise<Stats> {
     command: Command.QUERY_INFO,
     body: encodeQueryInfo(h.fileId, InfoType.FILE, FileInfoClass.FileNetworkOpenInformation, 56),
   }, { path: displayPath(h.path) });
-  const r = new Reader(outputBuffer(res.msg, 'QUERY_INFO response'));
-  r.need(52, 'FileNetworkOpenInformation');
-  const v = {
-    creationTime: r.u64(), lastAccessTime: r.u64(), lastWriteTime: r.u64(), changeTime: r.u64(),
-    allocationSize: r.u64(), endOfFile: r.u64(), fileAttributes: r.u32(),
-  };
+  const v = parse(() => {
+    const r = new Reader(outputBuffer(res.msg, 'QUERY_INFO response'));
+    r.need(52, 'FileNetworkOpenInformation');
+    return {
+      creationTime: r.u64(), lastAccessTime: r.u64(), lastWriteTime: r.u64(), changeTime: r.u64(),
+      allocationSize: r.u64(), endOfFile: r.u64(), fileAttributes: r.u32(),
+    };
+  });
   h.size = Number(v.endOfFile);
   return statsFrom(displayPath(h.path), v);
 }

@@ -7,7 +7,7 @@ import { Status } from '../wire/status.js';
 import { PreauthHash } from '../crypto/preauth.js';
 import type { SigningAlgorithm } from '../crypto/signing.js';
 import type { Connection } from './connection.js';
-import { SmbError } from './errors.js';
+import { SmbError, parse } from './errors.js';
 
 export const DEFAULT_DIALECTS = [Dialect.SMB2_10, Dialect.SMB3_00, Dialect.SMB3_02, Dialect.SMB3_11];
 /** Preference order we offer; the 3.1.1 server picks the first of ours it supports. */
@@ -65,7 +65,7 @@ export async function negotiate(conn: Connection, opts: NegotiateOptions): Promi
   if (res.header.status !== Status.SUCCESS) {
     throw new SmbError(res.header.status, `negotiate failed: ${new SmbError(res.header.status).message}`);
   }
-  const r = decodeNegotiateResponse(res.msg);
+  const r = parse(() => decodeNegotiateResponse(res.msg));
   const dialect = r.dialectRevision;
   if (!dialects.includes(dialect)) {
     throw new SmbError(Status.NOT_SUPPORTED, `server chose dialect 0x${dialect.toString(16)}, which we did not offer (offered ${dialects.map((d) => '0x' + d.toString(16)).join(', ')})`);

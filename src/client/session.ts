@@ -10,7 +10,7 @@ import { deriveSessionKeys } from '../crypto/kdf.js';
 import { verifySignature, type SigningAlgorithm } from '../crypto/signing.js';
 import type { ChannelSecurity, Connection, SmbRequest, SmbResponse } from './connection.js';
 import type { NegotiateResult } from './negotiate.js';
-import { SmbError } from './errors.js';
+import { SmbError, parse } from './errors.js';
 
 /** One GSS-API style authentication exchange (SPNEGO wrapping NTLMv2). */
 export interface GssClient {
@@ -153,7 +153,7 @@ export async function setupSession(conn: Connection, neg: NegotiateResult, o: Se
     if (st === Status.MORE_PROCESSING_REQUIRED) {
       preauth?.update(res.msg);
       session.id = res.header.sessionId;
-      const r = decodeSessionSetupResponse(res.msg);
+      const r = parse(() => decodeSessionSetupResponse(res.msg));
       token = await gss(Buffer.from(r.securityBuffer));
       continue;
     }
@@ -168,7 +168,7 @@ export async function setupSession(conn: Connection, neg: NegotiateResult, o: Se
   }
   if (!final) throw new SmbError(Status.LOGON_FAILURE, 'authentication did not finish');
   session.id = final.header.sessionId;
-  const r = decodeSessionSetupResponse(final.msg);
+  const r = parse(() => decodeSessionSetupResponse(final.msg));
   if (r.securityBuffer.length) await gss(Buffer.from(r.securityBuffer)); // mechListMIC / accept-completed
   session.guest = (r.sessionFlags & SessionFlags.IS_GUEST) !== 0;
   session.anonymous = (r.sessionFlags & SessionFlags.IS_NULL) !== 0;

@@ -6,7 +6,7 @@ import { encodeTreeDisconnectRequest } from '../wire/tree-disconnect.js';
 import { Status } from '../wire/status.js';
 import type { SmbRequest, SmbResponse } from './connection.js';
 import type { RequestOptions, Session } from './session.js';
-import { SmbError } from './errors.js';
+import { SmbError, parse } from './errors.js';
 
 export class Tree {
   constructor(
@@ -46,7 +46,7 @@ export async function connectTree(session: Session, host: string, share: string,
     if (e instanceof SmbError && e.status === Status.BAD_NETWORK_NAME) throw new SmbError(e.status, `no such share "${share}"`);
     throw e;
   }
-  const r = decodeTreeConnectResponse(res.msg);
+  const r = parse(() => decodeTreeConnectResponse(res.msg));
   const encrypt = forceEncrypt || session.encryptData || (r.shareFlags & ShareFlags.ENCRYPT_DATA) !== 0;
   if (encrypt && !session.encryptionKey) {
     throw new SmbError(Status.ACCESS_DENIED, `share "${share}" requires encryption, which this dialect/cipher cannot do`);

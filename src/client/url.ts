@@ -15,6 +15,15 @@ export interface SmbUrl {
 }
 
 export function parseSmbUrl(url: string): SmbUrl {
+  try {
+    return parseUrl(url);
+  } catch (e) {
+    if (e instanceof URIError) throw new SmbError(Status.OBJECT_PATH_SYNTAX_BAD, `bad %-escape in "${url}"`);
+    throw e;
+  }
+}
+
+function parseUrl(url: string): SmbUrl {
   const m = /^smb:\/\/(?:([^@/]*)@)?(\[[^\]]+\]|[^/:]+)(?::(\d+))?(?:\/([^/]*)(\/.*)?)?$/i.exec(url);
   if (!m) throw new SmbError(Status.OBJECT_PATH_SYNTAX_BAD, `not an smb:// URL: "${url}" (expected smb://[domain;]user@host[:port]/share[/path])`);
   let userinfo = m[1] ? decodeURIComponent(m[1]) : '';
