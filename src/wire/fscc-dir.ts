@@ -181,48 +181,36 @@ function fold(c: string): string {
 }
 
 export function matchWildcard(pattern: string, name: string, caseInsensitive: boolean): boolean {
-  if (pattern === '*' || pattern === '') return pattern === '*' || name === '';
+  if (pattern === '*') return true;
   const P = pattern.length;
   const N = name.length;
   const lastDot = name.lastIndexOf('.');
-  const memo = new Uint8Array((P + 1) * (N + 1)); // 0 unknown, 1 false, 2 true
   const eq = caseInsensitive ? (a: string, b: string) => a === b || fold(a) === fold(b) : (a: string, b: string) => a === b;
-
-  // Iterative evaluation with an explicit stack would be possible; names are <= 255 chars so the
-  // memoised recursion depth is bounded by P + N.
-  const m = (p: number, n: number): boolean => {
-    const k = p * (N + 1) + n;
-    if (memo[k]) return memo[k] === 2;
-    let res: boolean;
-    if (p === P) {
-      res = n === N;
-    } else {
-      const c = pattern[p]!;
+  // Bottom-up DP over (pattern position p, name position n): next[n] = match(p + 1, n),
+  // cur[n] = match(p, n). No recursion, so a hostile 32K-character pattern cannot blow the stack.
+  let next = new Uint8Array(N + 1);
+  let cur = new Uint8Array(N + 1);
+  next[N] = 1; // empty pattern matches only the empty rest of the name
+  for (let p = P - 1; p >= 0; p--) {
+    const c = pattern[p]!;
+    for (let n = N; n >= 0; n--) {
+      let res: boolean;
       switch (c) {
-        case '*':
-          res = m(p + 1, n) || (n < N && m(p, n + 1));
-          break;
-        case '?':
-          res = n < N && m(p + 1, n + 1);
-          break;
-        case '<':
-          // May consume name[n] unless it is the last dot of the name.
-          res = m(p + 1, n) || (n < N && n !== lastDot && m(p, n + 1));
-          break;
-        case '>':
-          res = n < N && name[n] !== '.' ? m(p + 1, n + 1) : m(p + 1, n);
-          break;
-        case '"':
-          res = n < N && name[n] === '.' ? m(p + 1, n + 1) : n === N && m(p + 1, n);
-          break;
-        default:
-          res = n < N && eq(c, name[n]!) && m(p + 1, n + 1);
+        case '*': res = next[n] === 1 || (n < N && cur[n + 1] === 1); break;
+        case '?': res = n < N && next[n + 1] === 1; break;
+        // DOS_STAR: may consume name[n] unless it is the last dot of the name.
+        case '<': res = next[n] === 1 || (n < N && n !== lastDot && cur[n + 1] === 1); break;
+        // DOS_QM: one non-dot character, or nothing at a dot / the end.
+        case '>': res = n < N && name[n] !== '.' ? next[n + 1] === 1 : next[n] === 1; break;
+        // DOS_DOT: a dot, or nothing at the end of the name.
+        case '"': res = n < N && name[n] === '.' ? next[n + 1] === 1 : n === N && next[n] === 1; break;
+        default: res = n < N && eq(c, name[n]!) && next[n + 1] === 1;
       }
+      cur[n] = res ? 1 : 0;
     }
-    memo[k] = res ? 2 : 1;
-    return res;
-  };
-  return m(0, 0);
+    [next, cur] = [cur, next];
+  }
+  return next[0] === 1;
 }
 
 /** True when a pattern contains any wildcard character (so a single-name lookup suffices otherwise). */

@@ -98,3 +98,8 @@ test('matchWildcard follows MS-FSA 2.1.4.4', () => {
   assert.ok(!t('', 'a'));
   assert.ok(t('a'.repeat(200) + '*', 'a'.repeat(255)));
 });
+
+test('matchWildcard survives huge patterns', () => {
+  assert.ok(matchWildcard('*'.repeat(40000) + 'z', 'a'.repeat(300) + 'z', true));
+  assert.ok(!matchWildcard('?'.repeat(40000), 'abc', true));
+});
