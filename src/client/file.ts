@@ -14,6 +14,7 @@ import { Status } from '../wire/status.js';
 import type { SmbRequest, SmbResponse } from './connection.js';
 import type { Tree } from './tree.js';
 import { SmbError, parse } from './errors.js';
+import { queryNetworkOpen, setEndOfFile } from './info.js';
 
 export const DEFAULT_CHUNK = 1024 * 1024;
 export const DEFAULT_DEPTH = 8;
@@ -214,12 +215,10 @@ export class FileHandle {
     await this.tree.request({ command: Command.FLUSH, body: encodeFlushRequest({ fileId: this.fileId }) }, { path: displayPath(this.path) });
   }
 
-  /** Current attributes (CLOSE-less: a QUERY_INFO via the client when available; else create-time view). */
+  /** Current attributes (QUERY_INFO FileNetworkOpenInformation). */
   async stat(): Promise<Stats> {
     this.check();
-    const q = await queryNetworkOpenInfo(this);
-    if (q) return q;
-    return statsFrom(displayPath(this.path), { ...this.created, endOfFile: BigInt(this.size) });
+    return queryNetworkOpen(this);
   }
 
   async truncate(length = 0): Promise<void> {
@@ -252,16 +251,6 @@ export async function runPipelined(n: number, depth: number, task: (i: number) =
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(depth, n)) }, worker));
   if (failed !== undefined) throw failed;
-}
-
-// Hooks filled in by info.ts (QUERY_INFO/SET_INFO live there so this file stays about data).
-export let queryNetworkOpenInfo: (h: FileHandle) => Promise<Stats | undefined> = async () => undefined;
-export let setEndOfFile: (h: FileHandle, length: number) => Promise<void> = async (h) => {
-  throw new SmbError(Status.NOT_SUPPORTED, 'truncate is not available yet', displayPath(h.path));
-};
-export function installInfoHooks(q: typeof queryNetworkOpenInfo, s: typeof setEndOfFile): void {
-  queryNetworkOpenInfo = q;
-  setEndOfFile = s;
 }
 
 export const OpenFlags = {
