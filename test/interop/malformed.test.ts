@@ -22,7 +22,7 @@ const skip = missingTools(['smbclient']);
 
 type Kind = 'negotiate' | 'session_setup' | 'create';
 
-describe('malformed input -> smbts', { skip, timeout: 600_000 }, () => {
+describe('malformed input -> smbts', { skip, timeout: 420_000 }, () => {
   let srv: SmbtsHandle;
   let outside: string;
   before(async () => {

@@ -29,7 +29,7 @@ async function answersNegotiate(port: number): Promise<boolean> {
   }
 }
 
-describe('smbtorture regression gate (docs/conformance.md)', { skip, timeout: 1_200_000 }, () => {
+describe('smbtorture regression gate (docs/conformance.md)', { skip, timeout: 900_000 }, () => {
   let srv: SmbtsHandle;
   let dir: string;
   before(async () => {
