@@ -34,8 +34,10 @@ export function mapGeneric(mask: number): number {
 
 export interface AccessInput {
   desired: number;
-  /** Maximal access this user has on the object (share maximal access, read-only files ...). */
+  /** What MAXIMUM_ALLOWED grants on this object (share maximal access, read-only files ...). */
   maximal: number;
+  /** What may be granted when asked for explicitly (default: maximal). */
+  limit?: number;
 }
 
 /**
@@ -53,7 +55,7 @@ export function resolveAccess(inp: AccessInput): { status: number; granted: numb
   if (desired & Access.MAXIMUM_ALLOWED) {
     want |= inp.maximal;
   }
-  if ((want & ~inp.maximal & ~Access.SYNCHRONIZE) !== 0) return { status: Status.ACCESS_DENIED, granted: 0 };
+  if ((want & ~(inp.limit ?? inp.maximal) & ~inp.maximal & ~Access.SYNCHRONIZE) !== 0) return { status: Status.ACCESS_DENIED, granted: 0 };
   return { status: Status.SUCCESS, granted: want >>> 0 };
 }
 

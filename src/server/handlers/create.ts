@@ -27,6 +27,9 @@ const DISPOSITION: Record<number, CreateDisposition> = {
 };
 
 function validate(req: CreateRequest): void {
+  // Access mask errors come first (smb2.create.gentest: reserved access bits with a bad attribute).
+  const acc = resolveAccess({ desired: req.desiredAccess, maximal: 0xffffffff });
+  if (acc.status) fail(acc.status);
   if (req.createOptions & INVALID_OPTIONS) fail(Status.INVALID_PARAMETER, 'reserved CreateOptions');
   if (req.createOptions & UNSUPPORTED_OPTIONS) fail(Status.NOT_SUPPORTED);
   if (req.impersonationLevel > ImpersonationLevel.DELEGATE) fail(Status.BAD_IMPERSONATION_LEVEL);
@@ -99,17 +102,18 @@ export const handler = handlerOf(async (ctx: RequestContext) => {
       if (disposition === 'open' || disposition === 'overwrite') fail(Status.OBJECT_NAME_NOT_FOUND);
       if (wantDir && TRUNCATING.has(disposition)) fail(Status.INVALID_PARAMETER);
       if (tree.readOnly) fail(Status.ACCESS_DENIED);
+      // No EFS: a standalone server refuses FILE_ATTRIBUTE_ENCRYPTED (as Samba).
+      if (req.fileAttributes & FileAttribute.ENCRYPTED) fail(Status.ACCESS_DENIED);
     }
     const isDir = exists ? st.isDirectory : wantDir;
 
     // Access (3.3.5.9: MAXIMUM_ALLOWED / GENERIC_* mapping; share maximal access).
-    const maximal = maximalFor(tree, st, path);
-    const acc = resolveAccess({ desired: req.desiredAccess, maximal: exists ? maximal : tree.maximalAccess });
-    if (acc.status) {
-      // An explicit write on a read-only file: ACCESS_DENIED as NTFS.
-      fail(acc.status);
-    }
+    const acc = resolveAccess({ desired: req.desiredAccess, maximal: maximalFor(tree, st, path), limit: tree.maximalAccess });
+    if (acc.status) fail(acc.status);
     let granted = acc.granted;
+    const readOnlyFile = exists && !st.isDirectory && (st.attributes & FileAttribute.READONLY) !== 0;
+    // An explicit data write on a READONLY file: ACCESS_DENIED as NTFS.
+    if (readOnlyFile && (granted & (Access.FILE_WRITE_DATA | Access.FILE_APPEND_DATA))) fail(Status.ACCESS_DENIED);
     if (tree.readOnly && (granted & WRITE_ACCESS_BITS)) fail(Status.ACCESS_DENIED);
     if (exists && TRUNCATING.has(disposition)) {
       if (req.desiredAccess === 0) fail(Status.ACCESS_DENIED);
@@ -177,6 +181,11 @@ export const handler = handlerOf(async (ctx: RequestContext) => {
         if (size > 0n) await handle.setAllocation(size).catch(() => {});
       }
       fst = await handle.stat();
+      if (alsi && !isDir && action !== 'opened') {
+        const size = decodeAlSi(alsi.data);
+        // The VFS cannot preallocate; report what was asked for, as Samba does (rounded by the FS).
+        if (size > fst.allocationSize) fst = { ...fst, allocationSize: size };
+      }
     } catch (e) {
       await handle.close().catch(() => {});
       throw e;

@@ -77,8 +77,11 @@ async function fileInfo(ctx: RequestContext, open: Open, cls: number): Promise<B
         access: { accessFlags: open.grantedAccess }, position: { currentByteOffset: s.position }, mode: { mode: s.mode },
         alignment: { alignmentRequirement: 0 }, name: smbName(open.path),
       });
-    case C.FileAlternateNameInformation: fail(Status.OBJECT_NAME_NOT_FOUND); // no 8.3 names
-    // falls through (never reached)
+    case C.FileAlternateNameInformation: {
+      // No 8.3 names are generated: report the last component, as Samba does for 8.3-valid names.
+      const base = open.path.slice(open.path.lastIndexOf('/') + 1);
+      return I.encodeFileNameInformation(base);
+    }
     case C.FileStreamInformation:
       if (st.isDirectory) return Buffer.alloc(0);
       return I.encodeFileStreamInformation(I.defaultStream(st.size, st.allocationSize));

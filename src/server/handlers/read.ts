@@ -6,6 +6,7 @@ import { Access } from '../../wire/constants.js';
 import { handlerOf, requireOpen, fail } from '../files/util.js';
 import { ioAllowed } from '../locks.js';
 import { pipeRead } from '../files/pipes.js';
+import { stateOf } from '../open-file.js';
 
 export const handler = handlerOf(async (ctx) => {
   const req = decodeReadRequest(ctx.msg);
@@ -17,9 +18,8 @@ export const handler = handlerOf(async (ctx) => {
   if (req.offset > 0x7fffffffffffffffn) fail(Status.INVALID_PARAMETER);
   if (!ioAllowed(open, req.offset, BigInt(req.length), false)) fail(Status.FILE_LOCK_CONFLICT);
   if (req.length === 0) {
-    // A zero-length read succeeds unless it starts past EOF (Samba).
-    const st = await open.handle.stat();
-    if (req.offset > st.size) fail(Status.END_OF_FILE);
+    // Zero-length read: success unless a minimum count was asked for (smb2.read.eof).
+    if (req.minimumCount > 0) fail(Status.END_OF_FILE);
     return { status: Status.SUCCESS, body: encodeReadResponse({ data: Buffer.alloc(0), dataRemaining: 0 }) };
   }
   const body = Buffer.allocUnsafe(READ_RESPONSE_HEADER_SIZE + req.length);
@@ -30,6 +30,8 @@ export const handler = handlerOf(async (ctx) => {
     n += got;
   }
   if (n === 0 || n < req.minimumCount) fail(Status.END_OF_FILE);
+  // Samba keeps FilePositionInformation at the end of the last read.
+  stateOf(open).position = req.offset + BigInt(n);
   writeReadResponseHeader(body, 0, n, 0);
   return { status: Status.SUCCESS, body: body.subarray(0, READ_RESPONSE_HEADER_SIZE + n) };
 });
