@@ -5,7 +5,8 @@
 //   BENCH_RUNS   repetitions, the median is reported                [3]      (1)
 //   BENCH_FILES  small files for the metadata tests (<= 99999)      [10000]  (500)
 //   BENCH_MODES  plain,sign-cmac,sign-gmac,enc-gcm,enc-ccm          [all]
-//   BENCH_STREAMS concurrent streams per transfer test              [1,4]
+//   BENCH_STREAMS concurrent streams per transfer test (1 and/or 4)  [1,4]
+//   BENCH_MODES4 modes that also run with 4 streams                  [plain,enc-gcm]
 //   BENCH_CLIENTS smbclient,smbts  BENCH_SERVERS smbts,samba         [both]
 //   BENCH_BUDGET_MIN stop starting new measurements after this long [30]     (6)
 //   BENCH_DOCS   1 = write docs/benchmarks.md, 0 = don't            [1]      (0)
@@ -18,7 +19,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { ALL_MODES, MODE_LABEL, parseModes, type Mode } from './lib/modes.js';
-import { SmbclientDriver, SmbtsClientDriver, metaNames, type Driver, type MetaOp, type Target } from './lib/clients.js';
+import { LIST_REPS, SmbclientDriver, SmbtsClientDriver, metaNames, type Driver, type MetaOp, type Target } from './lib/clients.js';
 import { startSamba, sambaVersion, type SambaServer } from './lib/samba.js';
 import { startSmbts, type SmbtsServer } from './lib/smbts.js';
 import { MemSampler, processTree, readMem, treeCpu } from './lib/proc.js';
@@ -38,6 +39,9 @@ const FILES = Math.min(envInt('BENCH_FILES', QUICK ? 500 : 10_000), 99_999);
 const MODES = QUICK && !process.env.BENCH_MODES ? ALL_MODES : parseModes(process.env.BENCH_MODES);
 // only 1 and 4 streams are supported (the 4-stream files are made at SIZE/4 each)
 const STREAMS = (process.env.BENCH_STREAMS ?? '1,4').split(',').map(Number).filter((n) => n === 1 || n === 4);
+/** modes that also run with 4 streams (all modes run with 1); the rest only differ in the MAC/cipher */
+const MODES4 = parseModes(process.env.BENCH_MODES4 ?? 'plain,enc-gcm');
+const streamsFor = (mode: Mode): number[] => STREAMS.filter((st) => st === 1 || MODES4.includes(mode));
 const CLIENTS = (process.env.BENCH_CLIENTS ?? 'smbclient,smbts').split(',').map((s) => s.trim());
 const SERVERS = (process.env.BENCH_SERVERS ?? 'smbts,samba').split(',').map((s) => s.trim());
 const BUDGET_MS = envInt('BENCH_BUDGET_MIN', QUICK ? 6 : 30) * 60_000;
@@ -58,6 +62,8 @@ interface Server {
 interface Cell {
   values: number[];
   cpu: number[];
+  /** client CPU s/GiB (all streams together) */
+  clientCpu: number[];
   errors: string[];
 }
 
@@ -72,7 +78,7 @@ let budgetHit = false;
 function cell(key: string): Cell {
   let c = results.get(key);
   if (!c) {
-    c = { values: [], cpu: [], errors: [] };
+    c = { values: [], cpu: [], clientCpu: [], errors: [] };
     results.set(key, c);
   }
   return c;
@@ -202,6 +208,7 @@ async function transferOnce(srv: Server, drv: Driver, mode: Mode, op: 'read' | '
     const mbps = SIZE / 1e6 / (Math.max(ms, 1) / 1000);
     c.values.push(mbps);
     c.cpu.push((cpu1 - cpu0) / (SIZE / GiB));
+    if (spans.every((x) => typeof x.cpu === 'number')) c.clientCpu.push(spans.reduce((n, x) => n + (x.cpu ?? 0), 0) / (SIZE / GiB));
     log(`${srv.name.padEnd(5)} ${drv.name.padEnd(9)} ${mode.padEnd(9)} ${op.padEnd(5)} x${streams}: ${mbps.toFixed(0)} MB/s, server CPU ${(cpu1 - cpu0).toFixed(2)} s`);
   } catch (e) {
     const msg = (e as Error).message;
@@ -312,7 +319,7 @@ function report(facts: Record<string, string>, peaks: Record<string, number>, to
     L.push('|---|---:|---:|---:|---:|---:|---:|');
     for (const mode of MODES) {
       for (const op of ['write', 'read'] as const) {
-        for (const st of STREAMS) {
+        for (const st of streamsFor(mode)) {
           const k = (s: string): string => `xfer|${client}|${mode}|${op}|${st}|${s}`;
           const a = med(k('smbts'));
           const b = med(k('samba'));
@@ -329,15 +336,18 @@ function report(facts: Record<string, string>, peaks: Record<string, number>, to
   if (CLIENTS.includes('smbts') && CLIENTS.includes('smbclient') && SERVERS.includes('samba')) {
     L.push('### Client throughput against Samba: smbts client vs smbclient');
     L.push('');
-    L.push('| Test | smbts client MB/s | smbclient MB/s | smbts/smbclient |');
-    L.push('|---|---:|---:|---:|');
+    L.push('Client CPU = user+system seconds of the client process(es) per GiB (smbclient: whole process incl. start-up, via bash `times`; smbts client: from the common start signal to the end, connection setup excluded).');
+    L.push('');
+    L.push('| Test | smbts client MB/s | smbclient MB/s | smbts/smbclient | smbts client CPU s/GiB | smbclient CPU s/GiB |');
+    L.push('|---|---:|---:|---:|---:|---:|');
     for (const mode of MODES) {
       for (const op of ['write', 'read'] as const) {
-        for (const st of STREAMS) {
+        for (const st of streamsFor(mode)) {
           const k = (c: string): string => `xfer|${c}|${mode}|${op}|${st}|samba`;
           const a = med(k('smbts'));
           const b = med(k('smbclient'));
-          L.push(`| ${op === 'write' ? 'upload' : 'download'} ${MODE_LABEL[mode]}, ${st} stream${st > 1 ? 's' : ''} | ${show(k('smbts'))} | ${show(k('smbclient'))} | ${ratioStr(a / b)} |`);
+          const cc = (c: string): number => median(results.get(k(c))?.clientCpu ?? []);
+          L.push(`| ${op === 'write' ? 'upload' : 'download'} ${MODE_LABEL[mode]}, ${st} stream${st > 1 ? 's' : ''} | ${show(k('smbts'))} | ${show(k('smbclient'))} | ${ratioStr(a / b)} | ${fmt(cc('smbts'), 2)} | ${fmt(cc('smbclient'), 2)} |`);
           gauge(`client ${op} ${MODE_LABEL[mode]} x${st} smbts client/smbclient >= 1.0`, a / b, 1.0, ratioStr(a / b));
         }
       }
@@ -347,7 +357,7 @@ function report(facts: Record<string, string>, peaks: Record<string, number>, to
   L.push(`### Metadata, ${FILES} files in one directory (plain)`);
   L.push('');
   L.push('create = create+close of an empty file (smbclient `put` of an empty file; smbts `writeFile`), stat = smbclient `allinfo` / smbts `stat`, ' +
-    'delete = smbclient `del` / smbts `rm`, list = one listing of the whole directory (smbclient `ls`, smbts `readdir`). One connection per pass, run sequentially; connection setup excluded.');
+    'delete = smbclient `del` / smbts `rm`, list = time to list the whole directory (smbclient `ls`, smbts `readdir`; mean of ' + String(LIST_REPS) + ' listings in one session). One connection per pass, operations strictly sequential; connection setup excluded (smbclient: the median time of a connect-only session is subtracted).');
   L.push('');
   L.push('| Test | client | smbts | Samba | smbts/Samba |');
   L.push('|---|---|---:|---:|---:|');
@@ -455,9 +465,10 @@ function writeDocs(text: string): void {
 
 async function profile(shareDir: string): Promise<void> {
   const profDir = mkdtempSync(join(tmpdir(), 'smbts-bench-prof-'));
-  const drv = new SmbclientDriver(join(shareDir, '..', 'empty'));
+  // driven by the first of BENCH_CLIENTS (smbclient by default)
+  const drv: Driver = CLIENTS[0] === 'smbts' ? new SmbtsClientDriver() : new SmbclientDriver(join(shareDir, '..', 'empty'));
   const modes = (process.env.BENCH_MODES ? MODES : ['plain', 'enc-gcm', 'sign-gmac']) as Mode[];
-  const out: string[] = [];
+  const out: string[] = [`Profiles of the smbts server, ${fmtBytes(SIZE)} per transfer, client ${drv.name}.`, ''];
   for (const mode of modes) {
     for (const op of ['read', 'write'] as const) {
       const name = `${op}-${mode}`;
@@ -528,7 +539,7 @@ async function main(): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    log(`share directory ${shareDir}; size ${fmtBytes(SIZE)}, runs ${RUNS}, files ${FILES}, modes ${MODES.join(',')}, streams ${STREAMS.join(',')}`);
+    log(`share directory ${shareDir}; size ${fmtBytes(SIZE)}, runs ${RUNS}, files ${FILES}, modes ${MODES.join(',')}, streams ${STREAMS.join(',')} (4 streams for ${MODES4.join(',')})`);
     makeFile(join(shareDir, 'big.bin'), SIZE);
     if (PROFILE) {
       await profile(shareDir);
@@ -562,7 +573,7 @@ async function main(): Promise<number> {
 
     for (const mode of MODES) {
       for (const op of ['write', 'read'] as const) {
-        for (const st of STREAMS) {
+        for (const st of streamsFor(mode)) {
           for (let r = 0; r < RUNS; r++) {
             for (const drv of drivers) {
               // alternate which server goes first so slow drift does not favour one

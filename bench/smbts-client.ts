@@ -20,6 +20,7 @@ interface Job {
   prefix?: string;
   width?: number;
   barrier?: boolean;
+  reps?: number;
 }
 
 interface Client {
@@ -102,7 +103,7 @@ async function main(): Promise<void> {
     const empty = Buffer.alloc(0);
     if (job.op === 'list') {
       start = now();
-      out.entries = (await client.readdir(dir)).length;
+      for (let i = 0; i < (job.reps ?? 1); i++) out.entries = (await client.readdir(dir)).length;
     } else {
       for (const n of names) {
         const p = join(dir, n);
