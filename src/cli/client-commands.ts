@@ -20,6 +20,7 @@ commands:
   cat   URL                 print a file
   mkdir URL                 create a directory (-p: with parents)
   rm    URL                 remove a file or empty directory (-r: recursively)
+  rmdir URL                 remove an empty directory
   mv    URL NEWPATH         rename within the share (NEWPATH: path in the share or smb:// URL)
   stat  URL                 show attributes
 
@@ -334,10 +335,14 @@ async function run(cmd: string, p: Parsed): Promise<number> {
       try { await client.mkdir(path, { recursive: p.parents }); } finally { await client.close(); }
       return EXIT.OK;
     }
-    case 'rm': {
-      need(p, 1, 1, 'rm needs one smb:// URL');
+    case 'rm':
+    case 'rmdir': {
+      need(p, 1, 1, `${cmd} needs one smb:// URL`);
       const { client, path } = await open(p.positional[0]!, p);
-      try { await client.rm(path, { recursive: p.recursive }); } finally { await client.close(); }
+      try {
+        if (cmd === 'rmdir' && !(await client.stat(path)).isDirectory) throw new SmbError(0xc0000103, undefined, path);
+        await client.rm(path, { recursive: p.recursive });
+      } finally { await client.close(); }
       return EXIT.OK;
     }
     case 'mv': {
