@@ -22,6 +22,8 @@ export interface Reply {
   body?: Buffer | Buffer[];
   /** Extra error data for the ERROR response (e.g. symlink error, 2.2.2.2). */
   errorData?: Buffer;
+  /** Terminate the connection instead of answering (e.g. VALIDATE_NEGOTIATE_INFO mismatch, 3.3.5.15.12). */
+  disconnect?: boolean;
 }
 
 export interface ShareTree {
