@@ -259,11 +259,16 @@ export class Connection implements ConnectionView, ChannelConnection {
     const requestSigned = (h.flags & HeaderFlags.SIGNED) !== 0;
     /** Session whose signature we verified: error replies are signed with it too. */
     let verified: Session | undefined;
+    /** A session that exists but is not bound to this connection. */
+    let unbound: Session | undefined;
     const reply = (status: number): void => {
       if (TRACE) this.server.log(`conn ${this.id} mid ${h.messageId} cmd ${h.command} refused: ${statusName(status)} charge ${h.creditCharge} len ${msg.length} payload ${payloadSize(h.command, msg)}`);
-      const sign = verified !== undefined && (requestSigned || verified.signingRequired) && !encrypted;
+      // A signed request for a session that exists but has no channel here: Samba's client insists
+      // on a SIGNED reply; sign it with the session's key (3.3.5.2.9, smb2.session.bind*).
+      const signer = verified ?? (status === Status.USER_SESSION_DELETED && requestSigned ? unbound : undefined);
+      const sign = signer !== undefined && (requestSigned || signer.signingRequired) && !encrypted;
       frameCtl.out.push(this.buildOut(h, { status }, {
-        session: verified, sign, async: undefined, grant: true,
+        session: signer, sign, async: undefined, grant: true,
         sessionId: h.sessionId, treeId: h.treeId, onResponse: undefined,
       }));
     };
@@ -303,7 +308,10 @@ export class Connection implements ConnectionView, ChannelConnection {
       chain.tree = undefined;
       if (!session) return reply(related ? Status.INVALID_PARAMETER : Status.USER_SESSION_DELETED);
       channel = session.channelFor(this.id);
-      if (!channel) return reply(Status.USER_SESSION_DELETED);
+      if (!channel) {
+        if (session.state === 'valid') unbound = session;
+        return reply(Status.USER_SESSION_DELETED);
+      }
       if (session.state === 'in-progress') return reply(Status.USER_SESSION_DELETED);
       if (session.state === 'expired' || (session.expiresAt !== undefined && Date.now() > session.expiresAt)) {
         session.state = 'expired';

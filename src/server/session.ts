@@ -54,6 +54,8 @@ export class Session implements SessionView {
   encryptionKey: Buffer = Buffer.alloc(0);
   applicationKey: Buffer = Buffer.alloc(0);
   cipherId = 0;
+  /** Signing algorithm of the connection that established the session (binding checks, 3.3.5.5.2). */
+  signingAlgorithm: import('../crypto/signing.js').SigningAlgorithm = 'aes-cmac';
   /** Session.PreauthIntegrityHashValue while authenticating on 3.1.1 (3.3.5.5.1). */
   preauth: PreauthHash | undefined;
   /** In-progress GSS exchange. */

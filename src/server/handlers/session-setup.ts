@@ -36,7 +36,8 @@ export const handler: Handler = async (c) => {
   const server = ctx.server;
   const h = ctx.header;
   const req = decodeSessionSetupRequest(ctx.msg);
-  const binding = (req.flags & SessionSetupFlags.BINDING) !== 0 && conn.dialect >= Dialect.SMB3_00;
+  const bindFlag = (req.flags & SessionSetupFlags.BINDING) !== 0;
+  const binding = bindFlag && conn.dialect >= Dialect.SMB3_00;
 
   let session: Session | undefined;
   let ex: Exchange | undefined;
@@ -49,6 +50,16 @@ export const handler: Handler = async (c) => {
   } else {
     session = server.sessions.get(h.sessionId);
     if (!session) return { status: Status.USER_SESSION_DELETED };
+    // A request signed with the session's key gets signed answers, errors included: Samba's
+    // client refuses unsigned replies on a signing session (smb2.session.bind_negative_*).
+    if (session.state === 'valid' && (h.flags & HeaderFlags.SIGNED)) {
+      const key = session.channelFor(conn.id)?.signingKey ?? session.signingKey;
+      if (key.length > 0 && verifySignature(session.channelFor(conn.id) ? conn.signingAlgorithm : session.signingAlgorithm, key, ctx.msg)) {
+        ctx.signWith = session;
+        ctx.forceSign = true;
+      }
+    }
+    if (bindFlag && !binding) return { status: Status.REQUEST_NOT_ACCEPTED }; // 2.x cannot bind (3.3.5.5.2)
     ex = session.pendingBinds.get(conn.id) as Exchange | undefined;
     if (!ex) {
       if (binding) {
@@ -57,7 +68,11 @@ export const handler: Handler = async (c) => {
         if (session.state !== 'valid' || session.guest || session.anonymous) return { status: Status.REQUEST_NOT_ACCEPTED };
         if (session.dialect !== conn.dialect || !session.clientGuid.equals(conn.clientGuid)) return { status: Status.INVALID_PARAMETER };
         if (session.channels.has(conn.id)) return { status: Status.REQUEST_NOT_ACCEPTED };
-        if (!(h.flags & HeaderFlags.SIGNED) || !verifySignature(conn.signingAlgorithm, session.signingKey, ctx.msg)) {
+        // 3.1.1: the channel must use the session's cipher (3.3.5.5.2).
+        if (conn.dialect >= Dialect.SMB3_11 && session.cipherId !== 0 && conn.cipherId !== session.cipherId) {
+          return { status: Status.INVALID_PARAMETER };
+        }
+        if (!(h.flags & HeaderFlags.SIGNED) || !verifySignature(session.signingAlgorithm, session.signingKey, ctx.msg)) {
           return { status: Status.ACCESS_DENIED };
         }
         if (session.channels.size >= server.config.maxChannels) return { status: Status.INSUFFICIENT_RESOURCES };
@@ -115,6 +130,7 @@ export const handler: Handler = async (c) => {
     if (hasKey) {
       const keys = deriveSessionKeys(conn.dialect, step.sessionKey, preauthValue, conn.cipherId || 1);
       session.sessionKey = step.sessionKey.subarray(0, 16);
+      session.signingAlgorithm = conn.signingAlgorithm;
       session.signingKey = keys.signingKey;
       session.applicationKey = keys.applicationKey;
       if (conn.cipherId !== 0 && conn.dialect >= Dialect.SMB3_00) {
