@@ -50,7 +50,7 @@ async function runAll(target: 'smbts' | 'samba', suites: Suite[]): Promise<Suite
     const t0 = Date.now();
     let cases: TortureCase[] = [];
     try {
-      cases = await smbtorture(srv.port, [suite.name], { timeoutMs: suite.timeoutMs });
+      cases = await smbtorture(srv.port, [suite.name], { timeoutMs: suite.timeoutMs, extraArgs: suite.args });
     } catch (e) {
       cases = [{ name: suite.name, result: 'error', message: String(e) }];
     }
@@ -64,6 +64,11 @@ async function runAll(target: 'smbts' | 'samba', suites: Suite[]): Promise<Suite
     runs.push({ suite, cases, seconds, serverAlive: ok });
   }
   return runs;
+}
+
+function argsOf(suite: string): string {
+  const a = SUITES.find((s) => s.name === suite)?.args;
+  return a?.length ? ` (\`${a.join(' ')}\`)` : '';
 }
 
 function esc(s: string): string {
@@ -152,7 +157,7 @@ async function main(): Promise<void> {
       `with a default configuration. Each smbtorture invocation is:`,
     '',
     '```',
-    'smbtorture //127.0.0.1/share -p PORT -A AUTHFILE -s CLIENTCONF --format=subunit --fullname SUITE',
+    'smbtorture //127.0.0.1/share -p PORT -A AUTHFILE -s CLIENTCONF --format=subunit --fullname [SUITE ARGS] SUITE',
     '```',
     '',
     `**smbts: ${total('pass')} pass, ${total('fail') + total('error')} fail, ${total('skip')} skip** ` +
@@ -167,7 +172,7 @@ async function main(): Promise<void> {
     '',
     '| suite | smbts pass | smbts fail | smbts skip | Samba pass/total | seconds | server alive after |',
     '| --- | --- | --- | --- | --- | --- | --- |',
-    ...suiteTotals.map((t) => `| ${t.suite} | ${t.pass} | ${t.fail} | ${t.skip} | ${t.samba} | ${t.seconds} | ${t.alive} |`),
+    ...suiteTotals.map((t) => `| ${t.suite}${argsOf(t.suite)} | ${t.pass} | ${t.fail} | ${t.skip} | ${t.samba} | ${t.seconds} | ${t.alive} |`),
     '',
     '## Per subtest',
     '',

@@ -52,7 +52,7 @@ describe('smbtorture regression gate (docs/conformance.md)', { skip, timeout: 90
     it(`${suite.name}: ${passing.length} subtests still pass`, { timeout: suite.timeoutMs + 30_000 }, async () => {
       const list = join(dir, suite.name + '.list');
       await writeFile(list, passing.join('\n') + '\n');
-      const results = await smbtorture(srv.port, [suite.name], { timeoutMs: suite.timeoutMs, extraArgs: [`--load-list=${list}`] });
+      const results = await smbtorture(srv.port, [suite.name], { timeoutMs: suite.timeoutMs, extraArgs: [...(suite.args ?? []), `--load-list=${list}`] });
       const got = new Map(results.map((c) => [c.name, c]));
       const regressions = passing
         .filter((name) => got.get(name)?.result !== 'success')
