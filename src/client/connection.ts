@@ -177,7 +177,7 @@ export class Connection {
     const charges = reqs.map((r) => this.chargeFor(r));
     const total = charges.reduce((a, b) => a + b, 0);
     await this.acquireCredits(total);
-    if (this.closedError) { this.credits += total; throw this.closedError; }
+    if (this.closedError) throw this.closedError;
 
     const channel = opts.channel;
     const sign = !!channel?.signingKey && (opts.sign || channel.signRequired) && !opts.encrypt;
@@ -223,7 +223,6 @@ export class Connection {
       this.armTimer(p);
       this.pending.set(id, p);
     }));
-    this.outstanding += total;
     opts.onSent?.(msgs);
 
     let out: Buffer[];
@@ -253,6 +252,7 @@ export class Connection {
   private acquireCredits(n: number): Promise<void> {
     if (this.waiters.length === 0 && this.credits >= n) {
       this.credits -= n;
+      this.outstanding += n; // counted from now: the request is as good as sent
       return Promise.resolve();
     }
     // Nothing outstanding and still not enough: the server will never grant more (3.2.4.1.5).
@@ -267,6 +267,7 @@ export class Connection {
     while (this.waiters.length > 0 && this.credits >= this.waiters[0]!.charge) {
       const w = this.waiters.shift()!;
       this.credits -= w.charge;
+      this.outstanding += w.charge;
       w.resolve();
     }
     if (this.waiters.length > 0 && this.outstanding === 0) {

@@ -168,6 +168,19 @@ describe(title, { skip }, () => {
           }
         });
 
+        it('multi-credit pipelining: large chunks, deep queues', async () => {
+          const data = randomBytes(24 * 1024 * 1024 + 5);
+          for (const [chunkSize, depth] of [[4 << 20, 4], [8 << 20, 3], [64 << 10, 32]] as const) {
+            const c = await connect(url, { password: 'test', chunkSize, depth });
+            try {
+              await c.writeFile('mtu.bin', data);
+              assert.ok((await c.readFile('mtu.bin')).equals(data), `chunk ${chunkSize} depth ${depth}`);
+            } finally {
+              await c.close();
+            }
+          }
+        });
+
         it('wrong password, unknown share, all dialects offered', async () => {
           await assert.rejects(connect(url, { password: 'nope' }), (e: unknown) =>
             e instanceof SmbError && e.statusName === 'LOGON_FAILURE' && e.message === 'wrong user name or password');
