@@ -17,8 +17,9 @@ export const WRITE_ACCESS_BITS = Access.FILE_WRITE_DATA | Access.FILE_APPEND_DAT
   Access.FILE_WRITE_ATTRIBUTES | Access.DELETE | Access.WRITE_DAC | Access.WRITE_OWNER | Access.FILE_DELETE_CHILD;
 
 /**
- * DesiredAccess bits Windows refuses with ACCESS_DENIED: reserved bits 9-15 and 21-23, and
- * bits 26-27 (smbtorture smb2.create.gentest expects 0x0df0fe00 incl. SYNCHRONIZE alone, see below).
+ * DesiredAccess bits refused with ACCESS_DENIED: reserved bits 9-15 and 21-23, and bits 26-27.
+ * (Windows also refuses SYNCHRONIZE alone, gentest 0x0df0fe00; Samba allows it and
+ * smb2.sharemode expects that, so we follow Samba.)
  */
 const RESERVED_ACCESS = 0x0ce0fe00;
 
@@ -49,8 +50,6 @@ export function resolveAccess(inp: AccessInput): { status: number; granted: numb
   if (desired & RESERVED_ACCESS) return { status: Status.ACCESS_DENIED, granted: 0 };
   // ACCESS_SYSTEM_SECURITY needs SeSecurityPrivilege, which no smbts user has.
   if (desired & Access.ACCESS_SYSTEM_SECURITY) return { status: Status.PRIVILEGE_NOT_HELD, granted: 0 };
-  // SYNCHRONIZE alone opens nothing useful; Windows answers ACCESS_DENIED (gentest mask 0x0df0fe00).
-  if (desired === Access.SYNCHRONIZE) return { status: Status.ACCESS_DENIED, granted: 0 };
   let want = mapGeneric(desired & ~Access.MAXIMUM_ALLOWED);
   if (desired & Access.MAXIMUM_ALLOWED) {
     want |= inp.maximal;

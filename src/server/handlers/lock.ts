@@ -80,16 +80,20 @@ export const handler = handlerOf(async (ctx) => {
   if (replayable && st.lockSequence.get(idx) === req.lockSequenceNumber) {
     return { status: Status.SUCCESS, body: encodeLockResponse() };
   }
-  const unlocking = !!(req.locks[0]!.flags & LockFlags.UNLOCK);
+  const unlocking = req.locks[0]!.flags === LockFlags.UNLOCK;
   const multi = req.locks.length > 1;
-  for (const l of req.locks) if (!validFlags(l.flags, unlocking, multi)) fail(Status.INVALID_PARAMETER);
+  if (!unlocking) {
+    req.locks.forEach((l, i) => { if (!validFlags(l.flags, false, multi && i > 0)) fail(Status.INVALID_PARAMETER); });
+  }
 
   let status: number;
   if (unlocking) {
+    // Unlocks apply in order; a non-UNLOCK element or a range not locked stops the request
+    // with RANGE_NOT_LOCKED, keeping the unlocks before it (Samba smbd_smb2_lock_send).
     status = Status.SUCCESS;
     const node = st.node;
     for (const l of req.locks) {
-      const s = unlock(node, open, l.offset, l.length);
+      const s = l.flags === LockFlags.UNLOCK ? unlock(node, open, l.offset, l.length) : Status.RANGE_NOT_LOCKED;
       if (s) { status = s; break; }
     }
   } else {

@@ -8,6 +8,7 @@ import { Access, QueryDirectoryFlags as F } from '../../wire/constants.js';
 import type { FileStat } from '../../vfs/types.js';
 import { parentPath } from '../../vfs/path.js';
 import { handlerOf, requireOpen, fail } from '../files/util.js';
+import { shortName } from '../files/short-names.js';
 
 interface DirCursor {
   pattern: string;
@@ -22,7 +23,7 @@ function toEntry(name: string, st: FileStat): DirEntryInfo {
     name, fileIndex: 0, creationTime: st.creationTime, lastAccessTime: st.lastAccessTime,
     lastWriteTime: st.lastWriteTime, changeTime: st.changeTime,
     endOfFile: dir ? 0n : st.size, allocationSize: dir ? 0n : st.allocationSize,
-    attributes: st.attributes, eaSize: 0, fileId: st.fileId, shortName: '',
+    attributes: st.attributes, eaSize: 0, fileId: st.fileId, shortName: shortName(name),
   };
 }
 

@@ -11,6 +11,7 @@ import type { FileStat } from '../../vfs/types.js';
 import { handlerOf, requireOpen, fail, statOpen, sizes } from '../files/util.js';
 import { stateOf } from '../open-file.js';
 import { buildSecurityDescriptor, queryAccessNeeded } from '../security.js';
+import { shortName } from '../files/short-names.js';
 
 function smbName(path: string): string {
   return '\\' + path.split('/').join('\\');
@@ -30,6 +31,29 @@ function standard(open: Open, st: FileStat): I.FileStandardInformation {
     allocationSize: sz.allocationSize, endOfFile: sz.endOfFile, numberOfLinks: Math.max(0, (st.isDirectory ? 1 : Math.max(1, st.nlink)) - (dp ? 1 : 0)),
     deletePending: dp, directory: st.isDirectory,
   };
+}
+
+/**
+ * Minimum OutputBufferLength per class as Windows enforces it (smb2.getinfo.q*_buffercheck): the
+ * fixed part plus room for one name character, 8-aligned, for the variable-size classes.
+ */
+const FILE_MIN: Record<number, number> = {
+  [C.FileBasicInformation]: 40, [C.FileStandardInformation]: 24, [C.FileInternalInformation]: 8, [C.FileEaInformation]: 4,
+  [C.FileAccessInformation]: 4, [C.FileModeInformation]: 4, [C.FileAlignmentInformation]: 4, [C.FileAllInformation]: 104,
+  [C.FileAlternateNameInformation]: 8, [C.FileStreamInformation]: 32, [C.FileCompressionInformation]: 16,
+  [C.FileNetworkOpenInformation]: 56, [C.FileAttributeTagInformation]: 8, [C.FilePositionInformation]: 8,
+  [C.FileNameInformation]: 8, [C.FileNormalizedNameInformation]: 8, [C.FileIdInformation]: 24,
+};
+const FS_MIN: Record<number, number> = {
+  [F.FileFsVolumeInformation]: 24, [F.FileFsSizeInformation]: 24, [F.FileFsDeviceInformation]: 8,
+  [F.FileFsAttributeInformation]: 16, [F.FileFsControlInformation]: 48, [F.FileFsFullSizeInformation]: 32,
+  [F.FileFsSectorSizeInformation]: 28, [F.FileFsObjectIdInformation]: 64,
+};
+
+function fitOut(data: Buffer, min: number, outLen: number): { status: number; buf: Buffer } {
+  if (outLen < min) return { status: Status.INFO_LENGTH_MISMATCH, buf: data.subarray(0, 0) };
+  if (outLen < data.length) return { status: Status.BUFFER_OVERFLOW, buf: data.subarray(0, outLen) };
+  return { status: Status.SUCCESS, buf: data };
 }
 
 const READ_ATTR_CLASSES = new Set<number>([
@@ -80,7 +104,7 @@ async function fileInfo(ctx: RequestContext, open: Open, cls: number): Promise<B
     case C.FileAlternateNameInformation: {
       // No 8.3 names are generated: report the last component, as Samba does for 8.3-valid names.
       const base = open.path.slice(open.path.lastIndexOf('/') + 1);
-      return I.encodeFileNameInformation(base);
+      return I.encodeFileNameInformation(shortName(base));
     }
     case C.FileStreamInformation:
       if (st.isDirectory) return Buffer.alloc(0);
@@ -168,13 +192,13 @@ export const handler = handlerOf(async (ctx) => {
   switch (req.infoType) {
     case InfoType.FILE: {
       const data = await fileInfo(ctx, open, req.fileInfoClass);
-      const fit = I.fitOutput(data, I.FILE_INFO_MIN_SIZE[req.fileInfoClass] ?? data.length, outLen);
+      const fit = fitOut(data, FILE_MIN[req.fileInfoClass] ?? I.FILE_INFO_MIN_SIZE[req.fileInfoClass] ?? data.length, outLen);
       if (fit.status === Status.INFO_LENGTH_MISMATCH) return { status: fit.status };
       return { status: fit.status, body: encodeQueryInfoResponse({ buffer: fit.buf }) };
     }
     case InfoType.FILESYSTEM: {
       const data = await fsInfo(open, req.fileInfoClass);
-      const fit = I.fitOutput(data, I.FS_INFO_MIN_SIZE[req.fileInfoClass] ?? data.length, outLen);
+      const fit = fitOut(data, FS_MIN[req.fileInfoClass] ?? I.FS_INFO_MIN_SIZE[req.fileInfoClass] ?? data.length, outLen);
       if (fit.status === Status.INFO_LENGTH_MISMATCH) return { status: fit.status };
       return { status: fit.status, body: encodeQueryInfoResponse({ buffer: fit.buf }) };
     }
