@@ -7,6 +7,9 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { FrameReader, frameHeader } from '../../src/transport/framing.js';
+import { encodeNegotiateResponse } from '../../src/wire/negotiate.js';
+import { encodeErrorResponse } from '../../src/wire/error.js';
+import { encodeHeader } from '../../src/wire/header.js';
 import { startSamba, missingTools, type SambaHandle } from './peers.js';
 import { connect, SmbError } from '../../src/client/index.js';
 
@@ -149,6 +152,58 @@ describe('client against a fake server', () => {
   });
 });
 
+/**
+ * A tiny SMB 2.1 server: NEGOTIATE goes async (interim STATUS_PENDING, final after `delayMs`, or
+ * never when delayMs < 0); SESSION_SETUP fails with STATUS_LOGON_FAILURE. Grants one credit per response.
+ */
+function asyncNegotiator(delayMs: number): OnConn {
+  return (sock) => {
+    const fr = new FrameReader();
+    const send = (req: Buffer, status: number, flags: number, body: Buffer, credits: number): void => {
+      const h = encodeHeader({
+        command: req.readUInt16LE(12), status, credits, flags: 0x1 | flags, messageId: req.readBigUInt64LE(24),
+        asyncId: 7n, sessionId: 0x1234n, creditCharge: 1,
+      });
+      sock.write(Buffer.concat([frameHeader(64 + body.length), h, body]));
+    };
+    sock.on('data', (b: Buffer) => {
+      for (const req of fr.push(b)) {
+        const cmd = req.readUInt16LE(12);
+        if (cmd === SMB2_NEGOTIATE) {
+          send(req, 0x103, 0x2, encodeErrorResponse(), 0);
+          if (delayMs >= 0) {
+            setTimeout(() => send(req, 0, 0x2, encodeNegotiateResponse({
+              securityMode: 1, dialectRevision: 0x0210, serverGuid: Buffer.alloc(16, 1), capabilities: 0,
+              maxTransactSize: 65536, maxReadSize: 65536, maxWriteSize: 65536, systemTime: 0n, serverStartTime: 0n,
+              securityBuffer: Buffer.alloc(0), contexts: [],
+            }), 1), delayMs);
+          }
+        } else if (cmd === SMB2_SESSION_SETUP) {
+          send(req, 0xc000006d, 0, encodeErrorResponse(), 1);
+        }
+      }
+    });
+  };
+}
+
+describe('client and async (STATUS_PENDING) responses', () => {
+  it('keeps waiting on the AsyncId after an interim response', async () => {
+    const s = await fakeServer(asyncNegotiator(400));
+    try {
+      await within(3000, assert.rejects(connect(`smb://test@127.0.0.1:${s.port}/share`, { password: 'x', dialects: [0x0210], timeoutMs: 1000 }),
+        isSmbError('LOGON_FAILURE', /wrong user name or password/)));
+    } finally { await s.close(); }
+  });
+
+  it('times out when the final response never comes', async () => {
+    const s = await fakeServer(asyncNegotiator(-1));
+    try {
+      await within(3000, assert.rejects(connect(`smb://test@127.0.0.1:${s.port}/share`, { password: 'x', dialects: [0x0210], timeoutMs: 600 }),
+        isSmbError('IO_TIMEOUT')));
+    } finally { await s.close(); }
+  });
+});
+
 describe('client against a tampering man in the middle (Samba, signing mandatory)', { skip: missingTools(['smbd', 'smbpasswd']) }, () => {
   let samba: SambaHandle;
   before(async () => { samba = await startSamba({ extraGlobal: ['server signing = mandatory'] }); });
@@ -227,5 +282,4 @@ describe('client against a tampering man in the middle (Samba, signing mandatory
     } finally { await m.close(); }
   });
 
-  void SMB2_NEGOTIATE;
 });
