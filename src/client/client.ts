@@ -310,17 +310,20 @@ export class SmbClient {
     let h: FileHandle | undefined;
     let pos = o.start ?? 0;
     let limit = Infinity;
-    const inflight: Array<Promise<Buffer>> = [];
-    let eof = false;
+    interface Req { off: number; want: number; p: Promise<Buffer> }
+    let inflight: Req[] = [];
     const depth = Math.max(1, x.depth ?? DEFAULT_DEPTH);
+    const issue = (off: number, want: number): Req => {
+      const p = h!.readChunk(off, want);
+      p.catch(() => undefined);
+      return { off, want, p };
+    };
     const fill = (): void => {
       if (!h) return;
       const chunk = h.readChunkSize(x);
-      while (!eof && inflight.length < depth && pos < limit) {
+      while (inflight.length < depth && pos < limit) {
         const want = Math.min(chunk, limit - pos);
-        const p = h.readChunk(pos, want);
-        p.catch(() => undefined);
-        inflight.push(p);
+        inflight.push(issue(pos, want));
         pos += want;
       }
     };
@@ -329,7 +332,9 @@ export class SmbClient {
       construct: (cb) => {
         this.open(path, 'r').then((fh) => {
           h = fh;
-          limit = o.end !== undefined ? o.end + 1 : Infinity;
+          // Read to the size known at open (or `end`); a file that grows meanwhile is read on
+          // by the EOF probe below.
+          limit = o.end !== undefined ? Math.min(o.end + 1, Number.MAX_SAFE_INTEGER) : Math.max(fh.size, pos + 1);
           cb();
         }, (e: Error) => cb(e));
       },
@@ -337,17 +342,24 @@ export class SmbClient {
         fill();
         const next = inflight.shift();
         if (!next) { this.push(null); return; }
-        next.then((data) => {
-          if (data.length === 0) { eof = true; inflight.length = 0; this.push(null); return; }
+        next.p.then((data) => {
+          if (data.length === 0) { inflight = []; limit = pos; this.push(null); return; }
+          if (data.length < next.want) {
+            // Short read: what was queued after it starts at the wrong offset; re-issue from here.
+            inflight = [];
+            pos = next.off + data.length;
+            if (o.end === undefined) limit = Math.max(limit, pos + 1);
+          } else if (o.end === undefined && pos >= limit && inflight.length === 0) {
+            limit = pos + h!.readChunkSize(x); // probe for growth / EOF with one more read
+          }
           x.onProgress?.(data.length);
-          if (data.length < h!.readChunkSize(x) && pos >= limit) eof = true;
           this.push(data);
         }, (e: Error) => this.destroy(e));
       },
       destroy: (err, cb) => {
         const fh = h;
         h = undefined;
-        Promise.allSettled(inflight).then(() => (fh ? fh.close() : undefined)).then(() => cb(err), () => cb(err));
+        Promise.allSettled(inflight.map((r) => r.p)).then(() => (fh ? fh.close() : undefined)).then(() => cb(err), () => cb(err));
       },
     });
   }

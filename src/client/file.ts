@@ -176,19 +176,21 @@ export class FileHandle {
     if (total === 0) return Buffer.alloc(0);
     const chunk = this.readChunkSize(o);
     const out = Buffer.allocUnsafe(total);
-    let got = 0;
     let eofAt = total;
     await runPipelined(Math.ceil(total / chunk), o.depth ?? DEFAULT_DEPTH, async (i) => {
       const off = i * chunk;
-      if (off >= eofAt) return;
       const want = Math.min(chunk, total - off);
-      const data = await this.readChunk(position + off, want);
-      data.copy(out, off);
-      got += data.length;
-      o.onProgress?.(data.length);
-      if (data.length < want) eofAt = Math.min(eofAt, off + data.length);
+      let got = 0;
+      // A short read is only end of file when a further read returns nothing (3.2.5.12).
+      while (got < want && off + got < eofAt) {
+        const data = await this.readChunk(position + off + got, want - got);
+        if (data.length === 0) { eofAt = Math.min(eofAt, off + got); break; }
+        data.copy(out, off + got);
+        got += data.length;
+        o.onProgress?.(data.length);
+      }
     });
-    return eofAt < total ? out.subarray(0, Math.min(eofAt, got)) : out;
+    return eofAt < total ? out.subarray(0, eofAt) : out;
   }
 
   /** Writes all of `data` at `position`, pipelining chunk writes. */
