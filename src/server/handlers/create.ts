@@ -13,6 +13,7 @@ import { resolveAccess, conflictingOpens, isStatOpen, WRITE_ACCESS_BITS, FILE_GE
 import { attachState, newNode, opensOf, stateOf, reportChange, FileAction, NotifyFilter, parentOf } from '../open-file.js';
 import { grantLevel, startBreak, waitForBreaks, anyBreaking } from '../oplocks.js';
 import { openPipe } from '../files/pipes.js';
+import { replayableCreate } from '../replay.js';
 
 /** CreateOptions bits Windows rejects (smb2.create.gentest). */
 const INVALID_OPTIONS = 0xff000000;
@@ -69,7 +70,8 @@ function maximalFor(tree: ShareTree, st: FileStat | undefined, path: string): nu
 
 const TRUNCATING = new Set<CreateDisposition>(['overwrite', 'overwrite-if', 'supersede']);
 
-export const handler = handlerOf(async (ctx: RequestContext) => {
+// Replays of a CREATE with the same CreateGuid return the original open (replay.ts, 3.3.5.9.10).
+export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) => {
   const tree = ctx.tree;
   const session = ctx.session;
   if (!tree || !session) return { status: Status.NETWORK_NAME_DELETED };
@@ -236,7 +238,7 @@ export const handler = handlerOf(async (ctx: RequestContext) => {
       }),
     };
   }
-});
+}));
 
 function hashName(s: string): number {
   let h = 0x811c9dc5;

@@ -1,12 +1,14 @@
 // SMB2 WRITE (MS-SMB2 3.3.5.13; MS-FSA 2.1.5.3 for offset -1 = end of file).
 import { Status } from '../../wire/status.js';
-import { decodeWriteRequest, encodeWriteResponse } from '../../wire/write.js';
+import type { Open, Reply, RequestContext } from '../types.js';
+import { decodeWriteRequest, encodeWriteResponse, type WriteRequest } from '../../wire/write.js';
 import { Access } from '../../wire/constants.js';
 import { handlerOf, requireOpen, fail } from '../files/util.js';
 import { ioAllowed } from '../locks.js';
 import { breakLevelII } from '../oplocks.js';
 import { reportChange, FileAction, NotifyFilter } from '../open-file.js';
 import { pipeWrite } from '../files/pipes.js';
+import { enterChannelSequence } from '../replay.js';
 
 const WRITE_TO_EOF = 0xffffffffffffffffn;
 
@@ -17,11 +19,23 @@ export const handler = handlerOf(async (ctx) => {
   if (open.pipe) return pipeWrite(ctx, open, req.data);
   if (open.isDirectory || !open.handle) fail(Status.INVALID_DEVICE_REQUEST);
   if (!(open.grantedAccess & (Access.FILE_WRITE_DATA | Access.FILE_APPEND_DATA))) fail(Status.ACCESS_DENIED);
+  // 3.3.5.2.10: a multichannel replay must not run while the original may still be in progress.
+  const ticket = enterChannelSequence(ctx, open);
+  if ('status' in ticket) fail(ticket.status);
+  try {
+    return await writeData(ctx, open, req);
+  } finally {
+    ticket.release();
+  }
+});
+
+async function writeData(ctx: RequestContext, open: Open, req: WriteRequest): Promise<Reply> {
+  const handle = open.handle!;
   let offset = req.offset;
   const appendOnly = !(open.grantedAccess & Access.FILE_WRITE_DATA);
   if (offset === WRITE_TO_EOF || appendOnly) {
     // Append-only opens always write at end of file (MS-FSA 2.1.5.3).
-    offset = (await open.handle.stat()).size;
+    offset = (await handle.stat()).size;
   } else if (offset > 0x7fffffffffffffffn) {
     fail(Status.INVALID_PARAMETER);
   }
@@ -30,11 +44,11 @@ export const handler = handlerOf(async (ctx) => {
   breakLevelII(ctx.server, open);
   let n = 0;
   while (n < req.data.length) {
-    const w = await open.handle.write(req.data.subarray(n), offset + BigInt(n));
+    const w = await handle.write(req.data.subarray(n), offset + BigInt(n));
     if (w <= 0) break;
     n += w;
   }
-  if (req.flags & 0x1 /* WRITE_THROUGH */) await open.handle.flush().catch(() => {});
+  if (req.flags & 0x1 /* WRITE_THROUGH */) await handle.flush().catch(() => {});
   if (n > 0) reportChange(ctx.server, open.tree, open.path, FileAction.MODIFIED, NotifyFilter.LAST_WRITE | NotifyFilter.SIZE);
   return { status: Status.SUCCESS, body: encodeWriteResponse({ count: n, remaining: 0 }) };
-});
+}
