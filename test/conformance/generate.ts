@@ -118,7 +118,7 @@ async function main(): Promise<void> {
       const sam = withSamba ? (sambaResult.get(c.name) ?? '-') : (prevByName.get(c.name)?.samba ?? '-');
       let reason = '';
       if (res !== 'pass') {
-        const known = reasonFor(c.name);
+        const known = reasonFor(c.name, c.message ?? "");
         const detail = firstLine(c.message);
         reason = known ? (detail ? `${known}: ${detail}` : known) : detail;
       }

@@ -18,6 +18,9 @@ describe('parseTorture', () => {
       ']',
       'error: smb2.read.access [ connection lost ]',
       'success: smb2.read',
+      'failure: smb2.delete-on-close-perms.OVERWRITE_IF Existing [',
+      'x',
+      ']',
     ].join('\n');
     const r = parseTorture(out);
     assert.deepEqual(
@@ -28,6 +31,7 @@ describe('parseTorture', () => {
         ['smb2.read.bug14607', 'skip'],
         ['smb2.read.access', 'error'],
         ['smb2.read', 'success'],
+        ['smb2.delete-on-close-perms.OVERWRITE_IF Existing', 'failure'],
       ],
     );
     assert.match(r[1]!.message ?? '', /status was X/);

@@ -441,27 +441,31 @@ export interface TortureOptions {
   onOutput?: (test: string, out: string) => void;
 }
 
-/** Parse smbtorture subunit-style lines: "success: NAME", "failure: NAME [ msg ]", ... */
+/** Parse smbtorture subunit-style lines: "success: NAME", "failure: NAME [" ... "]",
+ *  "error: NAME [ msg ]". Test names may contain spaces ("...perms.OVERWRITE_IF Existing"). */
 export function parseTorture(out: string): TortureCase[] {
   const cases: TortureCase[] = [];
   const lines = out.split('\n');
   for (let i = 0; i < lines.length; i++) {
-    const m = /^(success|failure|error|skip|xfail|uxsuccess): (\S+)(?: \[)?\s*$/.exec(lines[i]!) ??
-      /^(success|failure|error|skip|xfail|uxsuccess): (\S+)\s*(.*)$/.exec(lines[i]!);
+    const m = /^(success|failure|error|skip|xfail|uxsuccess): (.+)$/.exec(lines[i]!.trimEnd());
     if (!m) continue;
     const kind = m[1]!;
     const result: TortureResult =
       kind === 'xfail' ? 'failure' : kind === 'uxsuccess' ? 'success' : (kind as TortureResult);
+    let rest = m[2]!;
     let message: string | undefined;
-    if (lines[i]!.trimEnd().endsWith('[')) {
+    const inline = /^(.*?) \[ ?(.*?) ?\]$/.exec(rest);
+    if (rest.endsWith(' [')) {
       // multi-line message until a line that is just "]"
+      rest = rest.slice(0, -2);
       const msg: string[] = [];
       while (++i < lines.length && lines[i]!.trim() !== ']') msg.push(lines[i]!);
       message = msg.join('\n').trim();
-    } else if (m[3]) {
-      message = m[3].replace(/^\[\s*|\s*\]$/g, '').trim() || undefined;
+    } else if (inline) {
+      rest = inline[1]!;
+      message = inline[2]!.trim();
     }
-    cases.push({ name: m[2]!, result, ...(message ? { message } : {}) });
+    cases.push({ name: rest.trim(), result, ...(message ? { message } : {}) });
   }
   return cases;
 }
