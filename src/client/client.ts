@@ -395,7 +395,7 @@ export class SmbClient {
         pendingBuf = rest.length ? [rest] : [];
         pendingLen = rest.length;
         await drainTo(depth - 1);
-        void issue(Buffer.from(part));
+        void issue(part); // streams hand over their chunks: no copy needed
       }
     };
     return new Writable({

@@ -6,11 +6,11 @@
 import net from 'node:net';
 import { FrameReader, frameHeader } from '../transport/framing.js';
 import { Command, HeaderFlags } from '../wire/constants.js';
-import { HEADER_SIZE, decodeHeader, encodeHeaderInto, splitCompound, type Header } from '../wire/header.js';
+import { HEADER_SIZE, SIGNATURE_OFFSET, decodeHeader, encodeHeaderInto, splitCompound, type Header } from '../wire/header.js';
 import { Status, statusName } from '../wire/status.js';
 import { isTransformHeader, transformSessionId } from '../wire/transform.js';
 import { WireError } from '../wire/buf.js';
-import { signMessage, verifySignature, type SigningAlgorithm } from '../crypto/signing.js';
+import { computeSignature, verifySignature, type SigningAlgorithm } from '../crypto/signing.js';
 import { decryptMessage, encryptMessage } from '../crypto/encryption.js';
 import { SmbError, toSmbError } from './errors.js';
 
@@ -181,8 +181,15 @@ export class Connection {
 
     const channel = opts.channel;
     const sign = !!channel?.signingKey && (opts.sign || channel.signRequired) && !opts.encrypt;
-    const msgs: Buffer[] = [];
+    if (opts.encrypt && !channel?.encryptionKey) {
+      this.releaseUnsent(total);
+      throw new SmbError(Status.ACCESS_DENIED, 'encryption requested but the session has no encryption key');
+    }
+    // Each member is [header, ...body parts, pad]: the body (e.g. WRITE data) is never copied here.
+    const parts: Buffer[] = [];
+    const members: Buffer[][] = [];
     const ids: bigint[] = [];
+    let size = 0;
     for (let i = 0; i < reqs.length; i++) {
       const req = reqs[i]!;
       const charge = charges[i]!;
@@ -195,7 +202,7 @@ export class Connection {
       const last = i === reqs.length - 1;
       const len = HEADER_SIZE + bodyLen;
       const padded = last ? len : (len + 7) & ~7;
-      const msg = Buffer.allocUnsafe(padded);
+      const header = Buffer.allocUnsafe(HEADER_SIZE);
       // Ask for enough credits to keep the window open (3.2.4.1.2), never fewer than we spend.
       const want = this.credits + this.outstanding < CREDIT_TARGET ? charge + 64 : charge;
       encodeHeaderInto({
@@ -207,12 +214,13 @@ export class Connection {
         messageId,
         treeId: req.treeId ?? 0,
         sessionId: req.sessionId ?? 0n,
-      }, msg, 0);
-      let off = HEADER_SIZE;
-      for (const p of bodyParts) { p.copy(msg, off); off += p.length; }
-      if (padded > len) msg.fill(0, len, padded);
-      if (sign) signMessage(channel!.signingAlg, channel!.signingKey!, msg);
-      msgs.push(msg);
+      }, header, 0);
+      const member = [header, ...bodyParts];
+      if (padded > len) member.push(Buffer.alloc(padded - len));
+      if (sign) computeSignature(channel!.signingAlg, channel!.signingKey!, member).copy(header, SIGNATURE_OFFSET);
+      members.push(member);
+      parts.push(...member);
+      size += padded;
     }
 
     const promises = ids.map((id, i) => new Promise<SmbResponse>((resolve, reject) => {
@@ -223,20 +231,23 @@ export class Connection {
       this.armTimer(p);
       this.pending.set(id, p);
     }));
-    opts.onSent?.(msgs);
+    if (opts.onSent) opts.onSent(members.map((m) => (m.length === 1 ? m[0]! : Buffer.concat(m))));
 
     let out: Buffer[];
     if (opts.encrypt) {
-      if (!channel?.encryptionKey) throw new SmbError(Status.ACCESS_DENIED, 'encryption requested but the session has no encryption key');
-      const [th, ct] = encryptMessage(channel.cipherId, channel.encryptionKey, channel.sessionId, msgs);
+      const [th, ct] = encryptMessage(channel!.cipherId, channel!.encryptionKey!, channel!.sessionId, parts);
       out = [frameHeader(th!.length + ct!.length), th!, ct!];
     } else {
-      let size = 0;
-      for (const m of msgs) size += m.length;
-      out = [frameHeader(size), ...msgs];
+      out = [frameHeader(size), ...parts];
     }
     this.write(out);
     return Promise.all(promises);
+  }
+
+  /** Gives back credits taken for a request that was never sent. */
+  private releaseUnsent(n: number): void {
+    this.outstanding = Math.max(0, this.outstanding - n);
+    this.grant(n);
   }
 
   private chargeFor(req: SmbRequest): number {
