@@ -152,6 +152,20 @@ describe(title, { skip }, () => {
         });
       }
 
+      it('idle keepalive (ECHO) and client-required signing', async () => {
+        const dialect = mode.name === 'encryption required' ? 0x0311 : 0x0210;
+        const c = await connect(url, { password: 'test', dialects: [dialect], sign: true, keepaliveMs: 150 });
+        try {
+          assert.equal(c.info.signing, true);
+          await new Promise((r) => setTimeout(r, 700));
+          await c.writeFile('ka.txt', 'still here');
+          assert.equal((await c.readFile('ka.txt')).toString(), 'still here');
+          await c.rm('ka.txt');
+        } finally {
+          await c.close();
+        }
+      });
+
       if (mode.name === 'plain') {
         it('client-side encrypt and sign options (3.1.1, 3.0.2)', async () => {
           for (const dialect of [0x0311, 0x0302]) {
