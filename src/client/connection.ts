@@ -109,6 +109,8 @@ export class Connection {
   /** Credits we may still spend (granted minus used); one is implicit before NEGOTIATE. */
   private credits = 1;
   private outstanding = 0;
+  /** Most credits the server has let us hold at once (caps the size of one request). */
+  private peakCredits = 1;
   private closedError: SmbError | undefined;
   private keepalive: NodeJS.Timeout | undefined;
   private lastActivity = Date.now();
@@ -129,6 +131,11 @@ export class Connection {
 
   get availableCredits(): number {
     return this.credits;
+  }
+
+  /** Largest payload one request may carry so that its CreditCharge fits the server's window. */
+  get maxPayloadByCredits(): number {
+    return this.params.supportsMultiCredit ? Math.max(1, this.peakCredits) * CREDIT_UNIT : CREDIT_UNIT;
   }
 
   connect(): Promise<void> {
@@ -275,6 +282,7 @@ export class Connection {
 
   private grant(n: number): void {
     this.credits += n;
+    if (this.credits + this.outstanding > this.peakCredits) this.peakCredits = this.credits + this.outstanding;
     while (this.waiters.length > 0 && this.credits >= this.waiters[0]!.charge) {
       const w = this.waiters.shift()!;
       this.credits -= w.charge;

@@ -120,16 +120,19 @@ export class FileHandle {
     return (this.created.fileAttributes & FileAttributes.DIRECTORY) !== 0;
   }
 
-  private get conn(): { maxReadSize: number; maxWriteSize: number } {
-    return this.tree.session.channel().connection.params;
+  private get conn(): { maxReadSize: number; maxWriteSize: number; byCredits: number } {
+    const c = this.tree.session.channel().connection;
+    return { maxReadSize: c.params.maxReadSize, maxWriteSize: c.params.maxWriteSize, byCredits: c.maxPayloadByCredits };
   }
 
   readChunkSize(o: TransferOptions = {}): number {
-    return Math.max(1, Math.min(o.chunkSize ?? DEFAULT_CHUNK, this.conn.maxReadSize));
+    const c = this.conn;
+    return Math.max(1, Math.min(o.chunkSize ?? DEFAULT_CHUNK, c.maxReadSize, c.byCredits));
   }
 
   writeChunkSize(o: TransferOptions = {}): number {
-    return Math.max(1, Math.min(o.chunkSize ?? DEFAULT_CHUNK, this.conn.maxWriteSize));
+    const c = this.conn;
+    return Math.max(1, Math.min(o.chunkSize ?? DEFAULT_CHUNK, c.maxWriteSize, c.byCredits));
   }
 
   private check(): void {
