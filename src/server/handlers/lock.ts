@@ -93,7 +93,9 @@ export const handler = handlerOf(async (ctx) => {
     status = Status.SUCCESS;
     const node = st.node;
     for (const l of req.locks) {
-      const s = l.flags === LockFlags.UNLOCK ? unlock(node, open, l.offset, l.length) : Status.RANGE_NOT_LOCKED;
+      const kind = l.flags & ~FAIL_IMM;
+      const s = l.flags === LockFlags.UNLOCK ? unlock(node, open, l.offset, l.length)
+        : kind === LOCK_SHARED || kind === LOCK_EXCL ? Status.INVALID_PARAMETER : Status.RANGE_NOT_LOCKED;
       if (s) { status = s; break; }
     }
   } else {

@@ -42,7 +42,7 @@ const FILE_MIN: Record<number, number> = {
   [C.FileAccessInformation]: 4, [C.FileModeInformation]: 4, [C.FileAlignmentInformation]: 4, [C.FileAllInformation]: 104,
   [C.FileAlternateNameInformation]: 8, [C.FileStreamInformation]: 32, [C.FileCompressionInformation]: 16,
   [C.FileNetworkOpenInformation]: 56, [C.FileAttributeTagInformation]: 8, [C.FilePositionInformation]: 8,
-  [C.FileNameInformation]: 8, [C.FileNormalizedNameInformation]: 8, [C.FileIdInformation]: 24,
+  [C.FileNameInformation]: 8, [C.FileFullEaInformation]: 0, [C.FileNormalizedNameInformation]: 8, [C.FileIdInformation]: 24,
 };
 const FS_MIN: Record<number, number> = {
   [F.FileFsVolumeInformation]: 24, [F.FileFsSizeInformation]: 24, [F.FileFsDeviceInformation]: 8,
@@ -123,8 +123,9 @@ async function fileInfo(ctx: RequestContext, open: Open, cls: number): Promise<B
       id.writeBigUInt64LE(BigInt.asUintN(64, st.fileId), 0);
       return I.encodeFileIdInformation({ volumeSerialNumber: volumeId(open), fileId: id });
     }
-    case C.FileFullEaInformation: fail(Status.NO_EAS_ON_FILE);
-    // falls through (never reached)
+    case C.FileFullEaInformation:
+      // No EAs are stored: an empty list (Samba answers OK for SMB2_ALL_EAS).
+      return Buffer.alloc(0);
     case C.FileNormalizedNameInformation:
       if (ctx.conn.dialect < 0x0311) fail(Status.NOT_SUPPORTED);
       return I.encodeFileNameInformation(open.path.split('/').join('\\'));
