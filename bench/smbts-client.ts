@@ -21,6 +21,7 @@ interface Job {
   width?: number;
   barrier?: boolean;
   reps?: number;
+  capMs?: number;
 }
 
 interface Client {
@@ -105,13 +106,18 @@ async function main(): Promise<void> {
       start = now();
       for (let i = 0; i < (job.reps ?? 1); i++) out.entries = (await client.readdir(dir)).length;
     } else {
+      // stop once capMs has passed (checked every operation); report how many were done
+      const cap = job.capMs ?? Infinity;
+      let done = 0;
       for (const n of names) {
         const p = join(dir, n);
         if (job.op === 'create') await client.writeFile(p, empty);
         else if (job.op === 'stat') await client.stat(p);
         else await client.rm(p);
+        done++;
+        if (now() - start > cap) break;
       }
-      out.entries = names.length;
+      out.done = done;
     }
   }
   const end = now();

@@ -24,12 +24,24 @@ export interface Span {
 
 export type MetaOp = 'create' | 'stat' | 'delete' | 'list';
 
+export interface MetaResult {
+  ms: number;
+  /** names processed (create/stat/delete); LIST_REPS for list */
+  done: number;
+  /** list: entries in one listing */
+  entries: number;
+}
+
 export interface Driver {
   readonly name: 'smbclient' | 'smbts';
   /** Concurrent streams, one connection (process) each: get remote -> local, or put local -> remote. One span per stream. */
   transfer(t: Target, mode: Mode, op: 'get' | 'put', streams: Array<{ remote: string; local: string }>, timeoutMs: number): Promise<Span[]>;
-  /** A metadata pass over names in remote directory dir. Returns elapsed ms (connection setup excluded) and entries seen. */
-  meta(t: Target, mode: Mode, op: MetaOp, dir: string, names: string[], timeoutMs: number): Promise<{ ms: number; entries: number }>;
+  /**
+   * A metadata pass over names (in order) in remote directory dir, stopping once capMs has passed
+   * (so a pathologically slow server cannot stall the bench). Returns the time spent on the
+   * operations (connection setup excluded), how many names were done, and for list the entries seen.
+   */
+  meta(t: Target, mode: Mode, op: MetaOp, dir: string, names: string[], capMs: number): Promise<MetaResult>;
   /** Fixed per-invocation overhead (process start + connect) removed from spans, ms. */
   overhead(t: Target, mode: Mode): Promise<number>;
 }
@@ -94,24 +106,42 @@ export class SmbclientDriver implements Driver {
     return { start: end - ms, end, cpu };
   }
 
-  async meta(t: Target, mode: Mode, op: MetaOp, dir: string, names: string[], timeoutMs: number): Promise<{ ms: number; entries: number }> {
-    const lines = [`cd ${dir}`];
-    if (op === 'create') for (const n of names) lines.push(`put ${this.emptyFile} ${n}`);
-    else if (op === 'stat') for (const n of names) lines.push(`allinfo ${n}`);
-    else if (op === 'delete') for (const n of names) lines.push(`del ${n}`);
-    else for (let i = 0; i < LIST_REPS; i++) lines.push('ls');
-    lines.push('exit', '');
-    // commands on stdin: a 10,000-command -c string would pass the kernel's 128 KiB per-argument limit
-    const r = await run('smbclient', this.args(t, mode), { timeoutMs, input: lines.join('\n') });
+  async meta(t: Target, mode: Mode, op: MetaOp, dir: string, names: string[], capMs: number): Promise<MetaResult> {
+    const base = await this.overhead(t, mode);
+    if (op === 'list') {
+      const r = await this.session(t, mode, Array.from({ length: LIST_REPS }, () => 'ls'), dir, op, Math.max(60_000, capMs));
+      const entries = (r.out.match(/^\s+f\d+\s/gm) ?? []).length / LIST_REPS;
+      return { ms: Math.max(0.1, (r.ms - base) / LIST_REPS), done: LIST_REPS, entries };
+    }
+    // chunks of commands, one session each; chunk sizes follow the measured rate so the pass
+    // ends near capMs. The connect-only time is subtracted from every chunk.
+    const t0 = now();
+    let done = 0;
+    let ms = 0;
+    let chunk = Math.min(names.length, 200);
+    while (done < names.length) {
+      const slice = names.slice(done, done + chunk);
+      const cmds = slice.map((n) => (op === 'create' ? `put ${this.emptyFile} ${n}` : op === 'stat' ? `allinfo ${n}` : `del ${n}`));
+      const r = await this.session(t, mode, cmds, dir, op, Math.max(120_000, capMs * 2));
+      ms += Math.max(0.1, r.ms - base);
+      done += slice.length;
+      const left = capMs - (now() - t0);
+      if (left <= 0) break;
+      chunk = Math.max(50, Math.min(5000, Math.floor((done / ms) * left * 0.9)));
+    }
+    return { ms, done, entries: 0 };
+  }
+
+  /** One smbclient session running cmds in remote dir (commands on stdin: -c is limited to 128 KiB). */
+  private async session(t: Target, mode: Mode, cmds: string[], dir: string, op: string, timeoutMs: number): Promise<{ ms: number; out: string }> {
+    const r = await run('smbclient', this.args(t, mode), { timeoutMs, input: [`cd ${dir}`, ...cmds, 'exit', ''].join('\n') });
     // `ls` ends with a volume-size query (dskattr); a server without it still listed the directory
     const out = (r.stdout + r.stderr).replace(/Error in dskattr: NT_STATUS_\w+/g, '');
     const errors = out.match(/NT_STATUS_\w+/g) ?? [];
     if (r.code === null || errors.length > 0) {
-      throw new Error(`smbclient ${op} on ${t.server} (${mode}): ${errors.length} errors, first ${errors[0] ?? r.signal}: ${tail(out)}`);
+      throw new Error(`smbclient ${op} on ${t.server} (${mode}): ${r.signal ? `killed ${r.signal} (timeout)` : `${errors.length} errors, first ${errors[0] ?? '?'}`}: ${tail(out)}`);
     }
-    const entries = op === 'list' ? (out.match(/^\s+f\d+\s/gm) ?? []).length / LIST_REPS : names.length;
-    const base = await this.overhead(t, mode);
-    return { ms: Math.max(0.1, (r.ms - base) / (op === 'list' ? LIST_REPS : 1)), entries };
+    return { ms: r.ms, out };
   }
 }
 
@@ -184,9 +214,11 @@ export class SmbtsClientDriver implements Driver {
     return res.map((r) => ({ start: r.start as number, end: r.end as number, cpu: r.cpu }));
   }
 
-  async meta(t: Target, mode: Mode, op: MetaOp, dir: string, names: string[], timeoutMs: number): Promise<{ ms: number; entries: number }> {
-    const [res = {}] = await this.calls([{ server: t.server, port: t.port, share: t.share, mode, op, dir, count: names.length, prefix: 'f', width: 5, reps: LIST_REPS }], timeoutMs);
-    return { ms: Math.max(0.1, ((res.end as number) - (res.start as number)) / (op === 'list' ? LIST_REPS : 1)), entries: res.entries ?? names.length };
+  async meta(t: Target, mode: Mode, op: MetaOp, dir: string, names: string[], capMs: number): Promise<MetaResult> {
+    const [res = {}] = await this.calls([{ server: t.server, port: t.port, share: t.share, mode, op, dir, count: names.length, prefix: 'f', width: 5, reps: LIST_REPS, capMs }], Math.max(120_000, capMs * 3));
+    const ms = (res.end as number) - (res.start as number);
+    if (op === 'list') return { ms: Math.max(0.1, ms / LIST_REPS), done: LIST_REPS, entries: res.entries ?? 0 };
+    return { ms: Math.max(0.1, ms), done: res.done ?? names.length, entries: 0 };
   }
 }
 
