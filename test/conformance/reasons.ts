@@ -15,6 +15,7 @@ export const EXACT: Record<string, string> = {
 
 export const PATTERNS: Array<[RegExp, string]> = [
   [/lease/i, 'leases (later issue)'],
+  [/delete-on-close-perms\.\w+ Existing/, 'ACLs / security descriptors (later issue): needs a DACL that denies delete'],
   [/durable|persistent|reconnect|replay/i, 'durable handles (later issue)'],
   [/stream|\$data/i, 'alternate data streams (later issue)'],
   [/\.acl|secdesc|sec_desc|nulldacl|inherit|owner|mxac|maximal_access/i, 'ACLs / security descriptors (later issue)'],
