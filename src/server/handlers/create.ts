@@ -139,7 +139,10 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
     const statOnly = isStatOpen(granted);
     const conflicts = conflictingOpens(others, granted, req.shareAccess);
     const truncating = exists && TRUNCATING.has(disposition);
-    if (!statOnly && attempt < 3) {
+    // Only SYNCHRONIZE/READ_ATTRIBUTES/WRITE_ATTRIBUTES opens leave oplocks alone (Samba
+    // is_oplock_stat_open); a truncating open always breaks.
+    const oplockStat = (granted & ~(Access.SYNCHRONIZE | Access.FILE_READ_ATTRIBUTES | Access.FILE_WRITE_ATTRIBUTES)) === 0;
+    if ((!oplockStat || TRUNCATING.has(disposition)) && attempt < 3) {
       // Batch holders are broken when they stand in the way of the open (MS-FSA 2.1.5.17.2 / Samba
       // delay_for_oplock); without a sharing conflict exclusive holders go to level II.
       const breakTo = truncating ? OplockLevel.NONE : OplockLevel.II;
