@@ -422,9 +422,16 @@ export class SmbClient {
   /** Disconnects the tree, logs off, closes the connection. Safe to call twice. */
   async close(): Promise<void> {
     if (this.conn.closed) return;
-    for (const h of [...this.opens.values()]) await h.close().catch(() => undefined);
-    await this.tree.disconnect();
-    await this.session.logoff();
+    // Polite goodbye, but bounded: a stalled server must not make close() hang.
+    const polite = (async () => {
+      await Promise.all([...this.opens.values()].map((h) => h.close().catch(() => undefined)));
+      await this.tree.disconnect();
+      await this.session.logoff();
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((r) => { timer = setTimeout(r, Math.min(5000, this.options.timeoutMs ?? 30_000)); });
+    await Promise.race([polite.catch(() => undefined), limit]);
+    clearTimeout(timer);
     await this.conn.close();
   }
 }

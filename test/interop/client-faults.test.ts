@@ -278,7 +278,9 @@ describe('client against a tampering man in the middle (Samba, signing mandatory
       const c = await connect(`smb://test@127.0.0.1:${m.port}/share`, { password: 'test', timeoutMs: 800 });
       stall = true;
       await within(3000, assert.rejects(c.stat('/'), isSmbError('IO_TIMEOUT')));
-      await c.close();
+      const t = Date.now();
+      await within(3000, c.close());
+      assert.ok(Date.now() - t < 1500, 'close() is bounded by the timeout');
     } finally { await m.close(); }
   });
 
