@@ -490,7 +490,7 @@ async function profile(shareDir: string): Promise<void> {
   const profDir = mkdtempSync(join(tmpdir(), 'smbts-bench-prof-'));
   // driven by the first of BENCH_CLIENTS (smbclient by default)
   const drv: Driver = CLIENTS[0] === 'smbts' ? new SmbtsClientDriver() : new SmbclientDriver(join(shareDir, '..', 'empty'));
-  const modes = (process.env.BENCH_MODES ? MODES : ['plain', 'enc-gcm', 'sign-gmac']) as Mode[];
+  const modes = (process.env.BENCH_MODES ? MODES : ['plain', 'sign-cmac', 'sign-gmac', 'enc-gcm', 'enc-ccm']) as Mode[];
   const out: string[] = [`Profiles of the smbts server, ${fmtBytes(SIZE)} per transfer, client ${drv.name}.`, ''];
   for (const mode of modes) {
     for (const op of ['read', 'write'] as const) {
