@@ -105,6 +105,8 @@ export class Connection {
   private readonly frames = new FrameReader();
   private readonly pending = new Map<bigint, Pending>();
   private readonly waiters: Waiter[] = [];
+  /** Requests we gave up on (timeout): their credits come back if the answer still arrives. */
+  private readonly timedOut = new Map<bigint, number>();
   private nextMessageId = 0n;
   /** Credits we may still spend (granted minus used); one is implicit before NEGOTIATE. */
   private credits = 1;
@@ -300,6 +302,7 @@ export class Connection {
     if (p.timeoutMs <= 0) return;
     p.timer = setTimeout(() => {
       this.pending.delete(p.messageId);
+      this.timedOut.set(p.messageId, p.charge);
       p.reject(new SmbError(Status.IO_TIMEOUT, `the server did not answer in time (${commandName(p.command)}, ${p.timeoutMs} ms)`));
     }, p.timeoutMs);
     p.timer.unref?.();
@@ -350,15 +353,20 @@ export class Connection {
     const p = this.pending.get(h.messageId);
     if (!p) {
       // A late answer to a request that timed out: take its credits, drop it.
+      const charge = this.timedOut.get(h.messageId);
+      if (charge !== undefined && !(h.status === Status.PENDING && (h.flags & HeaderFlags.ASYNC_COMMAND))) {
+        this.timedOut.delete(h.messageId);
+        this.outstanding = Math.max(0, this.outstanding - charge);
+      }
       this.grant(h.credits);
       return;
     }
     if (h.command !== p.command) throw new WireError(`response command ${commandName(h.command)} does not match request ${commandName(p.command)}`);
     const interim = h.status === Status.PENDING && (h.flags & HeaderFlags.ASYNC_COMMAND) !== 0;
     if (!interim) this.verify(msg, h, encrypted, this.channels.get(h.sessionId) ?? p.channel);
-    this.grant(h.credits);
     if (interim) {
       // Interim response (3.2.5.1.5): keep waiting for the final one on the AsyncId.
+      this.grant(h.credits);
       p.asyncId = h.asyncId;
       this.armTimer(p);
       return;
@@ -366,7 +374,7 @@ export class Connection {
     this.pending.delete(h.messageId);
     if (p.timer) clearTimeout(p.timer);
     this.outstanding = Math.max(0, this.outstanding - p.charge);
-    this.grant(0);
+    this.grant(h.credits);
     p.resolve({ header: h, msg });
   }
 
