@@ -491,11 +491,13 @@ async function profile(shareDir: string): Promise<void> {
   // driven by the first of BENCH_CLIENTS (smbclient by default)
   const drv: Driver = CLIENTS[0] === 'smbts' ? new SmbtsClientDriver() : new SmbclientDriver(join(shareDir, '..', 'empty'));
   const modes = (process.env.BENCH_MODES ? MODES : ['plain', 'sign-cmac', 'sign-gmac', 'enc-gcm', 'enc-ccm']) as Mode[];
-  const out: string[] = [`Profiles of the smbts server, ${fmtBytes(SIZE)} per transfer, client ${drv.name}.`, ''];
+  const out: string[] = [`Profiles of the smbts server${drv.name === 'smbts' ? ' and client' : ''}, ${fmtBytes(SIZE)} per transfer, client ${drv.name}. Percentages are of non-idle samples; node start-up (module compilation) is included and is a fixed few hundred ms.`, ''];
   for (const mode of modes) {
     for (const op of ['read', 'write'] as const) {
       const name = `${op}-${mode}`;
       const srv = await startSmbts(shareDir, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${name}.cpuprofile`]);
+      // the smbts client is profiled too (one worker per transfer)
+      if (drv instanceof SmbtsClientDriver) drv.nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=client-${name}.cpuprofile`];
       const t: Target = { server: 'smbts', port: srv.port, share: 'share' };
       let line = '';
       try {
@@ -512,18 +514,19 @@ async function profile(shareDir: string): Promise<void> {
       }
       log(line);
       out.push(`#### ${name}`, '', line, '');
-      const file = join(profDir, `${name}.cpuprofile`);
-      if (!existsSync(file)) {
-        out.push('(no profile written)', '');
-        continue;
+      for (const [who, file] of [['server', join(profDir, `${name}.cpuprofile`)], ['client', join(profDir, `client-${name}.cpuprofile`)]] as const) {
+        if (!existsSync(file)) {
+          if (who === 'server') out.push('(no server profile written)', '');
+          continue;
+        }
+        const s = summarize(file, 15);
+        out.push(`${who}: busy ${s.busyMs.toFixed(0)} ms, idle ${s.idleMs.toFixed(0)} ms (${file})`, '');
+        out.push('| self % | self ms | total % | function | where |', '|---:|---:|---:|---|---|');
+        for (const h of s.spots) out.push(`| ${h.selfPct.toFixed(1)} | ${h.selfMs.toFixed(0)} | ${h.totalPct.toFixed(1)} | ${h.fn} | ${h.where} |`);
+        out.push('', `Inclusive time in project code (${who}):`, '', '| total % | function | where |', '|---:|---|---|');
+        for (const h of topInclusive(file, 12)) out.push(`| ${h.totalPct.toFixed(1)} | ${h.fn} | ${h.where} |`);
+        out.push('');
       }
-      const s = summarize(file, 15);
-      out.push(`busy ${s.busyMs.toFixed(0)} ms, idle ${s.idleMs.toFixed(0)} ms`, '');
-      out.push('| self % | self ms | total % | function | where |', '|---:|---:|---:|---|---|');
-      for (const h of s.spots) out.push(`| ${h.selfPct.toFixed(1)} | ${h.selfMs.toFixed(0)} | ${h.totalPct.toFixed(1)} | ${h.fn} | ${h.where} |`);
-      out.push('', 'Inclusive time in project code:', '', '| total % | function | where |', '|---:|---|---|');
-      for (const h of topInclusive(file, 12)) out.push(`| ${h.totalPct.toFixed(1)} | ${h.fn} | ${h.where} |`);
-      out.push('');
     }
   }
   const text = out.join('\n');

@@ -147,6 +147,8 @@ export class SmbclientDriver implements Driver {
 
 export class SmbtsClientDriver implements Driver {
   readonly name = 'smbts' as const;
+  /** extra node flags for the workers (the profiler uses --cpu-prof) */
+  nodeArgs: string[] = [];
   private readonly script = join(dirname(fileURLToPath(import.meta.url)), '..', 'smbts-client.js');
 
   overhead(): Promise<number> {
@@ -159,7 +161,7 @@ export class SmbtsClientDriver implements Driver {
    */
   private calls(jobs: Array<Record<string, unknown>>, timeoutMs: number): Promise<Array<Record<string, number>>> {
     return new Promise((resolve, reject) => {
-      const kids = jobs.map((job) => spawn(process.execPath, [this.script, JSON.stringify({ ...job, barrier: true })], { stdio: ['pipe', 'pipe', 'pipe'] }));
+      const kids = jobs.map((job) => spawn(process.execPath, [...this.nodeArgs, this.script, JSON.stringify({ ...job, barrier: true })], { stdio: ['pipe', 'pipe', 'pipe'] }));
       const outs = kids.map(() => '');
       const errs = kids.map(() => '');
       let ready = 0;
