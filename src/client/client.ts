@@ -10,7 +10,7 @@ import { Status } from '../wire/status.js';
 import { Connection } from './connection.js';
 import { negotiate, type NegotiateResult } from './negotiate.js';
 import { setupSession, type Session } from './session.js';
-import { connectTree, type Tree } from './tree.js';
+import { connectTree, validateNegotiate, type Tree } from './tree.js';
 import { createGss } from './auth.js';
 import { SmbError, parse } from './errors.js';
 import { parseSmbUrl } from './url.js';
@@ -85,6 +85,7 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
     });
     if (options.encrypt) session.encryptData = true;
     const tree = await connectTree(session, u.host, u.share, !!options.encrypt);
+    await validateNegotiate(tree, neg);
     return new SmbClient(conn, neg, session, tree, u.path, options);
   } catch (e) {
     await conn.close();

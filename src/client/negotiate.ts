@@ -29,6 +29,9 @@ export interface NegotiateResult {
   serverCapabilities: number;
   clientSecurityMode: number;
   clientCapabilities: number;
+  clientGuid: Buffer;
+  /** Dialects we offered (for FSCTL_VALIDATE_NEGOTIATE_INFO). */
+  dialects: number[];
   maxReadSize: number;
   maxWriteSize: number;
   maxTransactSize: number;
@@ -107,7 +110,7 @@ export async function negotiate(conn: Connection, opts: NegotiateOptions): Promi
   };
   return {
     dialect, serverGuid: Buffer.from(r.serverGuid), serverSecurityMode: r.securityMode, serverCapabilities: r.capabilities,
-    clientSecurityMode: securityMode, clientCapabilities: capabilities,
+    clientSecurityMode: securityMode, clientCapabilities: capabilities, clientGuid: opts.clientGuid, dialects: [...dialects],
     maxReadSize: conn.params.maxReadSize, maxWriteSize: conn.params.maxWriteSize, maxTransactSize: conn.params.maxTransactSize,
     securityBuffer: Buffer.from(r.securityBuffer), cipherId, signingAlg, preauth,
   };

@@ -1,6 +1,10 @@
 // Tree connect (MS-SMB2 3.2.4.2.4): a share of a session. Requests on a tree carry its TreeId and
 // are encrypted when the share demands it (ShareFlags ENCRYPT_DATA) or the session does.
-import { Command, Dialect, ShareFlags, ShareType } from '../wire/constants.js';
+import { Command, Dialect, HeaderFlags, IoctlFlags, Fsctl, ShareFlags, ShareType } from '../wire/constants.js';
+import { decodeIoctlResponse, encodeIoctlRequest } from '../wire/ioctl.js';
+import { decodeValidateNegotiateInfoResponse, encodeValidateNegotiateInfoRequest } from '../wire/fsctl.js';
+import { RELATED_FILE_ID } from '../wire/common.js';
+import type { NegotiateResult } from './negotiate.js';
 import { decodeTreeConnectResponse, encodeTreeConnectRequest } from '../wire/tree-connect.js';
 import { encodeTreeDisconnectRequest } from '../wire/tree-disconnect.js';
 import { Status } from '../wire/status.js';
@@ -32,6 +36,41 @@ export class Tree {
       await this.request({ command: Command.TREE_DISCONNECT, body: encodeTreeDisconnectRequest() }, { timeoutMs: 5000 });
     } catch { /* best effort */ }
   }
+}
+
+/**
+ * FSCTL_VALIDATE_NEGOTIATE_INFO (MS-SMB2 3.2.5.5 / 2.2.31.4): for 3.0 and 3.0.2, proves with a signed
+ * exchange that nobody downgraded the NEGOTIATE. (3.1.1 has preauth integrity instead.) A mismatch
+ * means tampering: the connection is dropped.
+ */
+export async function validateNegotiate(tree: Tree, neg: NegotiateResult): Promise<void> {
+  const s = tree.session;
+  if (neg.dialect !== Dialect.SMB3_00 && neg.dialect !== Dialect.SMB3_02) return;
+  if (s.guest || s.anonymous) return;
+  const input = encodeValidateNegotiateInfoRequest({
+    capabilities: neg.clientCapabilities, guid: neg.clientGuid, securityMode: neg.clientSecurityMode, dialects: neg.dialects,
+  });
+  const res = await tree.request({
+    command: Command.IOCTL,
+    body: encodeIoctlRequest({
+      ctlCode: Fsctl.VALIDATE_NEGOTIATE_INFO, fileId: RELATED_FILE_ID, input, maxInputResponse: 0, maxOutputResponse: 24,
+      flags: IoctlFlags.IS_FSCTL,
+    }),
+  }, { sign: true, allow: [Status.NOT_SUPPORTED, Status.INVALID_DEVICE_REQUEST, Status.FILE_CLOSED] });
+  const conn = s.channel().connection;
+  const fail = (why: string): never => {
+    const e = new SmbError(Status.ACCESS_DENIED, `negotiate validation failed (${why}): possible downgrade attack, connection dropped`);
+    conn.fail(e);
+    throw e;
+  };
+  // The connection verified the signature if there was one; here it must be there (or encrypted).
+  if (!tree.encrypt && !s.encryptData && !(res.header.flags & HeaderFlags.SIGNED)) fail('unsigned response');
+  if (res.header.status !== Status.SUCCESS) return; // server does not implement it (signed answer)
+  const v = parse(() => decodeValidateNegotiateInfoResponse(decodeIoctlResponse(res.msg).output));
+  if (v.dialect !== neg.dialect) fail('dialect');
+  if (!v.guid.equals(neg.serverGuid)) fail('server GUID');
+  if (v.securityMode !== neg.serverSecurityMode) fail('security mode');
+  if (v.capabilities !== neg.serverCapabilities) fail('capabilities');
 }
 
 export async function connectTree(session: Session, host: string, share: string, forceEncrypt: boolean): Promise<Tree> {

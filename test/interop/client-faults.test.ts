@@ -236,6 +236,21 @@ describe('client against a tampering man in the middle (Samba, signing mandatory
     });
   }
 
+  it('SMB3_00: a downgraded NEGOTIATE response is caught by FSCTL_VALIDATE_NEGOTIATE_INFO', async () => {
+    const m = await mitm(samba.port, (f) => {
+      if (f.readUInt16LE(12) === SMB2_NEGOTIATE && f.length >= 92) {
+        const g = Buffer.from(f);
+        g.writeUInt32LE(g.readUInt32LE(88) ^ 0x1, 88); // flip CAP_DFS in the unsigned NEGOTIATE response
+        return g;
+      }
+      return f;
+    });
+    try {
+      await within(5000, assert.rejects(connect(`smb://test@127.0.0.1:${m.port}/share`, { password: 'test', dialects: [0x0300], timeoutMs: 3000 }),
+        isSmbError('ACCESS_DENIED', /negotiate validation failed \(capabilities\)/)));
+    } finally { await m.close(); }
+  });
+
   it('signature stripped from a response on a signing-required session', async () => {
     const m = await mitm(samba.port, (f) => {
       if (f.readUInt16LE(12) === SMB2_TREE_CONNECT && f.readUInt32LE(8) === 0) {
