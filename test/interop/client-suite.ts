@@ -167,11 +167,13 @@ describe(title, { skip }, () => {
       });
 
       if (mode.name === 'plain') {
-        it('client-side encrypt and sign options (3.1.1, 3.0.2)', async () => {
-          for (const dialect of [0x0311, 0x0302]) {
-            const c = await connect(url, { password: 'test', dialects: [dialect], encrypt: true, sign: true });
+        it('client-side encryption with every cipher (3.1.1), and 3.0.2', async () => {
+          const cases: Array<[number, number[]]> = [[0x0311, [4]], [0x0311, [3]], [0x0311, [2]], [0x0311, [1]], [0x0302, []]];
+          for (const [dialect, ciphers] of cases) {
+            const c = await connect(url, { password: 'test', dialects: [dialect], encrypt: true, sign: true, ciphers });
             try {
               assert.equal(c.info.encryption, true);
+              if (ciphers.length) assert.equal(c.info.cipherId, ciphers[0]);
               const data = randomBytes(200_000);
               await c.writeFile(`enc-${dialect}.bin`, data);
               assert.ok((await c.readFile(`enc-${dialect}.bin`)).equals(data));
