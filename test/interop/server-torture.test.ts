@@ -29,21 +29,24 @@ async function answersNegotiate(port: number): Promise<boolean> {
   }
 }
 
+// Like the generator, every suite gets a fresh server, so results do not depend on suite order.
 describe('smbtorture regression gate (docs/conformance.md)', { skip, timeout: 900_000 }, () => {
-  let srv: SmbtsHandle;
   let dir: string;
   before(async () => {
-    srv = await startTarget();
     dir = await mkdtemp(join(tmpdir(), 'smbts-gate-'));
   });
   after(async () => {
-    await srv?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it('smb2.connect passes (smoke, independent of the baseline)', { timeout: 60_000 }, async () => {
-    const r = await smbtorture(srv.port, ['smb2.connect'], { timeoutMs: 50_000 });
-    assert.deepEqual(r.map((c) => [c.name, c.result]), [['smb2.connect', 'success']], JSON.stringify(r));
+    const srv = await startTarget();
+    try {
+      const r = await smbtorture(srv.port, ['smb2.connect'], { timeoutMs: 50_000 });
+      assert.deepEqual(r.map((c) => [c.name, c.result]), [['smb2.connect', 'success']], JSON.stringify(r));
+    } finally {
+      await srv.stop();
+    }
   });
 
   for (const suite of SUITES) {
@@ -52,7 +55,15 @@ describe('smbtorture regression gate (docs/conformance.md)', { skip, timeout: 90
     it(`${suite.name}: ${passing.length} subtests still pass`, { timeout: suite.timeoutMs + 30_000 }, async () => {
       const list = join(dir, suite.name + '.list');
       await writeFile(list, passing.join('\n') + '\n');
-      const results = await smbtorture(srv.port, [suite.name], { timeoutMs: suite.timeoutMs, extraArgs: [...(suite.args ?? []), `--load-list=${list}`] });
+      const srv: SmbtsHandle = await startTarget();
+      let results;
+      let alive: boolean;
+      try {
+        results = await smbtorture(srv.port, [suite.name], { timeoutMs: suite.timeoutMs, extraArgs: [...(suite.args ?? []), `--load-list=${list}`] });
+        alive = await answersNegotiate(srv.port);
+      } finally {
+        await srv.stop();
+      }
       const got = new Map(results.map((c) => [c.name, c]));
       const regressions = passing
         .filter((name) => got.get(name)?.result !== 'success')
@@ -60,7 +71,7 @@ describe('smbtorture regression gate (docs/conformance.md)', { skip, timeout: 90
           const c = got.get(name);
           return `${name}: ${c ? `${c.result}${c.message ? ' - ' + c.message.split('\n')[0] : ''}` : 'not run'}`;
         });
-      assert.ok(await answersNegotiate(srv.port), `server no longer answers after ${suite.name}`);
+      assert.ok(alive, `server no longer answers after ${suite.name}`);
       assert.deepEqual(regressions, [], `regressions in ${suite.name}:\n${regressions.join('\n')}`);
     });
   }
