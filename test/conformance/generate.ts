@@ -146,7 +146,7 @@ async function main(): Promise<void> {
 
   const total = (k: Short) => rows.filter((r) => r.smbts === k).length;
   const sambaPass = rows.filter((r) => r.samba === 'pass').length;
-  const version = spawnSync('smbtorture', ['--version'], { encoding: 'utf8' }).stdout?.trim() ?? 'smbtorture';
+  const version = (spawnSync('smbtorture', ['--version'], { encoding: 'utf8' }).stdout ?? '').split('\n')[0]?.trim() || 'smbtorture';
   const cmdSuites = process.env.CONFORMANCE_SUITES ? `CONFORMANCE_SUITES=${process.env.CONFORMANCE_SUITES} ` : '';
   const md: string[] = [
     '# smbtorture conformance',
