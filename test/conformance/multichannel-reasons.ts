@@ -41,7 +41,10 @@ export const MULTICHANNEL_REASONS: Record<string, string> = {
   'smb2.multichannel.leases.test4': 'leases are not granted by smbts yet (later issue)',
 };
 
-/** The smbtorture names to run (suites expand to the subtests above). */
+/** What CI runs: the must-pass subtests (the blocked-channel oplock tests wait for timeouts,
+ *  ~2.5 min, so the whole suite runs only with SMBTS_MC_TORTURE_ALL=1). */
+export const MULTICHANNEL_SUITES_CI: readonly string[] = MULTICHANNEL_MUST_PASS;
+/** Everything (suites expand to the subtests above). */
 export const MULTICHANNEL_SUITES = ['smb2.session.bind1', 'smb2.session.bind2', 'smb2.multichannel'];
 
 /** Extra smbtorture arguments: let it block a channel with iptables inside the client namespace. */

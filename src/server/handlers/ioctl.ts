@@ -69,7 +69,8 @@ function interfaceList(ctx: RequestContext): Fs.NetworkInterfaceInfo[] {
   }
   if (out.length) return out;
   // Nothing configured: the host's non-internal addresses (or loopback when the client is local).
-  const remote = ctx.conn.remoteAddress.replace(/^::ffff:/, '');
+  // remoteAddress is "ip:port" (connection.ts): drop the port, then the v4-mapped prefix.
+  const remote = ctx.conn.remoteAddress.replace(/:\d+$/, '').replace(/^::ffff:/, '');
   const loop = remote === '127.0.0.1' || remote === '::1';
   for (const [, addrs] of Object.entries(networkInterfaces())) {
     for (const a of addrs ?? []) {
