@@ -161,7 +161,9 @@ export async function setupSession(conn: Connection, neg: NegotiateResult, o: Se
       if (st === Status.LOGON_FAILURE || st === Status.WRONG_PASSWORD || st === Status.NO_SUCH_USER) {
         throw new SmbError(Status.LOGON_FAILURE, 'wrong user name or password');
       }
-      throw new SmbError(st, `session setup failed: ${new SmbError(st).message}`);
+      const hint = st === Status.ACCESS_DENIED && neg.dialect < Dialect.SMB3_00
+        ? ' (the server may require encryption, which SMB 2.x cannot do: offer SMB 3)' : '';
+      throw new SmbError(st, `session setup failed: ${new SmbError(st).message}${hint}`);
     }
     final = res;
     break;

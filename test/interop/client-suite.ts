@@ -98,6 +98,15 @@ export async function exercise(c: SmbClient, shareDir: string, root: string): Pr
   await c.rm(`${root}/a`, { recursive: true });
   assert.equal(await c.exists(`${root}/a`), false);
 
+  // Many operations at once on one connection (message ids, credits, compounds interleaved).
+  const N = 100;
+  await Promise.all(Array.from({ length: N }, (_, i) => c.writeFile(`${root}/c${i}.txt`, `file ${i}`)));
+  const texts = await Promise.all(Array.from({ length: N }, (_, i) => c.readFile(`${root}/c${i}.txt`).then(String)));
+  assert.ok(texts.every((t, i) => t === `file ${i}`));
+  const sts = await Promise.all(Array.from({ length: N }, (_, i) => c.stat(`${root}/c${i}.txt`)));
+  assert.ok(sts.every((st, i) => st.size === `file ${i}`.length));
+  await Promise.all(Array.from({ length: N }, (_, i) => c.rm(`${root}/c${i}.txt`)));
+
   // A big directory lists completely (repeated QUERY_DIRECTORY).
   const names = await c.readdir('many');
   assert.equal(names.length, MANY);
