@@ -82,6 +82,8 @@ interface Pending {
   asyncId: bigint | undefined;
   channel: ChannelSecurity | undefined;
   charge: number;
+  /** We signed the request, so the answer must be signed too (3.2.5.1.3). */
+  signed: boolean;
 }
 
 interface Waiter {
@@ -235,7 +237,7 @@ export class Connection {
     const promises = ids.map((id, i) => new Promise<SmbResponse>((resolve, reject) => {
       const p: Pending = {
         messageId: id, command: reqs[i]!.command, resolve, reject, timer: undefined,
-        timeoutMs: opts.timeoutMs ?? this.opts.timeoutMs, asyncId: undefined, channel, charge: charges[i]!,
+        timeoutMs: opts.timeoutMs ?? this.opts.timeoutMs, asyncId: undefined, channel, charge: charges[i]!, signed: sign,
       };
       this.armTimer(p);
       this.pending.set(id, p);
@@ -363,7 +365,7 @@ export class Connection {
     }
     if (h.command !== p.command) throw new WireError(`response command ${commandName(h.command)} does not match request ${commandName(p.command)}`);
     const interim = h.status === Status.PENDING && (h.flags & HeaderFlags.ASYNC_COMMAND) !== 0;
-    if (!interim) this.verify(msg, h, encrypted, this.channels.get(h.sessionId) ?? p.channel);
+    if (!interim) this.verify(msg, h, encrypted, this.channels.get(h.sessionId) ?? p.channel, p.signed);
     if (interim) {
       // Interim response (3.2.5.1.5): keep waiting for the final one on the AsyncId.
       this.grant(h.credits);
@@ -379,14 +381,15 @@ export class Connection {
   }
 
   /** 3.2.5.1.3: verify signed responses; a session requiring signing must get signed (or encrypted) successes. */
-  private verify(msg: Buffer, h: Header, encrypted: boolean, ch: ChannelSecurity | undefined): void {
+  private verify(msg: Buffer, h: Header, encrypted: boolean, ch: ChannelSecurity | undefined, requestSigned = false): void {
     if (encrypted || !ch?.signingKey || h.sessionId === 0n) return;
     if (h.flags & HeaderFlags.SIGNED) {
       if (!verifySignature(ch.signingAlg, ch.signingKey, msg)) {
         throw new SmbError(Status.ACCESS_DENIED, `bad signature on ${commandName(h.command)} response: connection dropped`);
       }
-    } else if (ch.signRequired && h.status === Status.SUCCESS && h.command !== Command.OPLOCK_BREAK) {
-      throw new SmbError(Status.ACCESS_DENIED, `unsigned ${commandName(h.command)} response on a session that requires signing: connection dropped`);
+    } else if ((ch.signRequired || requestSigned) && h.status === Status.SUCCESS && h.command !== Command.OPLOCK_BREAK) {
+      const why = ch.signRequired ? 'on a session that requires signing' : 'to a signed request';
+      throw new SmbError(Status.ACCESS_DENIED, `unsigned ${commandName(h.command)} response ${why}: connection dropped`);
     }
   }
 

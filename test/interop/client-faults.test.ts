@@ -267,6 +267,26 @@ describe('client against a tampering man in the middle (Samba, signing mandatory
     } finally { await m.close(); }
   });
 
+  it('SMB3_11 without required signing: unsigned answer to the signed TREE_CONNECT is refused', async () => {
+    const plain = await startSamba();
+    const m = await mitm(plain.port, (f) => {
+      if (f.readUInt16LE(12) === SMB2_TREE_CONNECT && f.readUInt32LE(8) === 0) {
+        const g = Buffer.from(f);
+        g.writeUInt32LE(g.readUInt32LE(16) & ~FLAG_SIGNED, 16);
+        g.fill(0, 48, 64);
+        return g;
+      }
+      return f;
+    });
+    try {
+      await within(5000, assert.rejects(connect(`smb://test@127.0.0.1:${m.port}/share`, { password: 'test', dialects: [0x0311], timeoutMs: 3000 }),
+        isSmbError('ACCESS_DENIED', /unsigned TREE_CONNECT response to a signed request/)));
+    } finally {
+      await m.close();
+      await plain.stop();
+    }
+  });
+
   it('connection cut in the middle of a transfer: pending reads fail, nothing hangs', async () => {
     let cut = false;
     let bytes = 0;
