@@ -216,6 +216,8 @@ export interface DriverRun {
   proc: SpawnedProcess;
   /** Progress of the current phase in bytes, as reported by the driver. */
   progress(): { phase: string; bytes: number };
+  /** The channels right after connect (the driver's "channels" line), [] before. */
+  connectedChannels(): ChannelReport[];
   /** Resolves when progress in `phase` reaches `bytes` (or the driver exits). */
   waitFor(phase: string, bytes: number, timeoutMs: number): Promise<boolean>;
   result: Promise<DriverResult>;
@@ -226,6 +228,7 @@ export function startDriver(topo: Topology, job: DriverJob): DriverRun {
   let phase = 'start';
   let bytes = 0;
   let resultLine: string | undefined;
+  let connected: ChannelReport[] = [];
   const watchers = new Set<() => void>();
   const proc = topo.spawn('cli', cmd, [...args, JSON.stringify(job)], {
     onLine: (line) => {
@@ -234,6 +237,12 @@ export function startDriver(topo: Topology, job: DriverJob): DriverRun {
         phase = m[1]!;
         bytes = Number(m[2]);
         for (const w of [...watchers]) w();
+      } else if (line.startsWith('channels ')) {
+        try {
+          connected = JSON.parse(line.slice(9)) as ChannelReport[];
+        } catch {
+          /* ignore */
+        }
       } else if (line.startsWith('result ')) {
         resultLine = line.slice(7);
       }
@@ -253,6 +262,7 @@ export function startDriver(topo: Topology, job: DriverJob): DriverRun {
   return {
     proc,
     progress: () => ({ phase, bytes }),
+    connectedChannels: () => connected,
     waitFor: (p, n, timeoutMs) => new Promise<boolean>((resolve) => {
       let done = false;
       const check = (): void => {

@@ -96,16 +96,19 @@ describe('multichannel over veth links in network namespaces', { skip, timeout: 
     const server = await startSmbtsNs(topo);
     try {
       const d = await transfer(topo, server, 2, 'mc-fault.bin', { channelTimeoutMs: 2000 });
-      // Cut the second channel's link (10.251.2.0/30) once a third of the data is written.
+      // Cut the link of the second channel once a third of the data is written.
       const reached = await d.waitFor('write', Math.floor(SIZE / 3), 120_000);
       assert.ok(reached, `transfer did not reach a third: ${d.proc.log().slice(-2000)}`);
-      await topo.cut(2, 'down');
+      const second = d.connectedChannels()[1];
+      const link = topo.links.find((l) => l.srvAddr === second?.interface);
+      assert.ok(link, `no second channel on a test link: ${JSON.stringify(d.connectedChannels())}`);
+      await topo.cut(link.index, 'down');
       const r = await d.result;
-      await topo.heal(2, 'down');
+      await topo.heal(link.index, 'down');
       assert.ok(r.ok, `transfer failed after the cut: ${summary(r)}`);
       assert.equal(r.readSha256, r.sha256);
       assert.equal(await fileSha(join(server.shareDir, 'mc-fault.bin')), r.sha256, 'file on the server differs');
-      const cut = r.channels.find((c) => c.interface === topo.link(2).srvAddr);
+      const cut = r.channels.find((c) => c.interface === link.srvAddr);
       assert.ok(cut, `no channel on the cut link: ${summary(r)}`);
       assert.notEqual(cut.state, 'active', `the cut channel still reports active: ${summary(r)}`);
       const live = r.channels.filter((c) => c.state === 'active');
