@@ -15,17 +15,28 @@
  * the owner-write mode bit. (fs-xattr was evaluated for Samba-compatible user.DOSATTRIB storage:
  * it builds with node-gyp in ~6 s and a get costs ~55 us, about one stat(); it is not used because
  * it is a native dependency needing npm install-script approval and has no fd-based calls.)
+ *
+ * Named streams (MS-FSCC 2.1.4) live in a stream depot OUTSIDE the share (like Samba's
+ * vfs_streams_depot): `<streamsDir>/<dev>-<ino>/s-<hex(utf8 name)>`, one host file per stream.
+ * streamsDir defaults to `$SMBTS_HOME/streams/<sha256(realpath(root))[0..16]>` (SMBTS_HOME defaults
+ * to ~/.smbts), created 0700 on the first stream write. Being keyed by inode, streams follow
+ * renames and hard links. Each per-file directory records the file's birth time in `.birth`;
+ * a mismatch (the inode was reused after a delete that bypassed smbts) discards the stale streams.
+ * Should streamsDir lie inside the share anyway, it is hidden from listings and unreachable by
+ * path. Delete of a file or directory, and overwrite of its main stream, remove its streams.
  */
 import * as fsp from 'node:fs/promises';
 import { constants as C, type BigIntStats } from 'node:fs';
 import * as nodePath from 'node:path';
+import * as os from 'node:os';
+import { createHash } from 'node:crypto';
 import {
   FileAttribute, VfsError, nsToFiletime, filetimeToUnixSeconds,
-  type DirEntry, type FileStat, type FsInfo, type OpenAction, type OpenOptions, type TimesUpdate, type Vfs, type VfsHandle,
+  type DirEntry, type FileStat, type FsInfo, type OpenAction, type OpenOptions, type StreamInfo, type TimesUpdate, type Vfs, type VfsHandle,
 } from './types.js';
 import { NtStatus } from './status.js';
-import { assertSharePath, foldCase, splitPath, validateName, baseName, parentPath } from './path.js';
-import { MAX_IO_CHUNK, initialAttributes, mergeSetAttributes, planOpen, reportAttributes } from './common.js';
+import { assertSharePath, foldCase, splitPath, splitStream, validateName, validateStreamName, baseName, parentPath } from './path.js';
+import { MAX_IO_CHUNK, initialAttributes, mergeSetAttributes, planOpen, reportAttributes, roundAlloc } from './common.js';
 
 export interface LocalVfsOptions {
   /** Default false: names are matched case-insensitively when the exact spelling is missing. */
@@ -34,6 +45,8 @@ export interface LocalVfsOptions {
   followSymlinks?: 'inside' | 'never';
   /** Volume label reported by statfs. */
   label?: string;
+  /** Stream depot directory (see the header comment for the default). Must not be shared. */
+  streamsDir?: string;
 }
 
 interface Override { value: bigint; observedNs: bigint }
@@ -43,6 +56,8 @@ interface Meta {
   lastWriteTime?: Override;
   lastAccessTime?: Override;
   changeTime?: Override;
+  /** Allocation size set by the client (FileAllocationInformation / AlSi); reported as max(blocks, this). */
+  allocation?: bigint;
 }
 
 interface Resolved {
@@ -65,6 +80,17 @@ function metaKey(st: BigIntStats): string {
   return `${st.dev}:${st.ino}`;
 }
 
+function streamFileName(name: string): string {
+  return 's-' + Buffer.from(name, 'utf8').toString('hex');
+}
+function streamNameOf(file: string): string | undefined {
+  if (!file.startsWith('s-')) return undefined;
+  return Buffer.from(file.slice(2), 'hex').toString('utf8');
+}
+function birthOf(st: BigIntStats): string {
+  return String(st.birthtimeNs);
+}
+
 function wrap(err: unknown): VfsError {
   return VfsError.from(err);
 }
@@ -77,12 +103,187 @@ export class LocalVfs implements Vfs {
   /** @internal */
   readonly meta = new Map<string, Meta>();
   /** @internal */
-  readonly handles = new Set<LocalHandle>();
+  readonly handles = new Set<LocalHandle | LocalStreamHandle>();
+  private readonly streamsOpt: string | undefined;
+  private depotPromise: Promise<string> | undefined;
+  /** realpath of the depot when it lies inside the share (then hidden), else undefined */
+  private depotInside: string | undefined;
 
   constructor(readonly root: string, opts: LocalVfsOptions = {}) {
     this.caseSensitive = opts.caseSensitive ?? false;
     this.follow = opts.followSymlinks ?? 'inside';
     this.label = opts.label ?? nodePath.basename(nodePath.resolve(root));
+    this.streamsOpt = opts.streamsDir;
+  }
+
+  // ------------------------------------------------------------------ stream depot
+
+  /** Absolute depot path (not created). */
+  private depot(): Promise<string> {
+    this.depotPromise ??= (async () => {
+      const root = await this.rootReal();
+      let dir = this.streamsOpt;
+      if (!dir) {
+        const home = process.env.SMBTS_HOME || nodePath.join(os.homedir(), '.smbts');
+        dir = nodePath.join(home, 'streams', createHash('sha256').update(root).digest('hex').slice(0, 16));
+      }
+      dir = nodePath.resolve(dir);
+      // Compare real paths for the containment check (parents may be symlinks).
+      let probe = dir;
+      const tail: string[] = [];
+      for (;;) {
+        try {
+          probe = nodePath.join(await fsp.realpath(probe), ...tail);
+          break;
+        } catch {
+          const up = nodePath.dirname(probe);
+          if (up === probe) {
+            probe = dir;
+            break;
+          }
+          tail.unshift(nodePath.basename(probe));
+          probe = up;
+        }
+      }
+      if (this.inside(root, probe)) this.depotInside = probe;
+      return probe;
+    })();
+    return this.depotPromise;
+  }
+
+  /** The depot directory of a file; with `create`, made (and stamped) when missing. */
+  private async streamDir(st: BigIntStats, create: boolean): Promise<string | undefined> {
+    const depot = await this.depot();
+    const dir = nodePath.join(depot, `${st.dev}-${st.ino}`);
+    const birth = birthOf(st);
+    let stamp: string | undefined;
+    try {
+      stamp = await fsp.readFile(nodePath.join(dir, '.birth'), 'utf8');
+    } catch {
+      stamp = undefined;
+    }
+    if (stamp !== undefined && stamp !== birth) {
+      // Stale: the inode belongs to a different file now.
+      await fsp.rm(dir, { recursive: true, force: true }).catch(() => {});
+      stamp = undefined;
+    }
+    if (stamp !== undefined) return dir;
+    if (!create) return undefined;
+    try {
+      await fsp.mkdir(depot, { recursive: true, mode: 0o700 });
+      await fsp.mkdir(dir, { mode: 0o700 }).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'EEXIST') throw e; });
+      await fsp.writeFile(nodePath.join(dir, '.birth'), birth);
+    } catch (e) {
+      throw wrap(e);
+    }
+    return dir;
+  }
+
+  /** Host file name of stream `name` in `dir` (case-insensitive), or undefined. */
+  private async findStream(dir: string, name: string): Promise<string | undefined> {
+    const exact = streamFileName(name);
+    try {
+      await fsp.lstat(nodePath.join(dir, exact));
+      return exact;
+    } catch { /* fall through */ }
+    const f = foldCase(name);
+    let files: string[];
+    try {
+      files = await fsp.readdir(dir);
+    } catch {
+      return undefined;
+    }
+    return files.find((x) => { const n = streamNameOf(x); return n !== undefined && foldCase(n) === f; });
+  }
+
+  /** @internal remove every stream of a file */
+  async dropStreams(st: BigIntStats): Promise<void> {
+    const dir = await this.streamDir(st, false);
+    if (dir) await fsp.rm(dir, { recursive: true, force: true }).catch(() => {});
+  }
+
+  /** Resolve the base of a stream path; must exist. */
+  private async resolveBase(base: string, path: string): Promise<Resolved & { st: BigIntStats }> {
+    const r = await this.resolve(base, true);
+    if (!r.exists || !r.st) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, path);
+    return r as Resolved & { st: BigIntStats };
+  }
+
+  private async openStream(path: string, base: string, stream: string, opts: OpenOptions): Promise<{ handle: VfsHandle; action: OpenAction }> {
+    validateStreamName(stream);
+    if (opts.directory) throw new VfsError(NtStatus.NOT_A_DIRECTORY, path);
+    let r = await this.resolve(base, true);
+    let action: OpenAction | undefined;
+    if (!r.exists || !r.st) {
+      // Creating a stream of a missing file creates the file (NTFS).
+      planOpen(false, false, 0, opts);
+      const { handle } = await this.open(base, { ...opts, directory: false, nonDirectory: false, write: false });
+      await handle.close();
+      r = await this.resolveBase(base, path);
+      action = 'created';
+    }
+    const bst = r.st!;
+    const isDir = bst.isDirectory();
+    const attrs = this.toFileStat(bst).attributes;
+    const dir = await this.streamDir(bst, false);
+    const file = dir ? await this.findStream(dir, stream) : undefined;
+    const plan = planOpen(file !== undefined, false, attrs, { ...opts, directory: false, nonDirectory: false });
+    const baseFh = await this.openFd(r.abs, isDir, false, 0).catch((e: unknown) => { throw wrap(e); });
+    try {
+      let fh: fsp.FileHandle;
+      let name = stream;
+      if (plan.kind === 'create') {
+        const d = await this.streamDir(bst, true);
+        fh = await fsp.open(nodePath.join(d!, streamFileName(stream)), C.O_CREAT | C.O_EXCL | C.O_RDWR | O_NOFOLLOW, 0o600);
+        action = 'created';
+      } else {
+        name = streamNameOf(file!) ?? stream;
+        fh = await fsp.open(nodePath.join(dir!, file!), (opts.write || plan.kind === 'truncate' ? C.O_RDWR : C.O_RDONLY) | O_NOFOLLOW);
+        if (plan.kind === 'truncate') {
+          await fh.truncate(0);
+          action = plan.action;
+        }
+      }
+      const h = new LocalStreamHandle(this, fh, new LocalHandle(this, baseFh, r.rel, isDir, r.abs), `${r.rel}:${name}`, name);
+      return { handle: h, action: action ?? 'opened' };
+    } catch (e) {
+      await baseFh.close().catch(() => {});
+      throw wrap(e);
+    }
+  }
+
+  async listStreams(path: string): Promise<StreamInfo[]> {
+    const r = await this.resolveBase(splitStream(path).base, path);
+    const dir = await this.streamDir(r.st, false);
+    if (!dir) return [];
+    const out: StreamInfo[] = [];
+    for (const f of await fsp.readdir(dir).catch(() => [] as string[])) {
+      const name = streamNameOf(f);
+      if (name === undefined) continue;
+      try {
+        const st = await fsp.lstat(nodePath.join(dir, f), { bigint: true });
+        out.push({ name, size: st.size, allocationSize: st.blocks * 512n });
+      } catch { /* vanished */ }
+    }
+    return out;
+  }
+
+  async renameStream(path: string, from: string, to: string, replace: boolean): Promise<void> {
+    validateStreamName(to);
+    const r = await this.resolveBase(splitStream(path).base, path);
+    const dir = await this.streamDir(r.st, false);
+    const src = dir ? await this.findStream(dir, from) : undefined;
+    if (!dir || !src) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, from);
+    const dst = await this.findStream(dir, to);
+    if (dst && dst !== src && !replace) throw new VfsError(NtStatus.OBJECT_NAME_COLLISION, to);
+    try {
+      if (dst && dst !== src) await fsp.unlink(nodePath.join(dir, dst));
+      await fsp.rename(nodePath.join(dir, src), nodePath.join(dir, streamFileName(to)));
+    } catch (e) {
+      throw wrap(e);
+    }
+    const fromName = streamNameOf(src) ?? from;
+    for (const h of this.handles) h.renamed(`${r.rel}:${fromName}`, `${r.rel}:${to}`);
   }
 
   private rootReal(): Promise<string> {
@@ -121,8 +322,19 @@ export class LocalVfs implements Vfs {
 
   /** Resolve a share path to a host path, enforcing containment. */
   private async resolve(p: string, followLast: boolean): Promise<Resolved> {
+    const r = await this.resolveInner(p, followLast);
+    // A stream depot inside the share is not reachable by path.
+    if (this.depotInside !== undefined && (this.inside(this.depotInside, r.abs))) {
+      throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, p);
+    }
+    return r;
+  }
+
+  private async resolveInner(p: string, followLast: boolean): Promise<Resolved> {
     assertSharePath(p);
+    if (splitStream(p).stream !== undefined) throw new VfsError(NtStatus.OBJECT_NAME_INVALID, 'stream path');
     const root = await this.rootReal();
+    if (this.depotPromise === undefined) await this.depot().catch(() => undefined);
     const comps = splitPath(p);
     if (comps.length === 0) {
       const st = await fsp.stat(root, { bigint: true }).catch((e: unknown) => { throw wrap(e); });
@@ -205,7 +417,7 @@ export class LocalVfs implements Vfs {
       isDirectory: isDir,
       isSymlink,
       size: isDir ? 0n : st.size,
-      allocationSize: isDir ? 0n : st.blocks * 512n,
+      allocationSize: isDir ? 0n : m?.allocation !== undefined && m.allocation > st.blocks * 512n ? m.allocation : st.blocks * 512n,
       creationTime: m?.creationTime ?? nsToFiletime(birth),
       lastAccessTime: ov(m?.lastAccessTime, st.atimeNs),
       lastWriteTime: ov(m?.lastWriteTime, st.mtimeNs),
@@ -230,6 +442,8 @@ export class LocalVfs implements Vfs {
   }
 
   async open(path: string, opts: OpenOptions): Promise<{ handle: VfsHandle; action: OpenAction }> {
+    const sp = splitStream(path);
+    if (sp.stream !== undefined) return this.openStream(path, sp.base, sp.stream, opts);
     for (let attempt = 0; ; attempt++) {
       const r = await this.resolve(path, true);
       const st = r.st;
@@ -262,6 +476,8 @@ export class LocalVfs implements Vfs {
           m.attrs = (initialAttributes(false, opts.attributes) | keep) & ~FileAttribute.READONLY;
           delete m.lastWriteTime;
           delete m.changeTime;
+          delete m.allocation;
+          await this.dropStreams(nst); // overwriting the main stream drops the named ones (as Samba)
           return { handle: new LocalHandle(this, fh, r.rel, false, r.abs), action: plan.action };
         }
         const fh = await this.openFd(r.abs, isDir, opts.write && !isDir, 0);
@@ -276,6 +492,15 @@ export class LocalVfs implements Vfs {
   }
 
   async stat(path: string): Promise<FileStat> {
+    const sp = splitStream(path);
+    if (sp.stream !== undefined) {
+      const r = await this.resolveBase(sp.base, path);
+      const dir = await this.streamDir(r.st, false);
+      const f = dir ? await this.findStream(dir, sp.stream) : undefined;
+      if (!dir || !f) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, path);
+      const sst = await fsp.lstat(nodePath.join(dir, f), { bigint: true }).catch((e: unknown) => { throw wrap(e); });
+      return { ...this.toFileStat(r.st), isDirectory: false, size: sst.size, allocationSize: sst.blocks * 512n };
+    }
     const r = await this.resolve(path, true);
     if (!r.exists || !r.st) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, path);
     return this.toFileStat(r.st);
@@ -293,7 +518,9 @@ export class LocalVfs implements Vfs {
     } catch (e) {
       throw wrap(e);
     }
+    const hidden = this.depotInside;
     names = names.filter((n) => {
+      if (hidden !== undefined && this.inside(hidden, nodePath.join(r.abs, n))) return false;
       try {
         validateName(n);
         return true;
@@ -331,6 +558,15 @@ export class LocalVfs implements Vfs {
 
   async unlink(path: string): Promise<void> {
     if (path === '') throw new VfsError(NtStatus.ACCESS_DENIED);
+    const sp = splitStream(path);
+    if (sp.stream !== undefined) {
+      const b = await this.resolveBase(sp.base, path);
+      const dir = await this.streamDir(b.st, false);
+      const f = dir ? await this.findStream(dir, sp.stream) : undefined;
+      if (!dir || !f) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, path);
+      await fsp.unlink(nodePath.join(dir, f)).catch((e: unknown) => { throw wrap(e); });
+      return;
+    }
     const r = await this.resolve(path, false);
     if (!r.exists || !r.st) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, path);
     if (!r.isLink) {
@@ -342,7 +578,10 @@ export class LocalVfs implements Vfs {
     } catch (e) {
       throw wrap(e);
     }
-    if (r.st.nlink <= 1n) this.meta.delete(metaKey(r.st));
+    if (r.st.nlink <= 1n && !r.isLink) {
+      this.meta.delete(metaKey(r.st));
+      await this.dropStreams(r.st);
+    }
   }
 
   async rmdir(path: string): Promise<void> {
@@ -361,6 +600,7 @@ export class LocalVfs implements Vfs {
       throw wrap(e);
     }
     this.meta.delete(metaKey(r.st));
+    await this.dropStreams(r.st);
   }
 
   async rename(from: string, to: string, replace: boolean): Promise<void> {
@@ -381,7 +621,10 @@ export class LocalVfs implements Vfs {
             throw new VfsError(NtStatus.ACCESS_DENIED, 'target is read-only');
           }
           if (dst.abs !== targetAbs) await fsp.unlink(dst.abs); // differently-cased existing name
-          if (dst.st.nlink <= 1n) this.meta.delete(metaKey(dst.st));
+          if (dst.st.nlink <= 1n && !dst.isLink) {
+            this.meta.delete(metaKey(dst.st));
+            await this.dropStreams(dst.st);
+          }
         }
       }
       await fsp.rename(src.abs, targetAbs);
@@ -566,8 +809,10 @@ class LocalHandle implements VfsHandle {
   async setAllocation(size: bigint): Promise<void> {
     const st = await this.rawStat();
     if (this.isDirectory) throw new VfsError(NtStatus.INVALID_DEVICE_REQUEST);
-    // Allocation below EOF truncates (MS-FSCC 2.4.4); growing it is a no-op (no fallocate in node).
+    // Allocation below EOF truncates (MS-FSCC 2.4.4). Node has no fallocate: the requested size is
+    // recorded (rounded to the cluster size) and reported while larger than what the FS allocated.
     if (size < st.size) await this.truncate(size);
+    this.vfs.metaFor(st).allocation = roundAlloc(size);
   }
 
   async zeroRange(offset: bigint, length: bigint): Promise<void> {
@@ -614,7 +859,7 @@ class LocalHandle implements VfsHandle {
 
   async copyRange(src: VfsHandle, srcOffset: bigint, dstOffset: bigint, length: number): Promise<number> {
     this.check(true);
-    if (!(src instanceof LocalHandle)) throw new VfsError(NtStatus.INVALID_PARAMETER, 'foreign handle');
+    if (!(src instanceof LocalHandle) && !(src instanceof LocalStreamHandle)) throw new VfsError(NtStatus.INVALID_PARAMETER, 'foreign handle');
     const buf = Buffer.allocUnsafe(Math.min(length, MAX_IO_CHUNK));
     let done = 0;
     while (done < length) {
@@ -629,5 +874,170 @@ class LocalHandle implements VfsHandle {
   /** @internal host path at open time (diagnostics only) */
   get hostPath(): string {
     return this.abs;
+  }
+}
+
+
+/**
+ * A named stream: data in a depot file, metadata (times, attributes) on the file through `base`
+ * (a read-only handle of the file, kept open so renames of the file do not matter).
+ */
+class LocalStreamHandle implements VfsHandle {
+  readonly isDirectory = false;
+  private closed = false;
+  private allocation: bigint | undefined;
+  constructor(
+    private readonly vfs: LocalVfs,
+    private readonly fh: fsp.FileHandle,
+    private readonly base: LocalHandle,
+    public path: string,
+    private readonly name: string,
+  ) {
+    vfs.handles.delete(base);
+    vfs.handles.add(this);
+  }
+
+  /** @internal */
+  renamed(from: string, to: string): void {
+    if (this.path === from) this.path = to;
+    else if (this.path.startsWith(from + ':') || this.path.startsWith(from + '/')) this.path = to + this.path.slice(from.length);
+  }
+
+  private check(): fsp.FileHandle {
+    if (this.closed) throw new VfsError(NtStatus.FILE_CLOSED);
+    return this.fh;
+  }
+
+  async read(buf: Buffer, bufOffset: number, length: number, position: bigint): Promise<number> {
+    const fh = this.check();
+    if (bufOffset < 0 || length < 0 || bufOffset + length > buf.length) throw new VfsError(NtStatus.INVALID_PARAMETER);
+    let total = 0;
+    try {
+      while (total < length) {
+        const { bytesRead } = await fh.read(buf, bufOffset + total, length - total, Number(position) + total);
+        if (bytesRead === 0) break;
+        total += bytesRead;
+      }
+    } catch (e) {
+      throw wrap(e);
+    }
+    return total;
+  }
+
+  async write(data: Buffer, position: bigint): Promise<number> {
+    const fh = this.check();
+    let total = 0;
+    try {
+      while (total < data.length) {
+        const { bytesWritten } = await fh.write(data, total, data.length - total, Number(position) + total);
+        if (bytesWritten === 0) throw new VfsError(NtStatus.DISK_FULL);
+        total += bytesWritten;
+      }
+    } catch (e) {
+      throw wrap(e);
+    }
+    return total;
+  }
+
+  async truncate(size: bigint): Promise<void> {
+    try {
+      await this.check().truncate(Number(size));
+    } catch (e) {
+      throw wrap(e);
+    }
+  }
+
+  async flush(): Promise<void> {
+    try {
+      await this.check().sync();
+    } catch (e) {
+      throw wrap(e);
+    }
+  }
+
+  async stat(): Promise<FileStat> {
+    const fh = this.check();
+    const st = await this.base.stat();
+    let sst: BigIntStats;
+    try {
+      sst = await fh.stat({ bigint: true });
+    } catch (e) {
+      throw wrap(e);
+    }
+    const blocks = sst.blocks * 512n;
+    const alloc = this.allocation !== undefined && this.allocation > blocks ? this.allocation : blocks;
+    return { ...st, isDirectory: false, size: sst.size, allocationSize: alloc };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.vfs.handles.delete(this);
+    await this.base.close().catch(() => {});
+    try {
+      await this.fh.close();
+    } catch (e) {
+      throw wrap(e);
+    }
+  }
+
+  setTimes(t: TimesUpdate): Promise<void> {
+    this.check();
+    return this.base.setTimes(t);
+  }
+
+  setAttributes(attrs: number): Promise<void> {
+    this.check();
+    return this.base.setAttributes(attrs);
+  }
+
+  async setAllocation(size: bigint): Promise<void> {
+    const st = await this.stat();
+    if (size < st.size) await this.truncate(size);
+    this.allocation = roundAlloc(size);
+  }
+
+  async zeroRange(offset: bigint, length: bigint): Promise<void> {
+    const st = await this.stat();
+    const start = offset < st.size ? offset : st.size;
+    const endReq = offset + length;
+    const end = endReq < st.size ? endReq : st.size;
+    if (end <= start) return;
+    const zero = Buffer.alloc(Number(end - start < BigInt(MAX_IO_CHUNK) ? end - start : BigInt(MAX_IO_CHUNK)));
+    for (let pos = start; pos < end; ) {
+      const n = end - pos < BigInt(zero.length) ? Number(end - pos) : zero.length;
+      await this.write(zero.subarray(0, n), pos);
+      pos += BigInt(n);
+    }
+  }
+
+  async allocatedRanges(offset: bigint, length: bigint): Promise<Array<[bigint, bigint]>> {
+    const st = await this.stat();
+    if (offset >= st.size || length <= 0n) return [];
+    const end = offset + length < st.size ? offset + length : st.size;
+    return [[offset, end - offset]];
+  }
+
+  async setSparse(_on: boolean): Promise<void> {
+    this.check();
+  }
+
+  async copyRange(src: VfsHandle, srcOffset: bigint, dstOffset: bigint, length: number): Promise<number> {
+    this.check();
+    if (!(src instanceof LocalHandle) && !(src instanceof LocalStreamHandle)) throw new VfsError(NtStatus.INVALID_PARAMETER, 'foreign handle');
+    const buf = Buffer.allocUnsafe(Math.min(length, MAX_IO_CHUNK));
+    let done = 0;
+    while (done < length) {
+      const n = await src.read(buf, 0, Math.min(buf.length, length - done), srcOffset + BigInt(done));
+      if (n === 0) break;
+      await this.write(buf.subarray(0, n), dstOffset + BigInt(done));
+      done += n;
+    }
+    return done;
+  }
+
+  /** @internal stream name as stored */
+  get streamName(): string {
+    return this.name;
   }
 }

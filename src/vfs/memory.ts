@@ -4,14 +4,30 @@
  */
 import {
   FileAttribute, VfsError, nowFiletime,
-  type DirEntry, type FileStat, type FsInfo, type OpenAction, type OpenOptions, type TimesUpdate, type Vfs, type VfsHandle,
+  type DirEntry, type FileStat, type FsInfo, type OpenAction, type OpenOptions, type StreamInfo, type TimesUpdate, type Vfs, type VfsHandle,
 } from './types.js';
 import { NtStatus } from './status.js';
-import { assertSharePath, foldCase, splitPath } from './path.js';
+import { assertSharePath, foldCase, splitPath, splitStream, validateStreamName } from './path.js';
 import { initialAttributes, mergeSetAttributes, planOpen, reportAttributes, roundAlloc } from './common.js';
 
-class MemNode {
+/** Data of one stream (the main stream lives in MemNode itself). */
+interface MemData {
+  data: Buffer;
+  size: number;
+  allocation: bigint;
+}
+
+class MemStream implements MemData {
+  data = Buffer.alloc(0);
+  size = 0;
+  allocation = 0n;
+  constructor(public name: string) {}
+}
+
+class MemNode implements MemData {
   children: Map<string, MemNode> | undefined;
+  /** Named streams, keyed by folded name. */
+  streams = new Map<string, MemStream>();
   data = Buffer.alloc(0);
   size = 0;
   attrs: number;
@@ -95,6 +111,73 @@ export class MemoryVfs implements Vfs {
     return r;
   }
 
+  /** @internal stat of a named stream: the file's, with the stream's sizes. */
+  statStream(n: MemNode, s: MemStream): FileStat {
+    const st = this.statNode(n);
+    const size = BigInt(s.size);
+    return { ...st, isDirectory: false, size, allocationSize: roundAlloc(size) > s.allocation ? roundAlloc(size) : s.allocation };
+  }
+
+  private dropStreams(n: MemNode): void {
+    for (const s of n.streams.values()) this.used -= s.size;
+    n.streams.clear();
+  }
+
+  private async openStream(path: string, base: string, stream: string, opts: OpenOptions): Promise<{ handle: VfsHandle; action: OpenAction }> {
+    validateStreamName(stream);
+    if (opts.directory) throw new VfsError(NtStatus.NOT_A_DIRECTORY, path);
+    let found = this.lookup(base);
+    let action: OpenAction | undefined;
+    if (!found) {
+      // Creating a stream of a missing file creates the file (NTFS).
+      planOpen(false, false, 0, opts);
+      const { handle } = await this.open(base, { ...opts, directory: false, nonDirectory: false });
+      await handle.close();
+      found = this.mustLookup(base);
+      action = 'created';
+    }
+    const { node, path: real } = found;
+    const key = foldCase(stream);
+    const existing = node.streams.get(key);
+    const plan = planOpen(!!existing, false, node.attrs, { ...opts, directory: false, nonDirectory: false });
+    let s = existing;
+    if (plan.kind === 'create') {
+      s = new MemStream(stream);
+      node.streams.set(key, s);
+      node.changeTime = nowFiletime();
+      action = 'created';
+    } else if (plan.kind === 'truncate') {
+      this.resize(s!, 0);
+      s!.allocation = 0n;
+      action = plan.action;
+    }
+    return { handle: new MemHandle(this, node, `${real}:${s!.name}`, s), action: action ?? 'opened' };
+  }
+
+  async listStreams(path: string): Promise<StreamInfo[]> {
+    const { node } = this.mustLookup(splitStream(path).base);
+    return [...node.streams.values()].map((s) => {
+      const st = this.statStream(node, s);
+      return { name: s.name, size: st.size, allocationSize: st.allocationSize };
+    });
+  }
+
+  async renameStream(path: string, from: string, to: string, replace: boolean): Promise<void> {
+    validateStreamName(to);
+    const { node, path: real } = this.mustLookup(splitStream(path).base);
+    const s = node.streams.get(foldCase(from));
+    if (!s) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, from);
+    const dst = node.streams.get(foldCase(to));
+    if (dst && dst !== s) {
+      if (!replace) throw new VfsError(NtStatus.OBJECT_NAME_COLLISION, to);
+      this.used -= dst.size;
+    }
+    node.streams.delete(foldCase(from));
+    s.name = to;
+    node.streams.set(foldCase(to), s);
+    for (const h of this.handles) h.renamed(`${real}:${from}`, `${real}:${to}`);
+  }
+
   /** @internal */
   statNode(n: MemNode): FileStat {
     return {
@@ -113,7 +196,7 @@ export class MemoryVfs implements Vfs {
   }
 
   /** @internal resize file data, enforcing capacity */
-  resize(n: MemNode, size: number): void {
+  resize(n: MemData, size: number): void {
     if (size === n.size) return;
     const delta = size - n.size;
     if (delta > 0 && this.used + delta > this.capacity) throw new VfsError(NtStatus.DISK_FULL);
@@ -129,6 +212,8 @@ export class MemoryVfs implements Vfs {
   }
 
   async open(path: string, opts: OpenOptions): Promise<{ handle: VfsHandle; action: OpenAction }> {
+    const sp = splitStream(path);
+    if (sp.stream !== undefined) return this.openStream(path, sp.base, sp.stream, opts);
     const found = this.lookup(path);
     const plan = planOpen(!!found, found?.node.isDir ?? false, found?.node.attrs ?? 0, opts);
     if (plan.kind === 'create') {
@@ -145,6 +230,7 @@ export class MemoryVfs implements Vfs {
     if (plan.kind === 'truncate') {
       this.resize(node, 0);
       node.allocation = 0n;
+      this.dropStreams(node); // overwriting the main stream drops the named ones (as Samba)
       node.attrs = initialAttributes(false, opts.attributes) | (node.attrs & (FileAttribute.HIDDEN | FileAttribute.SYSTEM));
       node.touchWrite();
       return { handle: new MemHandle(this, node, real), action: plan.action };
@@ -153,6 +239,13 @@ export class MemoryVfs implements Vfs {
   }
 
   async stat(path: string): Promise<FileStat> {
+    const sp = splitStream(path);
+    if (sp.stream !== undefined) {
+      const { node } = this.mustLookup(sp.base);
+      const s = node.streams.get(foldCase(sp.stream));
+      if (!s) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, path);
+      return this.statStream(node, s);
+    }
     return this.statNode(this.mustLookup(path).node);
   }
 
@@ -164,6 +257,17 @@ export class MemoryVfs implements Vfs {
 
   async unlink(path: string): Promise<void> {
     if (path === '') throw new VfsError(NtStatus.ACCESS_DENIED);
+    const sp = splitStream(path);
+    if (sp.stream !== undefined) {
+      const { node } = this.mustLookup(sp.base);
+      const key = foldCase(sp.stream);
+      const s = node.streams.get(key);
+      if (!s) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, path);
+      node.streams.delete(key);
+      this.used -= s.size;
+      node.changeTime = nowFiletime();
+      return;
+    }
     const { dir, name } = this.walkParent(path);
     const c = this.child(dir, name);
     if (!c) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, path);
@@ -172,6 +276,7 @@ export class MemoryVfs implements Vfs {
     dir.children!.delete(c[0]);
     c[1].nlink = 0;
     this.used -= c[1].size; // data stays reachable for open handles; capacity is released now
+    this.dropStreams(c[1]);
     dir.touchWrite();
   }
 
@@ -185,6 +290,7 @@ export class MemoryVfs implements Vfs {
     if (c[1].attrs & FileAttribute.READONLY) throw new VfsError(NtStatus.CANNOT_DELETE, path);
     dir.children!.delete(c[0]);
     c[1].nlink = 0;
+    this.dropStreams(c[1]);
     dir.touchWrite();
   }
 
@@ -207,6 +313,7 @@ export class MemoryVfs implements Vfs {
       dst.dir.children!.delete(existing[0]);
       existing[1].nlink = 0;
       this.used -= existing[1].size;
+      this.dropStreams(existing[1]);
     }
     src.dir.children!.delete(s[0]);
     dst.dir.children!.set(dst.name, s[1]);
@@ -240,8 +347,11 @@ export class MemoryVfs implements Vfs {
 class MemHandle implements VfsHandle {
   private closed = false;
   readonly isDirectory: boolean;
-  constructor(private readonly vfs: MemoryVfs, private readonly node: MemNode, public path: string) {
-    this.isDirectory = node.isDir;
+  /** The data this handle reads and writes: the node (main stream) or a named stream. */
+  private readonly d: MemData;
+  constructor(private readonly vfs: MemoryVfs, private readonly node: MemNode, public path: string, private readonly stream?: MemStream) {
+    this.isDirectory = stream ? false : node.isDir;
+    this.d = stream ?? node;
     vfs.handles.add(this);
   }
   /** @internal */
@@ -251,16 +361,17 @@ class MemHandle implements VfsHandle {
   }
   private check(file: boolean): MemNode {
     if (this.closed) throw new VfsError(NtStatus.FILE_CLOSED);
-    if (file && this.node.isDir) throw new VfsError(NtStatus.INVALID_DEVICE_REQUEST, 'is a directory');
+    if (file && this.isDirectory) throw new VfsError(NtStatus.INVALID_DEVICE_REQUEST, 'is a directory');
     return this.node;
   }
   async read(buf: Buffer, bufOffset: number, length: number, position: bigint): Promise<number> {
     const n = this.check(true);
+    const d = this.d;
     if (bufOffset < 0 || length < 0 || bufOffset + length > buf.length) throw new VfsError(NtStatus.INVALID_PARAMETER);
-    if (position >= BigInt(n.size)) return 0;
+    if (position >= BigInt(d.size)) return 0;
     const pos = Number(position);
-    const cnt = Math.min(length, n.size - pos);
-    n.data.copy(buf, bufOffset, pos, pos + cnt);
+    const cnt = Math.min(length, d.size - pos);
+    d.data.copy(buf, bufOffset, pos, pos + cnt);
     n.lastAccessTime = nowFiletime();
     return cnt;
   }
@@ -268,22 +379,23 @@ class MemHandle implements VfsHandle {
     const n = this.check(true);
     const end = position + BigInt(data.length);
     if (end > BigInt(Number.MAX_SAFE_INTEGER)) throw new VfsError(NtStatus.DISK_FULL);
-    if (Number(end) > n.size) this.vfs.resize(n, Number(end));
-    data.copy(n.data, Number(position));
+    if (Number(end) > this.d.size) this.vfs.resize(this.d, Number(end));
+    data.copy(this.d.data, Number(position));
     n.touchWrite();
     return data.length;
   }
   async truncate(size: bigint): Promise<void> {
     const n = this.check(true);
     if (size > BigInt(Number.MAX_SAFE_INTEGER)) throw new VfsError(NtStatus.DISK_FULL);
-    this.vfs.resize(n, Number(size));
+    this.vfs.resize(this.d, Number(size));
     n.touchWrite();
   }
   async flush(): Promise<void> {
     this.check(false);
   }
   async stat(): Promise<FileStat> {
-    return this.vfs.statNode(this.check(false));
+    const n = this.check(false);
+    return this.stream ? this.vfs.statStream(n, this.stream) : this.vfs.statNode(n);
   }
   async close(): Promise<void> {
     this.closed = true;
@@ -302,20 +414,22 @@ class MemHandle implements VfsHandle {
     n.changeTime = nowFiletime();
   }
   async setAllocation(size: bigint): Promise<void> {
-    const n = this.check(true);
-    if (size < BigInt(n.size)) this.vfs.resize(n, Number(size));
-    n.allocation = roundAlloc(size);
+    this.check(true);
+    const d = this.d;
+    if (size < BigInt(d.size)) this.vfs.resize(d, Number(size));
+    d.allocation = roundAlloc(size);
   }
   async zeroRange(offset: bigint, length: bigint): Promise<void> {
     const n = this.check(true);
-    const start = Math.min(Number(offset), n.size);
-    const end = Math.min(Number(offset + length), n.size);
-    if (end > start) n.data.fill(0, start, end);
+    const d = this.d;
+    const start = Math.min(Number(offset), d.size);
+    const end = Math.min(Number(offset + length), d.size);
+    if (end > start) d.data.fill(0, start, end);
     n.touchWrite();
   }
   async allocatedRanges(offset: bigint, length: bigint): Promise<Array<[bigint, bigint]>> {
-    const n = this.check(true);
-    const size = BigInt(n.size);
+    this.check(true);
+    const size = BigInt(this.d.size);
     if (offset >= size || length <= 0n) return [];
     const end = offset + length < size ? offset + length : size;
     return [[offset, end - offset]];

@@ -9,9 +9,11 @@
  *  - UNC ('\\srv\x') or drive ('C:\x') forms -> OBJECT_PATH_SYNTAX_BAD
  *  - NUL, control chars 0x01-0x1F, '/', and " < > | * ? in a name -> OBJECT_NAME_INVALID
  *  - name longer than 255 UTF-16 units -> OBJECT_NAME_INVALID
- *  - streams: 'name::$DATA' and 'name:' are the main stream; any other stream
- *    ('name:s', 'name:s:$DATA', 'name::$INDEX_ALLOCATION') -> OBJECT_NAME_INVALID (not supported yet);
- *    ':' in a non-final component -> OBJECT_NAME_INVALID.
+ *  - streams (MS-FSCC 2.1.4): 'name::$DATA' and 'name:' are the main stream; 'name:s' and
+ *    'name:s:$DATA' (type case-insensitive) are the named stream 's', kept in the result as
+ *    'name:s'. Any other type ('name:s:$FOO', 'name::$INDEX_ALLOCATION', 'name:s:') and
+ *    ':' in a non-final component -> OBJECT_NAME_INVALID. Stream names may hold any character but
+ *    NUL, '\', '/' and ':' (NTFS allows control characters and wildcards there).
  */
 import { VfsError } from './types.js';
 import { NtStatus } from './status.js';
@@ -41,14 +43,67 @@ export function validateName(name: string): void {
   }
 }
 
-/** Strip a stream suffix from the last component; only the unnamed $DATA stream is accepted. */
-function stripStream(comp: string): string {
+/** Validate a stream name (the part between the first and an optional second ':'). */
+export function validateStreamName(name: string): void {
+  if (name.length === 0) throw invalidName('empty stream name');
+  if (name.length > MAX_NAME_LENGTH) throw invalidName('stream name too long');
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c === 0 || c === 0x3a || c === 0x5c || c === 0x2f) throw invalidName('bad character in stream name');
+  }
+}
+
+/** Split a last component 'base[:stream[:type]]' into base and named stream (undefined = main stream). */
+function parseStream(comp: string): { base: string; stream: string | undefined; explicitData: boolean } {
   const i = comp.indexOf(':');
-  if (i < 0) return comp;
+  if (i < 0) return { base: comp, stream: undefined, explicitData: false };
   const base = comp.slice(0, i);
   const rest = comp.slice(i + 1); // "" | ":$DATA" | "stream" | "stream:$DATA"
-  if (rest === '' || rest.toUpperCase() === ':$DATA') return base;
-  throw invalidName('alternate data streams are not supported');
+  if (rest === '') return { base, stream: undefined, explicitData: false };
+  const j = rest.indexOf(':');
+  const name = j < 0 ? rest : rest.slice(0, j);
+  if (j >= 0 && rest.slice(j + 1).toUpperCase() !== '$DATA') throw invalidName('unsupported stream type');
+  if (name === '') return { base, stream: undefined, explicitData: true };
+  validateStreamName(name);
+  return { base, stream: name, explicitData: j >= 0 };
+}
+
+export interface ParsedSmbPath {
+  /** share-relative path; for a named stream the last component is 'base:stream'. */
+  path: string;
+  /** share-relative path of the file itself (no stream). */
+  base: string;
+  /** named stream, undefined for the main (unnamed $DATA) stream. */
+  stream: string | undefined;
+  /** the name carried an explicit ':$DATA' type ('f::$DATA' or 'f:s:$DATA'). */
+  explicitData: boolean;
+}
+
+/** Like normalizeSmbPath, with the stream parts broken out. */
+export function parseSmbPath(smbPath: string): ParsedSmbPath {
+  let p = smbPath;
+  if (p.indexOf('\0') >= 0) throw invalidName('NUL in path');
+  if (p.startsWith('\\\\')) throw syntaxBad('UNC path not allowed');
+  if (/^[A-Za-z]:/.test(p)) throw syntaxBad('drive path not allowed');
+  if (p.startsWith('\\')) p = p.slice(1);
+  if (p.endsWith('\\')) p = p.slice(0, -1);
+  if (p === '') return { path: '', base: '', stream: undefined, explicitData: false };
+  const comps = p.split('\\');
+  const last = comps.length - 1;
+  const ps = parseStream(comps[last]!);
+  comps[last] = ps.base;
+  // 'file::$DATA' on the root ('\\::$DATA') would leave an empty last comp: invalid.
+  for (const c of comps) validateName(c);
+  const base = comps.join('/');
+  return { path: ps.stream === undefined ? base : `${base}:${ps.stream}`, base, stream: ps.stream, explicitData: ps.explicitData };
+}
+
+/** Split a share-relative path whose last component may be 'base:stream'. */
+export function splitStream(p: string): { base: string; stream: string | undefined } {
+  const slash = p.lastIndexOf('/');
+  const i = p.indexOf(':', slash + 1);
+  if (i < 0) return { base: p, stream: undefined };
+  return { base: p.slice(0, i), stream: p.slice(i + 1) };
 }
 
 /**
@@ -56,19 +111,7 @@ function stripStream(comp: string): string {
  * Throws VfsError(OBJECT_NAME_INVALID | OBJECT_PATH_SYNTAX_BAD).
  */
 export function normalizeSmbPath(smbPath: string): string {
-  let p = smbPath;
-  if (p.indexOf('\0') >= 0) throw invalidName('NUL in path');
-  if (p.startsWith('\\\\')) throw syntaxBad('UNC path not allowed');
-  if (/^[A-Za-z]:/.test(p)) throw syntaxBad('drive path not allowed');
-  if (p.startsWith('\\')) p = p.slice(1);
-  if (p.endsWith('\\')) p = p.slice(0, -1);
-  if (p === '') return '';
-  const comps = p.split('\\');
-  const last = comps.length - 1;
-  comps[last] = stripStream(comps[last]!);
-  // 'file::$DATA' on the root ('\\::$DATA') would leave an empty last comp: invalid.
-  for (const c of comps) validateName(c);
-  return comps.join('/');
+  return parseSmbPath(smbPath).path;
 }
 
 /** Split a share-relative path into components ('' -> []). */
@@ -97,7 +140,10 @@ export function baseName(p: string): string {
 export function assertSharePath(p: string): void {
   if (p === '') return;
   if (p.startsWith('/')) throw syntaxBad('absolute path not allowed');
-  for (const c of p.split('/')) validateName(c);
+  const { base, stream } = splitStream(p);
+  if (base === '') throw invalidName('stream on the share root');
+  for (const c of base.split('/')) validateName(c);
+  if (stream !== undefined) validateStreamName(stream);
 }
 
 /** Case-folding used for case-insensitive name comparison (approximates the NTFS upcase table). */

@@ -2,6 +2,13 @@
  * The share-backend seam. The SMB server talks to shares ONLY through these interfaces.
  * Paths are share-relative, '/'-separated, no leading slash; '' is the share root.
  * Use normalizeSmbPath() (./path.ts) to turn an SMB wire path into this form.
+ *
+ * Named streams (MS-FSCC 2.1.4): open, stat and unlink also take 'dir/file:stream' (the last
+ * component carries the stream name, never a ':$DATA' type). A stream's FileStat is its file's,
+ * with size/allocationSize of the stream and isDirectory false. Stream names are matched
+ * case-insensitively. Deleting a file (or directory) deletes its streams; rename keeps them;
+ * an overwriting open of the main stream deletes them (as Samba). readdir/rmdir/rename take
+ * plain paths only.
  */
 import { NtStatus, errnoToNtStatus } from './status.js';
 
@@ -25,6 +32,14 @@ export interface FileStat {
 export interface DirEntry {
   name: string;
   stat: FileStat;
+}
+
+/** One named stream of a file (FileStreamInformation, MS-FSCC 2.4.44). */
+export interface StreamInfo {
+  /** as created (no ':' prefix, no ':$DATA' type) */
+  name: string;
+  size: bigint;
+  allocationSize: bigint;
 }
 
 export interface FsInfo {
@@ -115,6 +130,10 @@ export interface Vfs {
   statfs(): Promise<FsInfo>;
   /** Return the on-disk spelling of path (case-insensitive lookup), or undefined if missing. */
   resolveCase?(path: string): Promise<string | undefined>;
+  /** Named streams of a file or directory (the main stream is not listed). */
+  listStreams?(path: string): Promise<StreamInfo[]>;
+  /** Rename a named stream of `path` ('' = to the main stream is not supported). */
+  renameStream?(path: string, from: string, to: string, replace: boolean): Promise<void>;
 }
 
 /** MS-FSCC 2.6 file attributes. */

@@ -7,7 +7,7 @@ import { LocalVfs } from './local.js';
 import { MemoryVfs } from './memory.js';
 import { FileAttribute, VfsError, type Vfs } from './types.js';
 import { NtStatus } from './status.js';
-import { normalizeSmbPath } from './path.js';
+import { normalizeSmbPath, parseSmbPath } from './path.js';
 
 async function rejectsStatus(p: Promise<unknown>, status: number): Promise<void> {
   await assert.rejects(p, (e: unknown) => {
@@ -203,6 +203,69 @@ function conformance(label: string, make: () => Promise<{ vfs: Vfs; cleanup: () 
       await rejectsStatus(vfs.stat('tmp'), NtStatus.OBJECT_NAME_NOT_FOUND);
     });
 
+    test('named streams: create, io, list, case, overwrite, delete, rename of the file', async () => {
+      // Creating a stream of a missing file creates the file.
+      const { handle: s1, action } = await vfs.open('sf.txt:One', { create: 'create', ...RW });
+      assert.equal(action, 'created');
+      assert.equal(s1.path, 'sf.txt:One');
+      assert.equal(s1.isDirectory, false);
+      await s1.write(Buffer.from('stream data'), 0n);
+      assert.equal((await s1.stat()).size, 11n);
+      await s1.close();
+      assert.equal((await vfs.stat('sf.txt')).size, 0n);
+      assert.equal((await vfs.stat('SF.TXT:one')).size, 11n);
+      const { handle: s2, action: a2 } = await vfs.open('sf.txt:ONE', { create: 'open-if', ...RW });
+      assert.equal(a2, 'opened');
+      assert.equal(s2.path, 'sf.txt:One');
+      const b = Buffer.alloc(32);
+      assert.equal(await s2.read(b, 0, 32, 0n), 11);
+      assert.equal(b.subarray(0, 11).toString(), 'stream data');
+      await s2.truncate(3n);
+      await s2.close();
+      await (await vfs.open('sf.txt:Two', { create: 'create', ...RW })).handle.close();
+      const list = (await vfs.listStreams!('sf.txt')).map((x) => `${x.name}=${x.size}`).sort();
+      assert.deepEqual(list, ['One=3', 'Two=0']);
+      await rejectsStatus(vfs.open('sf.txt:Three', { create: 'open', ...RW }), NtStatus.OBJECT_NAME_NOT_FOUND);
+      await rejectsStatus(vfs.open('nofile:x', { create: 'open', ...RW }), NtStatus.OBJECT_NAME_NOT_FOUND);
+      await vfs.unlink('sf.txt:two');
+      assert.deepEqual((await vfs.listStreams!('sf.txt')).map((x) => x.name), ['One']);
+      // Rename keeps the streams.
+      await vfs.rename('sf.txt', 'sg.txt', false);
+      assert.equal((await vfs.stat('sg.txt:One')).size, 3n);
+      // Overwriting the main stream drops them.
+      await (await vfs.open('sg.txt', { create: 'overwrite', ...RW })).handle.close();
+      assert.deepEqual(await vfs.listStreams!('sg.txt'), []);
+      await (await vfs.open('sg.txt:x', { create: 'create', ...RW })).handle.close();
+      await vfs.unlink('sg.txt');
+      await (await vfs.open('sg.txt', { create: 'create', ...RW })).handle.close();
+      assert.deepEqual(await vfs.listStreams!('sg.txt'), []);
+      await vfs.unlink('sg.txt');
+      // Streams on directories; removing the directory removes them.
+      await (await vfs.open('sd', { create: 'create', directory: true, read: true, write: false })).handle.close();
+      const { handle: ds } = await vfs.open('sd:meta', { create: 'create', ...RW });
+      await ds.write(Buffer.from('x'), 0n);
+      await ds.close();
+      assert.equal((await vfs.listStreams!('sd')).length, 1);
+      assert.ok(!(await vfs.readdir('')).some((e) => e.name.includes('streams')));
+      await vfs.rmdir('sd');
+      await (await vfs.open('sd', { create: 'create', directory: true, read: true, write: false })).handle.close();
+      assert.deepEqual(await vfs.listStreams!('sd'), []);
+      await vfs.rmdir('sd');
+    });
+
+    test('allocation grows and is reported', async () => {
+      const { handle } = await vfs.open('alloc.bin', { create: 'create', ...RW });
+      await handle.write(Buffer.from('abc'), 0n);
+      await handle.setAllocation(1000000n);
+      const st = await handle.stat();
+      assert.equal(st.size, 3n);
+      assert.ok(st.allocationSize >= 1000000n, String(st.allocationSize));
+      await handle.setAllocation(1n);
+      assert.equal((await handle.stat()).size, 1n);
+      await handle.close();
+      await vfs.unlink('alloc.bin');
+    });
+
     test('statfs and invalid share paths', async () => {
       const s = await vfs.statfs();
       assert.equal(s.fsName, 'NTFS');
@@ -225,7 +288,9 @@ async function mkTmp(): Promise<string> {
 conformance('MemoryVfs', async () => ({ vfs: new MemoryVfs(), cleanup: async () => {} }));
 conformance('LocalVfs', async () => {
   const d = await mkTmp();
-  return { vfs: new LocalVfs(d), cleanup: () => fs.rm(d, { recursive: true, force: true }) };
+  await fs.mkdir(path.join(d, 'share'));
+  const vfs = new LocalVfs(path.join(d, 'share'), { streamsDir: path.join(d, 'streams') });
+  return { vfs, cleanup: () => fs.rm(d, { recursive: true, force: true }) };
 });
 
 describe('normalizeSmbPath', () => {
@@ -238,6 +303,11 @@ describe('normalizeSmbPath', () => {
     assert.equal(normalizeSmbPath('file::$DATA'), 'file');
     assert.equal(normalizeSmbPath('d\\file::$data'), 'd/file');
     assert.equal(normalizeSmbPath('ünïcødé ✓'), 'ünïcødé ✓');
+    assert.equal(normalizeSmbPath('file:'), 'file');
+    assert.equal(normalizeSmbPath('d\\file:Stream One'), 'd/file:Stream One');
+    assert.equal(normalizeSmbPath('file:s:$DaTa'), 'file:s');
+    assert.equal(normalizeSmbPath('file:?s*\x05'), 'file:?s*\x05');
+    assert.deepEqual(parseSmbPath('d\\f::$DATA'), { path: 'd/f', base: 'd/f', stream: undefined, explicitData: true });
   });
   const bad: Array<[string, number]> = [
     ['..\\..\\etc\\passwd', NtStatus.OBJECT_PATH_SYNTAX_BAD],
@@ -258,8 +328,12 @@ describe('normalizeSmbPath', () => {
     ['a>b', NtStatus.OBJECT_NAME_INVALID],
     ['a|b', NtStatus.OBJECT_NAME_INVALID],
     ['a"b', NtStatus.OBJECT_NAME_INVALID],
-    ['file:stream', NtStatus.OBJECT_NAME_INVALID],
-    ['file:stream:$DATA', NtStatus.OBJECT_NAME_INVALID],
+    ['file:stream:', NtStatus.OBJECT_NAME_INVALID],
+    ['file:stream:$FOO', NtStatus.OBJECT_NAME_INVALID],
+    ['file::$INDEX_ALLOCATION', NtStatus.OBJECT_NAME_INVALID],
+    ['file:a:b:$DATA', NtStatus.OBJECT_NAME_INVALID],
+    ['f*:s', NtStatus.OBJECT_NAME_INVALID],
+    ['\\:s', NtStatus.OBJECT_NAME_INVALID],
     ['dir:x\\file', NtStatus.OBJECT_NAME_INVALID],
     ['x'.repeat(256), NtStatus.OBJECT_NAME_INVALID],
   ];

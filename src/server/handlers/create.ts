@@ -6,7 +6,7 @@ import { CreateContextName, encodeMxAcResponse, makeDiskFileId, decodeAlSi } fro
 import {
   Access, CreateDisposition as Disp, CreateOptions as Opt, CreateAction, OplockLevel, ImpersonationLevel,
 } from '../../wire/constants.js';
-import { normalizeSmbPath } from '../../vfs/path.js';
+import { parseSmbPath, foldCase } from '../../vfs/path.js';
 import { FileAttribute, VfsError, type CreateDisposition, type FileStat } from '../../vfs/types.js';
 import { fail, handlerOf, sizes } from '../files/util.js';
 import { resolveAccess, conflictingOpens, isStatOpen, WRITE_ACCESS_BITS, FILE_GENERIC_WRITE } from '../share-modes.js';
@@ -47,6 +47,12 @@ function validate(req: CreateRequest): void {
   if (req.name.startsWith('\\')) fail(Status.INVALID_PARAMETER, 'leading backslash');
 }
 
+/** The DesiredAccess bits asked for, GENERIC_* mapped (for pre-checks before the full access logic). */
+function acc0(req: CreateRequest): number {
+  const r = resolveAccess({ desired: req.desiredAccess, maximal: 0xffffffff });
+  return r.granted;
+}
+
 function ctxByName(list: CreateContext[], name: string): CreateContext | undefined {
   return list.find((c) => c.name === name);
 }
@@ -85,15 +91,33 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
   // Snapshots are not offered (Samba answers OBJECT_NAME_NOT_FOUND for an unknown TWrp).
   if (ctxByName(req.contexts, CreateContextName.TIMEWARP_TOKEN)) fail(Status.OBJECT_NAME_NOT_FOUND);
 
-  const path = normalizeSmbPath(req.name);
+  const parsed = parseSmbPath(req.name);
+  const path = parsed.path;
   const disposition = DISPOSITION[req.createDisposition]!;
   const wantDir = !!(req.createOptions & Opt.DIRECTORY_FILE);
   const wantNonDir = !!(req.createOptions & Opt.NON_DIRECTORY_FILE);
+  // Streams (MS-FSCC 2.1.4): a data stream is never a directory; 'dir::$DATA' names a directory's
+  // (absent) main data stream.
+  if (wantDir && (parsed.stream !== undefined || parsed.explicitData)) fail(Status.NOT_A_DIRECTORY);
+  if (parsed.stream !== undefined && parsed.base === '') fail(Status.OBJECT_NAME_INVALID);
   let wentAsync: AbortSignal | undefined;
 
   for (let attempt = 0; ; attempt++) {
     const st = await statOrUndefined(tree, path);
     const exists = !!st;
+    if (st?.isDirectory && parsed.explicitData) fail(Status.FILE_IS_A_DIRECTORY);
+    if (parsed.stream !== undefined) {
+      // A stream of a file being deleted cannot be opened (MS-FSA 2.1.5.1.2).
+      if (opensOf(ctx.server, tree, parsed.base).some((o) => stateOf(o).node.deletePending)) fail(Status.DELETE_PENDING);
+    } else if (exists && (acc0(req) & Access.DELETE)) {
+      // Opening a file for DELETE conflicts with its streams' opens that do not share delete.
+      const pre = foldCase(path) + ':';
+      for (const o of ctx.server.opensOfShare?.(tree.share.name) ?? session.opens.values()) {
+        if (o.tree.share.name !== tree.share.name) continue;
+        if (o.pipe || stateOf(o).closed || !foldCase(o.path).startsWith(pre)) continue;
+        if (!isStatOpen(o.grantedAccess) && !(o.shareAccess & 0x4 /* FILE_SHARE_DELETE */)) fail(Status.SHARING_VIOLATION);
+      }
+    }
     // Disposition/type checks before access and sharing (MS-FSA 2.1.5.1.2).
     if (exists) {
       if (disposition === 'create') fail(Status.OBJECT_NAME_COLLISION);
@@ -136,7 +160,6 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
     const others = exists ? opensOf(ctx.server, tree, path) : [];
     const node = others.length ? stateOf(others[0]!).node : newNode();
     if (exists && node.deletePending) fail(Status.DELETE_PENDING);
-    const statOnly = isStatOpen(granted);
     const conflicts = conflictingOpens(others, granted, req.shareAccess);
     const truncating = exists && TRUNCATING.has(disposition);
     // Only SYNCHRONIZE/READ_ATTRIBUTES/WRITE_ATTRIBUTES opens leave oplocks alone (Samba
@@ -202,7 +225,7 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
     // MAXIMUM_ALLOWED on a freshly created file grants the share maximum.
     if (!exists && (req.desiredAccess & Access.MAXIMUM_ALLOWED)) granted |= tree.maximalAccess;
 
-    const oplock = grantLevel(req.requestedOplockLevel, others, isDir, statOnly);
+    const oplock = grantLevel(req.requestedOplockLevel, others, isDir, exists && oplockStat && !truncating);
     const fileId = ctx.server.newFileId();
     const open: Open = {
       fileId, tree, session, path: handle.path, isDirectory: fst.isDirectory, handle, pipe: undefined,

@@ -12,6 +12,7 @@ import { handlerOf, requireOpen, fail, statOpen, sizes } from '../files/util.js'
 import { stateOf } from '../open-file.js';
 import { buildSecurityDescriptor, queryAccessNeeded } from '../security.js';
 import { shortName } from '../files/short-names.js';
+import { splitStream } from '../../vfs/path.js';
 
 function smbName(path: string): string {
   return '\\' + path.split('/').join('\\');
@@ -106,9 +107,19 @@ async function fileInfo(ctx: RequestContext, open: Open, cls: number): Promise<B
       const base = open.path.slice(open.path.lastIndexOf('/') + 1);
       return I.encodeFileNameInformation(shortName(base));
     }
-    case C.FileStreamInformation:
-      if (st.isDirectory) return Buffer.alloc(0);
-      return I.encodeFileStreamInformation(I.defaultStream(st.size, st.allocationSize));
+    case C.FileStreamInformation: {
+      // MS-FSCC 2.4.44: '::$DATA' (files only) then each named stream as ':name:$DATA'.
+      const vfs = open.tree.vfs!;
+      const base = splitStream(open.path).base;
+      const list: I.FileStreamEntry[] = [];
+      let main = st;
+      if (base !== open.path) main = await vfs.stat(base);
+      if (!main.isDirectory) list.push(...I.defaultStream(main.size, main.allocationSize));
+      for (const s of (await vfs.listStreams?.(base)) ?? []) {
+        list.push({ name: `:${s.name}:$DATA`, size: s.size, allocationSize: s.allocationSize });
+      }
+      return I.encodeFileStreamInformation(list);
+    }
     case C.FileCompressionInformation:
       return I.encodeFileCompressionInformation({
         compressedFileSize: sizes(st).endOfFile, compressionFormat: 0, compressionUnitShift: 0, chunkShift: 0, clusterShift: 0,
