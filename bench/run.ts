@@ -22,7 +22,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { ALL_MODES, MODE_LABEL, parseModes, type Mode } from './lib/modes.js';
-import { LIST_REPS, SmbclientDriver, SmbtsClientDriver, metaNames, type Driver, type MetaOp, type Target } from './lib/clients.js';
+import { listReps, SmbclientDriver, SmbtsClientDriver, metaNames, type Driver, type MetaOp, type Target } from './lib/clients.js';
 import { startSamba, sambaVersion, type SambaServer } from './lib/samba.js';
 import { startSmbts, type SmbtsServer } from './lib/smbts.js';
 import { MemSampler, processTree, readMem, treeCpu } from './lib/proc.js';
@@ -309,14 +309,14 @@ function errMark(key: string): string {
   const c = results.get(key);
   return c && c.errors.length > 0 && c.values.length === 0 ? 'error' : '—';
 }
-/** Median, with (n=k) when fewer samples than planned (time budget, errors) and * when a pass was capped. */
+/** Median, with (n=k) when fewer samples than planned (time budget, errors) and † when a pass was capped. */
 function show(key: string, digits = 0): string {
   const v = med(key);
   if (!Number.isFinite(v)) return errMark(key);
   const c = results.get(key) as Cell;
   const planned = key.startsWith('meta|') ? META_RUNS : RUNS;
   const n = c.values.length < planned ? ` (n=${c.values.length})` : '';
-  const capped = c.errors.some((e) => e.startsWith('capped')) ? '*' : '';
+  const capped = c.errors.some((e) => e.startsWith('capped')) ? '†' : '';
   return `${fmt(v, digits)}${capped}${n}`;
 }
 
@@ -377,10 +377,10 @@ function report(facts: Record<string, string>, peaks: Record<string, number>, to
   }
   L.push(`### Metadata, ${FILES} files in one directory (plain), median of ${META_RUNS} run(s)`);
   L.push('');
-  L.push(`\* = the pass hit its time cap (BENCH_META_CAP_S=${META_CAP_MS / 1000} s; create 3x that) and the rate is over the operations done by then, in name order. A capped create is completed locally so that stat, list and delete still see ${FILES} entries.`);
+  L.push(`† = the pass hit its time cap (BENCH_META_CAP_S=${META_CAP_MS / 1000} s; create 3x that) and the rate is over the operations done by then, in name order. A capped create is completed locally so that stat, list and delete still see ${FILES} entries.`);
   L.push('');
   L.push('create = create+close of an empty file (smbclient `put` of an empty file; smbts `writeFile`), stat = smbclient `allinfo` / smbts `stat`, ' +
-    'delete = smbclient `del` / smbts `rm`, list = time to list the whole directory (smbclient `ls`, smbts `readdir`; mean of ' + String(LIST_REPS) + ' listings in one session). One connection per pass, operations strictly sequential; connection setup excluded (smbclient: the median time of a connect-only session is subtracted).');
+    'delete = smbclient `del` / smbts `rm`, list = time to list the whole directory (smbclient `ls`, smbts `readdir`; mean of ' + String(listReps(FILES)) + ' listings in one session). One connection per pass, operations strictly sequential; connection setup excluded (smbclient: the median time of a connect-only session is subtracted).');
   L.push('');
   L.push('| Test | client | smbts | Samba | smbts/Samba |');
   L.push('|---|---|---:|---:|---:|');
@@ -391,7 +391,7 @@ function report(facts: Record<string, string>, peaks: Record<string, number>, to
       const b = med(k('samba'));
       const r = op === 'list' ? b / a : a / b;
       const unit = op === 'list' ? 'ms' : 'ops/s';
-      L.push(`| ${op} (${unit}) | ${client} | ${show(k('smbts'))} | ${show(k('samba'))} | ${ratioStr(r)} |`);
+      L.push(`| ${op} (${unit}) | ${client} | ${show(k('smbts'), op === 'list' ? 1 : 0)} | ${show(k('samba'), op === 'list' ? 1 : 0)} | ${ratioStr(r)} |`);
       gauge(`metadata ${op} (${client}) smbts/Samba >= 0.8`, r, 0.8, ratioStr(r));
     }
   }

@@ -26,7 +26,7 @@ export type MetaOp = 'create' | 'stat' | 'delete' | 'list';
 
 export interface MetaResult {
   ms: number;
-  /** names processed (create/stat/delete); LIST_REPS for list */
+  /** names processed (create/stat/delete); listings done for list */
   done: number;
   /** list: entries in one listing */
   entries: number;
@@ -46,8 +46,13 @@ export interface Driver {
   overhead(t: Target, mode: Mode): Promise<number>;
 }
 
-/** The list test lists the directory this many times in one session and reports the mean. */
-export const LIST_REPS = 5;
+/**
+ * The list test lists the directory this many times in one session and reports the mean: enough
+ * listings that the total dwarfs the noise of the subtracted connection time.
+ */
+export function listReps(files: number): number {
+  return Math.max(5, Math.min(500, Math.ceil(50_000 / Math.max(1, files))));
+}
 
 const now = (): number => performance.timeOrigin + performance.now();
 
@@ -109,9 +114,10 @@ export class SmbclientDriver implements Driver {
   async meta(t: Target, mode: Mode, op: MetaOp, dir: string, names: string[], capMs: number): Promise<MetaResult> {
     const base = await this.overhead(t, mode);
     if (op === 'list') {
-      const r = await this.session(t, mode, Array.from({ length: LIST_REPS }, () => 'ls'), dir, op, Math.max(60_000, capMs));
-      const entries = (r.out.match(/^\s+f\d+\s/gm) ?? []).length / LIST_REPS;
-      return { ms: Math.max(0.1, (r.ms - base) / LIST_REPS), done: LIST_REPS, entries };
+      const reps = listReps(names.length);
+      const r = await this.session(t, mode, Array.from({ length: reps }, () => 'ls'), dir, op, Math.max(60_000, capMs));
+      const entries = (r.out.match(/^\s+f\d+\s/gm) ?? []).length / reps;
+      return { ms: Math.max(0.01, (r.ms - base) / reps), done: reps, entries };
     }
     // chunks of commands, one session each; chunk sizes follow the measured rate so the pass
     // ends near capMs. The connect-only time is subtracted from every chunk.
@@ -217,9 +223,10 @@ export class SmbtsClientDriver implements Driver {
   }
 
   async meta(t: Target, mode: Mode, op: MetaOp, dir: string, names: string[], capMs: number): Promise<MetaResult> {
-    const [res = {}] = await this.calls([{ server: t.server, port: t.port, share: t.share, mode, op, dir, count: names.length, prefix: 'f', width: 5, reps: LIST_REPS, capMs }], Math.max(120_000, capMs * 3));
+    const reps = listReps(names.length);
+    const [res = {}] = await this.calls([{ server: t.server, port: t.port, share: t.share, mode, op, dir, count: names.length, prefix: 'f', width: 5, reps, capMs }], Math.max(120_000, capMs * 3));
     const ms = (res.end as number) - (res.start as number);
-    if (op === 'list') return { ms: Math.max(0.1, ms / LIST_REPS), done: LIST_REPS, entries: res.entries ?? 0 };
+    if (op === 'list') return { ms: Math.max(0.01, ms / reps), done: reps, entries: res.entries ?? 0 };
     return { ms: Math.max(0.1, ms), done: res.done ?? names.length, entries: 0 };
   }
 }
