@@ -160,6 +160,9 @@ async function main(): Promise<void> {
     'smbtorture //127.0.0.1/share -p PORT -A AUTHFILE -s CLIENTCONF --format=subunit --fullname [SUITE ARGS] SUITE',
     '```',
     '',
+    ...(process.env.CONFORMANCE_SUITES
+      ? [`Partial run: only ${suites.map((x) => x.name).join(', ')} ran at this date; the other suites' rows are from the previous full run.`, '']
+      : []),
     `**smbts: ${total('pass')} pass, ${total('fail') + total('error')} fail, ${total('skip')} skip** ` +
       `of ${rows.length} subtests (Samba, same suites: ${sambaPass} pass).`,
     '',

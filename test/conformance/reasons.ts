@@ -6,11 +6,9 @@
 import { MULTICHANNEL_REASONS } from './multichannel-reasons.js';
 
 export const EXACT: Record<string, string> = {
-  'smb2.getinfo.complex': 'alternate data streams (later issue): the setup creates named streams',
-  'smb2.oplock.batch26': 'alternate data streams (later issue): opens a named stream',
   'smb2.create.quota-fake-file': 'quotas (not planned): opens $Extend\\$Quota:$Q:$INDEX_ALLOCATION',
   'smb2.create.blob': 'create contexts: allocation size (AlSi) not applied yet',
-  'smb2.read.bug14607': 'Samba-private FSCTL; IOCTL not implemented yet (Samba itself skips it)',
+  'smb2.read.bug14607': 'Samba-private test FSCTL (Samba itself skips it)',
   'smb2.lock.replay_smb3_specification_durable': 'durable handles (later issue)',
   'smb2.maxfid': 'slow: one open per round trip',
 };
@@ -28,7 +26,7 @@ export const PATTERNS: Array<[RegExp, string]> = [
 ];
 
 export const MESSAGE_PATTERNS: Array<[RegExp, string]> = [
-  [/NT_STATUS_NOT_IMPLEMENTED - should be|status was NT_STATUS_NOT_IMPLEMENTED/, 'uses a command smbts does not implement yet (IOCTL or CHANGE_NOTIFY)'],
+  [/NT_STATUS_NOT_IMPLEMENTED - should be|status was NT_STATUS_NOT_IMPLEMENTED/, 'smbts answered NOT_IMPLEMENTED (an FSCTL, info level or option not implemented yet)'],
   [/status was NT_STATUS_OBJECT_NAME_INVALID|Incorrect status NT_STATUS_OBJECT_NAME_INVALID/, 'name refused by vfs/path.ts (stream syntax `name:stream` until alternate data streams, a later issue)'],
   [/smb2_util_verify_sd|DACL/, 'ACLs / security descriptors (later issue)'],
   [/^timeout after/, 'timed out'],
