@@ -140,7 +140,7 @@ export class SmbclientDriver implements Driver {
 
   /** One smbclient session running cmds in remote dir (commands on stdin: -c is limited to 128 KiB). */
   private async session(t: Target, mode: Mode, cmds: string[], dir: string, op: string, timeoutMs: number): Promise<{ ms: number; out: string }> {
-    const r = await run('smbclient', this.args(t, mode), { timeoutMs, input: [`cd ${dir}`, ...cmds, 'exit', ''].join('\n') });
+    const r = await run('smbclient', this.args(t, mode), { timeoutMs, input: [`cd ${dir}`, ...cmds, 'exit', ''].join('\n'), maxOutput: 256 << 20 });
     // `ls` ends with a volume-size query (dskattr); a server without it still listed the directory
     const out = (r.stdout + r.stderr).replace(/Error in dskattr: NT_STATUS_\w+/g, '');
     const errors = out.match(/NT_STATUS_\w+/g) ?? [];

@@ -42,16 +42,16 @@ export interface RunResult {
 
 /**
  * Runs a command to completion with a hard timeout (SIGKILL on expiry).
- * Output is kept up to 1 MiB per stream. input, when given, is written to stdin.
+ * Output is kept up to maxOutput (1 MiB) characters per stream. input, when given, is written to stdin.
  */
-export function run(cmd: string, args: string[], opts: SpawnOptions & { timeoutMs?: number; input?: string } = {}): Promise<RunResult> {
-  const { timeoutMs = 120_000, input, ...spawnOpts } = opts;
+export function run(cmd: string, args: string[], opts: SpawnOptions & { timeoutMs?: number; input?: string; maxOutput?: number } = {}): Promise<RunResult> {
+  const { timeoutMs = 120_000, input, maxOutput = 1 << 20, ...spawnOpts } = opts;
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], ...spawnOpts });
     let stdout = '';
     let stderr = '';
-    const cap = 1 << 20;
+    const cap = maxOutput;
     child.stdout?.on('data', (d: Buffer) => { if (stdout.length < cap) stdout += d.toString(); });
     child.stderr?.on('data', (d: Buffer) => { if (stderr.length < cap) stderr += d.toString(); });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
