@@ -6,7 +6,7 @@
 // out. Level II holders are broken to NONE by writes/truncates/locks from anyone; those breaks are
 // not acknowledged in SMB2 (3.2.5.19.1), so the level drops at once.
 import type { Open, ServerState } from './types.js';
-import { OplockLevel, Command } from '../wire/constants.js';
+import { OplockLevel, Command, Access } from '../wire/constants.js';
 import { Writer } from '../wire/buf.js';
 import { stateOf, wake, opensOf, onAnyClose } from './open-file.js';
 
@@ -112,9 +112,18 @@ export function breakLevelII(server: ServerState, open: Open): void {
   }
 }
 
+/** SYNCHRONIZE / READ_ATTRIBUTES / WRITE_ATTRIBUTES only (Samba is_oplock_stat_open). */
+export function isOplockStatAccess(access: number): boolean {
+  const bits = Access.SYNCHRONIZE | Access.FILE_READ_ATTRIBUTES | Access.FILE_WRITE_ATTRIBUTES;
+  return (access & bits) !== 0 && (access & ~bits) === 0;
+}
+
 /**
  * Oplock level to grant a new open (MS-SMB2 3.3.5.9 step "oplock", Samba grant_fsp_oplock_type):
  * exclusive/batch only when no other (non-stat) open exists; else level II if requested.
+ * `statOnly`: an attribute-only open of an existing file that does not truncate; it gets no
+ * oplock (Samba open_file_ntcreate). Attribute-only opens that create or truncate do get one
+ * (smb2.oplock batch9, exclusive5, batch13).
  */
 export function grantLevel(requested: number, others: Open[], isDirectory: boolean, statOnly: boolean): number {
   if (isDirectory || statOnly) return OplockLevel.NONE;
@@ -122,6 +131,8 @@ export function grantLevel(requested: number, others: Open[], isDirectory: boole
   if (requested !== OplockLevel.II && requested !== OplockLevel.EXCLUSIVE && requested !== OplockLevel.BATCH) {
     return OplockLevel.NONE;
   }
+  // Attribute-only opens without an oplock never affect the grant (Samba validate_oplock_types).
+  others = others.filter((o) => o.oplockLevel !== OplockLevel.NONE || !isOplockStatAccess(o.grantedAccess));
   if (others.length === 0) return requested;
   // Other opens holding exclusive/batch (still) or mid-break: no oplock.
   if (others.some((o) => o.oplockLevel === OplockLevel.EXCLUSIVE || o.oplockLevel === OplockLevel.BATCH)) {

@@ -3,7 +3,8 @@ import type { Open, RequestContext } from '../types.js';
 import { Status } from '../../wire/status.js';
 import { decodeSetInfoRequest, encodeSetInfoResponse } from '../../wire/set-info.js';
 import * as I from '../../wire/fscc-info.js';
-import { Access, InfoType, FileInfoClass as C, OplockLevel } from '../../wire/constants.js';
+import { Access, InfoType, FileInfoClass as C, OplockLevel, ShareAccess } from '../../wire/constants.js';
+import { shareConflict } from '../share-modes.js';
 import { FileAttribute, type TimesUpdate } from '../../vfs/types.js';
 import { normalizeSmbPath, foldCase, parentPath } from '../../vfs/path.js';
 import { handlerOf, requireOpen, fail, statOpen } from '../files/util.js';
@@ -114,6 +115,15 @@ async function setRename(ctx: RequestContext, open: Open, buf: Buffer): Promise<
     const prefix = foldCase(from) + '/';
     for (const o of allOpensOfShare(ctx, open)) {
       if (foldCase(o.path).startsWith(prefix)) fail(Status.ACCESS_DENIED);
+    }
+  }
+  // The rename opens the target's parent for FILE_ADD_FILE sharing read+write (MS-FSA 2.1.5.14.11;
+  // Samba smbd_smb2_setinfo_rename_dst_parent_check): a parent open with DELETE access, or one
+  // not sharing write, is a sharing violation; a delete-pending parent is DELETE_PENDING.
+  for (const o of opensOf(server, open.tree, parentPath(target))) {
+    if (stateOf(o).node.deletePending) fail(Status.DELETE_PENDING);
+    if (shareConflict(o, Access.FILE_WRITE_DATA | Access.SYNCHRONIZE, ShareAccess.READ | ShareAccess.WRITE)) {
+      fail(Status.SHARING_VIOLATION);
     }
   }
   const sameName = samePath(from, target);
