@@ -113,11 +113,38 @@ export const NotifyFilter = {
   CREATION: 0x40, EA: 0x80, SECURITY: 0x100, STREAM_NAME: 0x200, STREAM_SIZE: 0x400, STREAM_WRITE: 0x800,
 } as const;
 export function reportChange(server: ServerState, tree: ShareTree, path: string, action: number, filter: number): void {
+  if (action !== FileAction.MODIFIED) bumpDirGeneration(server, tree, parentPath(path));
   try {
     reporter(server, tree, path, action, filter);
   } catch {
     /* never let notification break the operation */
   }
+}
+
+/**
+ * Name-change generations of directories (entries added, removed, renamed through this server), so
+ * a resumed QUERY_DIRECTORY can drop entries deleted since its snapshot (smb2.dir.fixed). Values
+ * come from one monotonic counter; when the map is trimmed every directory reads as changed once.
+ */
+interface DirGenerations { counter: number; floor: number; byDir: Map<string, number> }
+const dirGens = new WeakMap<ServerState, DirGenerations>();
+function gens(server: ServerState): DirGenerations {
+  let g = dirGens.get(server);
+  if (!g) dirGens.set(server, g = { counter: 0, floor: 0, byDir: new Map() });
+  return g;
+}
+function bumpDirGeneration(server: ServerState, tree: ShareTree, dir: string): void {
+  const g = gens(server);
+  if (g.byDir.size >= 20_000) {
+    g.byDir.clear();
+    g.floor = g.counter + 1;
+  }
+  g.byDir.set(tree.share.name + '\0' + foldCase(dir), ++g.counter);
+}
+/** Current change generation of `dir`; compare with a later value to see whether names changed. */
+export function dirGeneration(server: ServerState, tree: ShareTree, dir: string): number {
+  const g = gens(server);
+  return g.byDir.get(tree.share.name + '\0' + foldCase(dir)) ?? g.floor;
 }
 
 /**

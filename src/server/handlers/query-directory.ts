@@ -9,12 +9,15 @@ import type { FileStat } from '../../vfs/types.js';
 import { parentPath } from '../../vfs/path.js';
 import { handlerOf, requireOpen, fail } from '../files/util.js';
 import { shortName } from '../files/short-names.js';
+import { dirGeneration } from '../open-file.js';
 
 interface DirCursor {
   pattern: string;
   entries: DirEntryInfo[] | undefined;
   index: number;
   returnedAny: boolean;
+  /** dirGeneration() when the listing was (re)validated. */
+  generation: number;
 }
 
 function toEntry(name: string, st: FileStat): DirEntryInfo {
@@ -39,7 +42,7 @@ export const handler = handlerOf(async (ctx) => {
 
   let cur = open.dirCursor as DirCursor | undefined;
   if (!cur || (req.flags & (F.RESTART_SCANS | F.REOPEN))) {
-    cur = { pattern: req.fileName || cur?.pattern || '*', entries: undefined, index: 0, returnedAny: false };
+    cur = { pattern: req.fileName || cur?.pattern || '*', entries: undefined, index: 0, returnedAny: false, generation: 0 };
     open.dirCursor = cur;
   } else if (req.fileName && req.fileName !== cur.pattern && (req.flags & F.INDEX_SPECIFIED) === 0) {
     // Windows keeps the first pattern for the life of the handle unless restarted.
@@ -57,6 +60,16 @@ export const handler = handlerOf(async (ctx) => {
     }
     cur.entries = list;
     cur.index = 0;
+    cur.generation = dirGeneration(ctx.server, open.tree, open.path);
+  } else if (dirGeneration(ctx.server, open.tree, open.path) !== cur.generation) {
+    // Names changed since the snapshot: entries removed meanwhile are not returned (smb2.dir.fixed).
+    cur.generation = dirGeneration(ctx.server, open.tree, open.path);
+    const ci = !open.tree.vfs.caseSensitive;
+    const key = (n: string): string => (ci ? n.toLowerCase() : n);
+    const now = new Set((await open.tree.vfs.readdir(open.path)).map((e) => key(e.name)));
+    const done = cur.entries.slice(0, cur.index);
+    const rest = cur.entries.slice(cur.index).filter((e) => e.name === '.' || e.name === '..' || now.has(key(e.name)));
+    cur.entries = done.concat(rest);
   }
   const remaining = cur.entries.slice(cur.index, (req.flags & F.RETURN_SINGLE_ENTRY) ? cur.index + 1 : undefined);
   if (remaining.length === 0) {
