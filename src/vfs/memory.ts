@@ -85,6 +85,7 @@ export class MemoryVfs implements Vfs {
   /** Walk to the parent directory of p. Returns the parent node and the on-disk path of the parent. */
   private walkParent(p: string): { dir: MemNode; dirPath: string; name: string } {
     assertSharePath(p);
+    if (splitStream(p).stream !== undefined) throw new VfsError(NtStatus.OBJECT_NAME_INVALID, 'stream path');
     const comps = splitPath(p);
     let cur = this.root;
     const real: string[] = [];

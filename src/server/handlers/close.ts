@@ -2,8 +2,9 @@
 import { Status } from '../../wire/status.js';
 import { decodeCloseRequest, encodeCloseResponse, EMPTY_CLOSE_RESPONSE } from '../../wire/close.js';
 import { CloseFlags } from '../../wire/constants.js';
-import { closeOpen } from "../open-file.js";
-import type { OpenCloser } from "../types.js";
+import { closeOpen as closeOpenFile, stateOf, opensOf } from "../open-file.js";
+import type { Open, OpenCloser, ServerState } from "../types.js";
+import { afterStreamClose, deferDeleteForStreams } from '../files/streams.js';
 import { handlerOf, requireOpen, sizes } from '../files/util.js';
 
 export const handler = handlerOf(async (ctx) => {
@@ -25,6 +26,22 @@ export const handler = handlerOf(async (ctx) => {
   await closeOpen(ctx.server, open);
   return { status: Status.SUCCESS, body };
 });
+
+/**
+ * closeOpen plus named-stream rules (MS-FSA 2.1.5.4): the last close of a delete-pending file whose
+ * streams are still open leaves the file in place (new opens get DELETE_PENDING) until the last
+ * stream open goes; then the file is removed.
+ */
+async function closeOpen(server: ServerState, open: Open): Promise<void> {
+  const st = stateOf(open);
+  if (!st.closed && (open.deleteOnClose || st.node.deletePending) && !open.pipe &&
+      opensOf(server, open.tree, open.path).every((o) => o === open) && deferDeleteForStreams(server, open)) {
+    open.deleteOnClose = false;
+    st.node.deletePending = false;
+  }
+  await closeOpenFile(server, open);
+  await afterStreamClose(server, open);
+}
 
 /** Teardown of opens that die without CLOSE (tree disconnect, logoff, lost connection): types.ts OpenCloser. */
 export const closeOpenForTeardown: OpenCloser = async (open, server) => {

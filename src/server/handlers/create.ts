@@ -14,6 +14,7 @@ import { attachState, newNode, opensOf, stateOf, reportChange, FileAction, Notif
 import { grantLevel, startBreak, waitForBreaks, anyBreaking } from '../oplocks.js';
 import { openPipe } from '../files/pipes.js';
 import { replayableCreate } from '../replay.js';
+import { baseDeletePending } from '../files/streams.js';
 
 /** CreateOptions bits Windows rejects (smb2.create.gentest). */
 const INVALID_OPTIONS = 0xff000000;
@@ -106,8 +107,9 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
     const st = await statOrUndefined(tree, path);
     const exists = !!st;
     if (st?.isDirectory && parsed.explicitData) fail(Status.FILE_IS_A_DIRECTORY);
+    // A file deleted while its streams are open, or any stream of it, cannot be opened (MS-FSA 2.1.5.1.2).
+    if (baseDeletePending(ctx.server, tree, parsed.base)) fail(Status.DELETE_PENDING);
     if (parsed.stream !== undefined) {
-      // A stream of a file being deleted cannot be opened (MS-FSA 2.1.5.1.2).
       if (opensOf(ctx.server, tree, parsed.base).some((o) => stateOf(o).node.deletePending)) fail(Status.DELETE_PENDING);
     } else if (exists && (acc0(req) & Access.DELETE)) {
       // Opening a file for DELETE conflicts with its streams' opens that do not share delete.

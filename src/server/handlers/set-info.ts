@@ -12,6 +12,7 @@ import { stateOf, opensOf, isUnder, samePath, reportChange, FileAction, NotifyFi
 import { ioAllowed } from '../locks.js';
 import { breakLevelII, startBreak } from '../oplocks.js';
 import { setAccessNeeded } from '../security.js';
+import { renameStream } from '../files/streams.js';
 
 const NO_CHANGE_A = 0xffffffffffffffffn; // -1: don't change, stop automatic updates
 const NO_CHANGE_B = 0xfffffffffffffffen; // -2: resume automatic updates
@@ -103,8 +104,8 @@ async function setRename(ctx: RequestContext, open: Open, buf: Buffer): Promise<
   if (r.rootDirectory !== 0n) fail(Status.INVALID_PARAMETER);
   let name = r.fileName;
   if (name.startsWith('\\')) name = name.slice(1);
-  // A stream rename (":name") is not supported.
-  if (name.startsWith(':')) fail(Status.INVALID_PARAMETER);
+  // Stream renames (":name", or any rename of a stream open): files/streams.ts.
+  if (await renameStream(ctx, open, name, r.replaceIfExists)) return;
   const target = normalizeSmbPath(name);
   const from = open.path;
   if (from === '' || target === '') fail(Status.ACCESS_DENIED);
