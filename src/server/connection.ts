@@ -7,6 +7,7 @@
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { FrameReader, frameHeader } from '../transport/framing.js';
+import { ioPool } from '../transport/bufpool.js';
 import { WireError } from '../wire/buf.js';
 import {
   HEADER_SIZE, PROTOCOL_ID, SIGNATURE_OFFSET, decodeHeader, encodeHeaderInto, splitCompound, type Header,
@@ -527,10 +528,12 @@ export class Connection implements ConnectionView, ChannelConnection {
       const m = list[i]!;
       const len = HEADER_SIZE + bodyLength(m.body);
       const memberParts = [m.header, ...m.body];
-      if (i < list.length - 1) {
+      // Every member of a compound response is padded to 8 bytes, the last one too (as Windows and
+      // Samba; smb2.compound.compound-padding); a lone response is not.
+      if (list.length > 1) {
         const padded = (len + 7) & ~7;
         if (padded > len) memberParts.push(Buffer.alloc(padded - len));
-        m.header.writeUInt32LE(padded, 20);
+        m.header.writeUInt32LE(i < list.length - 1 ? padded : 0, 20);
       } else {
         m.header.writeUInt32LE(0, 20);
       }
@@ -545,7 +548,9 @@ export class Connection implements ConnectionView, ChannelConnection {
       parts.push(...memberParts);
     }
     if (encSession && encSession.encryptionKey.length > 0) {
-      this.send(encryptMessage(encSession.cipherId, encSession.encryptionKey, encSession.id, parts));
+      const sealed = encryptMessage(encSession.cipherId, encSession.encryptionKey, encSession.id, parts);
+      for (const p of parts) ioPool.release(p); // plaintext no longer needed
+      this.send(sealed);
     } else {
       this.send(parts);
     }
@@ -553,12 +558,20 @@ export class Connection implements ConnectionView, ChannelConnection {
 
   /** Writes one frame (NetBIOS length + parts) as a single writev. */
   send(parts: Buffer[]): void {
-    if (this.closed || this.socket.destroyed) return;
+    if (this.closed || this.socket.destroyed) {
+      for (const p of parts) ioPool.release(p);
+      return;
+    }
     const len = bodyLength(parts);
     this.bytesOut += len + 4;
     this.socket.cork();
     this.socket.write(frameHeader(len));
-    for (const p of parts) if (p.length) this.socket.write(p);
+    for (const p of parts) {
+      if (!p.length) continue;
+      // Pooled buffers (READ data) go back to the pool once the socket is done with them.
+      if (ioPool.owns(p)) this.socket.write(p, () => ioPool.release(p));
+      else this.socket.write(p);
+    }
     this.socket.uncork();
   }
 

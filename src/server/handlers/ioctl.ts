@@ -137,7 +137,6 @@ export const handler = handlerOf(async (ctx) => {
   if (req.maxOutputResponse > ctx.conn.maxTransactSize || req.input.length > ctx.conn.maxTransactSize) fail(Status.INVALID_PARAMETER);
   const maxOut = Math.min(req.maxOutputResponse, Math.max(0, ctx.maxResponseSize - 48));
   const fid = req.fileId;
-  const noFile = fid.persistent === 0xffffffffffffffffn && fid.volatile === 0xffffffffffffffffn;
 
   switch (code) {
     case Fsctl.VALIDATE_NEGOTIATE_INFO:
@@ -152,7 +151,7 @@ export const handler = handlerOf(async (ctx) => {
       // No DFS: Samba answers NOT_FOUND on an IPC$ tree, FS_DRIVER_REQUIRED elsewhere.
       fail(ctx.tree?.isIpc ? Status.NOT_FOUND : Status.FS_DRIVER_REQUIRED);
   }
-  if (noFile) fail(Status.FILE_CLOSED);
+  // An all-0xFF FileId is the previous CREATE's in a related compound (smb2.compound.related3), else FILE_CLOSED.
   const open = requireOpen(ctx, fid);
 
   switch (code) {

@@ -59,7 +59,13 @@ async function blockingLock(ctx: RequestContext, open: Open, l: LockElement): Pr
       const s = tryLock(node, open, l.offset, l.length, !!(l.flags & LOCK_EXCL));
       if (s !== Status.LOCK_NOT_GRANTED) done(s);
     };
-    const onAbort = (): void => done(Status.CANCELLED);
+    // A client CANCEL answers CANCELLED; a pending lock dropped because its session or connection
+    // goes away (LOGOFF closes the handles) answers RANGE_NOT_LOCKED, as Samba (smb2.lock.cancel-logoff).
+    const onAbort = (): void => {
+      const reason: unknown = op.signal.reason;
+      const byClient = reason instanceof Error && /cancelled by client/i.test(reason.message);
+      done(byClient ? Status.CANCELLED : Status.RANGE_NOT_LOCKED);
+    };
     // Closing the handle cancels its pending lock (Windows: STATUS_RANGE_NOT_LOCKED).
     const onClose = (): void => done(Status.RANGE_NOT_LOCKED);
     node.lockWaiters.add(retry);
