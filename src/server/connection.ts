@@ -7,6 +7,7 @@
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { FrameReader, frameHeader } from '../transport/framing.js';
+import { ioPool } from '../transport/bufpool.js';
 import { WireError } from '../wire/buf.js';
 import {
   HEADER_SIZE, PROTOCOL_ID, SIGNATURE_OFFSET, decodeHeader, encodeHeaderInto, splitCompound, type Header,
@@ -547,7 +548,9 @@ export class Connection implements ConnectionView, ChannelConnection {
       parts.push(...memberParts);
     }
     if (encSession && encSession.encryptionKey.length > 0) {
-      this.send(encryptMessage(encSession.cipherId, encSession.encryptionKey, encSession.id, parts));
+      const sealed = encryptMessage(encSession.cipherId, encSession.encryptionKey, encSession.id, parts);
+      for (const p of parts) ioPool.release(p); // plaintext no longer needed
+      this.send(sealed);
     } else {
       this.send(parts);
     }
@@ -555,12 +558,20 @@ export class Connection implements ConnectionView, ChannelConnection {
 
   /** Writes one frame (NetBIOS length + parts) as a single writev. */
   send(parts: Buffer[]): void {
-    if (this.closed || this.socket.destroyed) return;
+    if (this.closed || this.socket.destroyed) {
+      for (const p of parts) ioPool.release(p);
+      return;
+    }
     const len = bodyLength(parts);
     this.bytesOut += len + 4;
     this.socket.cork();
     this.socket.write(frameHeader(len));
-    for (const p of parts) if (p.length) this.socket.write(p);
+    for (const p of parts) {
+      if (!p.length) continue;
+      // Pooled buffers (READ data) go back to the pool once the socket is done with them.
+      if (ioPool.owns(p)) this.socket.write(p, () => ioPool.release(p));
+      else this.socket.write(p);
+    }
     this.socket.uncork();
   }
 
