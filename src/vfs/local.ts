@@ -768,6 +768,8 @@ class LocalHandle implements VfsHandle {
     const fh = this.check(false);
     let st = await this.rawStat();
     const m = this.vfs.metaFor(st);
+    // A change time the client set sticks across our own metadata updates (utimes bumps ctime).
+    const keepChange = t.changeTime === undefined && m.changeTime && m.changeTime.observedNs === st.ctimeNs ? m.changeTime.value : undefined;
     if (t.creationTime !== undefined) m.creationTime = t.creationTime;
     if (t.lastAccessTime !== undefined || t.lastWriteTime !== undefined) {
       const cur = this.vfs.toFileStat(st);
@@ -784,6 +786,7 @@ class LocalHandle implements VfsHandle {
       m.lastWriteTime = { value: mt, observedNs: st.mtimeNs };
     }
     if (t.changeTime !== undefined) m.changeTime = { value: t.changeTime, observedNs: st.ctimeNs };
+    else if (keepChange !== undefined) m.changeTime = { value: keepChange, observedNs: st.ctimeNs };
   }
 
   async setAttributes(attrs: number): Promise<void> {
@@ -796,7 +799,11 @@ class LocalHandle implements VfsHandle {
       if (!this.isDirectory) {
         const mode = Number(st.mode & 0o7777n);
         const want = next & FileAttribute.READONLY ? mode & ~0o222 : mode | 0o200;
-        if (want !== mode) await fh.chmod(want);
+        if (want !== mode) {
+          await fh.chmod(want);
+          // Keep a client-set change time across the chmod (it bumps the host ctime).
+          if (m.changeTime && m.changeTime.observedNs === st.ctimeNs) m.changeTime.observedNs = (await this.rawStat()).ctimeNs;
+        }
         m.attrs = next & ~FileAttribute.READONLY;
       } else {
         m.attrs = next | FileAttribute.DIRECTORY;

@@ -37,6 +37,8 @@ class MemNode implements MemData {
   changeTime: bigint;
   nlink = 1;
   allocation = 0n;
+  /** changeTime was set by a client (FileBasicInformation) and not bumped by a write since. */
+  changeTimeSet = false;
   constructor(readonly id: bigint, readonly isDir: boolean, attrs: number) {
     if (isDir) this.children = new Map();
     this.attrs = attrs;
@@ -45,6 +47,7 @@ class MemNode implements MemData {
   }
   touchWrite(): void {
     this.lastWriteTime = this.changeTime = nowFiletime();
+    this.changeTimeSet = false;
   }
 }
 
@@ -407,12 +410,16 @@ class MemHandle implements VfsHandle {
     if (t.creationTime !== undefined) n.creationTime = t.creationTime;
     if (t.lastAccessTime !== undefined) n.lastAccessTime = t.lastAccessTime;
     if (t.lastWriteTime !== undefined) n.lastWriteTime = t.lastWriteTime;
-    if (t.changeTime !== undefined) n.changeTime = t.changeTime;
+    if (t.changeTime !== undefined) {
+      n.changeTime = t.changeTime;
+      n.changeTimeSet = true;
+    }
   }
   async setAttributes(attrs: number): Promise<void> {
     const n = this.check(false);
     n.attrs = mergeSetAttributes(n.attrs, attrs) | (n.isDir ? FileAttribute.DIRECTORY : 0);
-    n.changeTime = nowFiletime();
+    // A change time the client set sticks across attribute changes (as LocalVfs).
+    if (!n.changeTimeSet) n.changeTime = nowFiletime();
   }
   async setAllocation(size: bigint): Promise<void> {
     this.check(true);

@@ -253,6 +253,19 @@ function conformance(label: string, make: () => Promise<{ vfs: Vfs; cleanup: () 
       await vfs.rmdir('sd');
     });
 
+    test('a client-set change time survives attribute changes', async () => {
+      const { handle } = await vfs.open('ctime.txt', { create: 'create', ...RW });
+      const ct = 133000000000000000n;
+      await handle.setTimes({ changeTime: ct, lastWriteTime: ct - 1000n });
+      await handle.setAttributes(FileAttribute.READONLY);
+      assert.equal((await handle.stat()).changeTime, ct);
+      await handle.setAttributes(FileAttribute.HIDDEN);
+      await handle.setTimes({ lastAccessTime: ct - 5n });
+      assert.equal((await handle.stat()).changeTime, ct);
+      await handle.close();
+      await vfs.unlink('ctime.txt');
+    });
+
     test('allocation grows and is reported', async () => {
       const { handle } = await vfs.open('alloc.bin', { create: 'create', ...RW });
       await handle.write(Buffer.from('abc'), 0n);
