@@ -24,6 +24,7 @@
  * a mismatch (the inode was reused after a delete that bypassed smbts) discards the stale streams.
  * Should streamsDir lie inside the share anyway, it is hidden from listings and unreachable by
  * path. Delete of a file or directory, and overwrite of its main stream, remove its streams.
+ * Extended attributes live beside the streams, one `e-<hex(utf8 name)>` file each (flags byte, value).
  */
 import * as fsp from 'node:fs/promises';
 import { constants as C, type BigIntStats } from 'node:fs';
@@ -32,7 +33,7 @@ import * as os from 'node:os';
 import { createHash } from 'node:crypto';
 import {
   FileAttribute, VfsError, nsToFiletime, filetimeToUnixSeconds,
-  type DirEntry, type FileStat, type FsInfo, type OpenAction, type OpenOptions, type StreamInfo, type TimesUpdate, type Vfs, type VfsHandle,
+  type DirEntry, type ExtendedAttribute, type FileStat, type FsInfo, type OpenAction, type OpenOptions, type StreamInfo, type TimesUpdate, type Vfs, type VfsHandle,
 } from './types.js';
 import { NtStatus } from './status.js';
 import { assertSharePath, foldCase, splitPath, splitStream, validateName, validateStreamName, baseName, parentPath } from './path.js';
@@ -194,6 +195,42 @@ export class LocalVfs implements Vfs {
       return undefined;
     }
     return files.find((x) => { const n = streamNameOf(x); return n !== undefined && foldCase(n) === f; });
+  }
+
+  /** @internal EAs of a file */
+  async readEas(st: BigIntStats): Promise<ExtendedAttribute[]> {
+    const dir = await this.streamDir(st, false);
+    if (!dir) return [];
+    const out: ExtendedAttribute[] = [];
+    for (const f of (await fsp.readdir(dir).catch(() => [] as string[])).sort()) {
+      if (!f.startsWith('e-')) continue;
+      try {
+        const b = await fsp.readFile(nodePath.join(dir, f));
+        if (b.length < 1) continue;
+        out.push({ flags: b[0]!, name: Buffer.from(f.slice(2), 'hex').toString('utf8'), value: b.subarray(1) });
+      } catch { /* vanished */ }
+    }
+    return out;
+  }
+
+  /** @internal set / remove (empty value) EAs of a file */
+  async writeEas(st: BigIntStats, list: ExtendedAttribute[]): Promise<void> {
+    const existing = await this.readEas(st);
+    const dir = await this.streamDir(st, list.some((e) => e.value.length > 0));
+    if (!dir) return;
+    try {
+      for (const e of list) {
+        const f = foldCase(e.name);
+        for (const old of existing) {
+          if (foldCase(old.name) === f) await fsp.rm(nodePath.join(dir, 'e-' + Buffer.from(old.name, 'utf8').toString('hex')), { force: true });
+        }
+        if (e.value.length > 0) {
+          await fsp.writeFile(nodePath.join(dir, 'e-' + Buffer.from(e.name, 'utf8').toString('hex')), Buffer.concat([Buffer.from([e.flags & 0xff]), e.value]), { mode: 0o600 });
+        }
+      }
+    } catch (e) {
+      throw wrap(e);
+    }
   }
 
   /** @internal remove every stream of a file */
@@ -856,6 +893,14 @@ class LocalHandle implements VfsHandle {
     return [[offset, end - offset]];
   }
 
+  async getEas(): Promise<ExtendedAttribute[]> {
+    return this.vfs.readEas(await this.rawStat());
+  }
+
+  async setEas(list: ExtendedAttribute[]): Promise<void> {
+    await this.vfs.writeEas(await this.rawStat(), list);
+  }
+
   async setSparse(on: boolean): Promise<void> {
     this.check(true);
     const st = await this.rawStat();
@@ -1027,6 +1072,16 @@ class LocalStreamHandle implements VfsHandle {
 
   async setSparse(_on: boolean): Promise<void> {
     this.check();
+  }
+
+  getEas(): Promise<ExtendedAttribute[]> {
+    this.check();
+    return this.base.getEas();
+  }
+
+  setEas(list: ExtendedAttribute[]): Promise<void> {
+    this.check();
+    return this.base.setEas(list);
   }
 
   async copyRange(src: VfsHandle, srcOffset: bigint, dstOffset: bigint, length: number): Promise<number> {

@@ -4,7 +4,7 @@
  */
 import {
   FileAttribute, VfsError, nowFiletime,
-  type DirEntry, type FileStat, type FsInfo, type OpenAction, type OpenOptions, type StreamInfo, type TimesUpdate, type Vfs, type VfsHandle,
+  type DirEntry, type ExtendedAttribute, type FileStat, type FsInfo, type OpenAction, type OpenOptions, type StreamInfo, type TimesUpdate, type Vfs, type VfsHandle,
 } from './types.js';
 import { NtStatus } from './status.js';
 import { assertSharePath, foldCase, splitPath, splitStream, validateStreamName } from './path.js';
@@ -28,6 +28,8 @@ class MemNode implements MemData {
   children: Map<string, MemNode> | undefined;
   /** Named streams, keyed by folded name. */
   streams = new Map<string, MemStream>();
+  /** Extended attributes, keyed by folded name. */
+  eas = new Map<string, ExtendedAttribute>();
   data = Buffer.alloc(0);
   size = 0;
   attrs: number;
@@ -235,6 +237,7 @@ export class MemoryVfs implements Vfs {
       this.resize(node, 0);
       node.allocation = 0n;
       this.dropStreams(node); // overwriting the main stream drops the named ones (as Samba)
+      node.eas.clear();
       node.attrs = initialAttributes(false, opts.attributes) | (node.attrs & (FileAttribute.HIDDEN | FileAttribute.SYSTEM));
       node.touchWrite();
       return { handle: new MemHandle(this, node, real), action: plan.action };
@@ -441,6 +444,18 @@ class MemHandle implements VfsHandle {
     if (offset >= size || length <= 0n) return [];
     const end = offset + length < size ? offset + length : size;
     return [[offset, end - offset]];
+  }
+  async getEas(): Promise<ExtendedAttribute[]> {
+    return [...this.check(false).eas.values()].map((e) => ({ ...e, value: Buffer.from(e.value) }));
+  }
+  async setEas(list: ExtendedAttribute[]): Promise<void> {
+    const n = this.check(false);
+    for (const e of list) {
+      const k = foldCase(e.name);
+      if (e.value.length === 0) n.eas.delete(k);
+      else n.eas.set(k, { flags: e.flags, name: e.name, value: Buffer.from(e.value) });
+    }
+    n.changeTime = nowFiletime();
   }
   async setSparse(on: boolean): Promise<void> {
     const n = this.check(true);

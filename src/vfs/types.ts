@@ -71,6 +71,14 @@ export class VfsError extends Error {
   }
 }
 
+/** An extended attribute (MS-FSCC 2.4.15 FILE_FULL_EA_INFORMATION entry). Names match case-insensitively. */
+export interface ExtendedAttribute {
+  /** FILE_NEED_EA = 0x80 */
+  flags: number;
+  name: string;
+  value: Buffer;
+}
+
 export interface TimesUpdate {
   creationTime?: bigint;
   lastAccessTime?: bigint;
@@ -98,6 +106,10 @@ export interface VfsHandle {
   /** Allocated (non-hole) ranges intersecting [offset, offset+length) as [offset, length] pairs. */
   allocatedRanges(offset: bigint, length: bigint): Promise<Array<[bigint, bigint]>>;
   setSparse(on: boolean): Promise<void>;
+  /** Extended attributes of the file (a stream handle reports its file's). Optional. */
+  getEas?(): Promise<ExtendedAttribute[]>;
+  /** Set EAs: an entry with an empty value removes that EA (MS-FSA 2.1.5.14.3). */
+  setEas?(list: ExtendedAttribute[]): Promise<void>;
   /** Server-side copy (FSCTL_SRV_COPYCHUNK). src must come from the same Vfs. */
   copyRange(src: VfsHandle, srcOffset: bigint, dstOffset: bigint, length: number): Promise<number>;
 }

@@ -266,6 +266,23 @@ function conformance(label: string, make: () => Promise<{ vfs: Vfs; cleanup: () 
       await vfs.unlink('ctime.txt');
     });
 
+    test('extended attributes', async () => {
+      const { handle } = await vfs.open('ea.txt', { create: 'create', ...RW });
+      assert.deepEqual(await handle.getEas!(), []);
+      await handle.setEas!([{ flags: 0, name: 'EAONE', value: Buffer.from('VALUE1') }, { flags: 0x80, name: 'SecondEA', value: Buffer.from('v2') }]);
+      await handle.setEas!([{ flags: 0, name: 'eaone', value: Buffer.from('new') }]);
+      const got = (await handle.getEas!()).map((e) => `${e.name}=${e.value.toString()}/${e.flags}`).sort();
+      assert.deepEqual(got, ['SecondEA=v2/128', 'eaone=new/0']);
+      await handle.setEas!([{ flags: 0, name: 'SECONDEA', value: Buffer.alloc(0) }]);
+      assert.equal((await handle.getEas!()).length, 1);
+      await handle.close();
+      await vfs.unlink('ea.txt');
+      const { handle: h2 } = await vfs.open('ea.txt', { create: 'create', ...RW });
+      assert.deepEqual(await h2.getEas!(), []);
+      await h2.close();
+      await vfs.unlink('ea.txt');
+    });
+
     test('allocation grows and is reported', async () => {
       const { handle } = await vfs.open('alloc.bin', { create: 'create', ...RW });
       await handle.write(Buffer.from('abc'), 0n);

@@ -2,7 +2,7 @@
 import type { Open, RequestContext, ShareTree } from '../types.js';
 import { Status } from '../../wire/status.js';
 import { decodeCreateRequest, encodeCreateResponse, type CreateContext, type CreateRequest } from '../../wire/create.js';
-import { CreateContextName, encodeMxAcResponse, makeDiskFileId, decodeAlSi } from '../../wire/create-contexts.js';
+import { CreateContextName, encodeMxAcResponse, makeDiskFileId, decodeAlSi, decodeExtA } from '../../wire/create-contexts.js';
 import {
   Access, CreateDisposition as Disp, CreateOptions as Opt, CreateAction, OplockLevel, ImpersonationLevel,
 } from '../../wire/constants.js';
@@ -209,6 +209,18 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
       if (alsi && !isDir && action !== 'opened') {
         const size = decodeAlSi(alsi.data);
         if (size > 0n) await handle.setAllocation(size).catch(() => {});
+      }
+      // ExtA (MS-SMB2 2.2.13.2.1): EAs of a created / overwritten file.
+      const exta = ctxByName(req.contexts, CreateContextName.EA_BUFFER);
+      if (exta && action !== 'opened') {
+        if (!handle.setEas) fail(0xc000004f /* STATUS_EAS_NOT_SUPPORTED */);
+        let list;
+        try {
+          list = decodeExtA(exta.data);
+        } catch {
+          fail(0x80000014 /* STATUS_EA_LIST_INCONSISTENT */);
+        }
+        await handle.setEas(list.filter((e) => e.value.length > 0));
       }
       fst = await handle.stat();
       if (alsi && !isDir && action !== 'opened') {

@@ -13,6 +13,7 @@ import { stateOf } from '../open-file.js';
 import { buildSecurityDescriptor, queryAccessNeeded } from '../security.js';
 import { shortName } from '../files/short-names.js';
 import { splitStream } from '../../vfs/path.js';
+import { encodeFullEaList } from '../../wire/ea.js';
 
 function smbName(path: string): string {
   return '\\' + path.split('/').join('\\');
@@ -87,18 +88,22 @@ async function fileInfo(ctx: RequestContext, open: Open, cls: number): Promise<B
   }
   const st = await statOpen(open);
   const s = stateOf(open);
+  // EAs (MS-FSCC 2.4.12 / 2.4.15): EaSize is the size of the FILE_FULL_EA_INFORMATION list.
+  const eas = cls === C.FileFullEaInformation || cls === C.FileEaInformation || cls === C.FileAllInformation
+    ? (await open.handle?.getEas?.()) ?? [] : [];
+  const eaList = eas.length ? encodeFullEaList(eas) : Buffer.alloc(0);
   switch (cls) {
     case C.FileBasicInformation: return I.encodeFileBasicInformation(basic(st));
     case C.FileStandardInformation: return I.encodeFileStandardInformation(standard(open, st));
     case C.FileInternalInformation: return I.encodeFileInternalInformation({ indexNumber: st.fileId });
-    case C.FileEaInformation: return I.encodeFileEaInformation({ eaSize: 0 });
+    case C.FileEaInformation: return I.encodeFileEaInformation({ eaSize: eaList.length });
     case C.FileAccessInformation: return I.encodeFileAccessInformation({ accessFlags: open.grantedAccess });
     case C.FilePositionInformation: return I.encodeFilePositionInformation({ currentByteOffset: s.position });
     case C.FileModeInformation: return I.encodeFileModeInformation({ mode: s.mode });
     case C.FileAlignmentInformation: return I.encodeFileAlignmentInformation({ alignmentRequirement: 0 });
     case C.FileAllInformation:
       return I.encodeFileAllInformation({
-        basic: basic(st), standard: standard(open, st), internal: { indexNumber: st.fileId }, ea: { eaSize: 0 },
+        basic: basic(st), standard: standard(open, st), internal: { indexNumber: st.fileId }, ea: { eaSize: eaList.length },
         access: { accessFlags: open.grantedAccess }, position: { currentByteOffset: s.position }, mode: { mode: s.mode },
         alignment: { alignmentRequirement: 0 }, name: smbName(open.path),
       });
@@ -135,8 +140,8 @@ async function fileInfo(ctx: RequestContext, open: Open, cls: number): Promise<B
       return I.encodeFileIdInformation({ volumeSerialNumber: volumeId(open), fileId: id });
     }
     case C.FileFullEaInformation:
-      // No EAs are stored: an empty list (Samba answers OK for SMB2_ALL_EAS).
-      return Buffer.alloc(0);
+      // The whole list (the query's EA name list and index are ignored, as Samba); none: empty, OK.
+      return eaList;
     case C.FileNormalizedNameInformation:
       if (ctx.conn.dialect < 0x0311) fail(Status.NOT_SUPPORTED);
       return I.encodeFileNameInformation(open.path.split('/').join('\\'));

@@ -13,6 +13,7 @@ import { ioAllowed } from '../locks.js';
 import { breakLevelII, startBreak } from '../oplocks.js';
 import { setAccessNeeded } from '../security.js';
 import { renameStream } from '../files/streams.js';
+import { decodeFullEaList } from '../../wire/ea.js';
 
 const NO_CHANGE_A = 0xffffffffffffffffn; // -1: don't change, stop automatic updates
 const NO_CHANGE_B = 0xfffffffffffffffen; // -2: resume automatic updates
@@ -223,10 +224,19 @@ export const handler = handlerOf(async (ctx) => {
           stateOf(open).mode = mode;
           break;
         }
-        case C.FileFullEaInformation:
+        case C.FileFullEaInformation: {
           need(open, Access.FILE_WRITE_EA);
-          fail(0xc000004f /* STATUS_EAS_NOT_SUPPORTED */);
-        // falls through (never reached)
+          if (!open.handle?.setEas) fail(0xc000004f /* STATUS_EAS_NOT_SUPPORTED */);
+          let list;
+          try {
+            list = decodeFullEaList(buf);
+          } catch {
+            fail(0x80000014 /* STATUS_EA_LIST_INCONSISTENT */);
+          }
+          await open.handle.setEas(list);
+          reportChange(ctx.server, open.tree, open.path, FileAction.MODIFIED, NotifyFilter.EA);
+          break;
+        }
         case C.FileValidDataLengthInformation:
           exact(buf, 8);
           need(open, Access.FILE_WRITE_DATA);
