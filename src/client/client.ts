@@ -9,7 +9,8 @@ import { decodeOplockBreak, encodeOplockBreak } from '../wire/oplock-break.js';
 import { Status } from '../wire/status.js';
 import { Connection } from './connection.js';
 import { negotiate, type NegotiateResult } from './negotiate.js';
-import { setupSession, type Session } from './session.js';
+import { setupSession, type GssClient, type Session } from './session.js';
+import { ChannelManager, keyId, type ChannelFactory, type ChannelInfo, type MultichannelOptions } from './multichannel.js';
 import { connectTree, validateNegotiate, type Tree } from './tree.js';
 import { createGss } from './auth.js';
 import { SmbError, parse } from './errors.js';
@@ -40,6 +41,11 @@ export interface ConnectOptions {
   /** Ciphers to offer for 3.1.1, in preference order (CipherId values). */
   ciphers?: number[];
   workstation?: string;
+  /**
+   * SMB3 multichannel: after the session is up, query the server's interfaces and bind up to
+   * maxChannels-1 more connections to it (default maxChannels 1 = off). See multichannel.ts.
+   */
+  multichannel?: MultichannelOptions;
 }
 
 export interface ReaddirOptions {
@@ -71,22 +77,32 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   const conn = new Connection({ host: u.host, port: u.port, timeoutMs, keepaliveMs: options.keepaliveMs ?? 60_000 });
   try {
     await conn.connect();
+    // One ClientGUID for every connection of this client: multichannel binding requires it (seed 001).
+    const clientGuid = randomBytes(16);
     const neg = await negotiate(conn, {
       dialects: options.dialects, requireSigning: options.sign, ciphers: options.ciphers,
-      clientGuid: randomBytes(16), host: u.host,
+      clientGuid, host: u.host, multichannel: (options.multichannel?.maxChannels ?? 1) > 1,
     });
     if (options.encrypt && !neg.cipherId) {
       throw new SmbError(Status.NOT_SUPPORTED, `encryption requested but dialect 0x${neg.dialect.toString(16)} with this server cannot encrypt`);
     }
+    const gss = (): GssClient => createGss({ user: u.user, password: options.password ?? u.password ?? '', domain: options.domain ?? u.domain, workstation: options.workstation });
     const session = await setupSession(conn, neg, {
-      gss: createGss({ user: u.user, password: options.password ?? u.password ?? '', domain: options.domain ?? u.domain, workstation: options.workstation }),
+      gss: gss(),
       requireSigning: !!options.sign,
       timeoutMs,
     });
     if (options.encrypt) session.encryptData = true;
     const tree = await connectTree(session, u.host, u.share, !!options.encrypt);
     await validateNegotiate(tree, neg);
-    return new SmbClient(conn, neg, session, tree, u.path, options);
+    const client = new SmbClient(conn, neg, session, tree, u.path, options);
+    if ((options.multichannel?.maxChannels ?? 1) > 1) {
+      await client.startMultichannel({
+        port: u.port, timeoutMs, keepaliveMs: options.keepaliveMs ?? 60_000, dialects: options.dialects,
+        ciphers: options.ciphers, requireSigning: !!options.sign, clientGuid, host: u.host, gss,
+      });
+    }
+    return client;
   } catch (e) {
     await conn.close();
     throw e;
@@ -95,6 +111,8 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
 
 export class SmbClient {
   private readonly opens = new Map<bigint, FileHandle>();
+  private mc: ChannelManager | undefined;
+  private closing = false;
 
   constructor(
     private readonly conn: Connection,
@@ -106,6 +124,29 @@ export class SmbClient {
     private readonly options: ConnectOptions,
   ) {
     conn.onOplockBreak = (msg) => { void this.onBreak(msg); };
+  }
+
+  /** Binds more channels (ConnectOptions.multichannel); failures to bind leave fewer channels, never an error. */
+  async startMultichannel(factory: Omit<ChannelFactory, 'onConnection'>): Promise<void> {
+    const opts = this.options.multichannel;
+    if (!opts || this.mc) return;
+    this.mc = new ChannelManager(this.session, {
+      ...factory,
+      onConnection: (c) => { c.onOplockBreak = (msg) => { void this.onBreak(msg); }; },
+    }, opts);
+    await this.mc.start(this.tree, this.neg);
+  }
+
+  /** The session's channels: state, server interface, link speed, bytes each way, requests in flight. */
+  channels(): ChannelInfo[] {
+    if (this.mc) return this.mc.channels();
+    const c = this.conn;
+    const key = this.session.signingKey;
+    return [{
+      id: 1, state: c.closed ? 'failed' : 'active', interface: c.opts.host, local: c.localAddress, remote: c.remoteAddress,
+      speed: 0, rss: false, rdma: false, signingKeyId: keyId(key), bytesSent: c.bytesSent, bytesReceived: c.bytesReceived,
+      inFlight: c.inFlight, requests: c.requestsSent,
+    }];
   }
 
   get info(): ServerInfo {
@@ -422,7 +463,13 @@ export class SmbClient {
 
   /** Disconnects the tree, logs off, closes the connection. Safe to call twice. */
   async close(): Promise<void> {
-    if (this.conn.closed) return;
+    if (this.closing) return;
+    this.closing = true;
+    if (this.session.liveChannels().length === 0) {
+      await this.mc?.close();
+      await this.conn.close();
+      return;
+    }
     // Polite goodbye, but bounded: a stalled server must not make close() hang.
     const polite = (async () => {
       await Promise.all([...this.opens.values()].map((h) => h.close().catch(() => undefined)));
@@ -433,6 +480,7 @@ export class SmbClient {
     const limit = new Promise<void>((r) => { timer = setTimeout(r, Math.min(5000, this.options.timeoutMs ?? 30_000)); });
     await Promise.race([polite.catch(() => undefined), limit]);
     clearTimeout(timer);
+    await this.mc?.close();
     await this.conn.close();
   }
 }

@@ -44,6 +44,8 @@ export interface SmbRequest {
   flags?: number;
   /** Largest of bytes sent and bytes expected back; sets CreditCharge (3.2.4.1.5). */
   payloadSize?: number;
+  /** ChannelSequence (3.x, 2.2.1.2): bumped by the session after a channel failure (multichannel replay). */
+  channelSequence?: number;
 }
 
 export interface SmbResponse {
@@ -120,6 +122,12 @@ export class Connection {
   private lastActivity = Date.now();
   /** Channels of sessions bound to this connection, by SessionId. */
   readonly channels = new Map<bigint, ChannelSecurity>();
+  /** Traffic counters (client.channels()) and the time of the last byte each way (stall detection). */
+  bytesSent = 0;
+  bytesReceived = 0;
+  requestsSent = 0;
+  lastSend = Date.now();
+  lastReceive = Date.now();
   params: NegotiatedParams = {
     dialect: 0, supportsMultiCredit: false, maxReadSize: CREDIT_UNIT, maxWriteSize: CREDIT_UNIT, maxTransactSize: CREDIT_UNIT,
   };
@@ -135,6 +143,26 @@ export class Connection {
 
   get availableCredits(): number {
     return this.credits;
+  }
+
+  /** Requests sent and not answered yet. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** Requests waiting for an answer that have not gone async (an interim STATUS_PENDING may wait forever legitimately). */
+  get waitingRequests(): number {
+    let n = 0;
+    for (const p of this.pending.values()) if (p.asyncId === undefined) n++;
+    return n;
+  }
+
+  get localAddress(): string {
+    return this.socket?.localAddress ? `${this.socket.localAddress}:${this.socket.localPort}` : '';
+  }
+
+  get remoteAddress(): string {
+    return this.socket?.remoteAddress ? `${this.socket.remoteAddress}:${this.socket.remotePort}` : `${this.opts.host}:${this.opts.port}`;
   }
 
   /** Largest payload one request may carry so that its CreditCharge fits the server's window. */
@@ -225,6 +253,7 @@ export class Connection {
         messageId,
         treeId: req.treeId ?? 0,
         sessionId: req.sessionId ?? 0n,
+        status: req.channelSequence ?? 0,
       }, header, 0);
       const member = [header, ...bodyParts];
       if (padded > len) member.push(Buffer.alloc(padded - len));
@@ -242,6 +271,7 @@ export class Connection {
       this.armTimer(p);
       this.pending.set(id, p);
     }));
+    this.requestsSent += reqs.length;
     if (opts.onSent) opts.onSent(members.map((m) => (m.length === 1 ? m[0]! : Buffer.concat(m))));
 
     let out: Buffer[];
@@ -314,14 +344,20 @@ export class Connection {
     const s = this.socket;
     if (!s) throw new SmbError(Status.CONNECTION_DISCONNECTED, 'not connected');
     this.lastActivity = Date.now();
+    this.lastSend = this.lastActivity;
     s.cork();
-    for (const p of parts) s.write(p);
+    for (const p of parts) {
+      this.bytesSent += p.length;
+      s.write(p);
+    }
     s.uncork();
   }
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
     this.lastActivity = Date.now();
+    this.lastReceive = this.lastActivity;
+    this.bytesReceived += chunk.length;
     try {
       for (const frame of this.frames.push(chunk)) this.onFrame(frame);
     } catch (err) {

@@ -3,3 +3,4 @@ export { connect, SmbClient, type ConnectOptions, type ReaddirOptions, type RmOp
 export { SmbError } from './errors.js';
 export { FileHandle, type Stats, type TransferOptions, type OpenFlag } from './file.js';
 export { parseSmbUrl, type SmbUrl } from './url.js';
+export { type ChannelInfo, type ChannelState, type MultichannelOptions } from './multichannel.js';

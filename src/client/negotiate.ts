@@ -20,6 +20,8 @@ export interface NegotiateOptions {
   ciphers?: number[];
   clientGuid: Buffer;
   host: string;
+  /** Advertise SMB2_GLOBAL_CAP_MULTI_CHANNEL (servers only report theirs to clients that do). */
+  multichannel?: boolean;
 }
 
 export interface NegotiateResult {
@@ -54,7 +56,8 @@ export async function negotiate(conn: Connection, opts: NegotiateOptions): Promi
   const ciphers = opts.ciphers?.length ? opts.ciphers : DEFAULT_CIPHERS;
   const securityMode = SecurityMode.SIGNING_ENABLED | (opts.requireSigning ? SecurityMode.SIGNING_REQUIRED : 0);
   const has3 = dialects.some((d) => d >= Dialect.SMB3_00);
-  const capabilities = Capabilities.LARGE_MTU | (has3 ? Capabilities.ENCRYPTION : 0);
+  const capabilities = Capabilities.LARGE_MTU | (has3 ? Capabilities.ENCRYPTION : 0) |
+    (has3 && opts.multichannel ? Capabilities.MULTI_CHANNEL : 0);
   const contexts: NegotiateContext[] = [];
   if (dialects.includes(Dialect.SMB3_11)) {
     contexts.push({ kind: 'preauth', hashAlgorithms: [HashAlgorithm.SHA512], salt: randomBytes(32) });

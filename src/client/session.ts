@@ -1,7 +1,8 @@
 // Client Session and Channel (MS-SMB2 3.2.1.3 / 3.2.1.8). A Session owns Channels; a Channel is
 // {connection, signing key}. Encryption keys, SigningRequired and EncryptData belong to the
 // session; each channel has its own signing key (for 3.x bindings it is derived from the binding's
-// own preauth hash). Today a session has one channel; multichannel binding adds more later.
+// own preauth hash). multichannel.ts binds more channels; compound() replays a request whose
+// channel died on a live one.
 import { Command, Dialect, HeaderFlags, SecurityMode, SessionFlags } from '../wire/constants.js';
 import { decodeSessionSetupResponse, encodeSessionSetupRequest } from '../wire/session-setup.js';
 import { encodeLogoffRequest } from '../wire/logoff.js';
@@ -57,15 +58,70 @@ export class Session {
   applicationKey: Buffer | undefined;
   guest = false;
   anonymous = false;
-  private nextChannel = 0;
+  /** Session.SigningKey: the first channel's key; signs multichannel binding requests (3.2.4.2.3). */
+  signingKey: Buffer | undefined;
+  /** ChannelSequence sent in every 3.x request; bumped once per failed channel (3.2.4.1.1, 3.2.7.1). */
+  channelSequence = 0;
+  private readonly failedConnections = new WeakSet<Connection>();
+  /** Smooth weighted round-robin state: channel -> current weight. */
+  private readonly current = new Map<Channel, number>();
+  private weightOf: ((ch: Channel) => number) | undefined;
 
   constructor(readonly dialect: number) {}
 
-  /** A live channel to send on (round-robin over live channels). */
+  liveChannels(): Channel[] {
+    return this.channels.filter((c) => !c.connection.closed);
+  }
+
+  /** Link-speed weights for channel selection (multichannel.ts); default: all equal. */
+  setWeights(fn: (ch: Channel) => number): void {
+    this.weightOf = fn;
+    this.current.clear();
+  }
+
+  /** Adds a bound channel (multichannel binding) and routes its connection's responses to it. */
+  addChannel(ch: Channel): void {
+    if (!this.channels.includes(ch)) this.channels.push(ch);
+    ch.connection.channels.set(this.id, ch);
+  }
+
+  /** Forgets a channel whose connection died. */
+  removeChannel(ch: Channel): void {
+    const i = this.channels.indexOf(ch);
+    if (i >= 0) this.channels.splice(i, 1);
+    this.current.delete(ch);
+  }
+
+  /**
+   * A live channel to send on: smooth weighted round-robin over live channels (weights = link
+   * speed, DESIGN rule 4), so consecutive READs/WRITEs of one file spread over all channels.
+   */
   channel(): Channel {
-    const live = this.channels.filter((c) => !c.connection.closed);
+    const live = this.liveChannels();
     if (live.length === 0) throw new SmbError(Status.CONNECTION_DISCONNECTED, 'no live connection for this session');
-    return live[this.nextChannel++ % live.length]!;
+    if (live.length === 1) return live[0]!;
+    let total = 0;
+    let best: Channel | undefined;
+    let bestW = -Infinity;
+    for (const c of live) {
+      const w = Math.max(1, this.weightOf?.(c) ?? 1);
+      total += w;
+      const cw = (this.current.get(c) ?? 0) + w;
+      this.current.set(c, cw);
+      if (cw > bestW) {
+        bestW = cw;
+        best = c;
+      }
+    }
+    this.current.set(best!, bestW - total);
+    return best!;
+  }
+
+  /** A channel's connection failed: bump ChannelSequence once for it (requests replayed after it carry the new one). */
+  private channelFailed(ch: Channel): void {
+    if (this.failedConnections.has(ch.connection)) return;
+    this.failedConnections.add(ch.connection);
+    this.channelSequence = (this.channelSequence + 1) & 0xffff;
   }
 
   private frame(ch: Channel, reqs: SmbRequest[], o: RequestOptions): { reqs: SmbRequest[]; encrypt: boolean; sign: boolean } {
@@ -92,9 +148,37 @@ export class Session {
    * (not in `allow`) after all members answered.
    */
   async compound(reqs: SmbRequest[], o: RequestOptions = {}, throwOnError = true): Promise<SmbResponse[]> {
-    const ch = this.channel();
-    const f = this.frame(ch, reqs, o);
-    const res = await ch.connection.sendCompound(f.reqs, { channel: ch, encrypt: f.encrypt, sign: f.sign, timeoutMs: o.timeoutMs });
+    const is3 = this.dialect >= Dialect.SMB3_00;
+    let replay = false;
+    let res: SmbResponse[];
+    for (let attempt = 0; ; attempt++) {
+      const ch = this.channel();
+      const f = this.frame(ch, reqs, o);
+      // 3.x: every request carries the ChannelSequence; a retry after a channel failure carries
+      // SMB2_FLAGS_REPLAY_OPERATION too, so the server does not apply it twice (3.2.4.1.1, 3.3.5.2.10).
+      const out = is3
+        ? f.reqs.map((r) => ({ ...r, channelSequence: this.channelSequence, flags: (r.flags ?? 0) | (replay ? HeaderFlags.REPLAY_OPERATION : 0) }))
+        : f.reqs;
+      try {
+        res = await ch.connection.sendCompound(out, { channel: ch, encrypt: f.encrypt, sign: f.sign, timeoutMs: o.timeoutMs });
+      } catch (e) {
+        // The channel died under the request: replay it on another live channel (DESIGN rule 3).
+        if (is3 && ch.connection.closed && attempt < MAX_REPLAYS && this.liveChannels().length > 0) {
+          this.channelFailed(ch);
+          replay = true;
+          continue;
+        }
+        throw e;
+      }
+      // After a failover the server refuses a replay while the original may still run, and
+      // requests of the old ChannelSequence: retry (bounded) with the current one.
+      if (is3 && this.channelSequence !== 0 && attempt < MAX_REPLAYS && res.some((r) => r.header.status === Status.FILE_NOT_AVAILABLE)) {
+        replay = true;
+        await new Promise((r) => setTimeout(r, Math.min(250, 10 * (attempt + 1))));
+        continue;
+      }
+      break;
+    }
     if (throwOnError) for (const r of res) checkStatus(r, o);
     return res;
   }
@@ -108,6 +192,9 @@ export class Session {
     } catch { /* closing anyway */ }
   }
 }
+
+/** Replays of one request across channel failures / FILE_NOT_AVAILABLE answers. */
+const MAX_REPLAYS = 40;
 
 export function checkStatus(r: SmbResponse, o: { allow?: number[]; path?: string } = {}): void {
   const st = r.header.status;
@@ -201,6 +288,7 @@ export async function setupSession(conn: Connection, neg: NegotiateResult, o: Se
       throw new SmbError(Status.ACCESS_DENIED, 'the server did not sign the final SMB 3.1.1 SESSION_SETUP response');
     }
   }
+  session.signingKey = channel.signingKey;
   session.channels.push(channel);
   conn.channels.set(session.id, channel);
   return session;

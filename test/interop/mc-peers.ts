@@ -17,7 +17,13 @@ export interface NsServer {
   user: string;
   pass: string;
   proc: SpawnedProcess;
+  /** smbts only: `smbts status --json` (admin socket; unix sockets work across network namespaces). */
+  status?(): Promise<ServerStatusJson>;
   stop(): Promise<void>;
+}
+
+export interface ServerStatusJson {
+  sessions: Array<{ sessionId: string; user: string; channels: Array<{ connectionId: number; localAddress: string; remoteAddress: string; signingKeyId: string; bytesIn: number; bytesOut: number; requestsInFlight: number }> }>;
 }
 
 export interface NsServerOptions {
@@ -132,6 +138,11 @@ export async function startSmbtsNs(topo: Topology, o: NsServerOptions = {}): Pro
   // With a fresh user database, serve creates user "smbts" with SMBTS_PASSWORD.
   return {
     kind: 'smbts', shareDir, user: 'smbts', pass: DEFAULT_PASS, proc,
+    async status() {
+      const r = await run(cmd, [...args, 'status', '--users', users, '--json'], { timeoutMs: 20_000, env: { ...process.env, SMBTS_HOME: root } });
+      if (r.code !== 0) throw new Error(`smbts status: ${r.stderr || r.stdout}`);
+      return JSON.parse(r.stdout) as ServerStatusJson;
+    },
     async stop() {
       await proc.kill();
       await rm(root, { recursive: true, force: true }).catch(() => undefined);

@@ -79,6 +79,15 @@ describe('multichannel over veth links in network namespaces', { skip, timeout: 
         for (const n of [2, 4]) {
           const file = `mc-${n}.bin`;
           const d = await transfer(topo, server, n, file);
+          if (server.status && n === 4 && (await d.waitFor('write', SIZE / 4, 120_000))) {
+            // The admin view: one session, 4 channels, each with its own signing key id (never the key).
+            const st = await server.status();
+            const s = st.sessions.find((x) => x.channels.length === 4);
+            assert.ok(s, `smbts status shows no session with 4 channels: ${JSON.stringify(st)}`);
+            assert.equal(new Set(s.channels.map((c) => c.signingKeyId)).size, 4, JSON.stringify(s.channels));
+            assert.equal(new Set(s.channels.map((c) => c.localAddress.replace(/:\d+$/, ''))).size, 4, JSON.stringify(s.channels));
+            for (const c of s.channels) assert.match(c.signingKeyId, /^[0-9a-f]{8}$/);
+          }
           const r = await d.result;
           assert.ok(r.ok, `${kind} ${n} channels: ${summary(r)}`);
           assert.equal(r.readSha256, r.sha256);
