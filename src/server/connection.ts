@@ -69,6 +69,12 @@ function bodyLength(parts: Buffer[]): number {
   return n;
 }
 
+/** A single (uncompounded) SMB2 WRITE request: its handler keeps no reference to the frame. */
+function isLoneWrite(f: Buffer): boolean {
+  return f.length >= HEADER_SIZE && f.readUInt32LE(0) === PROTOCOL_ID && f.readUInt16LE(12) === Command.WRITE &&
+    f.readUInt32LE(20) === 0;
+}
+
 function u32At(msg: Buffer, off: number): number {
   return msg.length >= off + 4 ? msg.readUInt32LE(off) : 0;
 }
@@ -118,7 +124,7 @@ export class Connection implements ConnectionView, ChannelConnection {
   bytesIn = 0;
   bytesOut = 0;
   readonly credits = new CreditWindow();
-  private readonly reader = new FrameReader();
+  private readonly reader = new FrameReader(undefined, ioPool);
   private readonly pending = new Map<bigint, Pending>();
   private readonly asyncOps = new Map<bigint, Pending>();
   private nextAsyncId = 1n;
@@ -152,7 +158,12 @@ export class Connection implements ConnectionView, ChannelConnection {
     // Frames start in arrival order (everything up to a handler's first await is synchronous, so
     // the sequence window sees them in order); responses may complete out of order, as SMB2 allows.
     for (const f of frames) {
-      this.onFrame(f).catch((e: unknown) => {
+      // A pooled frame (reassembled from several chunks) goes back to the pool when nothing can
+      // refer to it any more: a transform once decrypted (onTransform), a lone WRITE once answered.
+      const recycle = ioPool.owns(f) && isLoneWrite(f);
+      this.onFrame(f).then(() => {
+        if (recycle) ioPool.release(f);
+      }, (e: unknown) => {
         this.drop(e instanceof DisconnectError ? e.message : `internal error: ${(e as Error)?.stack ?? String(e)}`);
       });
     }
@@ -193,6 +204,8 @@ export class Connection implements ConnectionView, ChannelConnection {
       plaintext = decryptMessage(session.cipherId, session.decryptionKey, frame).plaintext;
     } catch {
       throw new DisconnectError('decryption failed');
+    } finally {
+      ioPool.release(frame); // the plaintext is a new buffer
     }
     if (plaintext.length < 4 || plaintext.readUInt32LE(0) !== PROTOCOL_ID) throw new DisconnectError('decrypted data is not SMB2');
     await this.onMessage(plaintext, session);

@@ -2,6 +2,7 @@
 // is preceded by a 4-byte header: one zero byte and a 24-bit big-endian length.
 // The same framing is used on port 139 after NetBIOS session setup (RFC 1002 type 0x00).
 import { WireError } from '../wire/buf.js';
+import type { BufferPool } from './bufpool.js';
 
 /** Largest frame we accept: 8 MiB of payload plus headers, transform and compound slack. */
 export const MAX_FRAME = 8 * 1024 * 1024 + 64 * 1024;
@@ -21,7 +22,11 @@ export class FrameReader {
   private chunks: Buffer[] = [];
   private buffered = 0;
 
-  constructor(private readonly maxFrame = MAX_FRAME) {}
+  /**
+   * With `pool`, frames reassembled from several chunks (large WRITEs, READ responses) are built in
+   * pooled buffers; the owner gives them back (pool.release) once nothing refers to them.
+   */
+  constructor(private readonly maxFrame = MAX_FRAME, private readonly pool?: BufferPool) {}
 
   /** Returns the complete frames now available (possibly none). Throws WireError on a bad length. */
   push(chunk: Buffer): Buffer[] {
@@ -61,7 +66,7 @@ export class FrameReader {
     const first = this.chunks[0]!;
     if (first.length === n) { this.chunks.shift(); return first; }
     if (first.length > n) { this.chunks[0] = first.subarray(n); return first.subarray(0, n); }
-    const out = Buffer.allocUnsafe(n);
+    const out = this.pool ? this.pool.get(n) : Buffer.allocUnsafe(n);
     let off = 0;
     while (off < n) {
       const c = this.chunks[0]!;

@@ -9,6 +9,7 @@ import { breakLevelII } from '../oplocks.js';
 import { reportChange, FileAction, NotifyFilter } from '../open-file.js';
 import { pipeWrite } from '../files/pipes.js';
 import { enterChannelSequence } from '../replay.js';
+import { ioPool } from '../../transport/bufpool.js';
 
 const WRITE_TO_EOF = 0xffffffffffffffffn;
 
@@ -16,7 +17,8 @@ export const handler = handlerOf(async (ctx) => {
   const req = decodeWriteRequest(ctx.msg);
   const open = requireOpen(ctx, req.fileId);
   if (req.data.length > ctx.conn.maxWriteSize) fail(Status.INVALID_PARAMETER, 'write larger than MaxWriteSize');
-  if (open.pipe) return pipeWrite(ctx, open, req.data);
+  // The frame may be a pooled buffer that is reused after this reply: a pipe keeps its own copy.
+  if (open.pipe) return pipeWrite(ctx, open, ioPool.owns(req.data) ? Buffer.from(req.data) : req.data);
   if (open.isDirectory || !open.handle) fail(Status.INVALID_DEVICE_REQUEST);
   if (!(open.grantedAccess & (Access.FILE_WRITE_DATA | Access.FILE_APPEND_DATA))) fail(Status.ACCESS_DENIED);
   // 3.3.5.2.10: a multichannel replay must not run while the original may still be in progress.
