@@ -120,7 +120,8 @@ export function replayableCreate(inner: Handler): Handler {
     }
     const reply = await inner(ctx);
     if (reply.status === Status.SUCCESS && reply.body !== undefined) {
-      const body = Array.isArray(reply.body) ? Buffer.concat(reply.body) : reply.body;
+      // A copy: reply buffers may be pooled and reused once sent.
+      const body = Array.isArray(reply.body) ? Buffer.concat(reply.body) : Buffer.from(reply.body);
       try {
         const fileId = decodeCreateResponse(Buffer.concat([Buffer.alloc(64), body])).fileId;
         const open = ctx.session.opens.get(fileId.volatile);
