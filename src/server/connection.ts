@@ -326,6 +326,12 @@ export class Connection implements ConnectionView, ChannelConnection {
         if (session.state === 'valid') unbound = session;
         return reply(Status.USER_SESSION_DELETED);
       }
+      if (session.state === 'deleted') {
+        // Ended by a failed re-authentication: signed with the channel key when the request was (Samba).
+        if (requestSigned && !encrypted && channel.signingKey.length > 0 &&
+            verifySignature(this.signingAlgorithm, channel.signingKey, msg)) verified = session;
+        return reply(Status.USER_SESSION_DELETED);
+      }
       if (session.state === 'in-progress') return reply(Status.USER_SESSION_DELETED);
       if (session.state === 'expired' || (session.expiresAt !== undefined && Date.now() > session.expiresAt)) {
         session.state = 'expired';

@@ -28,7 +28,9 @@ export interface Channel {
   signingKey: Buffer;
 }
 
-export type SessionState = 'in-progress' | 'valid' | 'expired';
+/** 'deleted': ended by a failed re-authentication, kept (with its channels) until its connections close so
+ * requests get a signed USER_SESSION_DELETED, as Samba. */
+export type SessionState = 'in-progress' | 'valid' | 'expired' | 'deleted';
 
 /** Short, non-reversible id of a key for status output (never the key itself). */
 export function keyId(key: Buffer): string {

@@ -50,6 +50,10 @@ export const handler: Handler = async (c) => {
   } else {
     session = server.sessions.get(h.sessionId);
     if (!session) return { status: Status.USER_SESSION_DELETED };
+    if (session.state === 'deleted') {
+      if (session.channelFor(conn.id)) ctx.signWith = session;
+      return { status: Status.USER_SESSION_DELETED };
+    }
     // A request signed with the session's key gets signed answers, errors included: Samba's
     // client refuses unsigned replies on a signing session (smb2.session.bind_negative_*).
     if (session.state === 'valid' && (h.flags & HeaderFlags.SIGNED)) {
@@ -108,6 +112,17 @@ export const handler: Handler = async (c) => {
   if (step.state === 'failed') {
     server.log(`session setup from ${conn.remoteAddress} failed: ${step.reason}`);
     if (ex.kind === 'new') server.sessions.delete(session.id);
+    // A failed re-authentication ends the session on every channel (3.3.5.5.3; Samba; smbtorture
+    // smb2.session.reauth6, bind_invalid_auth). A failed bind leaves the session alone. Like Samba,
+    // the record stays (state 'deleted', channel keys kept) so later requests on it get a signed
+    // USER_SESSION_DELETED; it goes when its connections close.
+    if (ex.kind === 'reauth') {
+      const channels = [...session.channels];
+      await server.destroySession(session, 'logoff');
+      for (const [id, ch] of channels) session.channels.set(id, ch);
+      session.state = 'deleted';
+      server.sessions.set(session.id, session);
+    }
     return { status: failed(step) };
   }
 
