@@ -140,6 +140,13 @@ export class NtlmServer {
       return { state: 'failed', reason: 'logon-failure' };
     }
     if (ntLen < 16 + 28) return { state: 'failed', reason: 'invalid-token' };
+    // The NTLMv2_CLIENT_CHALLENGE's AV pairs must parse before any password check: a malformed blob
+    // is INVALID_PARAMETER, not LOGON_FAILURE (Samba ntlmssp_server_preauth; smb2.session.ntlmssp_bug14932).
+    try {
+      parseAvPairs(auth.ntResponse.subarray(16 + 28));
+    } catch {
+      return { state: 'failed', reason: 'invalid-token' };
+    }
 
     const entry = this.opts.lookup(user, domain);
     if (!entry) {
