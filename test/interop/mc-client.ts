@@ -64,6 +64,9 @@ async function main(): Promise<void> {
       timeoutMs: 60_000,
       chunkSize: job.chunkSize ?? 1024 * 1024,
       depth: job.depth ?? 16,
+      encrypt: !!job.encrypt,
+      sign: !!job.sign,
+      ...(job.dialects ? { dialects: job.dialects } : {}),
       multichannel: { maxChannels: job.maxChannels, ...(job.channelTimeoutMs ? { channelTimeoutMs: job.channelTimeoutMs } : {}) },
     };
     client = (await connect(job.url, opts as Parameters<typeof connect>[1])) as unknown as McClient;

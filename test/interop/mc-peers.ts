@@ -196,6 +196,11 @@ export interface DriverJob {
   depth?: number;
   /** Seconds after which a channel with requests in flight and no progress is declared dead. */
   channelTimeoutMs?: number;
+  /** Encrypt everything / require signing (ConnectOptions.encrypt / sign). */
+  encrypt?: boolean;
+  sign?: boolean;
+  /** Dialects to offer (default: the client's). */
+  dialects?: number[];
 }
 
 export interface ChannelReport {
@@ -205,6 +210,7 @@ export interface ChannelReport {
   local?: string;
   remote?: string;
   speed?: number;
+  signingKeyId?: string;
   bytesSent: number;
   bytesReceived: number;
   inFlight?: number;

@@ -101,6 +101,28 @@ describe('multichannel over veth links in network namespaces', { skip, timeout: 
     });
   }
 
+  test('encrypted 3.1.1 and signed 3.0 sessions bind channels too (Samba and smbts)', { timeout: 180_000 }, async () => {
+    for (const kind of ['samba', 'smbts'] as const) {
+      const server = kind === 'samba' ? await startSambaNs(topo) : await startSmbtsNs(topo);
+      try {
+        for (const mode of [{ encrypt: true }, { sign: true, dialects: [0x0300] }]) {
+          const d = startDriver(topo, {
+            url: `smb://${server.user}@${topo.link(1).srvAddr}/share`, password: server.pass,
+            maxChannels: 2, size: 32 * MiB, file: 'mc-mode.bin', chunkSize: MiB, depth: 8, ...mode,
+          });
+          const r = await d.result;
+          const label = `${kind} ${JSON.stringify(mode)}`;
+          assert.ok(r.ok, `${label}: ${summary(r)}`);
+          assert.equal(r.channels.length, 2, `${label}: ${summary(r)}`);
+          assert.notEqual(r.channels[0]!.signingKeyId, r.channels[1]!.signingKeyId, 'each channel has its own signing key');
+          for (const c of r.channels) assert.ok(c.bytesSent > 4 * MiB && c.bytesReceived > 4 * MiB, `${label}: ${summary(r)}`);
+        }
+      } finally {
+        await server.stop();
+      }
+    }
+  });
+
   test('fault: a link cut in the middle of a transfer; it completes byte-identical on the remaining channels', { timeout: 240_000 }, async () => {
     const server = await startSmbtsNs(topo);
     try {
