@@ -32,7 +32,7 @@ import * as nodePath from 'node:path';
 import * as os from 'node:os';
 import { createHash } from 'node:crypto';
 import {
-  FileAttribute, VfsError, nsToFiletime, filetimeToUnixSeconds,
+  FileAttribute, VfsError, eaListSize, nsToFiletime, filetimeToUnixSeconds,
   type DirEntry, type ExtendedAttribute, type FileStat, type FsInfo, type OpenAction, type OpenOptions, type StreamInfo, type TimesUpdate, type Vfs, type VfsHandle,
 } from './types.js';
 import { NtStatus } from './status.js';
@@ -59,6 +59,8 @@ interface Meta {
   changeTime?: Override;
   /** Allocation size set by the client (FileAllocationInformation / AlSi); reported as max(blocks, this). */
   allocation?: bigint;
+  /** EaSize of the file's EAs in the depot (kept in step by readEas/writeEas/scanEaSizes). */
+  eaSize?: number;
 }
 
 interface Resolved {
@@ -197,10 +199,40 @@ export class LocalVfs implements Vfs {
     return files.find((x) => { const n = streamNameOf(x); return n !== undefined && foldCase(n) === f; });
   }
 
+  private eaScan: Promise<void> | undefined;
+  /** Once per instance: learn the EaSize of every file with EAs in the depot (stat/readdir report it). */
+  private scanEaSizes(): Promise<void> {
+    this.eaScan ??= (async () => {
+      const depot = await this.depot();
+      for (const d of await fsp.readdir(depot).catch(() => [] as string[])) {
+        const m = /^(\d+)-(\d+)$/.exec(d);
+        if (!m) continue;
+        const files = await fsp.readdir(nodePath.join(depot, d)).catch(() => [] as string[]);
+        const list: ExtendedAttribute[] = [];
+        for (const f of files.sort()) {
+          if (!f.startsWith('e-')) continue;
+          const b = await fsp.readFile(nodePath.join(depot, d, f)).catch(() => undefined);
+          if (b && b.length >= 1) list.push({ flags: b[0]!, name: Buffer.from(f.slice(2), 'hex').toString('utf8'), value: b.subarray(1) });
+        }
+        if (list.length) {
+          const k = `${m[1]}:${m[2]}`;
+          let meta = this.meta.get(k);
+          if (!meta) this.meta.set(k, (meta = {}));
+          meta.eaSize ??= eaListSize(list);
+        }
+      }
+    })();
+    return this.eaScan;
+  }
+
   /** @internal EAs of a file */
   async readEas(st: BigIntStats): Promise<ExtendedAttribute[]> {
     const dir = await this.streamDir(st, false);
-    if (!dir) return [];
+    if (!dir) {
+      const m = this.meta.get(metaKey(st));
+      if (m) m.eaSize = 0;
+      return [];
+    }
     const out: ExtendedAttribute[] = [];
     for (const f of (await fsp.readdir(dir).catch(() => [] as string[])).sort()) {
       if (!f.startsWith('e-')) continue;
@@ -210,6 +242,7 @@ export class LocalVfs implements Vfs {
         out.push({ flags: b[0]!, name: Buffer.from(f.slice(2), 'hex').toString('utf8'), value: b.subarray(1) });
       } catch { /* vanished */ }
     }
+    this.metaFor(st).eaSize = eaListSize(out);
     return out;
   }
 
@@ -231,10 +264,13 @@ export class LocalVfs implements Vfs {
     } catch (e) {
       throw wrap(e);
     }
+    await this.readEas(st); // refresh EaSize
   }
 
   /** @internal remove every stream of a file */
   async dropStreams(st: BigIntStats): Promise<void> {
+    const m = this.meta.get(metaKey(st));
+    if (m) m.eaSize = 0;
     const dir = await this.streamDir(st, false);
     if (dir) await fsp.rm(dir, { recursive: true, force: true }).catch(() => {});
   }
@@ -371,7 +407,7 @@ export class LocalVfs implements Vfs {
     assertSharePath(p);
     if (splitStream(p).stream !== undefined) throw new VfsError(NtStatus.OBJECT_NAME_INVALID, 'stream path');
     const root = await this.rootReal();
-    if (this.depotPromise === undefined) await this.depot().catch(() => undefined);
+    if (this.eaScan === undefined) await this.scanEaSizes().catch(() => undefined);
     const comps = splitPath(p);
     if (comps.length === 0) {
       const st = await fsp.stat(root, { bigint: true }).catch((e: unknown) => { throw wrap(e); });
@@ -462,6 +498,7 @@ export class LocalVfs implements Vfs {
       attributes: reportAttributes(isDir, stored),
       fileId: st.ino,
       nlink: Number(st.nlink),
+      eaSize: m?.eaSize ?? 0,
     };
   }
 

@@ -3,7 +3,7 @@
  * (open dispositions, case-insensitive lookup, READONLY enforcement, POSIX-like unlink of open files).
  */
 import {
-  FileAttribute, VfsError, nowFiletime,
+  FileAttribute, VfsError, eaListSize, nowFiletime,
   type DirEntry, type ExtendedAttribute, type FileStat, type FsInfo, type OpenAction, type OpenOptions, type StreamInfo, type TimesUpdate, type Vfs, type VfsHandle,
 } from './types.js';
 import { NtStatus } from './status.js';
@@ -198,6 +198,7 @@ export class MemoryVfs implements Vfs {
       attributes: reportAttributes(n.isDir, n.attrs),
       fileId: n.id,
       nlink: n.nlink,
+      eaSize: eaListSize([...n.eas.values()]),
     };
   }
 

@@ -27,6 +27,8 @@ export interface FileStat {
   /** Stable per file (inode on LocalVfs). */
   fileId: bigint;
   nlink: number;
+  /** Size of the file's FILE_FULL_EA_INFORMATION list (MS-FSCC 2.4.12 EaSize); 0/absent = no EAs. */
+  eaSize?: number;
 }
 
 export interface DirEntry {
@@ -169,6 +171,16 @@ export const FileAttribute = {
 export const SETTABLE_ATTRIBUTES =
   FileAttribute.READONLY | FileAttribute.HIDDEN | FileAttribute.SYSTEM | FileAttribute.ARCHIVE |
   FileAttribute.TEMPORARY | FileAttribute.OFFLINE | FileAttribute.NOT_CONTENT_INDEXED;
+
+/** Length of the FILE_FULL_EA_INFORMATION chain of `list` (entries 4-aligned but the last). */
+export function eaListSize(list: ReadonlyArray<{ name: string; value: Buffer }>): number {
+  let total = 0;
+  list.forEach((e, i) => {
+    total += 8 + Buffer.byteLength(e.name, 'latin1') + 1 + e.value.length;
+    if (i < list.length - 1) total = (total + 3) & ~3;
+  });
+  return total;
+}
 
 /** Difference between 1601-01-01 and 1970-01-01 in 100ns units. */
 export const FILETIME_EPOCH_OFFSET = 116444736000000000n;

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { LocalVfs } from './local.js';
 import { MemoryVfs } from './memory.js';
-import { FileAttribute, VfsError, type Vfs } from './types.js';
+import { FileAttribute, VfsError, eaListSize, type Vfs } from './types.js';
 import { NtStatus } from './status.js';
 import { normalizeSmbPath, parseSmbPath } from './path.js';
 
@@ -273,8 +273,12 @@ function conformance(label: string, make: () => Promise<{ vfs: Vfs; cleanup: () 
       await handle.setEas!([{ flags: 0, name: 'eaone', value: Buffer.from('new') }]);
       const got = (await handle.getEas!()).map((e) => `${e.name}=${e.value.toString()}/${e.flags}`).sort();
       assert.deepEqual(got, ['SecondEA=v2/128', 'eaone=new/0']);
+      assert.equal((await handle.stat()).eaSize, eaListSize(await handle.getEas!()));
+      assert.ok([37, 39].includes((await handle.stat()).eaSize!));
       await handle.setEas!([{ flags: 0, name: 'SECONDEA', value: Buffer.alloc(0) }]);
       assert.equal((await handle.getEas!()).length, 1);
+      assert.equal((await vfs.stat('ea.txt')).eaSize, 8 + 5 + 1 + 3);
+      assert.equal((await vfs.readdir('')).find((e) => e.name === 'ea.txt')?.stat.eaSize, 8 + 5 + 1 + 3);
       await handle.close();
       await vfs.unlink('ea.txt');
       const { handle: h2 } = await vfs.open('ea.txt', { create: 'create', ...RW });

@@ -26,7 +26,7 @@ function toEntry(name: string, st: FileStat): DirEntryInfo {
     name, fileIndex: 0, creationTime: st.creationTime, lastAccessTime: st.lastAccessTime,
     lastWriteTime: st.lastWriteTime, changeTime: st.changeTime,
     endOfFile: dir ? 0n : st.size, allocationSize: dir ? 0n : st.allocationSize,
-    attributes: st.attributes, eaSize: 0, fileId: st.fileId, shortName: shortName(name),
+    attributes: st.attributes, eaSize: st.eaSize ?? 0, fileId: st.fileId, shortName: shortName(name),
   };
 }
 

@@ -97,6 +97,7 @@ async function fileInfo(ctx: RequestContext, open: Open, cls: number): Promise<B
     case C.FileStandardInformation: return I.encodeFileStandardInformation(standard(open, st));
     case C.FileInternalInformation: return I.encodeFileInternalInformation({ indexNumber: st.fileId });
     case C.FileEaInformation: return I.encodeFileEaInformation({ eaSize: eaList.length });
+    // (EaSize here and in directory listings: FileStat.eaSize, the same chain length.)
     case C.FileAccessInformation: return I.encodeFileAccessInformation({ accessFlags: open.grantedAccess });
     case C.FilePositionInformation: return I.encodeFilePositionInformation({ currentByteOffset: s.position });
     case C.FileModeInformation: return I.encodeFileModeInformation({ mode: s.mode });
