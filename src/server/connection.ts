@@ -6,7 +6,8 @@
 // credits, preauth hash of the NEGOTIATE, pending requests); sessions live in the server table.
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { FrameReader, frameHeader } from '../transport/framing.js';
+import { DirectFrameReader, FrameReader, frameHeader } from '../transport/framing.js';
+import { receiveInto } from '../transport/direct-read.js';
 import { ioPool } from '../transport/bufpool.js';
 import { WireError } from '../wire/buf.js';
 import {
@@ -134,6 +135,10 @@ export class Connection implements ConnectionView, ChannelConnection {
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.localAddress = `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`;
     socket.setNoDelay(true);
+    // Large frames are read by the kernel straight into pooled buffers when the runtime allows it;
+    // otherwise (or for anything already buffered) 'data' chunks go through the FrameReader.
+    const direct = new DirectFrameReader(ioPool);
+    receiveInto(socket, () => direct.next(), (n) => this.onBytes(direct, n));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.server.log(`conn ${this.id}: socket error: ${err.message}`));
     socket.on('close', () => this.onClose());
@@ -155,6 +160,23 @@ export class Connection implements ConnectionView, ChannelConnection {
       this.drop(`bad frame: ${(e as Error).message}`);
       return;
     }
+    this.dispatch(frames);
+  }
+
+  private onBytes(direct: DirectFrameReader, n: number): void {
+    if (this.closed) return;
+    this.bytesIn += n;
+    let frames: Buffer[];
+    try {
+      frames = direct.commit(n);
+    } catch (e) {
+      this.drop(`bad frame: ${(e as Error).message}`);
+      return;
+    }
+    this.dispatch(frames);
+  }
+
+  private dispatch(frames: Buffer[]): void {
     // Frames start in arrival order (everything up to a handler's first await is synchronous, so
     // the sequence window sees them in order); responses may complete out of order, as SMB2 allows.
     for (const f of frames) {

@@ -18,3 +18,33 @@ test('oversized and non-session frames are rejected', () => {
   assert.throws(() => new FrameReader().push(Buffer.from([0x81, 0, 0, 0])), WireError);
   assert.deepEqual(new FrameReader().push(Buffer.from([0x85, 0, 0, 0])), []);
 });
+
+test('DirectFrameReader: small frames copied out, large frames read into their own pooled buffer', async () => {
+  const { DirectFrameReader } = await import('./framing.js');
+  const { BufferPool } = await import('./bufpool.js');
+  const pool = new BufferPool();
+  const small = Buffer.alloc(100, 1);
+  const big = Buffer.alloc(300 * 1024);
+  for (let i = 0; i < big.length; i++) big[i] = i & 0xff;
+  const tail = Buffer.alloc(7, 3);
+  const stream = Buffer.concat([frameHeader(small.length), small, Buffer.from([0x85, 0, 0, 0]),
+    frameHeader(big.length), big, frameHeader(tail.length), tail]);
+  for (const step of [1, 4093, 65536, 1 << 20]) {
+    const r = new DirectFrameReader(pool);
+    const got: Buffer[] = [];
+    let pos = 0;
+    while (pos < stream.length) {
+      const dst = r.next();
+      const n = Math.min(step, dst.length, stream.length - pos);
+      assert.ok(n > 0);
+      stream.copy(dst, 0, pos, pos + n);
+      pos += n;
+      got.push(...r.commit(n));
+    }
+    assert.deepEqual(got, [small, big, tail], `step ${step}`);
+    assert.equal(pool.owns(got[1]!), true);
+  }
+  const bad = new DirectFrameReader(pool, 1000);
+  frameHeader(5000).copy(bad.next());
+  assert.throws(() => bad.commit(4), WireError);
+});

@@ -77,3 +77,78 @@ export class FrameReader {
     return out;
   }
 }
+
+/** Frames at least this large that are not yet complete get a buffer of their own. */
+const DIRECT_MIN = 64 * 1024;
+const SCRATCH_SIZE = 256 * 1024;
+
+/**
+ * Frame splitter for sockets that read into buffers we choose (see direct-read.ts): small frames
+ * are read into a scratch buffer and copied out; a large frame (an 8 MiB WRITE or READ response) is
+ * read by the kernel straight into a pooled buffer of its own size, so it is neither chunked nor
+ * reassembled. Use: read into next(), then commit(bytesRead) returns the complete frames.
+ */
+export class DirectFrameReader {
+  private readonly scratch = Buffer.allocUnsafeSlow(SCRATCH_SIZE);
+  private start = 0;
+  private end = 0;
+  private big: Buffer | undefined;
+  private bigFilled = 0;
+
+  constructor(private readonly pool: BufferPool, private readonly maxFrame = MAX_FRAME) {}
+
+  /** Where the next read should land (never past the end of the frame being received). */
+  next(): Buffer {
+    if (this.big) return this.big.subarray(this.bigFilled);
+    if (this.scratch.length - this.end < DIRECT_MIN + 4) {
+      // An incomplete frame left here is under DIRECT_MIN bytes: move it to the front.
+      this.scratch.copy(this.scratch, 0, this.start, this.end);
+      this.end -= this.start;
+      this.start = 0;
+    }
+    return this.scratch.subarray(this.end);
+  }
+
+  /** `n` bytes were read into the last next(); returns the frames now complete. Throws WireError. */
+  commit(n: number): Buffer[] {
+    const frames: Buffer[] = [];
+    if (this.big) {
+      this.bigFilled += n;
+      if (this.bigFilled >= this.big.length) {
+        frames.push(this.big);
+        this.big = undefined;
+      }
+      return frames;
+    }
+    this.end += n;
+    const s = this.scratch;
+    while (this.end - this.start >= 4) {
+      const avail = this.end - this.start;
+      const type = s[this.start]!;
+      const len = s.readUInt32BE(this.start) & 0xffffff;
+      if (type === 0x85) { // NetBIOS keepalive
+        if (avail < 4 + len) break;
+        this.start += 4 + len;
+        continue;
+      }
+      if (type !== 0) throw new WireError(`unexpected NetBIOS message type 0x${type.toString(16)}`);
+      if (len > this.maxFrame) throw new WireError(`frame of ${len} bytes exceeds limit`);
+      if (avail >= 4 + len) {
+        const f = this.pool.get(len);
+        s.copy(f, 0, this.start + 4, this.start + 4 + len);
+        frames.push(f);
+        this.start += 4 + len;
+        continue;
+      }
+      if (len >= DIRECT_MIN) {
+        const f = this.pool.get(len);
+        this.bigFilled = s.copy(f, 0, this.start + 4, this.end);
+        this.big = f;
+        this.start = this.end = 0;
+      }
+      break;
+    }
+    if (this.start === this.end) this.start = this.end = 0;
+    return frames;
+  }
+}
