@@ -152,7 +152,7 @@ async function setRename(ctx: RequestContext, open: Open, buf: Buffer): Promise<
   for (const o of allOpensOfShare(ctx, open)) {
     const f = foldCase(o.path);
     if (f === fromFold) o.path = newPath;
-    else if (f.startsWith(fromFold + '/')) o.path = newPath + o.path.slice(from.length);
+    else if (f.startsWith(fromFold + '/') || f.startsWith(fromFold + ':')) o.path = newPath + o.path.slice(from.length); // below it, or its streams
   }
   const filter = open.isDirectory ? NotifyFilter.DIR_NAME : NotifyFilter.FILE_NAME;
   if (parentPath(from) === parentPath(target)) {
