@@ -20,8 +20,9 @@
  * vfs_streams_depot): `<streamsDir>/<dev>-<ino>/s-<hex(utf8 name)>`, one host file per stream.
  * streamsDir defaults to `$SMBTS_HOME/streams/<sha256(realpath(root))[0..16]>` (SMBTS_HOME defaults
  * to ~/.smbts), created 0700 on the first stream write. Being keyed by inode, streams follow
- * renames and hard links. Each per-file directory records the file's birth time in `.birth`;
- * a mismatch (the inode was reused after a delete that bypassed smbts) discards the stale streams.
+ * renames and hard links. Each per-file directory records the file's birth time in `.birth`
+ * (when the FS reports a trustworthy one); a mismatch (the inode was reused after a delete that
+ * bypassed smbts) discards the stale streams. Best effort: without btime there is no such check.
  * Should streamsDir lie inside the share anyway, it is hidden from listings and unreachable by
  * path. Delete of a file or directory, and overwrite of its main stream, remove its streams.
  * Extended attributes live beside the streams, one `e-<hex(utf8 name)>` file each (flags byte, value).
@@ -90,8 +91,12 @@ function streamNameOf(file: string): string | undefined {
   if (!file.startsWith('s-')) return undefined;
   return Buffer.from(file.slice(2), 'hex').toString('utf8');
 }
+/**
+ * The file's birth time as a staleness stamp, or '' when it cannot be trusted: no btime from the
+ * FS (0), or equal to ctime (libuv reports ctime as birthtime without statx; a fresh file too).
+ */
 function birthOf(st: BigIntStats): string {
-  return String(st.birthtimeNs);
+  return st.birthtimeNs > 0n && st.birthtimeNs !== st.ctimeNs ? String(st.birthtimeNs) : '';
 }
 
 function wrap(err: unknown): VfsError {
@@ -165,12 +170,15 @@ export class LocalVfs implements Vfs {
     } catch {
       stamp = undefined;
     }
-    if (stamp !== undefined && stamp !== birth) {
+    if (stamp !== undefined && stamp !== '' && birth !== '' && stamp !== birth) {
       // Stale: the inode belongs to a different file now.
       await fsp.rm(dir, { recursive: true, force: true }).catch(() => {});
       stamp = undefined;
     }
-    if (stamp !== undefined) return dir;
+    if (stamp !== undefined) {
+      if (stamp === '' && birth !== '') await fsp.writeFile(nodePath.join(dir, '.birth'), birth).catch(() => {});
+      return dir;
+    }
     if (!create) return undefined;
     try {
       await fsp.mkdir(depot, { recursive: true, mode: 0o700 });

@@ -378,6 +378,52 @@ describe('normalizeSmbPath', () => {
   }
 });
 
+describe('LocalVfs stream depot', () => {
+  test('lives outside the share; a depot inside the share is hidden and unreachable', async () => {
+    const base = await mkTmp();
+    const root = path.join(base, 'share');
+    await fs.mkdir(root);
+    const inside = new LocalVfs(root, { streamsDir: path.join(root, '.streams') });
+    const { handle } = await inside.open('f.txt:s', { create: 'create', ...RW });
+    await handle.write(Buffer.from('secret stream'), 0n);
+    await handle.close();
+    assert.deepEqual((await inside.readdir('')).map((e) => e.name), ['f.txt']);
+    await rejectsStatus(inside.stat('.streams'), NtStatus.OBJECT_NAME_NOT_FOUND);
+    await rejectsStatus(inside.open('.STREAMS', { create: 'open', read: true, write: false }), NtStatus.OBJECT_NAME_NOT_FOUND);
+    assert.equal((await inside.stat('f.txt:S')).size, 13n);
+    // Default depot: under SMBTS_HOME, never inside the share.
+    const prev = process.env.SMBTS_HOME;
+    process.env.SMBTS_HOME = path.join(base, 'home');
+    try {
+      const def = new LocalVfs(root);
+      await (await def.open('g.txt:x', { create: 'create', ...RW })).handle.close();
+      const depots = await fs.readdir(path.join(base, 'home', 'streams'));
+      assert.equal(depots.length, 1);
+      assert.ok(!(await def.readdir('')).some((e) => e.name === 'home'));
+    } finally {
+      if (prev === undefined) delete process.env.SMBTS_HOME;
+      else process.env.SMBTS_HOME = prev;
+    }
+  });
+
+  test('an inode reused behind our back does not inherit old streams', async () => {
+    const base = await mkTmp();
+    const root = path.join(base, 'share');
+    await fs.mkdir(root);
+    const vfs = new LocalVfs(root, { streamsDir: path.join(base, 'depot') });
+    await (await vfs.open('a.txt:old', { create: 'create', ...RW })).handle.close();
+    const ino = (await fs.stat(path.join(root, 'a.txt'))).ino;
+    // Forge a stale birth stamp, as if the file had been deleted outside smbts and the inode reused.
+    const dev = (await fs.stat(path.join(root, 'a.txt'), { bigint: true })).dev;
+    await fs.writeFile(path.join(base, 'depot', `${dev}-${ino}`, '.birth'), 'stale');
+    await new Promise((r) => setTimeout(r, 5));
+    await fs.chmod(path.join(root, 'a.txt'), 0o644); // ctime moves away from btime
+    const st = await fs.stat(path.join(root, 'a.txt'), { bigint: true });
+    if (st.birthtimeNs === 0n || st.birthtimeNs === st.ctimeNs) return; // no trustworthy btime here: no check
+    assert.deepEqual(await vfs.listStreams('a.txt'), []);
+  });
+});
+
 describe('LocalVfs containment', () => {
   let root: string;
   let outside: string;
