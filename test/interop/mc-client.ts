@@ -91,6 +91,19 @@ async function main(): Promise<void> {
       res.readSha256 = createHash('sha256').update(back).digest('hex');
     }
     res.channels = snapshot();
+    res.channelsAfterTransfer = res.channels;
+    if (job.waitAllActiveMs) {
+      // Failed channels are re-bound in the background; wait (bounded) until all are active again.
+      const t0 = Date.now();
+      while (Date.now() - t0 < job.waitAllActiveMs) {
+        if (snapshot().every((c) => c.state === 'active')) {
+          res.allActiveAfterMs = Date.now() - t0;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      res.channels = snapshot();
+    }
     res.ok = mode === 'write' || res.readSha256 === res.sha256;
     if (!res.ok) res.error = 'read-back differs from what was written';
   } catch (e) {

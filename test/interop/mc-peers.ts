@@ -199,6 +199,8 @@ export interface DriverJob {
   /** Encrypt everything / require signing (ConnectOptions.encrypt / sign). */
   encrypt?: boolean;
   sign?: boolean;
+  /** After the transfer, wait up to this long for every channel to be active again (re-binding). */
+  waitAllActiveMs?: number;
   /** Dialects to offer (default: the client's). */
   dialects?: number[];
 }
@@ -227,6 +229,10 @@ export interface DriverResult {
   channels: ChannelReport[];
   /** Snapshot of channels right after the write phase. */
   channelsAfterWrite?: ChannelReport[];
+  /** Snapshot right after the transfer (before waitAllActiveMs). */
+  channelsAfterTransfer?: ChannelReport[];
+  /** ms until every channel was active again (waitAllActiveMs), undefined if not reached. */
+  allActiveAfterMs?: number;
 }
 
 export interface DriverRun {
