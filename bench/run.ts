@@ -151,6 +151,8 @@ async function machineFacts(shareDir: string): Promise<Record<string, string>> {
     /* no /proc/mounts */
   }
   const smbclientV = await run('smbclient', ['--version']).then((r) => r.stdout.trim(), () => 'unknown');
+  const head = await run('git', ['-C', projectRoot, 'rev-parse', '--short', 'HEAD']).then((r) => r.stdout.trim(), () => '');
+  const dirty = await run('git', ['-C', projectRoot, 'status', '--porcelain', '--untracked-files=no', '--', 'src']).then((r) => r.stdout.split('\n').filter(Boolean).length, () => 0);
   return {
     date: new Date().toISOString(),
     nproc: String(c.length) + (availableParallelism() !== c.length ? ` (available ${availableParallelism()})` : ''),
@@ -161,6 +163,8 @@ async function machineFacts(shareDir: string): Promise<Record<string, string>> {
     smbd: await sambaVersion(),
     smbclient: smbclientV,
     'share filesystem': fsType,
+    'smbts tree': head ? `${head}${dirty ? ` + ${dirty} uncommitted file(s) under src/ (the working tree as built)` : ''}` : 'unknown',
+    'load average at start': readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
   };
 }
 
