@@ -145,7 +145,7 @@ export class SmbClient {
     return [{
       id: 1, state: c.closed ? 'failed' : 'active', interface: c.opts.host, local: c.localAddress, remote: c.remoteAddress,
       speed: 0, rss: false, rdma: false, signingKeyId: keyId(key), bytesSent: c.bytesSent, bytesReceived: c.bytesReceived,
-      inFlight: c.inFlight, requests: c.requestsSent,
+      inFlight: c.inFlight, requests: c.requestsSent, failures: c.closed ? 1 : 0,
     }];
   }
 

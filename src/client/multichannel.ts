@@ -48,6 +48,8 @@ export interface ChannelInfo {
   bytesReceived: number;
   inFlight: number;
   requests: number;
+  /** How often this channel was lost (its connection failed or stalled). */
+  failures: number;
   /** Last failure, if any. */
   error?: string;
 }
@@ -202,6 +204,7 @@ interface Slot {
   past: { sent: number; received: number; requests: number };
   state: ChannelState;
   error?: string;
+  failures: number;
   attempts: number;
   timer?: NodeJS.Timeout;
 }
@@ -223,7 +226,7 @@ export class ChannelManager {
     if (first) {
       const slot: Slot = {
         id: this.nextId++, iface: undefined, address: factory.host, channel: first, conn: first.connection,
-        past: { sent: 0, received: 0, requests: 0 }, state: 'active', attempts: 0,
+        past: { sent: 0, received: 0, requests: 0 }, state: 'active', failures: 0, attempts: 0,
       };
       this.slots.push(slot);
       this.watch(slot, first);
@@ -253,7 +256,7 @@ export class ChannelManager {
     await Promise.all(targets.map(async (iface) => {
       const slot: Slot = {
         id: this.nextId++, iface, address: iface.address, channel: undefined, conn: undefined,
-        past: { sent: 0, received: 0, requests: 0 }, state: 'reconnecting', attempts: 0,
+        past: { sent: 0, received: 0, requests: 0 }, state: 'reconnecting', failures: 0, attempts: 0,
       };
       this.slots.push(slot);
       await this.establish(slot);
@@ -312,6 +315,7 @@ export class ChannelManager {
         return;
       }
       slot.state = 'failed';
+      slot.failures++;
       slot.error = err.message;
       this.scheduleReconnect(slot);
     };
@@ -361,6 +365,7 @@ export class ChannelManager {
         bytesReceived: (conn?.bytesReceived ?? 0) + s.past.received,
         inFlight: live?.inFlight ?? 0,
         requests: (conn?.requestsSent ?? 0) + s.past.requests,
+        failures: s.failures,
         ...(s.error ? { error: s.error } : {}),
       };
     });

@@ -213,6 +213,7 @@ export interface ChannelReport {
   remote?: string;
   speed?: number;
   signingKeyId?: string;
+  failures?: number;
   bytesSent: number;
   bytesReceived: number;
   inFlight?: number;
