@@ -39,10 +39,31 @@ function checkKey(info: CipherInfo, key: Buffer): void {
 }
 
 /**
+ * AES-GCM works on at most this much per update() call: output that stays in cache, and small
+ * allocations instead of one fresh multi-MiB buffer (page faults), measured ~1.6x faster here.
+ */
+const GCM_PIECE = 256 * 1024;
+
+/**
  * Encrypts one SMB2 message (or a compound chain) for `sessionId`.
  * Returns [transformHeader (52 bytes), ciphertext]. `nonce` is for tests only (defaults to random).
  */
 export function encryptMessage(
+  cipherId: number,
+  key: Buffer,
+  sessionId: bigint,
+  plaintext: Buffer | Buffer[],
+  nonce?: Buffer,
+): Buffer[] {
+  const [header, ...ct] = encryptMessageParts(cipherId, key, sessionId, plaintext, nonce);
+  return [header!, ct.length === 1 ? ct[0]! : Buffer.concat(ct)];
+}
+
+/**
+ * As encryptMessage, but the ciphertext may come back in several pieces (for writev):
+ * [transformHeader, ...ciphertext pieces].
+ */
+export function encryptMessageParts(
   cipherId: number,
   key: Buffer,
   sessionId: bigint,
@@ -66,28 +87,35 @@ export function encryptMessage(
     sessionId,
   });
   const aad = header.subarray(TRANSFORM_AAD_OFFSET);
-  let ciphertext: Buffer;
   if (info.ccm) {
     // CCM needs the total length up front and a single update() call.
     const c = createCipheriv(info.name as CipherCCMTypes, key, n, { authTagLength: 16 });
     c.setAAD(aad, { plaintextLength: size });
-    ciphertext = c.update(parts.length === 1 ? parts[0]! : Buffer.concat(parts, size));
+    const ciphertext = c.update(parts.length === 1 ? parts[0]! : Buffer.concat(parts, size));
     c.final();
     c.getAuthTag().copy(header, 4);
-  } else {
-    const c = createCipheriv(info.name as CipherGCMTypes, key, n, { authTagLength: 16 });
-    c.setAAD(aad);
-    const outs: Buffer[] = [];
-    for (const p of parts) if (p.length) outs.push(c.update(p));
-    const fin = c.final();
-    if (fin.length) outs.push(fin);
-    ciphertext = outs.length === 1 ? outs[0]! : Buffer.concat(outs, size);
-    c.getAuthTag().copy(header, 4);
+    return [header, ciphertext];
   }
-  return [header, ciphertext];
+  const c = createCipheriv(info.name as CipherGCMTypes, key, n, { authTagLength: 16 });
+  c.setAAD(aad);
+  const out: Buffer[] = [header];
+  for (const p of parts) {
+    for (let off = 0; off < p.length; off += GCM_PIECE) {
+      out.push(c.update(off === 0 && p.length <= GCM_PIECE ? p : p.subarray(off, off + GCM_PIECE)));
+    }
+  }
+  const fin = c.final();
+  if (fin.length) out.push(fin);
+  if (out.length === 1) out.push(Buffer.alloc(0));
+  c.getAuthTag().copy(header, 4);
+  return out;
 }
 
-/** Decrypts a TRANSFORM_HEADER-framed message; throws WireError when malformed or not authentic. */
+/**
+ * Decrypts a TRANSFORM_HEADER-framed message; throws WireError when malformed or not authentic.
+ * (One update() over the whole ciphertext: decrypting in pieces into a pooled buffer measured
+ * slower in the server, the extra copy of cache-cold data costs more than the fresh buffer.)
+ */
 export function decryptMessage(cipherId: number, key: Buffer, frame: Buffer): { sessionId: bigint; plaintext: Buffer } {
   const info = cipherInfo(cipherId);
   checkKey(info, key);

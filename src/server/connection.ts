@@ -18,7 +18,7 @@ import { Status, statusName } from '../wire/status.js';
 import { encodeErrorResponse } from '../wire/error.js';
 import { isSmb1Negotiate } from '../wire/smb1.js';
 import { TRANSFORM_PROTOCOL_ID, transformSessionId } from '../wire/transform.js';
-import { decryptMessage, encryptMessage } from '../crypto/encryption.js';
+import { decryptMessage, encryptMessage, encryptMessageParts } from '../crypto/encryption.js';
 import { computeSignature, verifySignature, type SigningAlgorithm } from '../crypto/signing.js';
 import type { PreauthHash } from '../crypto/preauth.js';
 import { CreditWindow } from './credits.js';
@@ -589,7 +589,7 @@ export class Connection implements ConnectionView, ChannelConnection {
       parts.push(...memberParts);
     }
     if (encSession && encSession.encryptionKey.length > 0) {
-      const sealed = encryptMessage(encSession.cipherId, encSession.encryptionKey, encSession.id, parts);
+      const sealed = encryptMessageParts(encSession.cipherId, encSession.encryptionKey, encSession.id, parts);
       for (const p of parts) ioPool.release(p); // plaintext no longer needed
       this.send(sealed);
     } else {
