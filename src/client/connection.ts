@@ -4,7 +4,7 @@
 // keepalive echo. It knows nothing about sessions beyond the Channel security each message names:
 // a Session owns Channels, and a Channel is {connection, signing key} (DESIGN.md rule 1).
 import net from 'node:net';
-import { FrameReader, frameHeader } from '../transport/framing.js';
+import { DirectFrameReader, FrameReader, frameHeader } from '../transport/framing.js';
 import { Command, HeaderFlags } from '../wire/constants.js';
 import { HEADER_SIZE, SIGNATURE_OFFSET, decodeHeader, encodeHeaderInto, splitCompound, type Header } from '../wire/header.js';
 import { Status, statusName } from '../wire/status.js';
@@ -172,7 +172,13 @@ export class Connection {
 
   connect(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const sock = net.connect({ host: this.opts.host, port: this.opts.port });
+      // Reads land in buffers we choose (node:net onread): a large response is read straight into
+      // a buffer of its own size instead of 64 KiB chunks that are then copied together.
+      const direct = new DirectFrameReader({ get: (n) => Buffer.allocUnsafe(n) });
+      const sock = net.connect({
+        host: this.opts.host, port: this.opts.port,
+        onread: { buffer: () => direct.next(), callback: (n: number) => { this.onBytes(direct, n); return true; } },
+      });
       this.socket = sock;
       sock.setNoDelay(true);
       const timer = setTimeout(() => {
@@ -360,6 +366,18 @@ export class Connection {
     this.bytesReceived += chunk.length;
     try {
       for (const frame of this.frames.push(chunk)) this.onFrame(frame);
+    } catch (err) {
+      this.fail(toSmbError(err, Status.INVALID_NETWORK_RESPONSE));
+    }
+  }
+
+  private onBytes(direct: DirectFrameReader, n: number): void {
+    if (this.closed) return;
+    this.lastActivity = Date.now();
+    this.lastReceive = this.lastActivity;
+    this.bytesReceived += n;
+    try {
+      for (const frame of direct.commit(n)) this.onFrame(frame);
     } catch (err) {
       this.fail(toSmbError(err, Status.INVALID_NETWORK_RESPONSE));
     }

@@ -95,7 +95,8 @@ export class DirectFrameReader {
   private big: Buffer | undefined;
   private bigFilled = 0;
 
-  constructor(private readonly pool: BufferPool, private readonly maxFrame = MAX_FRAME) {}
+  /** `pool` supplies frame buffers: a BufferPool, or anything with get(size) (e.g. Buffer.allocUnsafe). */
+  constructor(private readonly pool: Pick<BufferPool, 'get'>, private readonly maxFrame = MAX_FRAME) {}
 
   /** Where the next read should land (never past the end of the frame being received). */
   next(): Buffer {
