@@ -1,0 +1,340 @@
+/*
+ * smbts native helper: Linux extended attributes for Node (N-API, no dependencies).
+ *
+ * Exposes synchronous wrappers around the xattr syscalls. They are cheap (a few microseconds on a
+ * local filesystem, no thread-pool hop), which is why they are synchronous; callers should only
+ * use them on local filesystems.
+ *
+ *   fgetxattr(fd, name)            -> Buffer | undefined (undefined when the attribute is absent)
+ *   fsetxattr(fd, name, value[, flags])
+ *   fremovexattr(fd, name)         -> boolean (false when the attribute was absent)
+ *   lgetxattr(path, name)          -> Buffer | undefined (does not follow a final symlink)
+ *   lsetxattr(path, name, value[, flags])
+ *   lremovexattr(path, name)       -> boolean
+ *   platform                       -> "linux" or "unsupported"
+ *
+ * Errors are thrown as Error objects with `code` (errno name, e.g. "ENOTSUP") and `errno`.
+ * On platforms other than Linux every call throws code "ENOTSUP".
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+
+#ifdef __linux__
+#include <sys/types.h>
+#include <sys/xattr.h>
+#define HAVE_XATTR 1
+#else
+#define HAVE_XATTR 0
+#endif
+
+#ifndef ENODATA
+#define ENODATA 0x7fff /* never produced: only the Linux code path reports ENODATA */
+#endif
+
+#define NAME_MAX_BYTES 255
+#define STACK_VALUE 256
+
+static const char *errno_name(int e) {
+  switch (e) {
+    case ENODATA: return "ENODATA";
+    case ENOTSUP: return "ENOTSUP";
+#if defined(EOPNOTSUPP) && EOPNOTSUPP != ENOTSUP
+    case EOPNOTSUPP: return "EOPNOTSUPP";
+#endif
+    case ERANGE: return "ERANGE";
+    case E2BIG: return "E2BIG";
+    case ENOENT: return "ENOENT";
+    case ENOTDIR: return "ENOTDIR";
+    case EACCES: return "EACCES";
+    case EPERM: return "EPERM";
+    case EBADF: return "EBADF";
+    case EEXIST: return "EEXIST";
+    case EINVAL: return "EINVAL";
+    case ENOSPC: return "ENOSPC";
+#ifdef EDQUOT
+    case EDQUOT: return "EDQUOT";
+#endif
+    case EROFS: return "EROFS";
+    case ELOOP: return "ELOOP";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case EIO: return "EIO";
+    case ENOMEM: return "ENOMEM";
+    case EINTR: return "EINTR";
+    default: return "EUNKNOWN";
+  }
+}
+
+/* Throw an Error with .code and .errno; always returns NULL for convenience. */
+static napi_value throw_errno(napi_env env, int e, const char *syscall) {
+  char msg[160];
+  napi_value code, message, err, num;
+  snprintf(msg, sizeof msg, "%s: %s", syscall, strerror(e));
+  if (napi_create_string_utf8(env, errno_name(e), NAPI_AUTO_LENGTH, &code) != napi_ok) return NULL;
+  if (napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message) != napi_ok) return NULL;
+  if (napi_create_error(env, code, message, &err) != napi_ok) return NULL;
+  if (napi_create_int32(env, e, &num) == napi_ok) napi_set_named_property(env, err, "errno", num);
+  napi_set_named_property(env, err, "code", code);
+  napi_throw(env, err);
+  return NULL;
+}
+
+static napi_value throw_type(napi_env env, const char *msg) {
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+  return NULL;
+}
+
+/* Copy a JS string argument into buf (size bytes incl. NUL). Returns 0, or -1 after throwing. */
+static int get_name(napi_env env, napi_value v, char *buf, size_t size) {
+  size_t len = 0;
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_string) { throw_type(env, "name must be a string"); return -1; }
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) { throw_type(env, "bad name"); return -1; }
+  if (len == 0 || len >= size) { throw_errno(env, ERANGE, "xattr name length"); return -1; }
+  if (napi_get_value_string_utf8(env, v, buf, size, &len) != napi_ok) { throw_type(env, "bad name"); return -1; }
+  if (strlen(buf) != len) { throw_type(env, "name contains NUL"); return -1; }
+  return 0;
+}
+
+/* Heap copy of a JS string path (caller frees), or NULL after throwing. */
+static char *get_path(napi_env env, napi_value v) {
+  size_t len = 0;
+  napi_valuetype t;
+  char *p;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_string) { throw_type(env, "path must be a string"); return NULL; }
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) { throw_type(env, "bad path"); return NULL; }
+  if (len == 0) { throw_errno(env, ENOENT, "path"); return NULL; }
+  p = malloc(len + 1);
+  if (!p) { throw_errno(env, ENOMEM, "malloc"); return NULL; }
+  if (napi_get_value_string_utf8(env, v, p, len + 1, &len) != napi_ok || strlen(p) != len) {
+    free(p);
+    throw_type(env, "bad path");
+    return NULL;
+  }
+  return p;
+}
+
+static int get_fd(napi_env env, napi_value v, int *fd) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number) { throw_type(env, "fd must be a number"); return -1; }
+  if (napi_get_value_int32(env, v, fd) != napi_ok || *fd < 0) { throw_type(env, "fd must be a non-negative integer"); return -1; }
+  return 0;
+}
+
+static int get_value(napi_env env, napi_value v, void **data, size_t *len) {
+  bool is_buf = false;
+  if (napi_is_buffer(env, v, &is_buf) != napi_ok || !is_buf) { throw_type(env, "value must be a Buffer"); return -1; }
+  if (napi_get_buffer_info(env, v, data, len) != napi_ok) { throw_type(env, "bad Buffer"); return -1; }
+  return 0;
+}
+
+static int get_flags(napi_env env, size_t argc, napi_value *argv, size_t idx, int *flags) {
+  napi_valuetype t;
+  *flags = 0;
+  if (argc <= idx) return 0;
+  if (napi_typeof(env, argv[idx], &t) != napi_ok) return -1;
+  if (t == napi_undefined) return 0;
+  if (t != napi_number || napi_get_value_int32(env, argv[idx], flags) != napi_ok) { throw_type(env, "flags must be a number"); return -1; }
+  return 0;
+}
+
+static napi_value undefined_value(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+static napi_value bool_value(napi_env env, bool b) {
+  napi_value v;
+  napi_get_boolean(env, b, &v);
+  return v;
+}
+
+#if HAVE_XATTR
+/* One getxattr flavour: fd >= 0 uses fgetxattr, else lgetxattr(path). */
+static ssize_t do_get(int fd, const char *path, const char *name, void *buf, size_t size) {
+  return fd >= 0 ? fgetxattr(fd, name, buf, size) : lgetxattr(path, name, buf, size);
+}
+
+static napi_value get_common(napi_env env, int fd, const char *path, const char *name) {
+  char stackbuf[STACK_VALUE];
+  napi_value out;
+  void *copy;
+  ssize_t n = do_get(fd, path, name, stackbuf, sizeof stackbuf);
+  if (n >= 0) {
+    if (napi_create_buffer_copy(env, (size_t)n, stackbuf, &copy, &out) != napi_ok) return NULL;
+    return out;
+  }
+  if (errno == ENODATA) return undefined_value(env);
+  if (errno != ERANGE) return throw_errno(env, errno, fd >= 0 ? "fgetxattr" : "lgetxattr");
+  /* Larger than the stack buffer: ask for the size, then read (retry if it grew meanwhile). */
+  for (int attempt = 0; attempt < 4; attempt++) {
+    ssize_t want = do_get(fd, path, name, NULL, 0);
+    char *heap;
+    if (want < 0) {
+      if (errno == ENODATA) return undefined_value(env);
+      return throw_errno(env, errno, fd >= 0 ? "fgetxattr" : "lgetxattr");
+    }
+    heap = malloc(want > 0 ? (size_t)want : 1);
+    if (!heap) return throw_errno(env, ENOMEM, "malloc");
+    n = do_get(fd, path, name, heap, (size_t)want);
+    if (n >= 0) {
+      napi_status s = napi_create_buffer_copy(env, (size_t)n, heap, &copy, &out);
+      free(heap);
+      return s == napi_ok ? out : NULL;
+    }
+    free(heap);
+    if (errno == ENODATA) return undefined_value(env);
+    if (errno != ERANGE) return throw_errno(env, errno, fd >= 0 ? "fgetxattr" : "lgetxattr");
+  }
+  return throw_errno(env, ERANGE, fd >= 0 ? "fgetxattr" : "lgetxattr");
+}
+#endif
+
+static napi_value FGetXattr(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int fd;
+  char name[NAME_MAX_BYTES + 1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 2) return throw_type(env, "fgetxattr(fd, name)");
+  if (get_fd(env, argv[0], &fd) || get_name(env, argv[1], name, sizeof name)) return NULL;
+#if HAVE_XATTR
+  return get_common(env, fd, NULL, name);
+#else
+  return throw_errno(env, ENOTSUP, "fgetxattr");
+#endif
+}
+
+static napi_value LGetXattr(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  char name[NAME_MAX_BYTES + 1];
+  char *path;
+  napi_value r;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 2) return throw_type(env, "lgetxattr(path, name)");
+  if (get_name(env, argv[1], name, sizeof name)) return NULL;
+  path = get_path(env, argv[0]);
+  if (!path) return NULL;
+#if HAVE_XATTR
+  r = get_common(env, -1, path, name);
+#else
+  r = throw_errno(env, ENOTSUP, "lgetxattr");
+#endif
+  free(path);
+  return r;
+}
+
+static napi_value FSetXattr(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  int fd, flags;
+  char name[NAME_MAX_BYTES + 1];
+  void *data;
+  size_t len;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 3) return throw_type(env, "fsetxattr(fd, name, value[, flags])");
+  if (get_fd(env, argv[0], &fd) || get_name(env, argv[1], name, sizeof name) ||
+      get_value(env, argv[2], &data, &len) || get_flags(env, argc, argv, 3, &flags)) return NULL;
+#if HAVE_XATTR
+  if (fsetxattr(fd, name, len ? data : "", len, flags) != 0) return throw_errno(env, errno, "fsetxattr");
+  return undefined_value(env);
+#else
+  (void)data; (void)len; (void)flags;
+  return throw_errno(env, ENOTSUP, "fsetxattr");
+#endif
+}
+
+static napi_value LSetXattr(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  int flags, rc = 0, err = 0;
+  char name[NAME_MAX_BYTES + 1];
+  void *data;
+  size_t len;
+  char *path;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 3) return throw_type(env, "lsetxattr(path, name, value[, flags])");
+  if (get_name(env, argv[1], name, sizeof name) || get_value(env, argv[2], &data, &len) ||
+      get_flags(env, argc, argv, 3, &flags)) return NULL;
+  path = get_path(env, argv[0]);
+  if (!path) return NULL;
+#if HAVE_XATTR
+  rc = lsetxattr(path, name, len ? data : "", len, flags);
+  err = errno;
+#else
+  (void)data; (void)len; (void)flags;
+  rc = -1;
+  err = ENOTSUP;
+#endif
+  free(path);
+  if (rc != 0) return throw_errno(env, err, "lsetxattr");
+  return undefined_value(env);
+}
+
+static napi_value FRemoveXattr(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int fd;
+  char name[NAME_MAX_BYTES + 1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 2) return throw_type(env, "fremovexattr(fd, name)");
+  if (get_fd(env, argv[0], &fd) || get_name(env, argv[1], name, sizeof name)) return NULL;
+#if HAVE_XATTR
+  if (fremovexattr(fd, name) != 0) {
+    if (errno == ENODATA) return bool_value(env, false);
+    return throw_errno(env, errno, "fremovexattr");
+  }
+  return bool_value(env, true);
+#else
+  return throw_errno(env, ENOTSUP, "fremovexattr");
+#endif
+}
+
+static napi_value LRemoveXattr(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  char name[NAME_MAX_BYTES + 1];
+  char *path;
+  int rc, err;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 2) return throw_type(env, "lremovexattr(path, name)");
+  if (get_name(env, argv[1], name, sizeof name)) return NULL;
+  path = get_path(env, argv[0]);
+  if (!path) return NULL;
+#if HAVE_XATTR
+  rc = lremovexattr(path, name);
+  err = errno;
+#else
+  rc = -1;
+  err = ENOTSUP;
+#endif
+  free(path);
+  if (rc != 0) {
+    if (err == ENODATA) return bool_value(env, false);
+    return throw_errno(env, err, "lremovexattr");
+  }
+  return bool_value(env, true);
+}
+
+static napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[7];
+  napi_value platform;
+  memset(props, 0, sizeof props);
+  props[0].utf8name = "fgetxattr"; props[0].method = FGetXattr; props[0].attributes = napi_enumerable;
+  props[1].utf8name = "fsetxattr"; props[1].method = FSetXattr; props[1].attributes = napi_enumerable;
+  props[2].utf8name = "fremovexattr"; props[2].method = FRemoveXattr; props[2].attributes = napi_enumerable;
+  props[3].utf8name = "lgetxattr"; props[3].method = LGetXattr; props[3].attributes = napi_enumerable;
+  props[4].utf8name = "lsetxattr"; props[4].method = LSetXattr; props[4].attributes = napi_enumerable;
+  props[5].utf8name = "lremovexattr"; props[5].method = LRemoveXattr; props[5].attributes = napi_enumerable;
+  if (napi_create_string_utf8(env, HAVE_XATTR ? "linux" : "unsupported", NAPI_AUTO_LENGTH, &platform) != napi_ok) return NULL;
+  props[6].utf8name = "platform"; props[6].value = platform; props[6].attributes = napi_enumerable;
+  if (napi_define_properties(env, exports, 7, props) != napi_ok) return NULL;
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)
