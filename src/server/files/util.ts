@@ -53,3 +53,12 @@ export function sizes(st: FileStat): { endOfFile: bigint; allocationSize: bigint
   if (st.isDirectory) return { endOfFile: 0n, allocationSize: 0n };
   return { endOfFile: st.size, allocationSize: st.allocationSize };
 }
+
+/**
+ * Did the client CANCEL this async request (MS-SMB2 3.3.5.16)? Otherwise it was dropped because its
+ * session, tree or connection went away (the request path aborts with another reason).
+ */
+export function cancelledByClient(signal: AbortSignal): boolean {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error && /cancelled by client/i.test(reason.message);
+}

@@ -9,7 +9,7 @@ import {
 } from '../../wire/change-notify.js';
 import { Access, ChangeNotifyFlags } from '../../wire/constants.js';
 import { foldCase } from '../../vfs/path.js';
-import { handlerOf, requireOpen, fail } from '../files/util.js';
+import { handlerOf, requireOpen, fail, cancelledByClient } from '../files/util.js';
 import { onAnyClose, setChangeReporter, stateOf } from '../open-file.js';
 
 interface Waiter {
@@ -23,6 +23,7 @@ interface Watch {
   tree: boolean;
   pending: NotifyEntry[];
   overflow: boolean;
+  /** OutputBufferLength of the first request: it bounds every later answer on the handle (Samba). */
   maxLen: number;
   waiters: Waiter[];
 }
@@ -44,7 +45,7 @@ function flush(w: Watch): void {
   const overflow = w.overflow;
   w.pending = [];
   w.overflow = false;
-  waiter.resolve(reply(entries, overflow, waiter.maxLen));
+  waiter.resolve(reply(entries, overflow, Math.min(waiter.maxLen, w.maxLen)));
 }
 
 function report(server: ServerState, tree: ShareTree, path: string, action: number, filter: number): void {
@@ -67,6 +68,16 @@ function report(server: ServerState, tree: ShareTree, path: string, action: numb
 setChangeReporter(report);
 
 onAnyClose((server, open) => {
+  // Closing a handle that leaves its directory delete-pending completes the pending notifies of the
+  // directory's other handles with DELETE_PENDING (Samba close_directory; smb2.notify.rmdir1-4).
+  if (open.isDirectory && (open.deleteOnClose || stateOf(open).node.deletePending)) {
+    const dir = foldCase(open.path);
+    for (const other of watches.get(server) ?? []) {
+      if (other.open === open || other.open.tree.share.name !== open.tree.share.name) continue;
+      if (foldCase(other.open.path) !== dir) continue;
+      for (const waiter of other.waiters.splice(0)) waiter.resolve({ status: Status.DELETE_PENDING });
+    }
+  }
   const w = byOpen.get(open);
   if (!w) return;
   byOpen.delete(open);
@@ -98,7 +109,7 @@ export const handler = handlerOf(async (ctx) => {
   }
   const watch = w;
   if ((watch.pending.length || watch.overflow) && watch.waiters.length === 0) {
-    const r = reply(watch.pending, watch.overflow, req.outputBufferLength);
+    const r = reply(watch.pending, watch.overflow, Math.min(req.outputBufferLength, watch.maxLen));
     watch.pending = [];
     watch.overflow = false;
     return r;
@@ -109,7 +120,10 @@ export const handler = handlerOf(async (ctx) => {
     const onAbort = (): void => {
       const i = watch.waiters.indexOf(waiter);
       if (i >= 0) watch.waiters.splice(i, 1);
-      resolve({ status: Status.CANCELLED });
+      // CANCEL -> CANCELLED; the session or tree going away (LOGOFF, failed reauth) -> NOTIFY_CLEANUP
+      // like a closed handle (Samba; smb2.notify logoff, session-reconnect, invalid-reauth).
+      resolve(cancelledByClient(op.signal) ? { status: Status.CANCELLED }
+        : { status: Status.NOTIFY_CLEANUP, body: encodeChangeNotifyResponse({ buffer: Buffer.alloc(0) }) });
     };
     waiter.resolve = (r) => {
       op.signal.removeEventListener('abort', onAbort);

@@ -5,7 +5,7 @@ import { Status } from '../../wire/status.js';
 import { decodeLockRequest, encodeLockResponse, type LockElement } from '../../wire/lock.js';
 import { LockFlags } from '../../wire/constants.js';
 import type { Open, RequestContext } from '../types.js';
-import { handlerOf, requireOpen, fail } from '../files/util.js';
+import { handlerOf, requireOpen, fail, cancelledByClient } from '../files/util.js';
 import { stateOf } from '../open-file.js';
 import { tryLock, unlock, validRange, STATUS_INVALID_LOCK_RANGE } from '../locks.js';
 import { breakLevelII } from '../oplocks.js';
@@ -61,11 +61,7 @@ async function blockingLock(ctx: RequestContext, open: Open, l: LockElement): Pr
     };
     // A client CANCEL answers CANCELLED; a pending lock dropped because its session or connection
     // goes away (LOGOFF closes the handles) answers RANGE_NOT_LOCKED, as Samba (smb2.lock.cancel-logoff).
-    const onAbort = (): void => {
-      const reason: unknown = op.signal.reason;
-      const byClient = reason instanceof Error && /cancelled by client/i.test(reason.message);
-      done(byClient ? Status.CANCELLED : Status.RANGE_NOT_LOCKED);
-    };
+    const onAbort = (): void => done(cancelledByClient(op.signal) ? Status.CANCELLED : Status.RANGE_NOT_LOCKED);
     // Closing the handle cancels its pending lock (Windows: STATUS_RANGE_NOT_LOCKED).
     const onClose = (): void => done(Status.RANGE_NOT_LOCKED);
     node.lockWaiters.add(retry);
