@@ -3,15 +3,16 @@
 // The VFS has no ACLs, so the descriptor is derived from what we know: owner/group are the
 // server process's uid/gid as Samba's unix SIDs (S-1-22-1-uid / S-1-22-2-gid), and the DACL
 // grants the owner full control (read+execute only when the file is READONLY), the group and
-// Everyone read+execute, and SYSTEM full control. SET_INFO(SECURITY) is accepted and ignored
-// (the share's access is decided by the share configuration, not per-file ACLs).
+// Everyone read+execute, and SYSTEM full control. QUERY_INFO reports the session user's SID
+// (acl.ts tokenOf) as owner. A descriptor set by SET_INFO(SECURITY) or the SecD create context
+// is stored per file and replaces this one (acl.ts).
 import { Writer } from '../wire/buf.js';
 import { SecurityInformation as SI } from '../wire/constants.js';
 import { FileAttribute } from '../vfs/types.js';
 
 const SE_SELF_RELATIVE = 0x8000;
 const SE_DACL_PRESENT = 0x0004;
-const ACCESS_ALLOWED_ACE_TYPE = 0;
+const ACCESS_ALLOWED_ACE_TYPE = 0 as const;
 const OBJECT_INHERIT_ACE = 0x1;
 const CONTAINER_INHERIT_ACE = 0x2;
 
@@ -49,6 +50,9 @@ export interface SdInput {
   gid: number;
   isDirectory: boolean;
   attributes: number;
+  /** Owner / group SIDs to report instead of the uid/gid ones (the session user's, acl.ts tokenOf). */
+  owner?: string;
+  group?: string;
 }
 
 export function ownerSid(uid: number): string {
@@ -58,24 +62,30 @@ export function groupSid(gid: number): string {
   return `S-1-22-2-${gid}`;
 }
 
+/** The DACL of the synthesized descriptor (allowed ACEs). */
+export function defaultAces(owner: string, group: string, isDirectory: boolean, readOnly: boolean): Array<{ type: number; sid: string; mask: number; flags: number }> {
+  const inherit = isDirectory ? OBJECT_INHERIT_ACE | CONTAINER_INHERIT_ACE : 0;
+  const t = ACCESS_ALLOWED_ACE_TYPE;
+  return [
+    { type: t, sid: owner, mask: readOnly ? READ_EXECUTE : FULL_CONTROL, flags: inherit },
+    { type: t, sid: group, mask: READ_EXECUTE, flags: inherit },
+    { type: t, sid: 'S-1-1-0', mask: READ_EXECUTE, flags: inherit },
+    { type: t, sid: 'S-1-5-18', mask: FULL_CONTROL, flags: inherit },
+  ];
+}
+
 /** Build the self-relative SD holding the parts `secInfo` asks for (OWNER|GROUP|DACL; SACL is empty). */
 export function buildSecurityDescriptor(inp: SdInput, secInfo: number): Buffer {
   const ro = !inp.isDirectory && (inp.attributes & FileAttribute.READONLY) !== 0;
-  const inherit = inp.isDirectory ? OBJECT_INHERIT_ACE | CONTAINER_INHERIT_ACE : 0;
-  const owner = ownerSid(inp.uid);
-  const group = groupSid(inp.gid);
+  const owner = inp.owner ?? ownerSid(inp.uid);
+  const group = inp.group ?? groupSid(inp.gid);
   const parts: Array<{ kind: 'owner' | 'group' | 'dacl'; data: Buffer }> = [];
   if (secInfo & SI.OWNER) parts.push({ kind: 'owner', data: encodeSid(owner) });
   if (secInfo & SI.GROUP) parts.push({ kind: 'group', data: encodeSid(group) });
   if (secInfo & SI.DACL) {
     parts.push({
       kind: 'dacl',
-      data: encodeAcl([
-        { sid: owner, mask: ro ? READ_EXECUTE : FULL_CONTROL, flags: inherit },
-        { sid: group, mask: READ_EXECUTE, flags: inherit },
-        { sid: 'S-1-1-0', mask: READ_EXECUTE, flags: inherit },
-        { sid: 'S-1-5-18', mask: FULL_CONTROL, flags: inherit },
-      ]),
+      data: encodeAcl(defaultAces(owner, group, inp.isDirectory, ro)),
     });
   }
   let control = SE_SELF_RELATIVE;

@@ -26,6 +26,9 @@
  * Should streamsDir lie inside the share anyway, it is hidden from listings and unreachable by
  * path. Delete of a file or directory, and overwrite of its main stream, remove its streams.
  * Extended attributes live beside the streams, one `e-<hex(utf8 name)>` file each (flags byte, value).
+ * A stored NT security descriptor (VfsHandle.setSecurity) is the file `sd` there; it survives an
+ * overwrite. The depot file `.acls` marks that some descriptor was ever stored (until then no
+ * lookups are made).
  */
 import * as fsp from 'node:fs/promises';
 import { constants as C, type BigIntStats } from 'node:fs';
@@ -275,12 +278,55 @@ export class LocalVfs implements Vfs {
     await this.readEas(st); // refresh EaSize
   }
 
-  /** @internal remove every stream of a file */
-  async dropStreams(st: BigIntStats): Promise<void> {
+  /** @internal remove every stream of a file (and EAs; the security descriptor too unless keepSecurity) */
+  async dropStreams(st: BigIntStats, keepSecurity = false): Promise<void> {
     const m = this.meta.get(metaKey(st));
     if (m) m.eaSize = 0;
     const dir = await this.streamDir(st, false);
-    if (dir) await fsp.rm(dir, { recursive: true, force: true }).catch(() => {});
+    if (!dir) return;
+    if (keepSecurity && await this.hasAnySecurity()) {
+      for (const f of await fsp.readdir(dir).catch(() => [] as string[])) {
+        if (f !== 'sd' && f !== '.birth') await fsp.rm(nodePath.join(dir, f), { recursive: true, force: true }).catch(() => {});
+      }
+      return;
+    }
+    await fsp.rm(dir, { recursive: true, force: true }).catch(() => {});
+  }
+
+  private anySd: Promise<boolean> | undefined;
+  /** Whether any security descriptor was ever stored in this depot (the `.acls` marker). */
+  private hasAnySecurity(): Promise<boolean> {
+    this.anySd ??= this.depot().then((d) => fsp.access(nodePath.join(d, '.acls')).then(() => true, () => false));
+    return this.anySd;
+  }
+
+  /** @internal the stored security descriptor of a file */
+  async readSecurity(st: BigIntStats): Promise<Buffer | undefined> {
+    if (!(await this.hasAnySecurity())) return undefined;
+    const dir = await this.streamDir(st, false);
+    if (!dir) return undefined;
+    return fsp.readFile(nodePath.join(dir, 'sd')).catch(() => undefined);
+  }
+
+  /** @internal store the security descriptor of a file */
+  async writeSecurity(st: BigIntStats, sd: Buffer): Promise<void> {
+    const dir = await this.streamDir(st, true);
+    try {
+      if (!(await this.hasAnySecurity())) {
+        await fsp.writeFile(nodePath.join(await this.depot(), '.acls'), '', { mode: 0o600 });
+        this.anySd = Promise.resolve(true);
+      }
+      await fsp.writeFile(nodePath.join(dir!, 'sd'), sd, { mode: 0o600 });
+    } catch (e) {
+      throw wrap(e);
+    }
+  }
+
+  async getSecurity(path: string): Promise<Buffer | undefined> {
+    if (!(await this.hasAnySecurity())) return undefined;
+    const r = await this.resolve(splitStream(path).base, true);
+    if (!r.exists || !r.st) return undefined;
+    return this.readSecurity(r.st);
   }
 
   /** Resolve the base of a stream path; must exist. */
@@ -559,7 +605,7 @@ export class LocalVfs implements Vfs {
           delete m.lastWriteTime;
           delete m.changeTime;
           delete m.allocation;
-          await this.dropStreams(nst); // overwriting the main stream drops the named ones (as Samba)
+          await this.dropStreams(nst, true); // overwriting the main stream drops the named ones (as Samba)
           return { handle: new LocalHandle(this, fh, r.rel, false, r.abs), action: plan.action };
         }
         const fh = await this.openFd(r.abs, isDir, opts.write && !isDir, 0);
@@ -946,6 +992,14 @@ class LocalHandle implements VfsHandle {
     await this.vfs.writeEas(await this.rawStat(), list);
   }
 
+  async getSecurity(): Promise<Buffer | undefined> {
+    return this.vfs.readSecurity(await this.rawStat());
+  }
+
+  async setSecurity(sd: Buffer): Promise<void> {
+    await this.vfs.writeSecurity(await this.rawStat(), sd);
+  }
+
   async setSparse(on: boolean): Promise<void> {
     this.check(true);
     const st = await this.rawStat();
@@ -1127,6 +1181,16 @@ class LocalStreamHandle implements VfsHandle {
   setEas(list: ExtendedAttribute[]): Promise<void> {
     this.check();
     return this.base.setEas(list);
+  }
+
+  getSecurity(): Promise<Buffer | undefined> {
+    this.check();
+    return this.base.getSecurity();
+  }
+
+  setSecurity(sd: Buffer): Promise<void> {
+    this.check();
+    return this.base.setSecurity(sd);
   }
 
   async copyRange(src: VfsHandle, srcOffset: bigint, dstOffset: bigint, length: number): Promise<number> {

@@ -30,6 +30,8 @@ class MemNode implements MemData {
   streams = new Map<string, MemStream>();
   /** Extended attributes, keyed by folded name. */
   eas = new Map<string, ExtendedAttribute>();
+  /** Stored NT security descriptor (VfsHandle.setSecurity), opaque. */
+  sd: Buffer | undefined;
   data = Buffer.alloc(0);
   size = 0;
   attrs: number;
@@ -342,6 +344,11 @@ export class MemoryVfs implements Vfs {
     };
   }
 
+  async getSecurity(path: string): Promise<Buffer | undefined> {
+    const sd = this.lookup(splitStream(path).base)?.node.sd;
+    return sd ? Buffer.from(sd) : undefined;
+  }
+
   async resolveCase(path: string): Promise<string | undefined> {
     try {
       return this.lookup(path)?.path;
@@ -456,6 +463,15 @@ class MemHandle implements VfsHandle {
       if (e.value.length === 0) n.eas.delete(k);
       else n.eas.set(k, { flags: e.flags, name: e.name, value: Buffer.from(e.value) });
     }
+    n.changeTime = nowFiletime();
+  }
+  async getSecurity(): Promise<Buffer | undefined> {
+    const sd = this.check(false).sd;
+    return sd ? Buffer.from(sd) : undefined;
+  }
+  async setSecurity(sd: Buffer): Promise<void> {
+    const n = this.check(false);
+    n.sd = Buffer.from(sd);
     n.changeTime = nowFiletime();
   }
   async setSparse(on: boolean): Promise<void> {

@@ -112,6 +112,13 @@ export interface VfsHandle {
   getEas?(): Promise<ExtendedAttribute[]>;
   /** Set EAs: an entry with an empty value removes that EA (MS-FSA 2.1.5.14.3). */
   setEas?(list: ExtendedAttribute[]): Promise<void>;
+  /**
+   * The file's stored NT security descriptor (self-relative, MS-DTYP 2.4.6), or undefined when
+   * none is stored (a stream handle reports its file's). Optional; opaque to the VFS.
+   */
+  getSecurity?(): Promise<Buffer | undefined>;
+  /** Store (replace) the file's security descriptor; kept across overwrite, dropped on delete. */
+  setSecurity?(sd: Buffer): Promise<void>;
   /** Server-side copy (FSCTL_SRV_COPYCHUNK). src must come from the same Vfs. */
   copyRange(src: VfsHandle, srcOffset: bigint, dstOffset: bigint, length: number): Promise<number>;
 }
@@ -144,6 +151,8 @@ export interface Vfs {
   statfs(): Promise<FsInfo>;
   /** Return the on-disk spelling of path (case-insensitive lookup), or undefined if missing. */
   resolveCase?(path: string): Promise<string | undefined>;
+  /** The stored security descriptor of `path` (a stream path: its file's), as VfsHandle.getSecurity. */
+  getSecurity?(path: string): Promise<Buffer | undefined>;
   /** Named streams of a file or directory (the main stream is not listed). */
   listStreams?(path: string): Promise<StreamInfo[]>;
   /** Rename a named stream of `path` ('' = to the main stream is not supported). */

@@ -15,6 +15,7 @@ import { grantLevel, startBreak, waitForBreaks, anyBreaking } from '../oplocks.j
 import { openPipe } from '../files/pipes.js';
 import { replayableCreate } from '../replay.js';
 import { baseDeletePending } from '../files/streams.js';
+import { tokenOf, accessLimit, checkAddChild, newObjectSd, encodeSecurityDescriptor } from '../acl.js';
 
 /** CreateOptions bits Windows rejects (smb2.create.gentest). */
 const INVALID_OPTIONS = 0xff000000;
@@ -135,8 +136,23 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
     }
     const isDir = exists ? st.isDirectory : wantDir;
 
+    // Per-file ACLs (acl.ts): a stored descriptor limits access to an existing object; a new one
+    // needs FILE_ADD_FILE / FILE_ADD_SUBDIRECTORY on a parent that has one.
+    const token = tokenOf(session);
+    const baseExists = parsed.stream === undefined ? exists : exists || !!(await statOrUndefined(tree, parsed.base));
+    let sdLimit: number | undefined;
+    let parentSd: Awaited<ReturnType<typeof checkAddChild>>['parent'];
+    if (baseExists) {
+      sdLimit = await accessLimit(vfs, parsed.base, token);
+    } else {
+      const add = await checkAddChild(vfs, parsed.base, isDir, token);
+      if (!add.ok) fail(Status.ACCESS_DENIED);
+      parentSd = add.parent;
+    }
+    const withSd = (m: number) => (sdLimit === undefined ? m : (m & sdLimit) >>> 0);
+
     // Access (3.3.5.9: MAXIMUM_ALLOWED / GENERIC_* mapping; share maximal access).
-    const acc = resolveAccess({ desired: req.desiredAccess, maximal: maximalFor(tree, st, path), limit: tree.maximalAccess });
+    const acc = resolveAccess({ desired: req.desiredAccess, maximal: withSd(maximalFor(tree, st, path)), limit: withSd(tree.maximalAccess) });
     if (acc.status) fail(acc.status);
     let granted = acc.granted;
     const readOnlyFile = exists && !st.isDirectory && (st.attributes & FileAttribute.READONLY) !== 0;
@@ -222,6 +238,22 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
         }
         await handle.setEas(list.filter((e) => e.value.length > 0));
       }
+      // SecD (MS-SMB2 2.2.13.2.2) or the parent's inheritable ACEs: the new object's descriptor.
+      if (action === 'created' || (action !== 'opened' && parsed.stream === undefined)) {
+        const secd = ctxByName(req.contexts, CreateContextName.SD_BUFFER);
+        if (handle.setSecurity && (secd || (action === 'created' && parsed.stream === undefined))) {
+          let sd;
+          try {
+            sd = newObjectSd(secd?.data, parentSd, token, isDir, (req.fileAttributes & FileAttribute.READONLY) !== 0);
+          } catch {
+            fail(Status.INVALID_SECURITY_DESCR);
+          }
+          if (sd) {
+            await handle.setSecurity(encodeSecurityDescriptor(sd));
+            if (!exists) sdLimit = await accessLimit(vfs, handle.path, token, sd);
+          }
+        }
+      }
       fst = await handle.stat();
       if (alsi && !isDir && action !== 'opened') {
         const size = decodeAlSi(alsi.data);
@@ -259,7 +291,7 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
     // Response create contexts.
     const out: CreateContext[] = [];
     if (ctxByName(req.contexts, CreateContextName.QUERY_MAXIMAL_ACCESS)) {
-      out.push({ name: CreateContextName.QUERY_MAXIMAL_ACCESS, data: encodeMxAcResponse({ queryStatus: 0, maximalAccess: maximalFor(tree, fst, path) }) });
+      out.push({ name: CreateContextName.QUERY_MAXIMAL_ACCESS, data: encodeMxAcResponse({ queryStatus: 0, maximalAccess: withSd(maximalFor(tree, fst, path)) }) });
     }
     if (ctxByName(req.contexts, CreateContextName.QUERY_ON_DISK_ID)) {
       out.push({ name: CreateContextName.QUERY_ON_DISK_ID, data: makeDiskFileId(fst.fileId, BigInt(hashName(tree.share.name))) });

@@ -11,6 +11,7 @@ import type { FileStat } from '../../vfs/types.js';
 import { handlerOf, requireOpen, fail, statOpen, sizes } from '../files/util.js';
 import { stateOf } from '../open-file.js';
 import { buildSecurityDescriptor, queryAccessNeeded } from '../security.js';
+import { tokenOf, parseStored, selectSd } from '../acl.js';
 import { shortName } from '../files/short-names.js';
 import { splitStream } from '../../vfs/path.js';
 import { encodeFullEaList } from '../../wire/ea.js';
@@ -224,9 +225,13 @@ export const handler = handlerOf(async (ctx) => {
       const need = queryAccessNeeded(req.additionalInformation);
       if ((open.grantedAccess & need) !== need) fail(Status.ACCESS_DENIED);
       const st = open.pipe ? undefined : await statOpen(open);
-      const sd = buildSecurityDescriptor({
+      // A stored descriptor (acl.ts), else the synthesized one owned by the session's user.
+      const stored = parseStored(await open.handle?.getSecurity?.());
+      const token = tokenOf(open.session);
+      const sd = stored ? selectSd(stored, req.additionalInformation) : buildSecurityDescriptor({
         uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0,
         isDirectory: st?.isDirectory ?? false, attributes: st?.attributes ?? 0,
+        owner: token.user, group: token.group,
       }, req.additionalInformation);
       if (sd.length > outLen) {
         const ed = Buffer.alloc(4);

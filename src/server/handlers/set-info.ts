@@ -12,6 +12,8 @@ import { stateOf, opensOf, isUnder, samePath, reportChange, FileAction, NotifyFi
 import { ioAllowed } from '../locks.js';
 import { breakLevelII, startBreak } from '../oplocks.js';
 import { setAccessNeeded } from '../security.js';
+import { tokenOf, parseStored, defaultSd, mergeSd, decodeSecurityDescriptor, encodeSecurityDescriptor } from '../acl.js';
+import type { SecurityDescriptor } from '../../wire/security.js';
 import { renameStream } from '../files/streams.js';
 import { decodeFullEaList } from '../../wire/ea.js';
 
@@ -253,7 +255,23 @@ export const handler = handlerOf(async (ctx) => {
     case InfoType.SECURITY: {
       const needed = setAccessNeeded(req.additionalInformation);
       if ((open.grantedAccess & needed) !== needed) fail(Status.ACCESS_DENIED);
-      // Accepted and not stored: smbts has no per-file ACLs (see security.ts).
+      // Stored per file, merged into the current descriptor (acl.ts); a VFS without
+      // descriptor storage accepts and ignores it.
+      const h = open.handle;
+      if (h?.setSecurity) {
+        let incoming: SecurityDescriptor;
+        try {
+          incoming = decodeSecurityDescriptor(req.buffer);
+        } catch {
+          fail(Status.INVALID_SECURITY_DESCR);
+        }
+        let base = parseStored(await h.getSecurity?.());
+        if (!base) {
+          const st = await statOpen(open);
+          base = defaultSd(tokenOf(open.session), st.isDirectory, !st.isDirectory && (st.attributes & FileAttribute.READONLY) !== 0);
+        }
+        await h.setSecurity(encodeSecurityDescriptor(mergeSd(base, incoming, req.additionalInformation)));
+      }
       reportChange(ctx.server, open.tree, open.path, FileAction.MODIFIED, NotifyFilter.SECURITY);
       return { status: Status.SUCCESS, body: encodeSetInfoResponse() };
     }
