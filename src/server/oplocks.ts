@@ -22,9 +22,13 @@ export function encodeOplockBreak(level: number, open: Open): Buffer {
     .u64(open.fileId.persistent).u64(open.fileId.volatile).finish();
 }
 
+/** Open.extra key: id of the connection the open was made on (Open.Connection, MS-SMB2 3.3.1.10). */
+export const OPEN_CONNECTION = 'open.connectionId';
+
 function send(server: ServerState, open: Open, level: number): void {
   try {
-    server.notifier.sendUnsolicited(open.session.id, Command.OPLOCK_BREAK, encodeOplockBreak(level, open));
+    const conn = open.extra.get(OPEN_CONNECTION);
+    server.notifier.sendUnsolicited(open.session.id, Command.OPLOCK_BREAK, encodeOplockBreak(level, open), typeof conn === 'number' ? conn : undefined);
   } catch {
     /* no live channel: the break times out */
   }

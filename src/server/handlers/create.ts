@@ -11,7 +11,7 @@ import { FileAttribute, VfsError, type CreateDisposition, type FileStat } from '
 import { fail, handlerOf, sizes } from '../files/util.js';
 import { resolveAccess, conflictingOpens, isStatOpen, WRITE_ACCESS_BITS, FILE_GENERIC_WRITE } from '../share-modes.js';
 import { attachState, newNode, opensOf, stateOf, reportChange, FileAction, NotifyFilter, parentOf } from '../open-file.js';
-import { grantLevel, startBreak, waitForBreaks, anyBreaking } from '../oplocks.js';
+import { grantLevel, startBreak, waitForBreaks, anyBreaking, OPEN_CONNECTION } from '../oplocks.js';
 import { openPipe } from '../files/pipes.js';
 import { replayableCreate } from '../replay.js';
 import { baseDeletePending } from '../files/streams.js';
@@ -280,6 +280,8 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
     };
     attachState(open, node);
     ctx.server.registerOpen(open);
+    // Open.Connection (3.3.4.6): breaks go to the channel the open was made on while it lives.
+    open.extra.set(OPEN_CONNECTION, ctx.conn.id);
     ctx.setRelatedFileId(fileId);
 
     if (action === 'created') {
