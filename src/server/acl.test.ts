@@ -89,9 +89,9 @@ test('CREATE helpers on MemoryVfs: stored descriptors limit access; DELETE via t
   assert.equal(await accessLimit(vfs, 'd/f', alice), undefined);
   await f.setSecurity!(encodeSecurityDescriptor({ control: 0, owner: bob.user, dacl: { revision: 2, aces: [allow(alice.user, 0x1)] } }));
   assert.ok(await vfs.getSecurity!('d/f:stream')); // a stream path reports its file's
-  assert.equal(await accessLimit(vfs, 'd/f', alice), 0x1 | 0x10000); // parent without ACL: DELETE allowed
+  assert.equal(await accessLimit(vfs, 'd/f', alice), 0x1 | 0x80 | 0x10000); // READ_ATTRIBUTES always; parent without ACL: DELETE
   await d.setSecurity!(encodeSecurityDescriptor({ control: 0, owner: bob.user, dacl: { revision: 2, aces: [allow(alice.user, 0x20)] } }));
-  assert.equal(await accessLimit(vfs, 'd/f', alice), 0x1);
+  assert.equal(await accessLimit(vfs, 'd/f', alice), 0x1 | 0x80);
   assert.equal((await checkAddChild(vfs, 'd/g', false, alice)).ok, false);
   assert.equal((await checkAddChild(vfs, 'g', false, alice)).ok, true);
   await f.close();

@@ -156,17 +156,20 @@ export function inheritedSd(parent: SecurityDescriptor, token: Token, isDirector
  * is a NULL ACL (as Windows and Samba).
  */
 export function mergeSd(base: SecurityDescriptor, incoming: SecurityDescriptor, secInfo: number): SecurityDescriptor {
+  // GENERIC_* bits in the ACEs are stored mapped to the file rights (as Samba set_sd).
+  const mapAcl = (acl: Acl | null | undefined): Acl | null =>
+    acl ? { revision: acl.revision, aces: acl.aces.map((a) => (isSimpleAce(a) ? { ...a, mask: mapGeneric(a.mask) } : a)) } : null;
   const out: SecurityDescriptor = { ...base };
   if ((secInfo & SI.OWNER) && incoming.owner) out.owner = incoming.owner;
   if ((secInfo & SI.GROUP) && incoming.group) out.group = incoming.group;
   const DACL_BITS = SdControl.DACL_PROTECTED | SdControl.DACL_AUTO_INHERITED | SdControl.DACL_DEFAULTED;
   const SACL_BITS = SdControl.SACL_PROTECTED | SdControl.SACL_AUTO_INHERITED | SdControl.SACL_DEFAULTED;
   if (secInfo & SI.DACL) {
-    out.dacl = incoming.dacl ?? null;
+    out.dacl = mapAcl(incoming.dacl);
     out.control = (out.control & ~DACL_BITS) | (incoming.control & DACL_BITS);
   }
   if (secInfo & SI.SACL) {
-    out.sacl = incoming.sacl ?? null;
+    out.sacl = mapAcl(incoming.sacl);
     out.control = (out.control & ~SACL_BITS) | (incoming.control & SACL_BITS);
   }
   return out;
@@ -223,7 +226,8 @@ async function parentAllowsDeleteChild(vfs: Vfs, path: string, token: Token): Pr
 export async function accessLimit(vfs: Vfs, path: string, token: Token, sd?: SecurityDescriptor): Promise<number | undefined> {
   sd ??= await storedSd(vfs, path);
   if (!sd) return undefined;
-  let granted = grantedBy(sd, token);
+  // FILE_READ_ATTRIBUTES comes from the containing directory (MS-FSA 2.1.5.1.2.1, as Samba).
+  let granted = grantedBy(sd, token) | Access.FILE_READ_ATTRIBUTES;
   if (!(granted & Access.DELETE) && await parentAllowsDeleteChild(vfs, splitStream(path).base, token)) granted |= Access.DELETE;
   return granted >>> 0;
 }
