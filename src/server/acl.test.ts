@@ -76,7 +76,7 @@ test('SecD on a new object: merged over the inherited / default descriptor', () 
   assert.ok(sd.dacl && sd.dacl.aces.length > 0);
   const parent: SecurityDescriptor = { control: 0, owner: bob.user, dacl: { revision: 2, aces: [allow(bob.user, 0x1f01ff, AceFlags.OBJECT_INHERIT)] } };
   const explicit = encodeSecurityDescriptor({ control: 0, dacl: { revision: 2, aces: [allow(alice.user, 0x1)] } });
-  assert.deepEqual(newObjectSd(explicit, parent, alice, false, false)!.dacl!.aces, [allow(alice.user, 0x1), allow(bob.user, 0x1f01ff, AceFlags.INHERITED)]);
+  assert.deepEqual(newObjectSd(explicit, parent, alice, false, false)!.dacl!.aces, [allow(alice.user, 0x1), allow(bob.user, 0x1f01ff)]);
   const prot = encodeSecurityDescriptor({ control: SdControl.DACL_PROTECTED, dacl: { revision: 2, aces: [allow(alice.user, 0x1)] } });
   assert.deepEqual(newObjectSd(prot, parent, alice, false, false)!.dacl!.aces, [allow(alice.user, 0x1)]);
   assert.equal(newObjectSd(undefined, undefined, alice, false, false), undefined);
@@ -126,4 +126,22 @@ test('LocalVfs: the descriptor lives in the depot, survives an overwrite, goes w
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+});
+
+test('auto-inheritance: INHERITED_ACE / DACL_AUTO_INHERITED only under an auto-inherited parent; default when nothing inherits', () => {
+  const aces = [allow(alice.user, 0x2, AceFlags.OBJECT_INHERIT | AceFlags.INHERITED)];
+  const plain = newObjectSd(undefined, { control: 0, dacl: { revision: 2, aces } }, alice, false, false)!;
+  assert.equal(plain.control & SdControl.DACL_AUTO_INHERITED, 0);
+  assert.deepEqual(plain.dacl!.aces, [allow(alice.user, 0x2)]);
+  const auto = newObjectSd(undefined, { control: SdControl.DACL_AUTO_INHERITED, dacl: { revision: 2, aces } }, alice, false, false)!;
+  assert.ok(auto.control & SdControl.DACL_AUTO_INHERITED);
+  assert.deepEqual(auto.dacl!.aces, [allow(alice.user, 0x2, AceFlags.INHERITED)]);
+  const none = newObjectSd(undefined, { control: 0, dacl: { revision: 2, aces: [allow(bob.user, 0x1)] } }, alice, false, false)!;
+  assert.deepEqual(none.dacl!.aces, [allow(alice.user, 0x1f01ff), allow(WellKnownSid.LOCAL_SYSTEM, 0x1f01ff)]);
+  // SET_INFO: AUTO_INHERITED sticks only with AUTO_INHERIT_REQ; PROTECTED sticks.
+  const base = defaultSd(alice, false, false);
+  assert.equal(mergeSd(base, { control: SdControl.DACL_AUTO_INHERITED, dacl: null }, SI.DACL).control & SdControl.DACL_AUTO_INHERITED, 0);
+  assert.equal(mergeSd(base, { control: SdControl.DACL_AUTO_INHERITED | SdControl.DACL_COMPUTED_INHERITANCE_REQUIRED, dacl: null }, SI.DACL).control,
+    SdControl.DACL_AUTO_INHERITED);
+  assert.equal(mergeSd(base, { control: SdControl.DACL_PROTECTED, dacl: null }, SI.DACL).control, SdControl.DACL_PROTECTED);
 });

@@ -105,33 +105,36 @@ const INHERIT_FLAGS = AceFlags.OBJECT_INHERIT | AceFlags.CONTAINER_INHERIT | Ace
  * replaced by the new owner / group in the effective ACE. Returns undefined when nothing is
  * inheritable.
  */
-export function inheritAcl(parent: Acl | null | undefined, isDirectory: boolean, owner: string, group: string): Acl | undefined {
+export function inheritAcl(parent: Acl | null | undefined, isDirectory: boolean, owner: string, group: string, autoInherit = true): Acl | undefined {
   if (!parent) return undefined;
+  // INHERITED_ACE only under auto-inheritance (MS-DTYP 2.5.3.4.1: the parent is DACL_AUTO_INHERITED).
+  const INH = autoInherit ? AceFlags.INHERITED : 0;
   const out: Ace[] = [];
   for (const a of parent.aces) {
     const oi = !!(a.flags & AceFlags.OBJECT_INHERIT);
     const ci = !!(a.flags & AceFlags.CONTAINER_INHERIT);
     const np = !!(a.flags & AceFlags.NO_PROPAGATE_INHERIT);
     const keepFlags = a.flags & ~(INHERIT_FLAGS | AceFlags.INHERITED);
+    const own = a.flags & ~AceFlags.INHERITED;
     if (!isDirectory) {
       if (!oi) continue;
-      out.push(effective(a, keepFlags | AceFlags.INHERITED, owner, group));
+      out.push(effective(a, keepFlags | INH, owner, group));
       continue;
     }
     if (ci) {
       const creator = isSimpleAce(a) && (a.sid === WellKnownSid.CREATOR_OWNER || a.sid === WellKnownSid.CREATOR_GROUP);
       const generic = isSimpleAce(a) && (a.mask & 0xf0000000) !== 0;
       if (np) {
-        out.push(effective(a, keepFlags | AceFlags.INHERITED, owner, group));
+        out.push(effective(a, keepFlags | INH, owner, group));
       } else if (creator || generic) {
         // The effective ACE for this directory plus an inherit-only copy for its children.
-        out.push(effective(a, keepFlags | AceFlags.INHERITED, owner, group));
-        out.push({ ...a, flags: (a.flags & ~AceFlags.INHERIT_ONLY) | AceFlags.INHERIT_ONLY | AceFlags.INHERITED });
+        out.push(effective(a, keepFlags | INH, owner, group));
+        out.push({ ...a, flags: own | AceFlags.INHERIT_ONLY | INH });
       } else {
-        out.push({ ...a, flags: (a.flags & ~AceFlags.INHERIT_ONLY) | AceFlags.INHERITED });
+        out.push({ ...a, flags: (own & ~AceFlags.INHERIT_ONLY) | INH });
       }
     } else if (oi && !np) {
-      out.push({ ...a, flags: a.flags | AceFlags.INHERIT_ONLY | AceFlags.INHERITED });
+      out.push({ ...a, flags: own | AceFlags.INHERIT_ONLY | INH });
     }
   }
   return out.length ? { revision: parent.revision, aces: out } : undefined;
@@ -143,11 +146,18 @@ function effective(a: Ace, flags: number, owner: string, group: string): Ace {
   return { type: a.type, flags, mask: mapGeneric(a.mask), sid };
 }
 
-/** The descriptor of a new object under `parent` (undefined: parent has nothing inheritable). */
-export function inheritedSd(parent: SecurityDescriptor, token: Token, isDirectory: boolean): SecurityDescriptor | undefined {
-  const dacl = inheritAcl(parent.dacl, isDirectory, token.user, token.group);
-  if (!dacl) return undefined;
-  return { control: SdControl.DACL_AUTO_INHERITED, owner: token.user, group: token.group, dacl };
+/** The descriptor of a new object under a parent with a stored descriptor. */
+export function inheritedSd(parent: SecurityDescriptor, token: Token, isDirectory: boolean): SecurityDescriptor {
+  const auto = (parent.control & SdControl.DACL_AUTO_INHERITED) !== 0;
+  const dacl = inheritAcl(parent.dacl, isDirectory, token.user, token.group, auto);
+  // Nothing inheritable: the Windows default, full control for the owner and SYSTEM.
+  return {
+    control: auto ? SdControl.DACL_AUTO_INHERITED : 0, owner: token.user, group: token.group,
+    dacl: dacl ?? { revision: 2, aces: [
+      { type: AceType.ACCESS_ALLOWED, flags: 0, mask: 0x001f01ff, sid: token.user },
+      { type: AceType.ACCESS_ALLOWED, flags: 0, mask: 0x001f01ff, sid: WellKnownSid.LOCAL_SYSTEM },
+    ] },
+  };
 }
 
 /**
@@ -162,15 +172,22 @@ export function mergeSd(base: SecurityDescriptor, incoming: SecurityDescriptor, 
   const out: SecurityDescriptor = { ...base };
   if ((secInfo & SI.OWNER) && incoming.owner) out.owner = incoming.owner;
   if ((secInfo & SI.GROUP) && incoming.group) out.group = incoming.group;
+  // PROTECTED is kept; AUTO_INHERITED only together with AUTO_INHERIT_REQ (which is never
+  // stored), as Windows (smb2.acls.INHERITFLAGS).
+  const c = incoming.control;
   const DACL_BITS = SdControl.DACL_PROTECTED | SdControl.DACL_AUTO_INHERITED | SdControl.DACL_DEFAULTED;
   const SACL_BITS = SdControl.SACL_PROTECTED | SdControl.SACL_AUTO_INHERITED | SdControl.SACL_DEFAULTED;
   if (secInfo & SI.DACL) {
     out.dacl = mapAcl(incoming.dacl);
-    out.control = (out.control & ~DACL_BITS) | (incoming.control & DACL_BITS);
+    let bits = c & SdControl.DACL_PROTECTED;
+    if ((c & SdControl.DACL_AUTO_INHERITED) && (c & SdControl.DACL_COMPUTED_INHERITANCE_REQUIRED)) bits |= SdControl.DACL_AUTO_INHERITED;
+    out.control = (out.control & ~DACL_BITS & ~SdControl.DACL_COMPUTED_INHERITANCE_REQUIRED) | bits;
   }
   if (secInfo & SI.SACL) {
     out.sacl = mapAcl(incoming.sacl);
-    out.control = (out.control & ~SACL_BITS) | (incoming.control & SACL_BITS);
+    let bits = c & SdControl.SACL_PROTECTED;
+    if ((c & SdControl.SACL_AUTO_INHERITED) && (c & SdControl.SACL_COMPUTED_INHERITANCE_REQUIRED)) bits |= SdControl.SACL_AUTO_INHERITED;
+    out.control = (out.control & ~SACL_BITS & ~SdControl.SACL_COMPUTED_INHERITANCE_REQUIRED) | bits;
   }
   return out;
 }
@@ -260,9 +277,10 @@ export function newObjectSd(secd: Buffer | undefined, parent: SecurityDescriptor
   if (incoming.control & SdControl.SACL_PRESENT) flags |= SI.SACL;
   const merged = mergeSd(inherited ?? defaultSd(token, isDirectory, readOnly), incoming, flags);
   // An explicit DACL gets the inheritable ACEs of the parent appended unless protected (MS-DTYP 2.5.3.4).
-  if ((flags & SI.DACL) && merged.dacl && inherited?.dacl && !(incoming.control & SdControl.DACL_PROTECTED)) {
-    merged.dacl = { revision: merged.dacl.revision, aces: [...merged.dacl.aces.filter((a) => !(a.flags & AceFlags.INHERITED)), ...inherited.dacl.aces] };
-    merged.control |= SdControl.DACL_AUTO_INHERITED;
+  const inheritedAces = parent ? inheritAcl(parent.dacl, isDirectory, token.user, token.group, (parent.control & SdControl.DACL_AUTO_INHERITED) !== 0) : undefined;
+  if ((flags & SI.DACL) && merged.dacl && inheritedAces && !(incoming.control & SdControl.DACL_PROTECTED)) {
+    merged.dacl = { revision: merged.dacl.revision, aces: [...merged.dacl.aces.filter((a) => !(a.flags & AceFlags.INHERITED)), ...inheritedAces.aces] };
+    if (parent!.control & SdControl.DACL_AUTO_INHERITED) merged.control |= SdControl.DACL_AUTO_INHERITED;
   }
   return merged;
 }
