@@ -549,7 +549,9 @@ export class Connection implements ConnectionView, ChannelConnection {
       const ch = o.session.channelFor(this.id);
       const key = ch?.signingKey ?? o.session.signingKey;
       if (key.length > 0) {
-        sign = { alg: this.signingAlgorithm, key };
+        // Without a channel here (a bind in progress or refused) the session's own key and algorithm
+        // sign, as the client verifies them (smb2.session.bind_negative_* across dialects/algorithms).
+        sign = { alg: ch ? this.signingAlgorithm : o.session.signingAlgorithm, key };
         flags |= HeaderFlags.SIGNED;
       }
     }

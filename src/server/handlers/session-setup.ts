@@ -63,6 +63,13 @@ export const handler: Handler = async (c) => {
         ctx.forceSign = true;
       }
     }
+    // Signing-algorithm mismatches come first (Samba smbd_smb2_session_setup_send; smbtorture
+    // smb2.session.bind_negative_smb3sign*/sne*): a GMAC session refuses other algorithms' channels
+    // with REQUEST_OUT_OF_SEQUENCE, a GMAC channel refuses other algorithms' sessions with NOT_SUPPORTED.
+    if (bindFlag && !session.pendingBinds.has(conn.id)) {
+      if (session.signingAlgorithm === 'aes-gmac' && conn.signingAlgorithm !== 'aes-gmac') return { status: Status.REQUEST_OUT_OF_SEQUENCE };
+      if (conn.signingAlgorithm === 'aes-gmac' && session.signingAlgorithm !== 'aes-gmac') return { status: Status.NOT_SUPPORTED };
+    }
     if (bindFlag && !binding) return { status: Status.REQUEST_NOT_ACCEPTED }; // 2.x cannot bind (3.3.5.5.2)
     ex = session.pendingBinds.get(conn.id) as Exchange | undefined;
     if (!ex) {
