@@ -1,9 +1,9 @@
 /*
  * smbts native helper: Linux extended attributes for Node (N-API, no dependencies).
  *
- * Exposes synchronous wrappers around the xattr syscalls. They are cheap (a few microseconds on a
- * local filesystem, no thread-pool hop), which is why they are synchronous; callers should only
- * use them on local filesystems.
+ * Mostly synchronous wrappers around the xattr syscalls: one call costs about what a sync
+ * lstat() does, no thread-pool hop; callers should only use them on local filesystems. Bulk reads
+ * (directory listings) go through lgetxattrBatch, which runs on the libuv pool.
  *
  *   fgetxattr(fd, name)            -> Buffer | undefined (undefined when the attribute is absent)
  *   fsetxattr(fd, name, value[, flags])
@@ -11,6 +11,8 @@
  *   lgetxattr(path, name)          -> Buffer | undefined (does not follow a final symlink)
  *   lsetxattr(path, name, value[, flags])
  *   lremovexattr(path, name)       -> boolean
+ *   lgetxattrBatch(paths, name)    -> Promise<Array<Buffer | null | string>> (on the libuv pool:
+ *                                     value, null when absent, errno code string on failure)
  *   platform                       -> "linux" or "unsupported"
  *
  * Errors are thrown as Error objects with `code` (errno name, e.g. "ENOTSUP") and `errno`.
@@ -321,8 +323,148 @@ static napi_value LRemoveXattr(napi_env env, napi_callback_info info) {
   return bool_value(env, true);
 }
 
+/*
+ * lgetxattrBatch(paths, name) -> Promise<Array<Buffer | null | string>>
+ * Reads one attribute of many files on a libuv pool thread (so a directory listing does not block
+ * the event loop): Buffer = value, null = absent (ENODATA), string = errno code of a failure.
+ */
+#define BATCH_MAX 4096
+
+typedef struct {
+  char *path;
+  unsigned char *val;
+  size_t len;
+  int err; /* 0 ok, ENODATA absent, else errno */
+} batch_item;
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  char name[NAME_MAX_BYTES + 1];
+  size_t n;
+  batch_item *items;
+} batch_job;
+
+static void batch_free(batch_job *job) {
+  if (!job) return;
+  if (job->items) {
+    for (size_t i = 0; i < job->n; i++) {
+      free(job->items[i].path);
+      free(job->items[i].val);
+    }
+    free(job->items);
+  }
+  free(job);
+}
+
+static void batch_execute(napi_env env, void *data) {
+  batch_job *job = data;
+  (void)env;
+  for (size_t i = 0; i < job->n; i++) {
+    batch_item *it = &job->items[i];
+#if HAVE_XATTR
+    unsigned char buf[STACK_VALUE];
+    ssize_t r = lgetxattr(it->path, job->name, buf, sizeof buf);
+    if (r >= 0) {
+      it->val = malloc(r > 0 ? (size_t)r : 1);
+      if (!it->val) { it->err = ENOMEM; continue; }
+      memcpy(it->val, buf, (size_t)r);
+      it->len = (size_t)r;
+      continue;
+    }
+    if (errno == ERANGE) {
+      ssize_t want = lgetxattr(it->path, job->name, NULL, 0);
+      if (want >= 0) {
+        it->val = malloc(want > 0 ? (size_t)want : 1);
+        if (!it->val) { it->err = ENOMEM; continue; }
+        r = lgetxattr(it->path, job->name, it->val, (size_t)want);
+        if (r >= 0) { it->len = (size_t)r; continue; }
+        free(it->val);
+        it->val = NULL;
+      }
+    }
+    it->err = errno;
+#else
+    it->err = ENOTSUP;
+#endif
+  }
+}
+
+static void batch_complete(napi_env env, napi_status status, void *data) {
+  batch_job *job = data;
+  napi_value arr, v;
+  if (status != napi_ok || napi_create_array_with_length(env, job->n, &arr) != napi_ok) {
+    napi_value msg, err;
+    napi_create_string_utf8(env, "lgetxattrBatch failed", NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, NULL, msg, &err);
+    napi_reject_deferred(env, job->deferred, err);
+    goto out;
+  }
+  for (size_t i = 0; i < job->n; i++) {
+    batch_item *it = &job->items[i];
+    void *copy;
+    if (it->err == 0) {
+      if (napi_create_buffer_copy(env, it->len, it->val ? (void *)it->val : (void *)"", &copy, &v) != napi_ok) napi_get_null(env, &v);
+    } else if (it->err == ENODATA) {
+      napi_get_null(env, &v);
+    } else {
+      napi_create_string_utf8(env, errno_name(it->err), NAPI_AUTO_LENGTH, &v);
+    }
+    napi_set_element(env, arr, (uint32_t)i, v);
+  }
+  napi_resolve_deferred(env, job->deferred, arr);
+out:
+  napi_delete_async_work(env, job->work);
+  batch_free(job);
+}
+
+static napi_value LGetXattrBatch(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], promise, resname;
+  bool is_arr = false;
+  uint32_t n = 0;
+  batch_job *job;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 2) return throw_type(env, "lgetxattrBatch(paths, name)");
+  if (napi_is_array(env, argv[0], &is_arr) != napi_ok || !is_arr) return throw_type(env, "paths must be an array");
+  if (napi_get_array_length(env, argv[0], &n) != napi_ok) return NULL;
+  if (n > BATCH_MAX) return throw_errno(env, E2BIG, "lgetxattrBatch");
+  job = calloc(1, sizeof *job);
+  if (!job) return throw_errno(env, ENOMEM, "calloc");
+  if (get_name(env, argv[1], job->name, sizeof job->name)) { batch_free(job); return NULL; }
+  job->items = calloc(n ? n : 1, sizeof *job->items);
+  if (!job->items) { batch_free(job); return throw_errno(env, ENOMEM, "calloc"); }
+  job->n = n;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value el;
+    if (napi_get_element(env, argv[0], i, &el) != napi_ok) { batch_free(job); return NULL; }
+    job->items[i].path = get_path(env, el);
+    if (!job->items[i].path) { batch_free(job); return NULL; }
+  }
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok) { batch_free(job); return NULL; }
+  napi_create_string_utf8(env, "smbts.lgetxattrBatch", NAPI_AUTO_LENGTH, &resname);
+  if (napi_create_async_work(env, NULL, resname, batch_execute, batch_complete, job, &job->work) != napi_ok) {
+    /* the promise stays pending only if we cannot reject it: reject explicitly */
+    napi_value msg, err;
+    napi_create_string_utf8(env, "cannot queue lgetxattrBatch", NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, NULL, msg, &err);
+    napi_reject_deferred(env, job->deferred, err);
+    batch_free(job);
+    return promise;
+  }
+  if (napi_queue_async_work(env, job->work) != napi_ok) {
+    napi_value msg, err;
+    napi_delete_async_work(env, job->work);
+    napi_create_string_utf8(env, "cannot queue lgetxattrBatch", NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, NULL, msg, &err);
+    napi_reject_deferred(env, job->deferred, err);
+    batch_free(job);
+  }
+  return promise;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
-  napi_property_descriptor props[7];
+  napi_property_descriptor props[8];
   napi_value platform;
   memset(props, 0, sizeof props);
   props[0].utf8name = "fgetxattr"; props[0].method = FGetXattr; props[0].attributes = napi_enumerable;
@@ -333,7 +475,8 @@ static napi_value Init(napi_env env, napi_value exports) {
   props[5].utf8name = "lremovexattr"; props[5].method = LRemoveXattr; props[5].attributes = napi_enumerable;
   if (napi_create_string_utf8(env, HAVE_XATTR ? "linux" : "unsupported", NAPI_AUTO_LENGTH, &platform) != napi_ok) return NULL;
   props[6].utf8name = "platform"; props[6].value = platform; props[6].attributes = napi_enumerable;
-  if (napi_define_properties(env, exports, 7, props) != napi_ok) return NULL;
+  props[7].utf8name = "lgetxattrBatch"; props[7].method = LGetXattrBatch; props[7].attributes = napi_enumerable;
+  if (napi_define_properties(env, exports, 8, props) != napi_ok) return NULL;
   return exports;
 }
 

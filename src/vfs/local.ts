@@ -9,12 +9,15 @@
  * swaps an *intermediate* directory for a symlink between the check and the open could win a race.
  * SMB clients themselves cannot create symlinks through this server.
  *
- * Metadata Windows has but POSIX lacks (DOS attributes other than READONLY, creation time when the
- * FS has no birthtime, exact 100ns timestamps, change-time overrides) is kept in a per-instance
- * in-memory map keyed by dev:inode, i.e. it is lost on restart. READONLY on files is persisted as
- * the owner-write mode bit. (fs-xattr was evaluated for Samba-compatible user.DOSATTRIB storage:
- * it builds with node-gyp in ~6 s and a get costs ~55 us, about one stat(); it is not used because
- * it is a native dependency needing npm install-script approval and has no fd-based calls.)
+ * DOS attributes and the creation time are stored in Samba's `user.DOSATTRIB` xattr (same format
+ * as smbd, so Samba and smbts can serve one directory) when smbts' own native addon is built and
+ * the share's filesystem supports user xattrs (./dosstore.ts: probed at first use, cached per
+ * inode and validated by ctime; listings read them on the libuv pool). When present, the xattr
+ * is authoritative, READONLY included (as Samba with "map readonly = no"). Other metadata Windows
+ * has but POSIX lacks (exact 100ns timestamps, change-time overrides, allocation), and DOS
+ * attributes when the xattr cannot be used (no addon, no FS support, per-file EPERM), are kept in
+ * a per-instance in-memory map keyed by dev:inode, i.e. lost on restart. READONLY on files is
+ * also mirrored to the owner-write mode bit.
  *
  * Named streams (MS-FSCC 2.1.4) live in a stream depot OUTSIDE the share (like Samba's
  * vfs_streams_depot): `<streamsDir>/<dev>-<ino>/s-<hex(utf8 name)>`, one host file per stream.
@@ -42,6 +45,8 @@ import {
 import { NtStatus } from './status.js';
 import { assertSharePath, foldCase, splitPath, splitStream, validateName, validateStreamName, baseName, parentPath } from './path.js';
 import { MAX_IO_CHUNK, initialAttributes, mergeSetAttributes, planOpen, reportAttributes, roundAlloc } from './common.js';
+import { DosAttribStore, type DosStorage } from './dosstore.js';
+import type { XattrBinding } from './xattr.js';
 
 export interface LocalVfsOptions {
   /** Default false: names are matched case-insensitively when the exact spelling is missing. */
@@ -52,6 +57,13 @@ export interface LocalVfsOptions {
   label?: string;
   /** Stream depot directory (see the header comment for the default). Must not be shared. */
   streamsDir?: string;
+  /**
+   * Where DOS attributes and creation times persist: 'xattr' (default; Samba's user.DOSATTRIB,
+   * falls back to memory when the addon or the filesystem cannot) or 'memory' (never persisted).
+   */
+  dosAttributes?: 'xattr' | 'memory';
+  /** @internal tests: a stand-in for the native addon */
+  xattrBinding?: XattrBinding;
 }
 
 interface Override { value: bigint; observedNs: bigint }
@@ -65,6 +77,8 @@ interface Meta {
   allocation?: bigint;
   /** EaSize of the file's EAs in the depot (kept in step by readEas/writeEas/scanEaSizes). */
   eaSize?: number;
+  /** user.DOSATTRIB could not be written for this file: attrs/creationTime here win over it */
+  dosLocal?: boolean;
 }
 
 interface Resolved {
@@ -119,12 +133,21 @@ export class LocalVfs implements Vfs {
   private depotPromise: Promise<string> | undefined;
   /** realpath of the depot when it lies inside the share (then hidden), else undefined */
   private depotInside: string | undefined;
+  /** @internal user.DOSATTRIB persistence (./dosstore.ts) */
+  readonly dos: DosAttribStore;
 
   constructor(readonly root: string, opts: LocalVfsOptions = {}) {
     this.caseSensitive = opts.caseSensitive ?? false;
     this.follow = opts.followSymlinks ?? 'inside';
     this.label = opts.label ?? nodePath.basename(nodePath.resolve(root));
     this.streamsOpt = opts.streamsDir;
+    this.dos = new DosAttribStore(opts.dosAttributes ?? 'xattr', opts.xattrBinding);
+  }
+
+  /** Where DOS attributes persist for this share ('memory' with the reason until/unless xattrs work). */
+  async dosAttributeStorage(): Promise<DosStorage> {
+    await this.rootReal().catch(() => undefined);
+    return this.dos.status();
   }
 
   // ------------------------------------------------------------------ stream depot
@@ -351,7 +374,7 @@ export class LocalVfs implements Vfs {
     }
     const bst = r.st!;
     const isDir = bst.isDirectory();
-    const attrs = this.toFileStat(bst).attributes;
+    const attrs = this.toFileStat(bst, false, r.abs).attributes;
     const dir = await this.streamDir(bst, false);
     const file = dir ? await this.findStream(dir, stream) : undefined;
     const plan = planOpen(file !== undefined, false, attrs, { ...opts, directory: false, nonDirectory: false });
@@ -414,7 +437,10 @@ export class LocalVfs implements Vfs {
   }
 
   private rootReal(): Promise<string> {
-    this.rootPromise ??= fsp.realpath(this.root).catch((e: unknown) => {
+    this.rootPromise ??= fsp.realpath(this.root).then((root) => {
+      this.dos.init(root); // first use: does this filesystem take user xattrs?
+      return root;
+    }, (e: unknown) => {
       this.rootPromise = undefined;
       throw wrap(e);
     });
@@ -532,12 +558,21 @@ export class LocalVfs implements Vfs {
     throw new VfsError(NtStatus.INTERNAL_ERROR);
   }
 
-  /** @internal Convert host stat + stored metadata to FileStat. */
-  toFileStat(st: BigIntStats, isSymlink = false): FileStat {
+  /**
+   * @internal Convert host stat + stored metadata to FileStat. `src` (an fd, or a path that is not
+   * a symlink to follow) lets a user.DOSATTRIB not yet cached be read.
+   */
+  toFileStat(st: BigIntStats, isSymlink = false, src?: number | string): FileStat {
     const m = this.meta.get(metaKey(st));
     const isDir = st.isDirectory();
-    let stored = m?.attrs ?? (isDir ? FileAttribute.DIRECTORY : FileAttribute.ARCHIVE);
-    if (!isDir) stored = (st.mode & 0o200n) === 0n ? stored | FileAttribute.READONLY : stored & ~FileAttribute.READONLY;
+    const x = m?.dosLocal ? undefined : this.dos.get(st, src) ?? undefined;
+    let stored: number;
+    if (x) {
+      stored = x.attributes; // READONLY from the xattr, as Samba does
+    } else {
+      stored = m?.attrs ?? (isDir ? FileAttribute.DIRECTORY : FileAttribute.ARCHIVE);
+      if (!isDir) stored = (st.mode & 0o200n) === 0n ? stored | FileAttribute.READONLY : stored & ~FileAttribute.READONLY;
+    }
     const ov = (o: Override | undefined, ns: bigint): bigint => (o && o.observedNs === ns ? o.value : nsToFiletime(ns));
     const birth = st.birthtimeNs > 0n ? st.birthtimeNs : st.mtimeNs < st.ctimeNs ? st.mtimeNs : st.ctimeNs;
     return {
@@ -545,7 +580,7 @@ export class LocalVfs implements Vfs {
       isSymlink,
       size: isDir ? 0n : st.size,
       allocationSize: isDir ? 0n : m?.allocation !== undefined && m.allocation > st.blocks * 512n ? m.allocation : st.blocks * 512n,
-      creationTime: m?.creationTime ?? nsToFiletime(birth),
+      creationTime: x?.creationTime ?? m?.creationTime ?? nsToFiletime(birth),
       lastAccessTime: ov(m?.lastAccessTime, st.atimeNs),
       lastWriteTime: ov(m?.lastWriteTime, st.mtimeNs),
       changeTime: ov(m?.changeTime, st.ctimeNs),
@@ -554,6 +589,26 @@ export class LocalVfs implements Vfs {
       nlink: Number(st.nlink),
       eaSize: m?.eaSize ?? 0,
     };
+  }
+
+  /**
+   * @internal Persist a file's DOS attributes and creation time to user.DOSATTRIB (when enabled;
+   * callers have already updated the in-memory meta). Returns whether it was written, i.e.
+   * whether the file's ctime changed.
+   */
+  saveDos(st: BigIntStats, src: number | string, attributes: number, creationTime: bigint): boolean {
+    if (!this.dos.enabled) return false;
+    const m = this.metaFor(st);
+    const isDir = st.isDirectory();
+    const attrs = (isDir ? attributes | FileAttribute.DIRECTORY : attributes & ~FileAttribute.DIRECTORY) & ~FileAttribute.NORMAL;
+    if (this.dos.write(st, src, attrs, creationTime)) {
+      m.dosLocal = false;
+      return true;
+    }
+    // This file cannot hold it: memory wins from now on (with the values the caller set).
+    m.dosLocal = true;
+    m.creationTime ??= creationTime;
+    return false;
   }
 
   /** @internal */
@@ -575,7 +630,7 @@ export class LocalVfs implements Vfs {
     for (let attempt = 0; ; attempt++) {
       const r = await this.resolve(path, true);
       const st = r.st;
-      const attrs = r.exists && st ? this.toFileStat(st).attributes : 0;
+      const attrs = r.exists && st ? this.toFileStat(st, false, r.abs).attributes : 0;
       const plan = planOpen(r.exists, st?.isDirectory() ?? false, attrs, opts);
       try {
         if (plan.kind === 'create') {
@@ -591,6 +646,8 @@ export class LocalVfs implements Vfs {
           const nst = await fh.stat({ bigint: true });
           const want = initialAttributes(isDir, opts.attributes);
           this.meta.set(metaKey(nst), { attrs: want & ~FileAttribute.READONLY });
+          // As smbd: every new object gets its user.DOSATTRIB (attributes + creation time).
+          this.saveDos(nst, fh.fd, want, this.toFileStat(nst).creationTime);
           if (!isDir && want & FileAttribute.READONLY) await fh.chmod(Number(nst.mode & 0o7777n) & ~0o222);
           if (isDir && want & FileAttribute.READONLY) this.metaFor(nst).attrs = want;
           return { handle: new LocalHandle(this, fh, r.rel, isDir, r.abs), action: 'created' };
@@ -600,8 +657,10 @@ export class LocalVfs implements Vfs {
           const fh = await this.openFd(r.abs, false, true, C.O_TRUNC);
           const nst = await fh.stat({ bigint: true });
           const m = this.metaFor(nst);
-          const keep = (m.attrs ?? 0) & (FileAttribute.HIDDEN | FileAttribute.SYSTEM);
+          const before = this.toFileStat(nst, false, fh.fd);
+          const keep = before.attributes & (FileAttribute.HIDDEN | FileAttribute.SYSTEM);
           m.attrs = (initialAttributes(false, opts.attributes) | keep) & ~FileAttribute.READONLY;
+          this.saveDos(nst, fh.fd, m.attrs, before.creationTime);
           delete m.lastWriteTime;
           delete m.changeTime;
           delete m.allocation;
@@ -627,11 +686,11 @@ export class LocalVfs implements Vfs {
       const f = dir ? await this.findStream(dir, sp.stream) : undefined;
       if (!dir || !f) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, path);
       const sst = await fsp.lstat(nodePath.join(dir, f), { bigint: true }).catch((e: unknown) => { throw wrap(e); });
-      return { ...this.toFileStat(r.st), isDirectory: false, size: sst.size, allocationSize: sst.blocks * 512n };
+      return { ...this.toFileStat(r.st, false, r.abs), isDirectory: false, size: sst.size, allocationSize: sst.blocks * 512n };
     }
     const r = await this.resolve(path, true);
     if (!r.exists || !r.st) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, path);
-    return this.toFileStat(r.st);
+    return this.toFileStat(r.st, false, r.abs);
   }
 
   /** Lists a directory (no '.' / '..'; names that SMB cannot express are skipped). */
@@ -658,28 +717,32 @@ export class LocalVfs implements Vfs {
     });
     const out: DirEntry[] = [];
     const BATCH = 64;
+    interface Hit { name: string; st: BigIntStats; path: string; link: boolean }
     for (let i = 0; i < names.length; i += BATCH) {
       const part = await Promise.all(
-        names.slice(i, i + BATCH).map(async (name): Promise<DirEntry | undefined> => {
+        names.slice(i, i + BATCH).map(async (name): Promise<Hit | undefined> => {
           const abs = nodePath.join(r.abs, name);
           try {
             const lst = await fsp.lstat(abs, { bigint: true });
-            if (!lst.isSymbolicLink()) return { name, stat: this.toFileStat(lst) };
+            if (!lst.isSymbolicLink()) return { name, st: lst, path: abs, link: false };
             if (this.follow === 'inside') {
               try {
                 const target = await fsp.realpath(abs);
-                if (this.inside(root, target)) return { name, stat: this.toFileStat(await fsp.stat(target, { bigint: true }), true) };
+                if (this.inside(root, target)) return { name, st: await fsp.stat(target, { bigint: true }), path: target, link: true };
               } catch {
                 /* dangling: report the link itself */
               }
             }
-            return { name, stat: this.toFileStat(lst, true) };
+            return { name, st: lst, path: abs, link: true };
           } catch {
             return undefined; // vanished meanwhile
           }
         }),
       );
-      for (const e of part) if (e) out.push(e);
+      const hits = part.filter((h): h is Hit => h !== undefined);
+      // DOSATTRIB of the entries not cached yet, read on the libuv pool (not one sync call each).
+      await this.dos.prefetch(hits);
+      for (const h of hits) out.push({ name: h.name, stat: this.toFileStat(h.st, h.link, h.path) });
     }
     return out;
   }
@@ -699,7 +762,7 @@ export class LocalVfs implements Vfs {
     if (!r.exists || !r.st) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, path);
     if (!r.isLink) {
       if (r.st.isDirectory()) throw new VfsError(NtStatus.FILE_IS_A_DIRECTORY, path);
-      if (this.toFileStat(r.st).attributes & FileAttribute.READONLY) throw new VfsError(NtStatus.CANNOT_DELETE, path);
+      if (this.toFileStat(r.st, false, r.abs).attributes & FileAttribute.READONLY) throw new VfsError(NtStatus.CANNOT_DELETE, path);
     }
     try {
       await fsp.unlink(r.abs);
@@ -708,6 +771,7 @@ export class LocalVfs implements Vfs {
     }
     if (r.st.nlink <= 1n && !r.isLink) {
       this.meta.delete(metaKey(r.st));
+      this.dos.forget(r.st);
       await this.dropStreams(r.st);
     }
   }
@@ -722,12 +786,13 @@ export class LocalVfs implements Vfs {
         return;
       }
       if (!r.st.isDirectory()) throw new VfsError(NtStatus.NOT_A_DIRECTORY, path);
-      if (this.toFileStat(r.st).attributes & FileAttribute.READONLY) throw new VfsError(NtStatus.CANNOT_DELETE, path);
+      if (this.toFileStat(r.st, false, r.abs).attributes & FileAttribute.READONLY) throw new VfsError(NtStatus.CANNOT_DELETE, path);
       await fsp.rmdir(r.abs);
     } catch (e) {
       throw wrap(e);
     }
     this.meta.delete(metaKey(r.st));
+    this.dos.forget(r.st);
     await this.dropStreams(r.st);
   }
 
@@ -745,12 +810,13 @@ export class LocalVfs implements Vfs {
         if (!same) {
           if (!replace) throw new VfsError(NtStatus.OBJECT_NAME_COLLISION, to);
           if (dst.st.isDirectory() && !dst.isLink) throw new VfsError(NtStatus.ACCESS_DENIED, 'target is a directory');
-          if (!dst.isLink && this.toFileStat(dst.st).attributes & FileAttribute.READONLY) {
+          if (!dst.isLink && this.toFileStat(dst.st, false, dst.abs).attributes & FileAttribute.READONLY) {
             throw new VfsError(NtStatus.ACCESS_DENIED, 'target is read-only');
           }
           if (dst.abs !== targetAbs) await fsp.unlink(dst.abs); // differently-cased existing name
           if (dst.st.nlink <= 1n && !dst.isLink) {
             this.meta.delete(metaKey(dst.st));
+            this.dos.forget(dst.st);
             await this.dropStreams(dst.st);
           }
         }
@@ -878,7 +944,7 @@ class LocalHandle implements VfsHandle {
   }
 
   async stat(): Promise<FileStat> {
-    return this.vfs.toFileStat(await this.rawStat());
+    return this.vfs.toFileStat(await this.rawStat(), false, this.fh.fd);
   }
 
   async close(): Promise<void> {
@@ -898,9 +964,13 @@ class LocalHandle implements VfsHandle {
     const m = this.vfs.metaFor(st);
     // A change time the client set sticks across our own metadata updates (utimes bumps ctime).
     const keepChange = t.changeTime === undefined && m.changeTime && m.changeTime.observedNs === st.ctimeNs ? m.changeTime.value : undefined;
-    if (t.creationTime !== undefined) m.creationTime = t.creationTime;
+    if (t.creationTime !== undefined) {
+      const attrs = this.vfs.toFileStat(st, false, fh.fd).attributes;
+      m.creationTime = t.creationTime;
+      if (this.vfs.saveDos(st, fh.fd, attrs, t.creationTime)) st = await this.rawStat(); // ctime moved
+    }
     if (t.lastAccessTime !== undefined || t.lastWriteTime !== undefined) {
-      const cur = this.vfs.toFileStat(st);
+      const cur = this.vfs.toFileStat(st, false, fh.fd);
       const at = t.lastAccessTime ?? cur.lastAccessTime;
       const mt = t.lastWriteTime ?? cur.lastWriteTime;
       try {
@@ -921,21 +991,24 @@ class LocalHandle implements VfsHandle {
     const fh = this.check(false);
     const st = await this.rawStat();
     const m = this.vfs.metaFor(st);
-    const cur = this.vfs.toFileStat(st).attributes;
-    const next = mergeSetAttributes(cur, attrs);
+    const curStat = this.vfs.toFileStat(st, false, fh.fd);
+    const next = mergeSetAttributes(curStat.attributes, attrs);
     try {
+      let touched = false;
       if (!this.isDirectory) {
         const mode = Number(st.mode & 0o7777n);
         const want = next & FileAttribute.READONLY ? mode & ~0o222 : mode | 0o200;
         if (want !== mode) {
           await fh.chmod(want);
-          // Keep a client-set change time across the chmod (it bumps the host ctime).
-          if (m.changeTime && m.changeTime.observedNs === st.ctimeNs) m.changeTime.observedNs = (await this.rawStat()).ctimeNs;
+          touched = true;
         }
         m.attrs = next & ~FileAttribute.READONLY;
       } else {
         m.attrs = next | FileAttribute.DIRECTORY;
       }
+      if (this.vfs.saveDos(st, fh.fd, next, curStat.creationTime)) touched = true;
+      // Keep a client-set change time across the chmod / xattr write (they bump the host ctime).
+      if (touched && m.changeTime && m.changeTime.observedNs === st.ctimeNs) m.changeTime.observedNs = (await this.rawStat()).ctimeNs;
     } catch (e) {
       throw wrap(e);
     }
@@ -1004,8 +1077,13 @@ class LocalHandle implements VfsHandle {
     this.check(true);
     const st = await this.rawStat();
     const m = this.vfs.metaFor(st);
-    const cur = m.attrs ?? FileAttribute.ARCHIVE;
+    const fst = this.vfs.toFileStat(st, false, this.fh.fd);
+    const cur = fst.attributes & ~(FileAttribute.READONLY | FileAttribute.NORMAL);
     m.attrs = on ? cur | FileAttribute.SPARSE_FILE : cur & ~FileAttribute.SPARSE_FILE;
+    const ro = fst.attributes & FileAttribute.READONLY;
+    if (this.vfs.saveDos(st, this.fh.fd, m.attrs | ro, fst.creationTime) && m.changeTime && m.changeTime.observedNs === st.ctimeNs) {
+      m.changeTime.observedNs = (await this.rawStat()).ctimeNs;
+    }
   }
 
   async copyRange(src: VfsHandle, srcOffset: bigint, dstOffset: bigint, length: number): Promise<number> {

@@ -65,6 +65,20 @@ describe('native xattr addon (native/xattr)', () => {
     assert.equal(x.lgetxattr(path.join(dir, 'link'), 'user.t'), undefined);
   });
 
+  test('batch read on the pool: values, absent, errors', async (t) => {
+    if (skip) return t.skip(skip);
+    const a = path.join(dir, 'ba');
+    const b = path.join(dir, 'bb');
+    await fs.writeFile(a, '');
+    await fs.writeFile(b, '');
+    x.lsetxattr(a, 'user.DOSATTRIB', Buffer.from('val'));
+    x.lsetxattr(b, 'user.DOSATTRIB', Buffer.alloc(1000, 2));
+    const r = await x.lgetxattrBatch([a, path.join(dir, 'f'), path.join(dir, 'nope'), b], 'user.DOSATTRIB');
+    assert.deepEqual(r, [Buffer.from('val'), null, 'ENOENT', Buffer.alloc(1000, 2)]);
+    assert.deepEqual(await x.lgetxattrBatch([], 'user.DOSATTRIB'), []);
+    assert.throws(() => x.lgetxattrBatch([a, 1 as unknown as string], 'user.DOSATTRIB'), TypeError);
+  });
+
   test('probe: a directory on this filesystem reports support', async (t) => {
     if (skip) return t.skip(skip);
     assert.deepEqual(probeXattr(dir, x), { ok: true });

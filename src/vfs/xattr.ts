@@ -7,7 +7,8 @@
  * SMBTS_NO_XATTR=1, it reports why and callers keep their in-memory fallback.
  * SMBTS_XATTR_ADDON=/path/xattr.node loads a specific build.
  *
- * The calls are synchronous (a few microseconds on a local filesystem; no thread-pool hop).
+ * The calls are synchronous (about one sync lstat() each; no thread-pool hop) except
+ * lgetxattrBatch, which reads many files on the libuv pool for directory listings.
  * Whether a given filesystem supports user.* attributes is a separate question: probeXattr()
  * answers it for a directory (ENOTSUP / EOPNOTSUPP means no, e.g. some tmpfs or network mounts).
  */
@@ -26,6 +27,8 @@ export interface XattrBinding {
   lgetxattr(path: string, name: string): Buffer | undefined;
   lsetxattr(path: string, name: string, value: Buffer, flags?: number): void;
   lremovexattr(path: string, name: string): boolean;
+  /** Many lgetxattr on a libuv pool thread: Buffer = value, null = absent, string = errno code. */
+  lgetxattrBatch(paths: string[], name: string): Promise<Array<Buffer | null | string>>;
   readonly platform: string;
 }
 
@@ -56,7 +59,7 @@ export function loadXattr(): XattrLoad {
   try {
     const req = createRequire(import.meta.url);
     const b = req(file) as Partial<XattrBinding>;
-    if (typeof b.fgetxattr !== 'function' || typeof b.lgetxattr !== 'function' || typeof b.fsetxattr !== 'function') {
+    if (typeof b.fgetxattr !== 'function' || typeof b.lgetxattr !== 'function' || typeof b.fsetxattr !== 'function' || typeof b.lgetxattrBatch !== 'function') {
       return (loaded = { reason: `${file} is not the smbts xattr addon` });
     }
     if (b.platform !== 'linux') return (loaded = { reason: `xattrs unsupported on ${process.platform}` });
