@@ -109,9 +109,13 @@ test('LocalVfs: the descriptor lives in the depot, survives an overwrite, goes w
     const { mkdir } = await import('node:fs/promises');
     await mkdir(join(root, 'share'));
     const sd = encodeSecurityDescriptor({ control: 0, owner: alice.user, dacl: null });
+    // A second instance on the same root (another share) that looked before the first descriptor.
+    const other = new LocalVfs(join(root, 'share'), { streamsDir: join(root, 'depot') });
     let h = (await vfs.open('f', { create: 'create', read: true, write: true })).handle;
     assert.equal(await h.getSecurity!(), undefined);
+    assert.equal(await other.getSecurity('f'), undefined);
     await h.setSecurity!(sd);
+    assert.deepEqual(await other.getSecurity('f'), sd);
     await h.close();
     assert.deepEqual(await vfs.getSecurity('f'), sd);
     h = (await vfs.open('f', { create: 'overwrite', read: true, write: true })).handle;

@@ -317,10 +317,15 @@ export class LocalVfs implements Vfs {
   }
 
   private anySd: Promise<boolean> | undefined;
-  /** Whether any security descriptor was ever stored in this depot (the `.acls` marker). */
+  /**
+   * Whether any security descriptor was ever stored in this depot (the `.acls` marker). Only
+   * "yes" is cached: another instance on the same root (a second share) may store the first one.
+   */
   private hasAnySecurity(): Promise<boolean> {
-    this.anySd ??= this.depot().then((d) => fsp.access(nodePath.join(d, '.acls')).then(() => true, () => false));
-    return this.anySd;
+    if (this.anySd) return this.anySd;
+    const p = this.depot().then((d) => fsp.access(nodePath.join(d, '.acls')).then(() => true, () => false));
+    void p.then((yes) => { if (yes) this.anySd = p; });
+    return p;
   }
 
   /** @internal the stored security descriptor of a file */
