@@ -11,7 +11,7 @@ import { Status, statusName } from '../wire/status.js';
 import { isTransformHeader, transformSessionId } from '../wire/transform.js';
 import { WireError } from '../wire/buf.js';
 import { computeSignature, verifySignature, type SigningAlgorithm } from '../crypto/signing.js';
-import { decryptMessage, encryptMessage } from '../crypto/encryption.js';
+import { decryptMessage, encryptMessageParts } from '../crypto/encryption.js';
 import { SmbError, toSmbError } from './errors.js';
 
 export const UNSOLICITED_MESSAGE_ID = 0xffffffffffffffffn;
@@ -282,8 +282,11 @@ export class Connection {
 
     let out: Buffer[];
     if (opts.encrypt) {
-      const [th, ct] = encryptMessage(channel!.cipherId, channel!.encryptionKey!, channel!.sessionId, parts);
-      out = [frameHeader(th!.length + ct!.length), th!, ct!];
+      // Ciphertext in pieces, written as they are (no concat of a large WRITE).
+      const sealed = encryptMessageParts(channel!.cipherId, channel!.encryptionKey!, channel!.sessionId, parts);
+      let len = 0;
+      for (const b of sealed) len += b.length;
+      out = [frameHeader(len), ...sealed];
     } else {
       out = [frameHeader(size), ...parts];
     }
