@@ -27,6 +27,8 @@ export interface MultichannelOptions {
   channelTimeoutMs?: number;
   /** Re-establish failed channels in the background (default true). */
   reconnect?: boolean;
+  /** connect() waits this long for the extra channels; slower bindings finish in the background (ms, default 5 s). */
+  bindWaitMs?: number;
 }
 
 export type ChannelState = 'active' | 'failed' | 'reconnecting' | 'closed';
@@ -207,6 +209,8 @@ interface Slot {
   failures: number;
   attempts: number;
   timer?: NodeJS.Timeout;
+  /** A connection being set up (closed by close()). */
+  connecting?: Connection;
 }
 
 export class ChannelManager {
@@ -253,7 +257,11 @@ export class ChannelManager {
       first.iface = ranked.find((i) => i.address === this.factory.host);
     }
     const targets = pickTargets(ranked, this.factory.host, extra);
-    await Promise.all(targets.map(async (iface) => {
+    this.session.setWeights((ch) => {
+      const s = this.slots.find((x) => x.channel === ch);
+      return s?.iface ? Number(s.iface.linkSpeed / 1_000_000n) || 1 : 1;
+    });
+    const all = Promise.all(targets.map(async (iface) => {
       const slot: Slot = {
         id: this.nextId++, iface, address: iface.address, channel: undefined, conn: undefined,
         past: { sent: 0, received: 0, requests: 0 }, state: 'reconnecting', failures: 0, attempts: 0,
@@ -261,16 +269,17 @@ export class ChannelManager {
       this.slots.push(slot);
       await this.establish(slot);
     }));
-    this.session.setWeights?.((ch) => {
-      const s = this.slots.find((x) => x.channel === ch);
-      return s?.iface ? Number(s.iface.linkSpeed / 1_000_000n) || 1 : 1;
-    });
+    // An unreachable interface must not hold connect() for a whole TCP connect timeout.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all, new Promise<void>((r) => { timer = setTimeout(r, this.opts.bindWaitMs ?? 5000); })]);
+    clearTimeout(timer);
   }
 
   private async establish(slot: Slot): Promise<boolean> {
     if (this.closed) return false;
     const f = this.factory;
     const conn = new Connection({ host: slot.address, port: f.port, timeoutMs: f.timeoutMs, keepaliveMs: f.keepaliveMs });
+    slot.connecting = conn;
     try {
       await conn.connect();
       const neg = await negotiate(conn, { dialects: [this.session.dialect], requireSigning: f.requireSigning, ciphers: f.ciphers, clientGuid: f.clientGuid, host: f.host, multichannel: true });
@@ -295,10 +304,16 @@ export class ChannelManager {
       return true;
     } catch (e) {
       await conn.close().catch(() => undefined);
+      if (this.closed) {
+        slot.state = 'closed';
+        return false;
+      }
       slot.state = 'failed';
       slot.error = (e as Error).message;
       this.scheduleReconnect(slot);
       return false;
+    } finally {
+      if (slot.connecting === conn) slot.connecting = undefined;
     }
   }
 
@@ -378,6 +393,7 @@ export class ChannelManager {
     for (const s of this.slots) if (s.timer) clearTimeout(s.timer);
     await Promise.all(this.slots.map(async (s) => {
       s.state = 'closed';
+      await s.connecting?.close().catch(() => undefined);
       await s.channel?.connection.close().catch(() => undefined);
     }));
   }

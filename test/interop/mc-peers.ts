@@ -31,12 +31,15 @@ export interface NsServerOptions {
   speeds?: number[];
   /** Advertise RSS on every interface (default true). */
   rss?: boolean;
+  /** Replaces the generated `interfaces` value (e.g. to report an address that does not exist). */
+  interfaces?: string;
   /** smbts: "max channels" (default 32). Samba: "server multi channel support" on when > 1. */
   maxChannels?: number;
   log?: (line: string) => void;
 }
 
 function interfacesLine(topo: Topology, o: NsServerOptions): string {
+  if (o.interfaces !== undefined) return o.interfaces;
   return topo.links.map((l, i) => {
     const speed = o.speeds?.[i] ?? 1_000_000_000;
     return `"${l.srvAddr};speed=${speed}${o.rss === false ? '' : ',capability=RSS'}"`;

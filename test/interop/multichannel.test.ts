@@ -124,6 +124,27 @@ describe('multichannel over veth links in network namespaces', { skip, timeout: 
     }
   });
 
+  test('an interface that cannot be reached leaves fewer channels, never an error', { timeout: 120_000 }, async () => {
+    // 10.251.99.1 exists nowhere (no route in the client namespace): ranked first (fastest), it fails to bind.
+    const l = topo.links;
+    const server = await startSmbtsNs(topo, {
+      interfaces: `"${l[0]!.srvAddr};speed=1000000000,capability=RSS" "10.251.99.1;speed=10000000000,capability=RSS" "${l[1]!.srvAddr};speed=1000000000,capability=RSS"`,
+    });
+    try {
+      const d = startDriver(topo, {
+        url: `smb://${server.user}@${l[0]!.srvAddr}/share`, password: server.pass, maxChannels: 3, size: 32 * MiB, file: 'mc-unreach.bin', chunkSize: MiB, depth: 8,
+      });
+      const r = await d.result;
+      assert.ok(r.ok, summary(r));
+      const active = r.channels.filter((c) => c.state === 'active').map((c) => c.interface).sort();
+      assert.deepEqual(active, [l[0]!.srvAddr, l[1]!.srvAddr], summary(r));
+      const bad = r.channels.find((c) => c.interface === '10.251.99.1');
+      assert.ok(bad && bad.state !== 'active', summary(r));
+    } finally {
+      await server.stop();
+    }
+  });
+
   test('fault: a link cut in the middle of a transfer; it completes byte-identical on the remaining channels', { timeout: 240_000 }, async () => {
     const server = await startSmbtsNs(topo);
     try {
