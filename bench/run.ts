@@ -12,6 +12,7 @@
 //   BENCH_MODES4 modes that also run with 4 streams                  [plain,enc-gcm]
 //   BENCH_CLIENTS smbclient,smbts  BENCH_SERVERS smbts,samba         [both]
 //   BENCH_BUDGET_MIN stop starting new measurements after this long [20]     (4)
+//   BENCH_TESTS  test groups to run                                 [transfers,metadata]
 //   BENCH_DOCS   1 = write docs/benchmarks.md, 0 = don't            [1]      (0)
 //   BENCH_DIR    parent of the shared share directory              [/dev/shm if present]
 // `npm run bench -- --profile` instead profiles the smbts server (node --cpu-prof) on the
@@ -39,6 +40,8 @@ const PROFILE = process.argv.includes('--profile');
 const SIZE = roundTo(envInt('BENCH_SIZE', QUICK ? 64 * MiB : GiB), 4 * 65536);
 const RUNS = Math.min(envInt('BENCH_RUNS', QUICK ? 1 : 3), 50);
 const FILES = Math.min(envInt('BENCH_FILES', QUICK ? 500 : 10_000), 99_999);
+/** which test groups run: transfers, metadata */
+const TESTS = (process.env.BENCH_TESTS ?? 'transfers,metadata').split(',').map((x) => x.trim());
 const META_RUNS = Math.min(envInt('BENCH_META_RUNS', 1), 50);
 const META_CAP_MS = envInt('BENCH_META_CAP_S', QUICK ? 10 : 30) * 1000;
 const MODES = QUICK && !process.env.BENCH_MODES ? ALL_MODES : parseModes(process.env.BENCH_MODES);
@@ -337,7 +340,7 @@ function report(facts: Record<string, string>, peaks: Record<string, number>, to
     `Ratios are smbts/Samba for throughput and Samba/smbts for CPU, so **a ratio above 1 always means smbts is better**. ` +
     `CPU = user+system seconds of the server process tree per GiB moved (for Samba the master smbd plus its per-connection children).`);
   L.push('');
-  for (const client of CLIENTS) {
+  for (const client of TESTS.includes('transfers') ? CLIENTS : []) {
     L.push(`### Server throughput, client = ${client === 'smbts' ? 'smbts client' : 'smbclient'}`);
     L.push('');
     L.push('| Test | smbts MB/s | Samba MB/s | smbts/Samba | smbts CPU s/GiB | Samba CPU s/GiB | CPU Samba/smbts |');
@@ -358,7 +361,7 @@ function report(facts: Record<string, string>, peaks: Record<string, number>, to
     }
     L.push('');
   }
-  if (CLIENTS.includes('smbts') && CLIENTS.includes('smbclient') && SERVERS.includes('samba')) {
+  if (TESTS.includes('transfers') && CLIENTS.includes('smbts') && CLIENTS.includes('smbclient') && SERVERS.includes('samba')) {
     L.push('### Client throughput against Samba: smbts client vs smbclient');
     L.push('');
     L.push('Client CPU = user+system seconds of the client process(es) per GiB (smbclient: whole process incl. start-up, via bash `times`; smbts client: from the common start signal to the end, connection setup excluded).');
@@ -379,6 +382,7 @@ function report(facts: Record<string, string>, peaks: Record<string, number>, to
     }
     L.push('');
   }
+  if (TESTS.includes('metadata')) {
   L.push(`### Metadata, ${FILES} files in one directory (plain), median of ${META_RUNS} run(s)`);
   L.push('');
   L.push(`† = the pass hit its time cap (BENCH_META_CAP_S=${META_CAP_MS / 1000} s; create 3x that) and the rate is over the operations done by then, in name order. A capped create is completed locally so that stat, list and delete still see ${FILES} entries.`);
@@ -400,6 +404,7 @@ function report(facts: Record<string, string>, peaks: Record<string, number>, to
     }
   }
   L.push('');
+  }
   L.push('### Server resources over the whole run');
   L.push('');
   L.push('| | smbts | Samba | Samba/smbts |');
@@ -605,7 +610,7 @@ async function main(): Promise<number> {
     // runs are the ones missing (fewer samples per cell), not whole rows
     for (let r = 0; r < Math.max(RUNS, META_RUNS); r++) {
       const order = r % 2 === 0 ? servers : [...servers].reverse(); // alternate who goes first
-      if (r < RUNS) {
+      if (r < RUNS && TESTS.includes('transfers')) {
         log(`run ${r + 1}/${RUNS}: transfers`);
         for (const mode of MODES) {
           for (const op of ['write', 'read'] as const) {
@@ -617,7 +622,7 @@ async function main(): Promise<number> {
           }
         }
       }
-      if (r < META_RUNS) {
+      if (r < META_RUNS && TESTS.includes('metadata')) {
         log(`run ${r + 1}/${META_RUNS}: metadata`);
         for (const drv of drivers) {
           for (const srv of order) await metadataOnce(srv, drv, shareDir);

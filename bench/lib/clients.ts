@@ -124,7 +124,9 @@ export class SmbclientDriver implements Driver {
     const t0 = now();
     let done = 0;
     let ms = 0;
-    let chunk = Math.min(names.length, 200);
+    // start small: on a server where each operation costs O(directory size) a big first chunk
+    // alone could run for minutes
+    let chunk = Math.min(names.length, 20);
     while (done < names.length) {
       const slice = names.slice(done, done + chunk);
       const cmds = slice.map((n) => (op === 'create' ? `put ${this.emptyFile} ${n}` : op === 'stat' ? `allinfo ${n}` : `del ${n}`));
@@ -133,7 +135,7 @@ export class SmbclientDriver implements Driver {
       done += slice.length;
       const left = capMs - (now() - t0);
       if (left <= 0) break;
-      chunk = Math.max(50, Math.min(5000, Math.floor((done / ms) * left * 0.9)));
+      chunk = Math.max(10, Math.min(5000, chunk * 4, Math.floor((done / ms) * left * 0.8)));
     }
     return { ms, done, entries: 0 };
   }
