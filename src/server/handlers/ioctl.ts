@@ -10,7 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import type { Open, Reply, RequestContext } from '../types.js';
 import { Status } from '../../wire/status.js';
-import { decodeIoctlRequest, encodeIoctlResponse } from '../../wire/ioctl.js';
+import { decodeIoctlRequest, encodeIoctlResponse, type IoctlRequest } from '../../wire/ioctl.js';
+import { enterChannelSequence } from '../replay.js';
 import * as Fs from '../../wire/fsctl.js';
 import { Access, Fsctl, IoctlFlags } from '../../wire/constants.js';
 import { FileAttribute } from '../../vfs/types.js';
@@ -153,6 +154,17 @@ export const handler = handlerOf(async (ctx) => {
   }
   // An all-0xFF FileId is the previous CREATE's in a related compound (smb2.compound.related3), else FILE_CLOSED.
   const open = requireOpen(ctx, fid);
+  // 3.3.5.2.10: a multichannel replay must not run while the original may still be in progress.
+  const ticket = enterChannelSequence(ctx, open);
+  if ('status' in ticket) fail(ticket.status);
+  try {
+    return await onOpen(ctx, req, code, maxOut, open);
+  } finally {
+    ticket.release();
+  }
+});
+
+async function onOpen(ctx: RequestContext, req: IoctlRequest, code: number, maxOut: number, open: Open): Promise<Reply> {
 
   switch (code) {
     case Fsctl.PIPE_TRANSCEIVE: {
@@ -252,4 +264,4 @@ export const handler = handlerOf(async (ctx) => {
       // Samba: INVALID_DEVICE_REQUEST for unknown FSCTLs on pipes; NOT_SUPPORTED for file-system ones.
       fail(open.pipe ? Status.INVALID_DEVICE_REQUEST : ((code >>> 16) === 0x0009 ? Status.INVALID_DEVICE_REQUEST : Status.NOT_SUPPORTED));
   }
-});
+}
