@@ -9,7 +9,10 @@
 // in the loopback conformance run (one address only); please point that pattern here instead:
 //   import { MULTICHANNEL_REASONS } from './multichannel-reasons.js'
 //
-// smbts today: the 7 must-pass subtests pass (oplocks.test2 needs iptables); 6 known failures below.
+// smbts today: the 10 must-pass subtests pass (oplocks.test2 needs iptables); 6 known failures below.
+// Conformance engineer: smb2.replay.channel-sequence, replay-commands and replay-regular pass against
+// smbts now (they also run on loopback); the /replay/ pattern in reasons.ts ("durable handles") no
+// longer applies to them — consider adding them to suites.ts.
 // Reference (Samba 4.17 smbd in the same topology): interface_info, num_channels, oplocks.test1,
 // oplocks.test3_specification, leases.test1, leases.test3, session.bind1/bind2 pass; Samba itself
 // fails oplocks.test2, oplocks.test3_windows and leases.test2.
@@ -22,6 +25,10 @@ export const MULTICHANNEL_MUST_PASS = [
   'smb2.multichannel.generic.num_channels',
   'smb2.multichannel.oplocks.test1',
   'smb2.multichannel.bugs.bug_15346',
+  // Replay / ChannelSequence (server/replay.ts, MS-SMB2 3.3.5.2.10).
+  'smb2.replay.channel-sequence',
+  'smb2.replay.replay-commands',
+  'smb2.replay.replay-regular',
 ] as const;
 
 /** Known failures: subtest -> reason. */
