@@ -76,7 +76,11 @@ describe('native xattr addon (native/xattr)', () => {
     const r = await x.lgetxattrBatch([a, path.join(dir, 'f'), path.join(dir, 'nope'), b], 'user.DOSATTRIB');
     assert.deepEqual(r, [Buffer.from('val'), null, 'ENOENT', Buffer.alloc(1000, 2)]);
     assert.deepEqual(await x.lgetxattrBatch([], 'user.DOSATTRIB'), []);
-    assert.throws(() => x.lgetxattrBatch([a, 1 as unknown as string], 'user.DOSATTRIB'), TypeError);
+    await assert.rejects(async () => x.lgetxattrBatch([a, 1 as unknown as string], 'user.DOSATTRIB'), TypeError);
+    // many paths, a value larger than the stack buffer among them, the packed answer parsed back
+    const many = Array.from({ length: 100 }, (_, i) => (i % 3 === 0 ? a : i % 3 === 1 ? b : path.join(dir, `missing${i}`)));
+    const got = await x.lgetxattrBatch(many, 'user.DOSATTRIB');
+    assert.deepEqual(got, many.map((_, i) => (i % 3 === 0 ? Buffer.from('val') : i % 3 === 1 ? Buffer.alloc(1000, 2) : 'ENOENT')));
   });
 
   test('probe: a directory on this filesystem reports support', async (t) => {

@@ -14,6 +14,7 @@
  */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -40,6 +41,39 @@ export const XATTR_REPLACE = 2;
 
 let loaded: XattrLoad | undefined;
 
+/** What the .node file exports (lgetxattrMany: packed answer, see native/xattr/xattr.c). */
+interface RawBinding extends XattrBinding {
+  lgetxattrMany?(joined: string, name: string): Promise<Buffer>;
+}
+
+const errnoNames = new Map<number, string>(Object.entries(osConstants.errno).map(([k, v]) => [v, k]));
+
+/** lgetxattrBatch over the packed lgetxattrMany: one string in, one Buffer out (no per-path objects in C). */
+function viaMany(raw: RawBinding & { lgetxattrMany(joined: string, name: string): Promise<Buffer> }) {
+  return async (paths: string[], name: string): Promise<Array<Buffer | null | string>> => {
+    if (paths.length === 0) return [];
+    if (paths.some((p) => p === '' || p.includes('\0'))) return raw.lgetxattrBatch(paths, name);
+    const b = await raw.lgetxattrMany(paths.join('\0'), name);
+    const out: Array<Buffer | null | string> = [];
+    let off = 0;
+    for (let i = 0; i < paths.length; i++) {
+      if (off + 4 > b.length) throw new Error('lgetxattrMany: short answer');
+      const st = b.readInt32LE(off);
+      off += 4;
+      if (st >= 0) {
+        if (off + st > b.length) throw new Error('lgetxattrMany: short answer');
+        out.push(b.subarray(off, off + st));
+        off += st;
+      } else if (st === -1) {
+        out.push(null);
+      } else {
+        out.push(errnoNames.get(-2 - st) ?? 'EUNKNOWN');
+      }
+    }
+    return out;
+  };
+}
+
 /** Candidate locations of the built addon, from src/vfs (tsx) or dist/src/vfs (compiled). */
 function candidates(): string[] {
   const here = dirname(fileURLToPath(import.meta.url));
@@ -58,12 +92,23 @@ export function loadXattr(): XattrLoad {
   if (!file) return (loaded = { reason: 'native xattr addon not built (native/xattr; see scripts/build-native.mjs)' });
   try {
     const req = createRequire(import.meta.url);
-    const b = req(file) as Partial<XattrBinding>;
+    const b = req(file) as Partial<RawBinding>;
     if (typeof b.fgetxattr !== 'function' || typeof b.lgetxattr !== 'function' || typeof b.fsetxattr !== 'function' || typeof b.lgetxattrBatch !== 'function') {
       return (loaded = { reason: `${file} is not the smbts xattr addon` });
     }
     if (b.platform !== 'linux') return (loaded = { reason: `xattrs unsupported on ${process.platform}` });
-    return (loaded = { binding: b as XattrBinding, path: file });
+    const raw = b as RawBinding;
+    const binding: XattrBinding = {
+      fgetxattr: raw.fgetxattr,
+      fsetxattr: raw.fsetxattr,
+      fremovexattr: raw.fremovexattr,
+      lgetxattr: raw.lgetxattr,
+      lsetxattr: raw.lsetxattr,
+      lremovexattr: raw.lremovexattr,
+      lgetxattrBatch: typeof raw.lgetxattrMany === 'function' ? viaMany(raw as Parameters<typeof viaMany>[0]) : raw.lgetxattrBatch,
+      platform: raw.platform,
+    };
+    return (loaded = { binding, path: file });
   } catch (e) {
     return (loaded = { reason: `cannot load ${file}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` });
   }
