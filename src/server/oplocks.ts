@@ -1,5 +1,5 @@
 // Oplocks (MS-SMB2 3.3.4.6 break notification, 3.3.5.22.1 acknowledgement; MS-FSA 2.1.5.17 and
-// Samba's open.c for which opens break which). Leases are not granted.
+// Samba's open.c for which opens break which). Leases: leases.ts.
 //
 // Model: each Open carries oplockLevel. An exclusive/batch holder is broken (to II or NONE) by a
 // conflicting CREATE, which waits (async) until the holder acknowledges, closes, or the break times
@@ -9,6 +9,7 @@ import type { Open, ServerState } from './types.js';
 import { OplockLevel, Command, Access } from '../wire/constants.js';
 import { Writer } from '../wire/buf.js';
 import { stateOf, wake, opensOf, onAnyClose } from './open-file.js';
+import { breakReadLeases } from './leases.js';
 
 /** How long a CREATE waits for an oplock break acknowledgement (Samba: 35 s). */
 export let OPLOCK_BREAK_TIMEOUT_MS = 35_000;
@@ -111,9 +112,12 @@ export function anyBreaking(opens: Open[]): boolean {
 /** Break every level II oplock on the file of `open` to none (writes, truncation, locks; MS-FSA 2.1.4.12). */
 export function breakLevelII(server: ServerState, open: Open): void {
   if (!open.tree.vfs) return;
-  for (const o of opensOf(server, open.tree, open.path)) {
+  const opens = opensOf(server, open.tree, open.path);
+  for (const o of opens) {
     if (o.oplockLevel === OplockLevel.II) startBreak(server, o, OplockLevel.NONE);
   }
+  // READ leases of other keys go to NONE as well (leases.ts).
+  breakReadLeases(server, opens, open);
 }
 
 /** SYNCHRONIZE / READ_ATTRIBUTES / WRITE_ATTRIBUTES only (Samba is_oplock_stat_open). */

@@ -12,6 +12,7 @@ import { fail, handlerOf, sizes } from '../files/util.js';
 import { resolveAccess, conflictingOpens, isStatOpen, WRITE_ACCESS_BITS, FILE_GENERIC_WRITE } from '../share-modes.js';
 import { attachState, newNode, opensOf, stateOf, reportChange, FileAction, NotifyFilter, parentOf } from '../open-file.js';
 import { grantLevel, startBreak, waitForBreaks, anyBreaking, OPEN_CONNECTION } from '../oplocks.js';
+import { leaseRequestOf, leaseKeyClash, breakLeasesForCreate, leasesBreaking, waitForLeaseBreaks, grantLease, oplockBesideLeases } from '../leases.js';
 import { openPipe } from '../files/pipes.js';
 import { replayableCreate } from '../replay.js';
 import { baseDeletePending } from '../files/streams.js';
@@ -78,6 +79,9 @@ function maximalFor(tree: ShareTree, st: FileStat | undefined, path: string): nu
 
 const TRUNCATING = new Set<CreateDisposition>(['overwrite', 'overwrite-if', 'supersede']);
 
+/** NEGOTIATE advertises SMB2_GLOBAL_CAP_LEASING (leases.ts). */
+export const SUPPORTS_LEASING = true;
+
 // Replays of a CREATE with the same CreateGuid return the original open (replay.ts, 3.3.5.9.10).
 export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) => {
   const tree = ctx.tree;
@@ -103,6 +107,9 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
   if (wantDir && (parsed.stream !== undefined || parsed.explicitData)) fail(Status.NOT_A_DIRECTORY);
   if (parsed.stream !== undefined && parsed.base === '') fail(Status.OBJECT_NAME_INVALID);
   let wentAsync: AbortSignal | undefined;
+  // Lease request (RqLs, 3.3.5.9.8/11): only with OplockLevel LEASE; a key of another file is refused.
+  const leaseReq = req.requestedOplockLevel === OplockLevel.LEASE ? leaseRequestOf(req.contexts, ctx.conn.dialect) : undefined;
+  if (leaseReq && leaseKeyClash(ctx.server, ctx.conn.clientGuid, leaseReq, tree.share.name, path)) fail(Status.INVALID_PARAMETER);
 
   for (let attempt = 0; ; attempt++) {
     const st = await statOrUndefined(tree, path);
@@ -197,11 +204,13 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
         if (conflicts.length && lvl !== OplockLevel.BATCH) continue;
         toBreak.push(o);
       }
-      if (toBreak.length) {
+      const leaseWait = breakLeasesForCreate(ctx.server, others, ctx.conn.clientGuid, leaseReq,
+        { statOnly: (granted & ~(Access.SYNCHRONIZE | Access.FILE_READ_ATTRIBUTES | Access.FILE_WRITE_ATTRIBUTES | Access.READ_CONTROL)) === 0, sharingConflict: conflicts.length > 0, truncating, waited: wentAsync !== undefined });
+      if (toBreak.length || leaseWait.length) {
         for (const o of toBreak) startBreak(ctx.server, o, breakTo);
-        if (anyBreaking(toBreak)) {
+        if (anyBreaking(toBreak) || leasesBreaking(leaseWait)) {
           wentAsync ??= ctx.goAsync().signal;
-          await waitForBreaks(toBreak, wentAsync);
+          await Promise.all([waitForBreaks(toBreak, wentAsync), waitForLeaseBreaks(leaseWait, wentAsync)]);
           if (wentAsync.aborted) fail(Status.CANCELLED);
         }
         continue; // re-evaluate: the holder may have closed or deleted the file
@@ -274,7 +283,7 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
     // MAXIMUM_ALLOWED on a freshly created file grants the share maximum.
     if (!exists && (req.desiredAccess & Access.MAXIMUM_ALLOWED)) granted |= tree.maximalAccess;
 
-    const oplock = grantLevel(req.requestedOplockLevel, others, isDir, exists && oplockStat && !truncating);
+    let oplock = oplockBesideLeases(grantLevel(req.requestedOplockLevel, others, isDir, exists && oplockStat && !truncating), others);
     const fileId = ctx.server.newFileId();
     const open: Open = {
       fileId, tree, session, path: handle.path, isDirectory: fst.isDirectory, handle, pipe: undefined,
@@ -286,6 +295,10 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
     // Open.Connection (3.3.4.6): breaks go to the channel the open was made on while it lives.
     open.extra.set(OPEN_CONNECTION, ctx.conn.id);
     ctx.setRelatedFileId(fileId);
+    // Lease grant (no directory leases); the response carries the lease state.
+    const leaseCtx = leaseReq && !open.isDirectory
+      ? grantLease(ctx.server, open, ctx.conn.clientGuid, leaseReq, others, node) : undefined;
+    if (leaseCtx) oplock = OplockLevel.LEASE;
 
     if (action === 'created') {
       reportChange(ctx.server, tree, open.path, FileAction.ADDED, open.isDirectory ? NotifyFilter.DIR_NAME : NotifyFilter.FILE_NAME);
@@ -301,6 +314,7 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
     if (ctxByName(req.contexts, CreateContextName.QUERY_ON_DISK_ID)) {
       out.push({ name: CreateContextName.QUERY_ON_DISK_ID, data: makeDiskFileId(fst.fileId, BigInt(hashName(tree.share.name))) });
     }
+    if (leaseCtx) out.push(leaseCtx);
     const sz = sizes(fst);
     const createAction = action === 'created' ? CreateAction.CREATED : action === 'overwritten' ? CreateAction.OVERWRITTEN
       : action === 'superseded' ? CreateAction.SUPERSEDED : CreateAction.OPENED;
