@@ -25,6 +25,11 @@ export interface FileNode {
   lockWaiters: Set<() => void>;
   /** Woken whenever an oplock changes (ack/close) for breaking CREATEs. */
   oplockWaiters: Set<() => void>;
+  /**
+   * Opens of this node holding a level II oplock or a lease (which may carry READ), kept in step
+   * by an accessor on Open.oplockLevel (stateOf): writes skip breakLevelII while it is 0.
+   */
+  sharedReaders: number;
 }
 
 export interface OpenState {
@@ -49,7 +54,30 @@ export interface OpenState {
 const STATE = 'files.state';
 
 export function newNode(): FileNode {
-  return { deletePending: false, locks: [], lockWaiters: new Set(), oplockWaiters: new Set() };
+  return { deletePending: false, locks: [], lockWaiters: new Set(), oplockWaiters: new Set(), sharedReaders: 0 };
+}
+
+/** Levels counted in FileNode.sharedReaders: level II, and leases (their R state lives in leases.ts). */
+function isSharedReader(level: number): boolean {
+  return level === 0x01 /* OplockLevel.II */ || level === 0xff /* OplockLevel.LEASE */;
+}
+
+/** Make open.oplockLevel an accessor that keeps its node's sharedReaders count in step. */
+function trackOplockLevel(open: Open, s: OpenState): void {
+  let level = open.oplockLevel;
+  if (isSharedReader(level)) s.node.sharedReaders++;
+  Object.defineProperty(open, 'oplockLevel', {
+    configurable: true,
+    enumerable: true,
+    get: () => level,
+    set: (v: number) => {
+      const was = isSharedReader(level);
+      const now = isSharedReader(v);
+      if (was && !now) s.node.sharedReaders--;
+      else if (!was && now) s.node.sharedReaders++;
+      level = v;
+    },
+  });
 }
 
 export function stateOf(open: Open): OpenState {
@@ -60,12 +88,17 @@ export function stateOf(open: Open): OpenState {
       lockSequence: new Map(), resumeKey: undefined, onClose: new Set(), createdAt: Date.now(),
     };
     open.extra.set(STATE, s);
+    trackOplockLevel(open, s);
   }
   return s;
 }
 
 export function attachState(open: Open, node: FileNode): OpenState {
   const s = stateOf(open);
+  if (s.node !== node && isSharedReader(open.oplockLevel)) {
+    s.node.sharedReaders--;
+    node.sharedReaders++;
+  }
   s.node = node;
   return s;
 }

@@ -112,6 +112,8 @@ export function anyBreaking(opens: Open[]): boolean {
 /** Break every level II oplock on the file of `open` to none (writes, truncation, locks; MS-FSA 2.1.4.12). */
 export function breakLevelII(server: ServerState, open: Open): void {
   if (!open.tree.vfs) return;
+  // No level II oplock and no lease on the file: nothing to break (skips the scan of the share's opens).
+  if (stateOf(open).node.sharedReaders === 0) return;
   const opens = opensOf(server, open.tree, open.path);
   for (const o of opens) {
     if (o.oplockLevel === OplockLevel.II) startBreak(server, o, OplockLevel.NONE);

@@ -47,6 +47,7 @@ import { assertSharePath, foldCase, splitPath, splitStream, validateName, valida
 import { MAX_IO_CHUNK, initialAttributes, mergeSetAttributes, planOpen, reportAttributes, roundAlloc } from './common.js';
 import { DosAttribStore, type DosStorage } from './dosstore.js';
 import type { XattrBinding } from './xattr.js';
+import { NameIndex } from './name-index.js';
 
 export interface LocalVfsOptions {
   /** Default false: names are matched case-insensitively when the exact spelling is missing. */
@@ -135,6 +136,8 @@ export class LocalVfs implements Vfs {
   private depotInside: string | undefined;
   /** @internal user.DOSATTRIB persistence (./dosstore.ts) */
   readonly dos: DosAttribStore;
+  /** @internal case-folded names per directory (./name-index.ts) for case-insensitive lookups */
+  readonly names = new NameIndex();
 
   constructor(readonly root: string, opts: LocalVfsOptions = {}) {
     this.caseSensitive = opts.caseSensitive ?? false;
@@ -468,14 +471,11 @@ export class LocalVfs implements Vfs {
       if (code !== 'ENOENT') throw wrap(e);
     }
     if (this.caseSensitive) return undefined;
-    let names: string[];
     try {
-      names = await fsp.readdir(dir);
+      return (await this.names.lookup(dir, name))[0];
     } catch (e) {
       throw wrap(e);
     }
-    const f = foldCase(name);
-    return names.find((n) => foldCase(n) === f);
   }
 
   /** Resolve a share path to a host path, enforcing containment. */
@@ -648,6 +648,7 @@ export class LocalVfs implements Vfs {
           } else {
             fh = await this.openFd(r.abs, false, opts.write, C.O_CREAT | C.O_EXCL);
           }
+          await this.names.added(nodePath.dirname(r.abs), nodePath.basename(r.abs));
           const nst = await fh.stat({ bigint: true });
           const want = initialAttributes(isDir, opts.attributes);
           this.meta.set(metaKey(nst), { attrs: want & ~FileAttribute.READONLY });
@@ -752,6 +753,51 @@ export class LocalVfs implements Vfs {
     return out;
   }
 
+  /** readdir(path) restricted to the names equal to `name` (Vfs.readdirMatch); uses the name index. */
+  async readdirMatch(path: string, name: string): Promise<DirEntry[]> {
+    const r = await this.resolve(path, true);
+    if (!r.exists || !r.st) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, path);
+    if (!r.st.isDirectory()) throw new VfsError(NtStatus.NOT_A_DIRECTORY, path);
+    const root = await this.rootReal();
+    let names: string[];
+    try {
+      if (this.caseSensitive) names = await fsp.lstat(nodePath.join(r.abs, name)).then(() => [name], () => []);
+      else names = await this.names.lookup(r.abs, name);
+    } catch (e) {
+      throw wrap(e);
+    }
+    const hidden = this.depotInside;
+    const out: DirEntry[] = [];
+    for (const n of names) {
+      const abs = nodePath.join(r.abs, n);
+      if (hidden !== undefined && this.inside(hidden, abs)) continue;
+      try {
+        validateName(n);
+      } catch {
+        continue;
+      }
+      // Same per-entry rules as readdir: symlinks inside the share report their target.
+      let hit: { name: string; st: BigIntStats; path: string; link: boolean } | undefined;
+      try {
+        const lst = await fsp.lstat(abs, { bigint: true });
+        hit = { name: n, st: lst, path: abs, link: lst.isSymbolicLink() };
+        if (lst.isSymbolicLink() && this.follow === 'inside') {
+          try {
+            const target = await fsp.realpath(abs);
+            if (this.inside(root, target)) hit = { name: n, st: await fsp.stat(target, { bigint: true }), path: target, link: true };
+          } catch {
+            /* dangling: report the link itself */
+          }
+        }
+      } catch {
+        continue; // vanished meanwhile
+      }
+      await this.dos.prefetch([hit]);
+      out.push({ name: hit.name, stat: this.toFileStat(hit.st, hit.link, hit.path) });
+    }
+    return out;
+  }
+
   async unlink(path: string): Promise<void> {
     if (path === '') throw new VfsError(NtStatus.ACCESS_DENIED);
     const sp = splitStream(path);
@@ -774,6 +820,7 @@ export class LocalVfs implements Vfs {
     } catch (e) {
       throw wrap(e);
     }
+    await this.names.removed(nodePath.dirname(r.abs), nodePath.basename(r.abs));
     if (r.st.nlink <= 1n && !r.isLink) {
       this.meta.delete(metaKey(r.st));
       this.dos.forget(r.st);
@@ -788,6 +835,7 @@ export class LocalVfs implements Vfs {
     try {
       if (r.isLink) {
         await fsp.unlink(r.abs); // a directory symlink behaves like a directory reparse point
+        await this.names.removed(nodePath.dirname(r.abs), nodePath.basename(r.abs));
         return;
       }
       if (!r.st.isDirectory()) throw new VfsError(NtStatus.NOT_A_DIRECTORY, path);
@@ -796,6 +844,8 @@ export class LocalVfs implements Vfs {
     } catch (e) {
       throw wrap(e);
     }
+    this.names.drop(r.abs);
+    await this.names.removed(nodePath.dirname(r.abs), nodePath.basename(r.abs));
     this.meta.delete(metaKey(r.st));
     this.dos.forget(r.st);
     await this.dropStreams(r.st);
@@ -818,7 +868,10 @@ export class LocalVfs implements Vfs {
           if (!dst.isLink && this.toFileStat(dst.st, false, dst.abs).attributes & FileAttribute.READONLY) {
             throw new VfsError(NtStatus.ACCESS_DENIED, 'target is read-only');
           }
-          if (dst.abs !== targetAbs) await fsp.unlink(dst.abs); // differently-cased existing name
+          if (dst.abs !== targetAbs) {
+            await fsp.unlink(dst.abs); // differently-cased existing name
+            await this.names.removed(nodePath.dirname(dst.abs), nodePath.basename(dst.abs));
+          }
           if (dst.st.nlink <= 1n && !dst.isLink) {
             this.meta.delete(metaKey(dst.st));
             this.dos.forget(dst.st);
@@ -827,6 +880,9 @@ export class LocalVfs implements Vfs {
         }
       }
       await fsp.rename(src.abs, targetAbs);
+      if (src.st.isDirectory()) this.names.drop(src.abs);
+      await this.names.removed(nodePath.dirname(src.abs), nodePath.basename(src.abs));
+      await this.names.added(nodePath.dirname(targetAbs), nodePath.basename(targetAbs));
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EISDIR' || code === 'ENOTEMPTY') throw new VfsError(NtStatus.ACCESS_DENIED, 'target is a directory');

@@ -145,6 +145,12 @@ export interface Vfs {
   open(path: string, opts: OpenOptions): Promise<{ handle: VfsHandle; action: OpenAction }>;
   stat(path: string): Promise<FileStat>;
   readdir(path: string): Promise<DirEntry[]>;
+  /**
+   * The entries of directory `path` named `name` (case-insensitively unless caseSensitive), as
+   * readdir(path) would report them, without listing the whole directory: a QUERY_DIRECTORY
+   * pattern without wildcards.
+   */
+  readdirMatch?(path: string, name: string): Promise<DirEntry[]>;
   unlink(path: string): Promise<void>;
   rmdir(path: string): Promise<void>;
   rename(from: string, to: string, replace: boolean): Promise<void>;

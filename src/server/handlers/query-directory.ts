@@ -5,7 +5,7 @@ import { Status } from '../../wire/status.js';
 import { decodeQueryDirectoryRequest, encodeQueryDirectoryResponse } from '../../wire/query-directory.js';
 import { encodeDirEntries, isDirInfoClass, matchWildcard, type DirEntryInfo } from '../../wire/fscc-dir.js';
 import { Access, QueryDirectoryFlags as F } from '../../wire/constants.js';
-import type { FileStat } from '../../vfs/types.js';
+import type { DirEntry, FileStat, Vfs } from '../../vfs/types.js';
 import { parentPath } from '../../vfs/path.js';
 import { handlerOf, requireOpen, fail } from '../files/util.js';
 import { shortName } from '../files/short-names.js';
@@ -28,6 +28,19 @@ function toEntry(name: string, st: FileStat): DirEntryInfo {
     endOfFile: dir ? 0n : st.size, allocationSize: dir ? 0n : st.allocationSize,
     attributes: st.attributes, eaSize: st.eaSize ?? 0, fileId: st.fileId, shortName: shortName(name),
   };
+}
+
+/**
+ * The directory entries that may match `pattern`: a pattern without wildcards names one entry, so
+ * only that name is looked up (Vfs.readdirMatch) instead of listing and stat-ing the directory.
+ * "." and ".." never come from the VFS; callers still filter with matchWildcard.
+ */
+function listing(vfs: Vfs, path: string, pattern: string): Promise<DirEntry[]> {
+  if (vfs.readdirMatch && !/[*?<>"]/.test(pattern)) {
+    if (pattern === '.' || pattern === '..') return Promise.resolve([]);
+    return vfs.readdirMatch(path, pattern);
+  }
+  return vfs.readdir(path);
 }
 
 export const handler = handlerOf(async (ctx) => {
@@ -55,7 +68,7 @@ export const handler = handlerOf(async (ctx) => {
     const parent = open.path === '' ? self : await vfs.stat(parentPath(open.path)).catch(() => self);
     if (matchWildcard(cur.pattern, '.', ci)) list.push(toEntry('.', self));
     if (matchWildcard(cur.pattern, '..', ci)) list.push(toEntry('..', parent));
-    for (const e of await vfs.readdir(open.path)) {
+    for (const e of await listing(vfs, open.path, cur.pattern)) {
       if (matchWildcard(cur.pattern, e.name, ci)) list.push(toEntry(e.name, e.stat));
     }
     cur.entries = list;
@@ -66,7 +79,7 @@ export const handler = handlerOf(async (ctx) => {
     cur.generation = dirGeneration(ctx.server, open.tree, open.path);
     const ci = !open.tree.vfs.caseSensitive;
     const key = (n: string): string => (ci ? n.toLowerCase() : n);
-    const now = new Set((await open.tree.vfs.readdir(open.path)).map((e) => key(e.name)));
+    const now = new Set((await listing(open.tree.vfs, open.path, cur.pattern)).map((e) => key(e.name)));
     const done = cur.entries.slice(0, cur.index);
     const rest = cur.entries.slice(cur.index).filter((e) => e.name === '.' || e.name === '..' || now.has(key(e.name)));
     cur.entries = done.concat(rest);
