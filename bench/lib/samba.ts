@@ -1,9 +1,9 @@
 // A private Samba smbd for the bench: own smb.conf in a temp dir, loopback only,
 // a free port, user test/test, share [share] at the given directory.
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readdirSync, readFileSync } from 'node:fs';
+import { writeFileSync, rmSync, readdirSync, readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { addSambaUsers, makeSambaRoot, sambaConfText } from '../../test/interop/peers.js';
 import { freePort, run, sleep, waitForPort } from './util.js';
 
 export interface SambaServer {
@@ -15,41 +15,14 @@ export interface SambaServer {
 }
 
 export async function startSamba(shareDir: string, extraGlobal: string[] = []): Promise<SambaServer> {
-  const root = mkdtempSync(join(tmpdir(), 'smbts-bench-samba-'));
-  for (const d of ['priv', 'lock', 'state', 'cache', 'pid', 'log']) mkdirSync(join(root, d), { recursive: true });
+  const { root } = await makeSambaRoot('smbts-bench-samba-', false);
   const conf = join(root, 'smb.conf');
-  const write = (port: number): void => writeFileSync(conf, [
-    '[global]',
-    `  smb ports = ${port}`,
-    '  interfaces = 127.0.0.1',
-    '  bind interfaces only = yes',
-    `  private dir = ${root}/priv`,
-    `  lock directory = ${root}/lock`,
-    `  state directory = ${root}/state`,
-    `  cache directory = ${root}/cache`,
-    `  pid directory = ${root}/pid`,
-    `  ncalrpc dir = ${root}/state/ncalrpc`,
-    `  log file = ${root}/log/log.%m`,
-    '  log level = 0',
-    `  passdb backend = tdbsam:${root}/priv/passdb.tdb`,
-    '  server role = standalone server',
-    '  map to guest = never',
-    '  disable spoolss = yes',
-    '  load printers = no',
-    '  printcap name = /dev/null',
-    '  disable netbios = yes',
-    ...extraGlobal.map((l) => `  ${l}`),
-    '[share]',
-    `  path = ${shareDir}`,
-    '  read only = no',
-    '',
-  ].join('\n'));
+  const write = (port: number): void => writeFileSync(conf, sambaConfText({
+    root, port, interfaces: '127.0.0.1', shareDir,
+    extraGlobal: ['log level = 0', ...extraGlobal],
+  }));
   write(445);
-  // the unix account must exist for smbpasswd -a
-  const id = await run('id', ['test']);
-  if (id.code !== 0) await run('useradd', ['-M', 'test']);
-  const pw = await run('smbpasswd', ['-c', conf, '-s', '-a', 'test'], { input: 'test\ntest\n' });
-  if (pw.code !== 0) throw new Error(`smbpasswd failed: ${pw.stderr || pw.stdout}`);
+  await addSambaUsers(conf, [['test', 'test']]);
 
   let lastErr: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {

@@ -1,11 +1,10 @@
 // Multichannel peers inside a netns Topology (netns.ts): Samba smbd or `smbts serve` in the server
 // namespace listening on every link address, smbtorture and the smbts client driver
 // (mc-client.ts) in the client namespace.
-import { spawnSync } from 'node:child_process';
-import { mkdtemp, mkdir, writeFile, rm, chmod } from 'node:fs/promises';
+import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_PASS, DEFAULT_USER, parseTorture, run, type TortureCase } from './peers.js';
+import { DEFAULT_PASS, DEFAULT_USER, addSambaUsers, makeSambaRoot, parseTorture, run, sambaConfText, type TortureCase } from './peers.js';
 import { nodeScript, type SpawnedProcess, type Topology } from './netns.js';
 
 export const SMB_PORT = 445;
@@ -46,51 +45,15 @@ function interfacesLine(topo: Topology, o: NsServerOptions): string {
   }).join(' ');
 }
 
-function ensureUnixUser(user: string): void {
-  if (spawnSync('id', [user], { stdio: 'ignore' }).status === 0) return;
-  spawnSync('useradd', ['-M', user], { stdio: 'ignore' });
-}
-
 /** Samba smbd in the server namespace, multichannel on, one writable [share]. */
 export async function startSambaNs(topo: Topology, o: NsServerOptions = {}): Promise<NsServer> {
-  const root = await mkdtemp(join(tmpdir(), 'smbts-mc-samba-'));
-  for (const d of ['share', 'priv', 'lock', 'state', 'cache', 'pid', 'log', 'state/ncalrpc']) await mkdir(join(root, d), { recursive: true });
-  await chmod(root, 0o755);
-  const shareDir = join(root, 'share');
-  await chmod(shareDir, 0o777);
+  const { root, shareDir } = await makeSambaRoot('smbts-mc-samba-', true);
   const conf = join(root, 'smb.conf');
-  await writeFile(conf, [
-    '[global]',
-    `  smb ports = ${SMB_PORT}`,
-    `  interfaces = ${interfacesLine(topo, o)}`,
-    '  bind interfaces only = yes',
-    `  server multi channel support = ${(o.maxChannels ?? 32) > 1 ? 'yes' : 'no'}`,
-    `  private dir = ${root}/priv`,
-    `  lock directory = ${root}/lock`,
-    `  state directory = ${root}/state`,
-    `  cache directory = ${root}/cache`,
-    `  pid directory = ${root}/pid`,
-    `  ncalrpc dir = ${root}/state/ncalrpc`,
-    `  log file = ${root}/log/log.%m`,
-    `  passdb backend = tdbsam:${root}/priv/passdb.tdb`,
-    '  server min protocol = SMB2_02',
-    '  server role = standalone server',
-    '  workgroup = WORKGROUP',
-    '  map to guest = never',
-    '  disable spoolss = yes',
-    '  load printers = no',
-    '  printing = bsd',
-    '  printcap name = /dev/null',
-    '  disable netbios = yes',
-    '',
-    '[share]',
-    `  path = ${shareDir}`,
-    '  read only = no',
-    '',
-  ].join('\n'));
-  ensureUnixUser(DEFAULT_USER);
-  const r = await run('smbpasswd', ['-c', conf, '-s', '-a', DEFAULT_USER], { input: `${DEFAULT_PASS}\n${DEFAULT_PASS}\n`, timeoutMs: 30_000 });
-  if (r.code !== 0) throw new Error(`smbpasswd failed: ${r.stderr || r.stdout}`);
+  await writeFile(conf, sambaConfText({
+    root, port: SMB_PORT, interfaces: interfacesLine(topo, o), shareDir,
+    extraGlobal: [`server multi channel support = ${(o.maxChannels ?? 32) > 1 ? 'yes' : 'no'}`],
+  }));
+  await addSambaUsers(conf, [[DEFAULT_USER, DEFAULT_PASS]]);
   const proc = topo.spawn('srv', 'smbd', ['-F', '--no-process-group', '-s', conf, '--debug-stdout', '-d', '1'], { onLine: o.log });
   try {
     await topo.waitListening(SMB_PORT, 20_000, proc);

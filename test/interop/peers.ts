@@ -189,22 +189,41 @@ function ensureUnixUser(user: string): void {
   spawnSync('useradd', ['-M', user], { stdio: 'ignore' });
 }
 
-/** Start a private smbd on an ephemeral loopback port with one writable share [share]. */
-export async function startSamba(opts: SambaOptions = {}): Promise<SambaHandle> {
-  const users = opts.users ?? [[DEFAULT_USER, DEFAULT_PASS]];
-  const root = await mkdtemp(join(tmpdir(), 'smbts-samba-'));
-  for (const d of ['share', 'priv', 'lock', 'state', 'cache', 'pid', 'log', 'state/ncalrpc']) {
+/** A fresh private Samba root under the system temp dir: priv, lock, state, cache, pid, log (and,
+ *  with `share`, a world-writable share/ directory). Shared by startSamba, mc-peers.ts and the bench. */
+export async function makeSambaRoot(prefix: string, share: boolean): Promise<{ root: string; shareDir: string }> {
+  const root = await mkdtemp(join(tmpdir(), prefix));
+  for (const d of [...(share ? ['share'] : []), 'priv', 'lock', 'state', 'cache', 'pid', 'log', 'state/ncalrpc']) {
     await mkdir(join(root, d), { recursive: true });
   }
   const shareDir = join(root, 'share');
-  await chmod(root, 0o755);
-  await chmod(shareDir, 0o777);
-  const port = await freePort();
-  const conf = join(root, 'smb.conf');
-  const text = [
+  if (share) {
+    await chmod(root, 0o755);
+    await chmod(shareDir, 0o777);
+  }
+  return { root, shareDir };
+}
+
+export interface SambaConfOptions {
+  /** Directory made by makeSambaRoot (private dir, lock dir, logs ... live under it). */
+  root: string;
+  port: number;
+  /** The `interfaces` value (bind interfaces only is always on). */
+  interfaces: string;
+  shareDir: string;
+  /** More [global] lines, after the common ones. */
+  extraGlobal?: string[];
+  /** More [share] lines. */
+  shareOptions?: string[];
+}
+
+/** smb.conf text for a private standalone smbd with one writable share [share]. */
+export function sambaConfText(o: SambaConfOptions): string {
+  const { root } = o;
+  return [
     '[global]',
-    `  smb ports = ${port}`,
-    `  interfaces = ${HOST}`,
+    `  smb ports = ${o.port}`,
+    `  interfaces = ${o.interfaces}`,
     '  bind interfaces only = yes',
     `  private dir = ${root}/priv`,
     `  lock directory = ${root}/lock`,
@@ -223,21 +242,37 @@ export async function startSamba(opts: SambaOptions = {}): Promise<SambaHandle> 
     '  printing = bsd',
     '  printcap name = /dev/null',
     '  disable netbios = yes',
-    '  smb encrypt = if_required',
-    ...(opts.extraGlobal ?? []).map((l) => '  ' + l),
+    ...(o.extraGlobal ?? []).map((l) => '  ' + l),
     '',
     '[share]',
-    `  path = ${shareDir}`,
+    `  path = ${o.shareDir}`,
     '  read only = no',
-    ...(opts.shareOptions ?? []).map((l) => '  ' + l),
+    ...(o.shareOptions ?? []).map((l) => '  ' + l),
     '',
   ].join('\n');
-  await writeFile(conf, text);
+}
+
+/** Creates each user (unix account if missing, then `smbpasswd -a`) in the passdb of `conf`. */
+export async function addSambaUsers(conf: string, users: Array<[string, string]>): Promise<void> {
   for (const [user, pass] of users) {
     ensureUnixUser(user);
     const r = await run('smbpasswd', ['-c', conf, '-s', '-a', user], { input: `${pass}\n${pass}\n`, timeoutMs: 30_000 });
     if (r.code !== 0) throw new Error(`smbpasswd -a ${user} failed: ${r.stderr || r.stdout}`);
   }
+}
+
+/** Start a private smbd on an ephemeral loopback port with one writable share [share]. */
+export async function startSamba(opts: SambaOptions = {}): Promise<SambaHandle> {
+  const users = opts.users ?? [[DEFAULT_USER, DEFAULT_PASS]];
+  const { root, shareDir } = await makeSambaRoot('smbts-samba-', true);
+  const port = await freePort();
+  const conf = join(root, 'smb.conf');
+  await writeFile(conf, sambaConfText({
+    root, port, interfaces: HOST, shareDir,
+    extraGlobal: ['smb encrypt = if_required', ...(opts.extraGlobal ?? [])],
+    shareOptions: opts.shareOptions,
+  }));
+  await addSambaUsers(conf, users);
   const child = spawn('smbd', ['-F', '--no-process-group', '-s', conf, '--debug-stdout', '-d', '1'], {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
