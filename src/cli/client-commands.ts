@@ -7,6 +7,7 @@ import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
+import { readHiddenLine } from './prompt.js';
 import { connect, parseSmbUrl, SmbError, type SmbClient, type ConnectOptions, type SmbUrl } from '../client/index.js';
 
 export const EXIT = { OK: 0, ERROR: 1, USAGE: 2, AUTH: 3, NOT_FOUND: 4 } as const;
@@ -105,29 +106,10 @@ export function parseAuthFile(text: string): { username?: string; password?: str
 }
 
 async function promptPassword(prompt: string): Promise<string> {
-  const stdin = process.stdin;
-  if (!stdin.isTTY) throw new UsageError('no password: set SMBTS_PASSWORD, use -A FILE, or run on a terminal');
-  process.stderr.write(prompt);
-  stdin.setRawMode(true);
-  stdin.resume();
-  return new Promise((resolve, reject) => {
-    let pw = '';
-    const onData = (b: Buffer): void => {
-      for (const ch of b.toString('utf8')) {
-        if (ch === '\r' || ch === '\n') { done(); resolve(pw); return; }
-        if (ch === '\u0003') { done(); reject(new UsageError('cancelled')); return; }
-        if (ch === '\u007f' || ch === '\b') pw = pw.slice(0, -1);
-        else pw += ch;
-      }
-    };
-    const done = (): void => {
-      stdin.off('data', onData);
-      stdin.setRawMode(false);
-      stdin.pause();
-      process.stderr.write('\n');
-    };
-    stdin.on('data', onData);
-  });
+  if (!process.stdin.isTTY) throw new UsageError('no password: set SMBTS_PASSWORD, use -A FILE, or run on a terminal');
+  const pw = await readHiddenLine(prompt);
+  if (pw === undefined) throw new UsageError('cancelled');
+  return pw;
 }
 
 async function credentials(u: SmbUrl, p: Parsed): Promise<{ user: string; password: string; domain: string }> {

@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { UserDb } from '../auth/userdb.js';
+import { readHiddenLine } from './prompt.js';
 import { defaultUsersFile, parseArgs, str, UsageError } from './serve-common.js';
 
 export const USER_USAGE = `usage: smbts user add NAME | del NAME | list   [--users FILE]
@@ -19,35 +20,9 @@ async function askPassword(prompt: string): Promise<string> {
     }
     return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
   }
-  process.stderr.write(prompt);
-  stdin.setRawMode(true);
-  stdin.resume();
-  return new Promise((resolve, reject) => {
-    let value = '';
-    const onData = (buf: Buffer): void => {
-      for (const ch of buf.toString('utf8')) {
-        if (ch === '\r' || ch === '\n') {
-          done();
-          resolve(value);
-          return;
-        }
-        if (ch === '\u0003') {
-          done();
-          reject(new UsageError('cancelled'));
-          return;
-        }
-        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
-        else value += ch;
-      }
-    };
-    const done = (): void => {
-      stdin.off('data', onData);
-      stdin.setRawMode(false);
-      stdin.pause();
-      process.stderr.write('\n');
-    };
-    stdin.on('data', onData);
-  });
+  const value = await readHiddenLine(prompt);
+  if (value === undefined) throw new UsageError('cancelled');
+  return value;
 }
 
 export async function userCommand(argv: string[]): Promise<number> {
