@@ -121,6 +121,38 @@ function wrap(err: unknown): VfsError {
   return VfsError.from(err);
 }
 
+/** Reads into buf[bufOffset, +length) from `position` until full or end of file (the OS may return
+ *  short reads before EOF). Returns the bytes read. */
+async function readFully(fh: fsp.FileHandle, buf: Buffer, bufOffset: number, length: number, position: bigint): Promise<number> {
+  if (bufOffset < 0 || length < 0 || bufOffset + length > buf.length) throw new VfsError(NtStatus.INVALID_PARAMETER);
+  let total = 0;
+  try {
+    while (total < length) {
+      const { bytesRead } = await fh.read(buf, bufOffset + total, length - total, Number(position) + total);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+    }
+  } catch (e) {
+    throw wrap(e);
+  }
+  return total;
+}
+
+/** Writes all of `data` at `position` (looping over short writes); a zero-byte write is DISK_FULL. */
+async function writeFully(fh: fsp.FileHandle, data: Buffer, position: bigint): Promise<number> {
+  let total = 0;
+  try {
+    while (total < data.length) {
+      const { bytesWritten } = await fh.write(data, total, data.length - total, Number(position) + total);
+      if (bytesWritten === 0) throw new VfsError(NtStatus.DISK_FULL);
+      total += bytesWritten;
+    }
+  } catch (e) {
+    throw wrap(e);
+  }
+  return total;
+}
+
 export class LocalVfs implements Vfs {
   readonly caseSensitive: boolean;
   private readonly follow: 'inside' | 'never';
@@ -958,34 +990,11 @@ class LocalHandle implements VfsHandle {
   }
 
   async read(buf: Buffer, bufOffset: number, length: number, position: bigint): Promise<number> {
-    const fh = this.check(true);
-    if (bufOffset < 0 || length < 0 || bufOffset + length > buf.length) throw new VfsError(NtStatus.INVALID_PARAMETER);
-    let total = 0;
-    try {
-      while (total < length) {
-        const { bytesRead } = await fh.read(buf, bufOffset + total, length - total, Number(position) + total);
-        if (bytesRead === 0) break;
-        total += bytesRead;
-      }
-    } catch (e) {
-      throw wrap(e);
-    }
-    return total;
+    return readFully(this.check(true), buf, bufOffset, length, position);
   }
 
   async write(data: Buffer, position: bigint): Promise<number> {
-    const fh = this.check(true);
-    let total = 0;
-    try {
-      while (total < data.length) {
-        const { bytesWritten } = await fh.write(data, total, data.length - total, Number(position) + total);
-        if (bytesWritten === 0) throw new VfsError(NtStatus.DISK_FULL);
-        total += bytesWritten;
-      }
-    } catch (e) {
-      throw wrap(e);
-    }
-    return total;
+    return writeFully(this.check(true), data, position);
   }
 
   async truncate(size: bigint): Promise<void> {
@@ -1199,34 +1208,11 @@ class LocalStreamHandle implements VfsHandle {
   }
 
   async read(buf: Buffer, bufOffset: number, length: number, position: bigint): Promise<number> {
-    const fh = this.check();
-    if (bufOffset < 0 || length < 0 || bufOffset + length > buf.length) throw new VfsError(NtStatus.INVALID_PARAMETER);
-    let total = 0;
-    try {
-      while (total < length) {
-        const { bytesRead } = await fh.read(buf, bufOffset + total, length - total, Number(position) + total);
-        if (bytesRead === 0) break;
-        total += bytesRead;
-      }
-    } catch (e) {
-      throw wrap(e);
-    }
-    return total;
+    return readFully(this.check(), buf, bufOffset, length, position);
   }
 
   async write(data: Buffer, position: bigint): Promise<number> {
-    const fh = this.check();
-    let total = 0;
-    try {
-      while (total < data.length) {
-        const { bytesWritten } = await fh.write(data, total, data.length - total, Number(position) + total);
-        if (bytesWritten === 0) throw new VfsError(NtStatus.DISK_FULL);
-        total += bytesWritten;
-      }
-    } catch (e) {
-      throw wrap(e);
-    }
-    return total;
+    return writeFully(this.check(), data, position);
   }
 
   async truncate(size: bigint): Promise<void> {
