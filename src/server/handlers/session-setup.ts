@@ -92,7 +92,17 @@ export const handler: Handler = async (c) => {
         // Re-authentication (smbtorture smb2.session.reauth*): only on a channel of the session.
         const ch = session.channelFor(conn.id);
         if (!ch) return { status: Status.USER_SESSION_DELETED };
-        if ((h.flags & HeaderFlags.SIGNED) && ch.signingKey.length > 0 && !verifySignature(conn.signingAlgorithm, ch.signingKey, ctx.msg)) {
+        // 3.3.5.2.4: a bad signature, or none where signing is required (and the request was not
+        // encrypted), fails with ACCESS_DENIED. The reply is signed anyway, with this channel's key
+        // (3.3.4.1.1, like Samba): a signing client drops the connection on an unsigned reply (it
+        // checks only the flag on a SESSION_SETUP ACCESS_DENIED). smbtorture
+        // smb2.session.bind_negative_smb3signCtoH*/HtoC*: re-auth on a channel signed with the
+        // session's key instead of the channel's, then one unsigned with no keys at all.
+        const signed = (h.flags & HeaderFlags.SIGNED) !== 0;
+        if (ch.signingKey.length > 0 && !ctx.encrypted &&
+            (signed ? !verifySignature(conn.signingAlgorithm, ch.signingKey, ctx.msg) : session.signingRequired)) {
+          ctx.signWith = session;
+          ctx.forceSign = true;
           return { status: Status.ACCESS_DENIED };
         }
         ex = { auth: server.newAuthenticator(), preauth: conn.preauth?.clone(), kind: 'reauth' };
