@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { startSmbts, startSamba, smbtorture, waitForPort, type TortureCase } from '../interop/peers.js';
-import { RawConn } from '../interop/raw.js';
+import { answersNegotiate } from '../interop/raw.js';
 import { selectedSuites, SUITES, type Suite } from './suites.js';
 import { reasonFor } from './reasons.js';
 import { readBaseline, CONFORMANCE_MD, type BaselineRow } from './baseline.js';
@@ -26,16 +26,10 @@ interface SuiteRun {
 async function alive(port: number): Promise<boolean> {
   try {
     await waitForPort(port, 3_000);
-    const c = await RawConn.open(port);
-    try {
-      await c.negotiate();
-      return true;
-    } finally {
-      c.close();
-    }
   } catch {
     return false;
   }
+  return answersNegotiate(port);
 }
 
 async function runAll(target: 'smbts' | 'samba', suites: Suite[]): Promise<SuiteRun[]> {

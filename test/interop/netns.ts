@@ -21,7 +21,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { run, repoRoot, type RunResult, type RunOptions } from './peers.js';
+import { killGroup, run, repoRoot, type RunResult, type RunOptions } from './peers.js';
 
 export const NS_PREFIX = 'smbtsmc-';
 export const MAX_LINKS = 8;
@@ -330,19 +330,6 @@ export class Topology {
       ipOk(['netns', 'del', ns]);
     }
     live.delete(this);
-  }
-}
-
-function killGroup(pid: number | undefined, sig: NodeJS.Signals): void {
-  if (!pid) return;
-  try {
-    process.kill(-pid, sig);
-  } catch {
-    try {
-      process.kill(pid, sig);
-    } catch {
-      /* gone */
-    }
   }
 }
 

@@ -70,7 +70,8 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
   });
 }
 
-function killGroup(pid: number | undefined, sig: NodeJS.Signals): void {
+/** Signal a process group (a child spawned detached), or the single process if that fails. */
+export function killGroup(pid: number | undefined, sig: NodeJS.Signals): void {
   if (!pid) return;
   try {
     process.kill(-pid, sig);

@@ -294,6 +294,21 @@ export class RawConn {
   }
 }
 
+/** Does something on 127.0.0.1:port still answer an SMB2 NEGOTIATE? (server liveness after a suite) */
+export async function answersNegotiate(port: number): Promise<boolean> {
+  try {
+    const c = await RawConn.open(port);
+    try {
+      await c.negotiate();
+      return true;
+    } finally {
+      c.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
 export function describe(o: Outcome): string {
   if (o.kind !== 'reply') return o.kind;
   return `reply cmd=${o.msg.command} status=${statusName(o.msg.status)}`;

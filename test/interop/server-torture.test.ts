@@ -8,26 +8,12 @@ import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTarget, smbtorture, missingTools, type SmbtsHandle } from './peers.js';
-import { RawConn } from './raw.js';
+import { answersNegotiate } from './raw.js';
 import { SUITES } from '../conformance/suites.js';
 import { readBaseline, passingBySuite } from '../conformance/baseline.js';
 
 const skip = missingTools(['smbtorture']);
 const baseline = passingBySuite(readBaseline());
-
-async function answersNegotiate(port: number): Promise<boolean> {
-  try {
-    const c = await RawConn.open(port);
-    try {
-      await c.negotiate();
-      return true;
-    } finally {
-      c.close();
-    }
-  } catch {
-    return false;
-  }
-}
 
 // Like the generator, every suite gets a fresh server, so results do not depend on suite order.
 describe('smbtorture regression gate (docs/conformance.md)', { skip, timeout: 900_000 }, () => {
