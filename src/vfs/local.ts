@@ -138,6 +138,21 @@ async function readFully(fh: fsp.FileHandle, buf: Buffer, bufOffset: number, len
   return total;
 }
 
+/** Server-side copy between two handles of this VFS (FSCTL_SRV_COPYCHUNK), in MAX_IO_CHUNK pieces;
+ *  stops early at the source's end of file. Returns the bytes copied. */
+async function copyLocal(src: VfsHandle, dst: VfsHandle, srcOffset: bigint, dstOffset: bigint, length: number): Promise<number> {
+  if (!(src instanceof LocalHandle) && !(src instanceof LocalStreamHandle)) throw new VfsError(NtStatus.INVALID_PARAMETER, 'foreign handle');
+  const buf = Buffer.allocUnsafe(Math.min(length, MAX_IO_CHUNK));
+  let done = 0;
+  while (done < length) {
+    const n = await src.read(buf, 0, Math.min(buf.length, length - done), srcOffset + BigInt(done));
+    if (n === 0) break;
+    await dst.write(buf.subarray(0, n), dstOffset + BigInt(done));
+    done += n;
+  }
+  return done;
+}
+
 /** Writes all of `data` at `position` (looping over short writes); a zero-byte write is DISK_FULL. */
 async function writeFully(fh: fsp.FileHandle, data: Buffer, position: bigint): Promise<number> {
   let total = 0;
@@ -1158,16 +1173,7 @@ class LocalHandle implements VfsHandle {
 
   async copyRange(src: VfsHandle, srcOffset: bigint, dstOffset: bigint, length: number): Promise<number> {
     this.check(true);
-    if (!(src instanceof LocalHandle) && !(src instanceof LocalStreamHandle)) throw new VfsError(NtStatus.INVALID_PARAMETER, 'foreign handle');
-    const buf = Buffer.allocUnsafe(Math.min(length, MAX_IO_CHUNK));
-    let done = 0;
-    while (done < length) {
-      const n = await src.read(buf, 0, Math.min(buf.length, length - done), srcOffset + BigInt(done));
-      if (n === 0) break;
-      await this.write(buf.subarray(0, n), dstOffset + BigInt(done));
-      done += n;
-    }
-    return done;
+    return copyLocal(src, this, srcOffset, dstOffset, length);
   }
 
   /** @internal host path at open time (diagnostics only) */
@@ -1320,16 +1326,7 @@ class LocalStreamHandle implements VfsHandle {
 
   async copyRange(src: VfsHandle, srcOffset: bigint, dstOffset: bigint, length: number): Promise<number> {
     this.check();
-    if (!(src instanceof LocalHandle) && !(src instanceof LocalStreamHandle)) throw new VfsError(NtStatus.INVALID_PARAMETER, 'foreign handle');
-    const buf = Buffer.allocUnsafe(Math.min(length, MAX_IO_CHUNK));
-    let done = 0;
-    while (done < length) {
-      const n = await src.read(buf, 0, Math.min(buf.length, length - done), srcOffset + BigInt(done));
-      if (n === 0) break;
-      await this.write(buf.subarray(0, n), dstOffset + BigInt(done));
-      done += n;
-    }
-    return done;
+    return copyLocal(src, this, srcOffset, dstOffset, length);
   }
 
   /** @internal stream name as stored */
