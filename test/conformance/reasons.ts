@@ -18,6 +18,16 @@ export const EXACT: Record<string, string> = {
   'smb2.lease.v2_request': 'directory leases (SMB2_GLOBAL_CAP_DIRECTORY_LEASING) not offered',
   'smb2.lease.v2_request_parent': 'directory leases (SMB2_GLOBAL_CAP_DIRECTORY_LEASING) not offered',
   'smb2.lease.dynamic_share': 'dynamic shares not supported (Samba skips it too)',
+  'smb2.create.gentest': 'SYNCHRONIZE-only OPEN_IF: gentest wants it refused, smb2.sharemode wants the same open allowed; we follow Samba (which fails gentest too)',
+  'smb2.oplock.batch22b': 'needs a Samba-only test hook that blocks the transport (Samba fails it too without it)',
+  'smb2.session.reauth5': 'fails at the same line against Samba 4.17 on this machine',
+  'smb2.session.bind_negative_smb3signCtoHd': 'expects a bind from a different ClientGUID to succeed (Windows); smbts enforces one ClientGUID per session as MS-SMB2 allows and Samba does (Samba fails it too)',
+  'smb2.session.bind_negative_smb3signHtoCd': 'expects a bind from a different ClientGUID to succeed (Windows); smbts enforces one ClientGUID per session as MS-SMB2 allows and Samba does (Samba fails it too)',
+  'smb2.notify.mask-change': 'rename reported as separate actions; Samba fails it too',
+  'smb2.notify.tree': 'watch of a nested tree path; Samba fails it too',
+  'smb2.notify.rec': 'recursive notify counts; Samba fails it too',
+  'smb2.acls.ACCESSBASED': 'needs a second share "hideunread" with access-based enumeration (not built yet)',
+  'smb2.streams.names3': 'needs FILE_CASE_SENSITIVE_SEARCH (case-sensitive shares), not offered',
 };
 
 export const PATTERNS: Array<[RegExp, string]> = [
@@ -28,7 +38,6 @@ export const PATTERNS: Array<[RegExp, string]> = [
   [/\.acl|secdesc|sec_desc|nulldacl|inherit|owner|mxac|maximal_access/i, 'ACLs / security descriptors (later issue)'],
   [/\.ea\b|_ea\b|\.eas\b|extended.?attr/i, 'extended attributes (later issue)'],
   [/quota/i, 'quotas (not planned)'],
-  [/notify/i, 'change notify (later issue)'],
   [/multichannel|session\.bind/i, 'multichannel: needs several addresses (see test/conformance/multichannel-reasons.ts)'],
 ];
 
