@@ -1,9 +1,9 @@
 // A private Samba smbd for the bench: own smb.conf in a temp dir, loopback only,
 // a free port, user test/test, share [share] at the given directory.
-import { writeFileSync, rmSync, readdirSync, readFileSync } from 'node:fs';
+import { writeFileSync, rmSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { addSambaUsers, makeSambaRoot, sambaConfText } from '../../test/interop/peers.js';
+import { addSambaUsers, killSambaHelpers, makeSambaRoot, sambaConfText } from '../../test/interop/peers.js';
 import { freePort, run, sleep, waitForPort } from './util.js';
 
 export interface SambaServer {
@@ -57,26 +57,13 @@ export async function startSamba(shareDir: string, extraGlobal: string[] = []): 
         for (let i = 0; i < 50 && !exited; i++) await sleep(100);
         if (!exited) child.kill('SIGKILL');
       }
-      killHelpers(conf);
+      killSambaHelpers(conf);
       rmSync(root, { recursive: true, force: true });
     };
     return { name: 'samba', port, pid, root, stop };
   }
   rmSync(root, { recursive: true, force: true });
   throw new Error(`smbd did not start: ${String(lastErr)}`);
-}
-
-/** samba-dcerpcd and rpcd_* helpers started on demand by our smbd (matched by our config path). */
-function killHelpers(conf: string): void {
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${e}/cmdline`, 'latin1');
-      if (cmd.includes(conf)) process.kill(Number(e), 'SIGTERM');
-    } catch {
-      /* gone */
-    }
-  }
 }
 
 export async function sambaVersion(): Promise<string> {

@@ -4,7 +4,7 @@
 import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_PASS, DEFAULT_USER, addSambaUsers, makeSambaRoot, parseTorture, run, sambaConfText, type TortureCase } from './peers.js';
+import { DEFAULT_PASS, DEFAULT_USER, addSambaUsers, killSambaHelpers, makeSambaRoot, parseTorture, run, sambaConfText, type TortureCase } from './peers.js';
 import { nodeScript, type SpawnedProcess, type Topology } from './netns.js';
 
 export const SMB_PORT = 445;
@@ -66,6 +66,7 @@ export async function startSambaNs(topo: Topology, o: NsServerOptions = {}): Pro
     kind: 'samba', shareDir, user: DEFAULT_USER, pass: DEFAULT_PASS, proc,
     async stop() {
       await proc.kill();
+      killSambaHelpers(conf, 'SIGKILL');
       await rm(root, { recursive: true, force: true }).catch(() => undefined);
     },
   };

@@ -5,7 +5,7 @@
 // process group with a hard timeout, so a hung peer can never hang the test run.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, mkdir, writeFile, rm, chmod } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -253,6 +253,21 @@ export function sambaConfText(o: SambaConfOptions): string {
   ].join('\n');
 }
 
+/**
+ * smbd starts samba-dcerpcd and rpcd_* helpers on demand in a session of their own, so a kill of
+ * smbd's process group misses them: find them by our private config path and stop them too.
+ */
+export function killSambaHelpers(conf: string, sig: NodeJS.Signals = 'SIGTERM'): void {
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (readFileSync(`/proc/${e}/cmdline`, 'latin1').includes(conf)) process.kill(Number(e), sig);
+    } catch {
+      /* gone */
+    }
+  }
+}
+
 /** Creates each user (unix account if missing, then `smbpasswd -a`) in the passdb of `conf`. */
 export async function addSambaUsers(conf: string, users: Array<[string, string]>): Promise<void> {
   for (const [user, pass] of users) {
@@ -312,6 +327,7 @@ export async function startSamba(opts: SambaOptions = {}): Promise<SambaHandle> 
       const deadline = Date.now() + 5_000;
       while (!exited && alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       killGroup(pid, 'SIGKILL');
+      killSambaHelpers(conf, 'SIGKILL');
       await rm(root, { recursive: true, force: true }).catch(() => {});
     },
   };
