@@ -267,6 +267,15 @@ export class LocalVfs implements Vfs {
   }
 
   /** Host file name of stream `name` in `dir` (case-insensitive), or undefined. */
+  /** The depot file of an existing named stream of `base`, or OBJECT_NAME_NOT_FOUND. */
+  private async existingStream(base: string, stream: string, path: string): Promise<{ base: Resolved & { st: BigIntStats }; file: string }> {
+    const r = await this.resolveBase(base, path);
+    const dir = await this.streamDir(r.st, false);
+    const f = dir ? await this.findStream(dir, stream) : undefined;
+    if (!dir || !f) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, path);
+    return { base: r, file: nodePath.join(dir, f) };
+  }
+
   private async findStream(dir: string, name: string): Promise<string | undefined> {
     const exact = streamFileName(name);
     try {
@@ -734,11 +743,8 @@ export class LocalVfs implements Vfs {
   async stat(path: string): Promise<FileStat> {
     const sp = splitStream(path);
     if (sp.stream !== undefined) {
-      const r = await this.resolveBase(sp.base, path);
-      const dir = await this.streamDir(r.st, false);
-      const f = dir ? await this.findStream(dir, sp.stream) : undefined;
-      if (!dir || !f) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, path);
-      const sst = await fsp.lstat(nodePath.join(dir, f), { bigint: true }).catch((e: unknown) => { throw wrap(e); });
+      const { base: r, file } = await this.existingStream(sp.base, sp.stream, path);
+      const sst = await fsp.lstat(file, { bigint: true }).catch((e: unknown) => { throw wrap(e); });
       return { ...this.toFileStat(r.st, false, r.abs), isDirectory: false, size: sst.size, allocationSize: sst.blocks * 512n };
     }
     const r = await this.resolve(path, true);
@@ -849,11 +855,8 @@ export class LocalVfs implements Vfs {
     if (path === '') throw new VfsError(NtStatus.ACCESS_DENIED);
     const sp = splitStream(path);
     if (sp.stream !== undefined) {
-      const b = await this.resolveBase(sp.base, path);
-      const dir = await this.streamDir(b.st, false);
-      const f = dir ? await this.findStream(dir, sp.stream) : undefined;
-      if (!dir || !f) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, path);
-      await fsp.unlink(nodePath.join(dir, f)).catch((e: unknown) => { throw wrap(e); });
+      const { file } = await this.existingStream(sp.base, sp.stream, path);
+      await fsp.unlink(file).catch((e: unknown) => { throw wrap(e); });
       return;
     }
     const r = await this.resolve(path, false);
