@@ -1,8 +1,11 @@
 #!/usr/bin/env node
-// Build the optional native xattr addon (native/xattr) with node-gyp. Called from "prepare".
+// Build the optional native addons with node-gyp. Called from "prepare".
+//   native/xattr: extended attributes (without it LocalVfs keeps DOS attributes in memory,
+//                 see src/vfs/xattr.ts)
+//   native/aead:  SMB3 AES-GCM/CCM/CMAC into caller-owned buffers on node's own OpenSSL (without it
+//                 src/crypto/ uses node:crypto, see src/crypto/native.ts)
 //
-// This must never fail an install: whatever happens, it prints ONE line and exits 0. Without the
-// addon, LocalVfs keeps DOS attributes and creation times in memory (see src/vfs/xattr.ts).
+// This must never fail an install: whatever happens, it prints one line per addon and exits 0.
 //
 // node-gyp is not a dependency of ours: we use the copy npm bundles (npm sets
 // npm_config_node_gyp for lifecycle scripts; otherwise we look beside npm-cli.js / the npm on
@@ -16,14 +19,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const dir = join(root, 'native', 'xattr');
-const out = join(dir, 'build', 'Release', 'xattr.node');
-const tag = 'smbts: native xattr addon';
 
-function done(msg) {
-  process.stdout.write(`${tag} ${msg}\n`);
-  process.exit(0);
-}
+/** The addons, each optional: without one, the code that uses it falls back as `without` says. */
+const ADDONS = [
+  { name: 'xattr', probe: 'fgetxattr', without: 'DOS attributes stay in memory' },
+  { name: 'aead', probe: 'gcmSeal', without: 'SMB3 crypto uses node:crypto' },
+];
 
 function findNodeGyp() {
   const cands = [];
@@ -51,31 +52,49 @@ function headersDir() {
   return cfg || undefined; // let node-gyp use its cache (or try a download)
 }
 
-try {
-  if (process.env.SMBTS_SKIP_NATIVE === '1') done('skipped (SMBTS_SKIP_NATIVE=1); DOS attributes stay in memory');
-  if (process.platform !== 'linux') done(`not built (platform ${process.platform} is not supported); DOS attributes stay in memory`);
-  const gyp = findNodeGyp();
-  if (!gyp) done('not built (node-gyp not found beside npm); DOS attributes stay in memory');
-  const nodedir = headersDir();
-  const args = [gyp, 'rebuild', '--directory', dir, '--loglevel', 'error'];
-  if (nodedir) args.push(`--nodedir=${nodedir}`);
-  const timeout = Number(process.env.SMBTS_NATIVE_TIMEOUT_MS) || 180_000;
-  const t0 = Date.now();
-  const r = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', timeout, env: { ...process.env, npm_config_loglevel: 'error' } });
-  const secs = ((Date.now() - t0) / 1000).toFixed(1);
-  if (r.error || r.status !== 0 || !existsSync(out)) {
-    const why = r.error ? r.error.message : r.signal ? `killed by ${r.signal}` : (`${r.stderr ?? ''}\n${r.stdout ?? ''}`)
-      .split('\n').map((l) => l.trim()).filter((l) => l && !/^gyp (info|http)/.test(l)).find((l) => /error|not found|No such/i.test(l)) ?? `exit ${r.status}`;
-    try { rmSync(out, { force: true }); } catch { /* ignore */ }
-    done(`not built (${why.slice(0, 200)}); DOS attributes stay in memory`);
+/** Builds one addon; returns the line to print (never throws). */
+function build(addon, gyp, nodedir) {
+  const dir = join(root, 'native', addon.name);
+  const out = join(dir, 'build', 'Release', `${addon.name}.node`);
+  const tag = `smbts: native ${addon.name} addon`;
+  try {
+    const args = [gyp, 'rebuild', '--directory', dir, '--loglevel', 'error'];
+    if (nodedir) args.push(`--nodedir=${nodedir}`);
+    const timeout = Number(process.env.SMBTS_NATIVE_TIMEOUT_MS) || 180_000;
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', timeout, env: { ...process.env, npm_config_loglevel: 'error' } });
+    const secs = ((Date.now() - t0) / 1000).toFixed(1);
+    if (r.error || r.status !== 0 || !existsSync(out)) {
+      const why = r.error ? r.error.message : r.signal ? `killed by ${r.signal}` : (`${r.stderr ?? ''}\n${r.stdout ?? ''}`)
+        .split('\n').map((l) => l.trim()).filter((l) => l && !/^gyp (info|http)/.test(l)).find((l) => /error|not found|No such/i.test(l)) ?? `exit ${r.status}`;
+      try { rmSync(out, { force: true }); } catch { /* ignore */ }
+      return `${tag} not built (${why.slice(0, 200)}); ${addon.without}`;
+    }
+    // Check that it loads in this node.
+    const check = spawnSync(process.execPath, ['-e', `const m=require(${JSON.stringify(out)});if(typeof m.${addon.probe}!=='function')process.exit(3)`], { encoding: 'utf8', timeout: 20_000 });
+    if (check.status !== 0) {
+      try { rmSync(out, { force: true }); } catch { /* ignore */ }
+      return `${tag} built but does not load (${(check.stderr || `exit ${check.status}`).trim().split('\n')[0]}); ${addon.without}`;
+    }
+    return `${tag} built in ${secs} s (${out.slice(root.length + 1)})`;
+  } catch (e) {
+    return `${tag} not built (${e instanceof Error ? e.message : String(e)}); ${addon.without}`;
   }
-  // Check that it loads in this node.
-  const check = spawnSync(process.execPath, ['-e', `const m=require(${JSON.stringify(out)});if(typeof m.fgetxattr!=='function')process.exit(3)`], { encoding: 'utf8', timeout: 20_000 });
-  if (check.status !== 0) {
-    try { rmSync(out, { force: true }); } catch { /* ignore */ }
-    done(`built but does not load (${(check.stderr || `exit ${check.status}`).trim().split('\n')[0]}); DOS attributes stay in memory`);
-  }
-  done(`built in ${secs} s (${out.slice(root.length + 1)})`);
-} catch (e) {
-  done(`not built (${e instanceof Error ? e.message : String(e)}); DOS attributes stay in memory`);
 }
+
+function all(why) {
+  for (const a of ADDONS) process.stdout.write(`smbts: native ${a.name} addon ${why}; ${a.without}\n`);
+  process.exit(0);
+}
+
+try {
+  if (process.env.SMBTS_SKIP_NATIVE === '1') all('skipped (SMBTS_SKIP_NATIVE=1)');
+  if (process.platform !== 'linux') all(`not built (platform ${process.platform} is not supported)`);
+  const gyp = findNodeGyp();
+  if (!gyp) all('not built (node-gyp not found beside npm)');
+  const nodedir = headersDir();
+  for (const a of ADDONS) process.stdout.write(build(a, gyp, nodedir) + '\n');
+} catch (e) {
+  all(`not built (${e instanceof Error ? e.message : String(e)})`);
+}
+process.exit(0);

@@ -60,7 +60,7 @@ test('large GCM messages: pieces for writev', async () => {
   const msg = Buffer.alloc(1024 * 1024 + 123);
   for (let i = 0; i < msg.length; i++) msg[i] = (i * 31) & 0xff;
   const parts = encryptMessageParts(2, key, 5n, [msg.subarray(0, 64), msg.subarray(64)]);
-  assert.ok(parts.length > 2);
+  assert.ok(parts.length >= 2); // header + ciphertext (node:crypto: several pieces; native: one)
   const frame = Buffer.concat(parts);
   const whole = encryptMessage(2, key, 5n, msg, parts[0]!.subarray(20, 32));
   assert.deepEqual(Buffer.concat(whole), frame);

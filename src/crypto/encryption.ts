@@ -2,6 +2,7 @@
 // whole SMB2 message, AAD = TRANSFORM_HEADER bytes 20..51, tag stored in the Signature field.
 import { createCipheriv, createDecipheriv, randomBytes, type CipherCCMTypes, type CipherGCMTypes } from 'node:crypto';
 import { WireError } from '../wire/buf.js';
+import { aeadBinding, NATIVE_MAX_PARTS } from './native.js';
 import {
   TRANSFORM_AAD_OFFSET,
   TRANSFORM_FLAG_ENCRYPTED,
@@ -39,10 +40,11 @@ function checkKey(info: CipherInfo, key: Buffer): void {
 }
 
 /**
- * AES-GCM works on at most this much per update() call: output that stays in cache, and small
- * allocations instead of one fresh multi-MiB buffer (page faults), measured ~1.6x faster here.
+ * node:crypto AES-GCM works on at most this much per update() call: output that stays in cache, and
+ * small allocations instead of one fresh multi-MiB buffer (page faults). In place (pieces copied
+ * back), 64 KiB measured 1.5 GiB/s against 0.3 GiB/s for one 8 MiB update.
  */
-const GCM_PIECE = 256 * 1024;
+const GCM_PIECE = 64 * 1024;
 
 /**
  * Encrypts one SMB2 message (or a compound chain) for `sessionId`.
@@ -70,6 +72,10 @@ export function encryptMessageParts(
   plaintext: Buffer | Buffer[],
   nonce?: Buffer,
 ): Buffer[] {
+  if (aeadBinding()) {
+    const sealed = sealMessage(cipherId, key, sessionId, plaintext, Buffer.allocUnsafe, nonce);
+    return [sealed.subarray(0, TRANSFORM_HEADER_SIZE), sealed.subarray(TRANSFORM_HEADER_SIZE)];
+  }
   const info = cipherInfo(cipherId);
   checkKey(info, key);
   const parts = Array.isArray(plaintext) ? plaintext : [plaintext];
@@ -111,12 +117,120 @@ export function encryptMessageParts(
   return out;
 }
 
+/** Allocator for sealMessage's output (a buffer pool's get, or Buffer.allocUnsafe). */
+export type Alloc = (size: number) => Buffer;
+
+/**
+ * Encrypts one SMB2 message (or compound chain) into a single buffer from `alloc`:
+ * TRANSFORM_HEADER (52 bytes) followed by the ciphertext. The plaintext parts are not modified.
+ * Uses the native addon when present (no allocation but `alloc`'s), else node:crypto.
+ */
+export function sealMessage(
+  cipherId: number,
+  key: Buffer,
+  sessionId: bigint,
+  plaintext: Buffer | Buffer[],
+  alloc: Alloc = Buffer.allocUnsafe,
+  nonce?: Buffer,
+): Buffer {
+  const info = cipherInfo(cipherId);
+  checkKey(info, key);
+  let parts = Array.isArray(plaintext) ? plaintext : [plaintext];
+  let size = 0;
+  for (const p of parts) size += p.length;
+  const n = nonce ?? randomBytes(info.nonceLen);
+  if (n.length !== info.nonceLen) throw new RangeError(`nonce must be ${info.nonceLen} bytes`);
+  const out = alloc(TRANSFORM_HEADER_SIZE + size);
+  const nonceField = Buffer.alloc(16);
+  n.copy(nonceField);
+  encodeTransformHeader({
+    signature: Buffer.alloc(16),
+    nonce: nonceField,
+    originalMessageSize: size,
+    flags: TRANSFORM_FLAG_ENCRYPTED,
+    sessionId,
+  }).copy(out, 0);
+  const aad = out.subarray(TRANSFORM_AAD_OFFSET, TRANSFORM_HEADER_SIZE);
+  const tag = out.subarray(4, 20);
+  const native = aeadBinding();
+  if (native) {
+    if (parts.length > NATIVE_MAX_PARTS) parts = [Buffer.concat(parts, size)];
+    if (info.ccm) native.ccmSeal(key, n, aad, parts, out, TRANSFORM_HEADER_SIZE, tag);
+    else native.gcmSeal(key, n, aad, parts, out, TRANSFORM_HEADER_SIZE, tag);
+    return out;
+  }
+  let w = TRANSFORM_HEADER_SIZE;
+  if (info.ccm) {
+    const c = createCipheriv(info.name as CipherCCMTypes, key, n, { authTagLength: 16 });
+    c.setAAD(aad, { plaintextLength: size });
+    w += c.update(parts.length === 1 ? parts[0]! : Buffer.concat(parts, size)).copy(out, w);
+    c.final();
+    c.getAuthTag().copy(out, 4);
+    return out;
+  }
+  const c = createCipheriv(info.name as CipherGCMTypes, key, n, { authTagLength: 16 });
+  c.setAAD(aad);
+  for (const p of parts) {
+    for (let off = 0; off < p.length; off += GCM_PIECE) w += c.update(p.subarray(off, off + GCM_PIECE)).copy(out, w);
+  }
+  w += c.final().copy(out, w);
+  c.getAuthTag().copy(out, 4);
+  return out;
+}
+
+/**
+ * Decrypts a TRANSFORM_HEADER-framed message in place: the plaintext is returned as a view of
+ * `frame` (bytes 52..). Throws WireError when malformed or not authentic (the frame's contents are
+ * then undefined). For callers that own the frame buffer (a received frame).
+ */
+export function openMessageInPlace(cipherId: number, key: Buffer, frame: Buffer): { sessionId: bigint; plaintext: Buffer } {
+  const info = cipherInfo(cipherId);
+  checkKey(info, key);
+  const h = decodeTransformHeader(frame);
+  if (h.flags !== TRANSFORM_FLAG_ENCRYPTED) throw new WireError('TRANSFORM_HEADER flags/algorithm is not 0x0001');
+  const data = frame.subarray(TRANSFORM_HEADER_SIZE);
+  if (h.originalMessageSize !== data.length) throw new WireError('TRANSFORM_HEADER OriginalMessageSize mismatch');
+  const n = h.nonce.subarray(0, info.nonceLen);
+  const aad = frame.subarray(TRANSFORM_AAD_OFFSET, TRANSFORM_HEADER_SIZE);
+  const bad = (): never => {
+    throw new WireError('SMB2 decryption failed (bad key, tag or data)', 0xc000000d);
+  };
+  const native = aeadBinding();
+  if (native) {
+    const tag = Buffer.from(h.signature); // the header is outside `data`, but keep it independent
+    const ok = info.ccm ? native.ccmOpen(key, n, aad, data, tag) : native.gcmOpen(key, n, aad, data, tag);
+    if (!ok) bad();
+    return { sessionId: h.sessionId, plaintext: data };
+  }
+  try {
+    if (info.ccm) {
+      const d = createDecipheriv(info.name as CipherCCMTypes, key, n, { authTagLength: 16 });
+      d.setAuthTag(h.signature);
+      d.setAAD(aad, { plaintextLength: data.length });
+      const pt = d.update(data);
+      d.final();
+      pt.copy(data);
+    } else {
+      const d = createDecipheriv(info.name as CipherGCMTypes, key, n, { authTagLength: 16 });
+      d.setAuthTag(h.signature);
+      d.setAAD(aad);
+      let w = 0;
+      for (let off = 0; off < data.length; off += GCM_PIECE) w += d.update(data.subarray(off, off + GCM_PIECE)).copy(data, w);
+      d.final();
+    }
+  } catch {
+    bad();
+  }
+  return { sessionId: h.sessionId, plaintext: data };
+}
+
 /**
  * Decrypts a TRANSFORM_HEADER-framed message; throws WireError when malformed or not authentic.
  * (One update() over the whole ciphertext: decrypting in pieces into a pooled buffer measured
  * slower in the server, the extra copy of cache-cold data costs more than the fresh buffer.)
  */
 export function decryptMessage(cipherId: number, key: Buffer, frame: Buffer): { sessionId: bigint; plaintext: Buffer } {
+  if (aeadBinding()) return openMessageInPlace(cipherId, key, Buffer.from(frame));
   const info = cipherInfo(cipherId);
   checkKey(info, key);
   const h = decodeTransformHeader(frame);

@@ -2,6 +2,7 @@
 // 16-byte Signature field (header bytes 48..63) taken as zero.
 import { createCipheriv, createHmac, timingSafeEqual } from 'node:crypto';
 import { aesCmac } from './aes-cmac.js';
+import { aeadBinding, NATIVE_MAX_PARTS } from './native.js';
 
 export type SigningAlgorithm = 'hmac-sha256' | 'aes-cmac' | 'aes-gmac';
 
@@ -66,9 +67,22 @@ export function computeSignature(alg: SigningAlgorithm, key: Buffer, message: Bu
       for (const p of parts) h.update(p);
       return h.digest().subarray(0, 16);
     }
-    case 'aes-cmac':
+    case 'aes-cmac': {
+      const native = aeadBinding();
+      if (native && key.length === 16 && parts.length <= NATIVE_MAX_PARTS) {
+        const mac = Buffer.allocUnsafe(16);
+        native.cmac(key, parts, mac);
+        return mac;
+      }
       return aesCmac(key, parts);
+    }
     case 'aes-gmac': {
+      const native = aeadBinding();
+      if (native && parts.length <= NATIVE_MAX_PARTS) {
+        const tag = Buffer.allocUnsafe(16);
+        native.gmac(key, gmacNonce(headerBytes(message)), parts, tag);
+        return tag;
+      }
       const name = key.length === 32 ? 'aes-256-gcm' : 'aes-128-gcm';
       const c = createCipheriv(name, key, gmacNonce(headerBytes(message)));
       for (const p of parts) if (p.length) c.setAAD(p);

@@ -18,7 +18,7 @@ import { Status, statusName } from '../wire/status.js';
 import { encodeErrorResponse } from '../wire/error.js';
 import { isSmb1Negotiate } from '../wire/smb1.js';
 import { TRANSFORM_PROTOCOL_ID, transformSessionId } from '../wire/transform.js';
-import { decryptMessage, encryptMessage, encryptMessageParts } from '../crypto/encryption.js';
+import { encryptMessage, openMessageInPlace, sealMessage } from '../crypto/encryption.js';
 import { computeSignature, verifySignature, type SigningAlgorithm } from '../crypto/signing.js';
 import type { PreauthHash } from '../crypto/preauth.js';
 import { CreditWindow } from './credits.js';
@@ -71,6 +71,8 @@ function bodyLength(parts: Buffer[]): number {
 }
 
 /** A single (uncompounded) SMB2 WRITE request: its handler keeps no reference to the frame. */
+const poolAlloc = (size: number): Buffer => ioPool.get(size);
+
 function isLoneWrite(f: Buffer): boolean {
   return f.length >= HEADER_SIZE && f.readUInt32LE(0) === PROTOCOL_ID && f.readUInt16LE(12) === Command.WRITE &&
     f.readUInt32LE(20) === 0;
@@ -223,14 +225,16 @@ export class Connection implements ConnectionView, ChannelConnection {
     if (!session || session.decryptionKey.length === 0) throw new DisconnectError('transform for unknown session');
     let plaintext: Buffer;
     try {
-      plaintext = decryptMessage(session.cipherId, session.decryptionKey, frame).plaintext;
+      // In place: the plaintext is a view of the frame (no fresh multi-MiB buffer per WRITE).
+      plaintext = openMessageInPlace(session.cipherId, session.decryptionKey, frame).plaintext;
     } catch {
+      ioPool.release(frame);
       throw new DisconnectError('decryption failed');
-    } finally {
-      ioPool.release(frame); // the plaintext is a new buffer
     }
     if (plaintext.length < 4 || plaintext.readUInt32LE(0) !== PROTOCOL_ID) throw new DisconnectError('decrypted data is not SMB2');
     await this.onMessage(plaintext, session);
+    // As for plain frames (dispatch): only a lone WRITE is known to leave no reference behind.
+    if (isLoneWrite(plaintext)) ioPool.release(frame);
   }
 
   /** One SMB2 message or compound chain (3.3.5.2.7). */
@@ -591,9 +595,10 @@ export class Connection implements ConnectionView, ChannelConnection {
       parts.push(...memberParts);
     }
     if (encSession && encSession.encryptionKey.length > 0) {
-      const sealed = encryptMessageParts(encSession.cipherId, encSession.encryptionKey, encSession.id, parts);
+      // One pooled buffer (transform header + ciphertext), returned to the pool once written.
+      const sealed = sealMessage(encSession.cipherId, encSession.encryptionKey, encSession.id, parts, poolAlloc);
       for (const p of parts) ioPool.release(p); // plaintext no longer needed
-      this.send(sealed);
+      this.send([sealed]);
     } else {
       this.send(parts);
     }

@@ -1,0 +1,305 @@
+/*
+ * smbts native helper: SMB3 AES-GCM/CCM and AES-CMAC without per-call allocations (N-API).
+ *
+ * node:crypto's update() returns a fresh Buffer for every call; for an 8 MiB SMB2 READ/WRITE that
+ * is a new mmap'd region per message whose page faults cost more than the AES itself. These calls
+ * encrypt into a buffer the caller owns (a pooled frame) and decrypt in place. The cipher code is
+ * node's own OpenSSL (the EVP symbols the node binary exports); nothing else is linked.
+ *
+ *   gcmSeal(key, nonce, aad, parts[], dst, dstOffset, tag)  encrypts parts -> dst (AES-128/256-GCM by
+ *                                                            key length), writes the 16-byte tag
+ *   gcmOpen(key, nonce, aad, data, tag) -> boolean           decrypts data in place, verifies the tag
+ *   ccmSeal / ccmOpen                                        the same for AES-128/256-CCM (11-byte nonce)
+ *   gmac(key, nonce, parts[], tag)                           GCM tag over parts as AAD (SMB2 GMAC signing)
+ *   cmac(key, parts[], mac)                                  AES-128-CMAC over parts (SMB2 CMAC signing)
+ *
+ * Arguments are checked (lengths, types); a bad one throws TypeError/RangeError. A tag mismatch is
+ * `false`, never an exception. On failure the plaintext area is zeroed (ccmOpen/gcmOpen).
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <string.h>
+#include <stdint.h>
+#include <openssl/evp.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
+
+#define MAX_PARTS 64
+
+typedef struct {
+  uint8_t *p;
+  size_t n;
+} span;
+
+static napi_value throw_range(napi_env env, const char *msg) {
+  napi_throw_range_error(env, NULL, msg);
+  return NULL;
+}
+
+static napi_value throw_type(napi_env env, const char *msg) {
+  napi_throw_type_error(env, NULL, msg);
+  return NULL;
+}
+
+static int get_buf(napi_env env, napi_value v, span *out) {
+  bool is;
+  if (napi_is_buffer(env, v, &is) != napi_ok || !is) {
+    if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return 0;
+  }
+  void *data = NULL;
+  size_t len = 0;
+  if (napi_get_buffer_info(env, v, &data, &len) != napi_ok) return 0;
+  out->p = (uint8_t *)data;
+  out->n = len;
+  return 1;
+}
+
+/* An array of Buffers (at most MAX_PARTS) or a single Buffer. Returns the count, -1 on error. */
+static int get_parts(napi_env env, napi_value v, span *parts, size_t *total) {
+  bool arr;
+  *total = 0;
+  if (napi_is_array(env, v, &arr) != napi_ok) return -1;
+  if (!arr) {
+    if (!get_buf(env, v, &parts[0])) return -1;
+    *total = parts[0].n;
+    return 1;
+  }
+  uint32_t n;
+  if (napi_get_array_length(env, v, &n) != napi_ok || n > MAX_PARTS) return -1;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value e;
+    if (napi_get_element(env, v, i, &e) != napi_ok || !get_buf(env, e, &parts[i])) return -1;
+    *total += parts[i].n;
+  }
+  return (int)n;
+}
+
+static int get_u32(napi_env env, napi_value v, uint32_t *out) {
+  return napi_get_value_uint32(env, v, out) == napi_ok;
+}
+
+static const EVP_CIPHER *gcm_for(size_t keylen) {
+  return keylen == 16 ? EVP_aes_128_gcm() : keylen == 32 ? EVP_aes_256_gcm() : NULL;
+}
+
+static const EVP_CIPHER *ccm_for(size_t keylen) {
+  return keylen == 16 ? EVP_aes_128_ccm() : keylen == 32 ? EVP_aes_256_ccm() : NULL;
+}
+
+static napi_value bool_value(napi_env env, int b) {
+  napi_value r;
+  napi_get_boolean(env, b != 0, &r);
+  return r;
+}
+
+/* ---------------------------------------------------------------- GCM */
+
+/* gcmSeal(key, nonce12, aad, parts, dst, dstOffset, tag16) */
+static napi_value GcmSeal(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value a[7];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc < 7) return throw_type(env, "gcmSeal(key, nonce, aad, parts, dst, dstOffset, tag)");
+  span key, nonce, aad, dst, tag, parts[MAX_PARTS];
+  size_t total;
+  uint32_t off;
+  if (!get_buf(env, a[0], &key) || !get_buf(env, a[1], &nonce) || !get_buf(env, a[2], &aad) ||
+      !get_buf(env, a[4], &dst) || !get_u32(env, a[5], &off) || !get_buf(env, a[6], &tag)) return throw_type(env, "gcmSeal: bad argument");
+  int np = get_parts(env, a[3], parts, &total);
+  if (np < 0) return throw_type(env, "gcmSeal: parts must be a Buffer or an array of at most 64 Buffers");
+  const EVP_CIPHER *c = gcm_for(key.n);
+  if (!c) return throw_range(env, "gcmSeal: key must be 16 or 32 bytes");
+  if (nonce.n != 12) return throw_range(env, "gcmSeal: nonce must be 12 bytes");
+  if (tag.n < 16) return throw_range(env, "gcmSeal: tag must be 16 bytes");
+  if (off > dst.n || dst.n - off < total) return throw_range(env, "gcmSeal: dst too small");
+  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+  int ok = ctx != NULL && EVP_EncryptInit_ex(ctx, c, NULL, key.p, nonce.p) == 1;
+  int outl = 0;
+  if (ok && aad.n) ok = EVP_EncryptUpdate(ctx, NULL, &outl, aad.p, (int)aad.n) == 1;
+  uint8_t *w = dst.p + off;
+  for (int i = 0; ok && i < np; i++) {
+    if (parts[i].n == 0) continue;
+    ok = EVP_EncryptUpdate(ctx, w, &outl, parts[i].p, (int)parts[i].n) == 1;
+    w += outl;
+  }
+  if (ok) ok = EVP_EncryptFinal_ex(ctx, w, &outl) == 1;
+  if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag.p) == 1;
+  EVP_CIPHER_CTX_free(ctx);
+  if (!ok) return throw_range(env, "gcmSeal: OpenSSL error");
+  return NULL;
+}
+
+/* gcmOpen(key, nonce12, aad, data, tag16) -> boolean; data is decrypted in place */
+static napi_value GcmOpen(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value a[5];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc < 5) return throw_type(env, "gcmOpen(key, nonce, aad, data, tag)");
+  span key, nonce, aad, data, tag;
+  if (!get_buf(env, a[0], &key) || !get_buf(env, a[1], &nonce) || !get_buf(env, a[2], &aad) ||
+      !get_buf(env, a[3], &data) || !get_buf(env, a[4], &tag)) return throw_type(env, "gcmOpen: bad argument");
+  const EVP_CIPHER *c = gcm_for(key.n);
+  if (!c) return throw_range(env, "gcmOpen: key must be 16 or 32 bytes");
+  if (nonce.n != 12) return throw_range(env, "gcmOpen: nonce must be 12 bytes");
+  if (tag.n != 16) return throw_range(env, "gcmOpen: tag must be 16 bytes");
+  if (data.n > INT32_MAX) return throw_range(env, "gcmOpen: data too large");
+  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+  int ok = ctx != NULL && EVP_DecryptInit_ex(ctx, c, NULL, key.p, nonce.p) == 1;
+  int outl = 0;
+  if (ok && aad.n) ok = EVP_DecryptUpdate(ctx, NULL, &outl, aad.p, (int)aad.n) == 1;
+  if (ok && data.n) ok = EVP_DecryptUpdate(ctx, data.p, &outl, data.p, (int)data.n) == 1;
+  if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, tag.p) == 1;
+  if (ok) ok = EVP_DecryptFinal_ex(ctx, data.p + data.n, &outl) == 1;
+  EVP_CIPHER_CTX_free(ctx);
+  if (!ok && data.n) memset(data.p, 0, data.n);
+  return bool_value(env, ok);
+}
+
+/* gmac(key, nonce12, parts, tag16): AES-GCM with the message as AAD and no plaintext. */
+static napi_value Gmac(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value a[4];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc < 4) return throw_type(env, "gmac(key, nonce, parts, tag)");
+  span key, nonce, tag, parts[MAX_PARTS];
+  size_t total;
+  if (!get_buf(env, a[0], &key) || !get_buf(env, a[1], &nonce) || !get_buf(env, a[3], &tag)) return throw_type(env, "gmac: bad argument");
+  int np = get_parts(env, a[2], parts, &total);
+  if (np < 0) return throw_type(env, "gmac: parts must be a Buffer or an array of at most 64 Buffers");
+  const EVP_CIPHER *c = gcm_for(key.n);
+  if (!c) return throw_range(env, "gmac: key must be 16 or 32 bytes");
+  if (nonce.n != 12) return throw_range(env, "gmac: nonce must be 12 bytes");
+  if (tag.n < 16) return throw_range(env, "gmac: tag must be 16 bytes");
+  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+  int ok = ctx != NULL && EVP_EncryptInit_ex(ctx, c, NULL, key.p, nonce.p) == 1;
+  int outl = 0;
+  for (int i = 0; ok && i < np; i++) {
+    if (parts[i].n == 0) continue;
+    ok = EVP_EncryptUpdate(ctx, NULL, &outl, parts[i].p, (int)parts[i].n) == 1;
+  }
+  uint8_t none[16];
+  if (ok) ok = EVP_EncryptFinal_ex(ctx, none, &outl) == 1;
+  if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag.p) == 1;
+  EVP_CIPHER_CTX_free(ctx);
+  if (!ok) return throw_range(env, "gmac: OpenSSL error");
+  return NULL;
+}
+
+/* ---------------------------------------------------------------- CCM */
+
+/* CCM takes its plaintext in one update: parts are copied into dst first, then sealed there. */
+static napi_value CcmSeal(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value a[7];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc < 7) return throw_type(env, "ccmSeal(key, nonce, aad, parts, dst, dstOffset, tag)");
+  span key, nonce, aad, dst, tag, parts[MAX_PARTS];
+  size_t total;
+  uint32_t off;
+  if (!get_buf(env, a[0], &key) || !get_buf(env, a[1], &nonce) || !get_buf(env, a[2], &aad) ||
+      !get_buf(env, a[4], &dst) || !get_u32(env, a[5], &off) || !get_buf(env, a[6], &tag)) return throw_type(env, "ccmSeal: bad argument");
+  int np = get_parts(env, a[3], parts, &total);
+  if (np < 0) return throw_type(env, "ccmSeal: parts must be a Buffer or an array of at most 64 Buffers");
+  const EVP_CIPHER *c = ccm_for(key.n);
+  if (!c) return throw_range(env, "ccmSeal: key must be 16 or 32 bytes");
+  if (nonce.n != 11) return throw_range(env, "ccmSeal: nonce must be 11 bytes");
+  if (tag.n < 16) return throw_range(env, "ccmSeal: tag must be 16 bytes");
+  if (off > dst.n || dst.n - off < total || total > INT32_MAX) return throw_range(env, "ccmSeal: dst too small");
+  uint8_t *w = dst.p + off;
+  for (int i = 0; i < np; i++) {
+    if (parts[i].n && parts[i].p != w) memmove(w, parts[i].p, parts[i].n);
+    w += parts[i].n;
+  }
+  w = dst.p + off;
+  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+  int outl = 0;
+  int ok = ctx != NULL && EVP_EncryptInit_ex(ctx, c, NULL, NULL, NULL) == 1;
+  if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_CCM_SET_IVLEN, 11, NULL) == 1;
+  if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_CCM_SET_TAG, 16, NULL) == 1;
+  if (ok) ok = EVP_EncryptInit_ex(ctx, NULL, NULL, key.p, nonce.p) == 1;
+  if (ok) ok = EVP_EncryptUpdate(ctx, NULL, &outl, NULL, (int)total) == 1;
+  if (ok && aad.n) ok = EVP_EncryptUpdate(ctx, NULL, &outl, aad.p, (int)aad.n) == 1;
+  if (ok) ok = EVP_EncryptUpdate(ctx, w, &outl, w, (int)total) == 1;
+  if (ok) ok = EVP_EncryptFinal_ex(ctx, w + total, &outl) == 1;
+  if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_CCM_GET_TAG, 16, tag.p) == 1;
+  EVP_CIPHER_CTX_free(ctx);
+  if (!ok) return throw_range(env, "ccmSeal: OpenSSL error");
+  return NULL;
+}
+
+/* ccmOpen(key, nonce11, aad, data, tag16) -> boolean; in place */
+static napi_value CcmOpen(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value a[5];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc < 5) return throw_type(env, "ccmOpen(key, nonce, aad, data, tag)");
+  span key, nonce, aad, data, tag;
+  if (!get_buf(env, a[0], &key) || !get_buf(env, a[1], &nonce) || !get_buf(env, a[2], &aad) ||
+      !get_buf(env, a[3], &data) || !get_buf(env, a[4], &tag)) return throw_type(env, "ccmOpen: bad argument");
+  const EVP_CIPHER *c = ccm_for(key.n);
+  if (!c) return throw_range(env, "ccmOpen: key must be 16 or 32 bytes");
+  if (nonce.n != 11) return throw_range(env, "ccmOpen: nonce must be 11 bytes");
+  if (tag.n != 16) return throw_range(env, "ccmOpen: tag must be 16 bytes");
+  if (data.n > INT32_MAX) return throw_range(env, "ccmOpen: data too large");
+  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+  int outl = 0;
+  int ok = ctx != NULL && EVP_DecryptInit_ex(ctx, c, NULL, NULL, NULL) == 1;
+  if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_CCM_SET_IVLEN, 11, NULL) == 1;
+  if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_CCM_SET_TAG, 16, tag.p) == 1;
+  if (ok) ok = EVP_DecryptInit_ex(ctx, NULL, NULL, key.p, nonce.p) == 1;
+  if (ok) ok = EVP_DecryptUpdate(ctx, NULL, &outl, NULL, (int)data.n) == 1;
+  if (ok && aad.n) ok = EVP_DecryptUpdate(ctx, NULL, &outl, aad.p, (int)aad.n) == 1;
+  /* CCM verifies the tag inside this update (there is no separate final step) */
+  if (ok) ok = EVP_DecryptUpdate(ctx, data.p, &outl, data.p, (int)data.n) == 1;
+  EVP_CIPHER_CTX_free(ctx);
+  if (!ok && data.n) memset(data.p, 0, data.n);
+  return bool_value(env, ok);
+}
+
+/* ---------------------------------------------------------------- CMAC */
+
+/* cmac(key16, parts, mac16) */
+static napi_value Cmac(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value a[3];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc < 3) return throw_type(env, "cmac(key, parts, mac)");
+  span key, mac, parts[MAX_PARTS];
+  size_t total;
+  if (!get_buf(env, a[0], &key) || !get_buf(env, a[2], &mac)) return throw_type(env, "cmac: bad argument");
+  int np = get_parts(env, a[1], parts, &total);
+  if (np < 0) return throw_type(env, "cmac: parts must be a Buffer or an array of at most 64 Buffers");
+  if (key.n != 16) return throw_range(env, "cmac: key must be 16 bytes");
+  if (mac.n < 16) return throw_range(env, "cmac: mac must be 16 bytes");
+  static EVP_MAC *alg = NULL;
+  if (!alg) alg = EVP_MAC_fetch(NULL, "CMAC", NULL);
+  if (!alg) return throw_range(env, "cmac: CMAC is not available in this OpenSSL");
+  EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(alg);
+  OSSL_PARAM params[2];
+  params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, (char *)"AES-128-CBC", 0);
+  params[1] = OSSL_PARAM_construct_end();
+  int ok = ctx != NULL && EVP_MAC_init(ctx, key.p, key.n, params) == 1;
+  for (int i = 0; ok && i < np; i++) {
+    if (parts[i].n) ok = EVP_MAC_update(ctx, parts[i].p, parts[i].n) == 1;
+  }
+  size_t outl = 0;
+  if (ok) ok = EVP_MAC_final(ctx, mac.p, &outl, 16) == 1 && outl == 16;
+  EVP_MAC_CTX_free(ctx);
+  if (!ok) return throw_range(env, "cmac: OpenSSL error");
+  return NULL;
+}
+
+static napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    { "gcmSeal", NULL, GcmSeal, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "gcmOpen", NULL, GcmOpen, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "gmac", NULL, Gmac, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "ccmSeal", NULL, CcmSeal, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "ccmOpen", NULL, CcmOpen, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "cmac", NULL, Cmac, NULL, NULL, NULL, napi_enumerable, NULL },
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

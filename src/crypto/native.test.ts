@@ -1,0 +1,119 @@
+// The native AEAD addon against the node:crypto paths and the published vectors: every cipher,
+// sizes around the piece boundaries, split inputs, in-place opening, tampering.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { aeadBinding, aeadUnavailableReason, resetAeadForTests, setAeadForTests, type AeadBinding } from './native.js';
+import { CIPHER, decryptMessage, encryptMessage, openMessageInPlace, sealMessage } from './encryption.js';
+import { computeSignature } from './signing.js';
+import { ENC_CCM, ENC_GCM } from './vectors.fixture.js';
+
+function nativeOrFail(): AeadBinding {
+  resetAeadForTests();
+  const b = aeadBinding();
+  // CI builds the addon (npm ci runs prepare); only an explicit opt-out may run without it.
+  if (!b && process.env.SMBTS_SKIP_NATIVE !== '1' && process.env.SMBTS_NO_NATIVE_CRYPTO !== '1') {
+    assert.fail(`native aead addon unavailable: ${aeadUnavailableReason()}`);
+  }
+  return b!;
+}
+
+/** Runs `fn` once with the addon and once with node:crypto only. */
+function bothBackends(fn: (backend: string) => void): void {
+  const b = nativeOrFail();
+  try {
+    if (b) {
+      setAeadForTests(b);
+      fn('native');
+    }
+    setAeadForTests(undefined);
+    fn('node:crypto');
+  } finally {
+    resetAeadForTests();
+  }
+}
+
+test('sealMessage/openMessageInPlace: published GCM and CCM vectors, both backends', () => {
+  bothBackends((backend) => {
+    for (const [v, cipher] of [[ENC_GCM, CIPHER.AES128_GCM], [ENC_CCM, CIPHER.AES128_CCM]] as const) {
+      const sealed = sealMessage(cipher, v.encryptionKey, v.sessionId, [v.writeRequest.subarray(0, 5), v.writeRequest.subarray(5)], Buffer.allocUnsafe, v.writeNonce);
+      assert.deepEqual(sealed, v.writeTransformed, `${backend} cipher ${cipher}`);
+      const copy = Buffer.from(v.writeTransformed);
+      const open = openMessageInPlace(cipher, v.encryptionKey, copy);
+      assert.deepEqual(open.plaintext, v.writeRequest);
+      assert.equal(open.plaintext.buffer, copy.buffer, 'plaintext is a view of the frame');
+      assert.deepEqual(decryptMessage(cipher, v.decryptionKey, v.writeResponseTransformed).plaintext, v.writeResponse);
+      assert.deepEqual(Buffer.concat(encryptMessage(cipher, v.encryptionKey, v.sessionId, v.writeRequest, v.writeNonce)), v.writeTransformed);
+    }
+  });
+});
+
+test('native and node:crypto agree on every cipher and size; tampering is refused', () => {
+  const b = nativeOrFail();
+  if (!b) return;
+  const sizes = [0, 1, 15, 16, 17, 4095, 65535, 65536, 65537, 300_001, 1 << 20];
+  try {
+    for (const [id, keyLen, nonceLen] of [[1, 16, 11], [2, 16, 12], [3, 32, 11], [4, 32, 12]] as const) {
+      const key = randomBytes(keyLen);
+      const nonce = randomBytes(nonceLen);
+      for (const size of sizes) {
+        const msg = randomBytes(size);
+        const cut = Math.floor(size / 3);
+        const parts = [msg.subarray(0, cut), Buffer.alloc(0), msg.subarray(cut)];
+        setAeadForTests(b);
+        const n = sealMessage(id, key, 42n, parts, Buffer.allocUnsafe, nonce);
+        setAeadForTests(undefined);
+        const j = sealMessage(id, key, 42n, parts, Buffer.allocUnsafe, nonce);
+        assert.deepEqual(n, j, `cipher ${id} size ${size}`);
+        for (const backend of [b, undefined]) {
+          setAeadForTests(backend);
+          assert.deepEqual(openMessageInPlace(id, key, Buffer.from(n)).plaintext, msg);
+          const bad = Buffer.from(n);
+          bad[bad.length - 1]! ^= size ? 1 : 0;
+          bad[45]! ^= 1; // session id: authenticated data
+          assert.throws(() => openMessageInPlace(id, key, bad), /decryption failed/);
+        }
+      }
+    }
+  } finally {
+    resetAeadForTests();
+  }
+});
+
+test('native GMAC and CMAC signatures equal the node:crypto ones', () => {
+  const b = nativeOrFail();
+  if (!b) return;
+  try {
+    for (const size of [64, 65, 100, 4096, 65536 + 7, 1 << 20]) {
+      const msg = randomBytes(size);
+      msg.writeUInt32LE(0x424d53fe, 0);
+      const parts = [msg.subarray(0, 30), msg.subarray(30, 70), msg.subarray(70)];
+      for (const [alg, keyLen] of [['aes-gmac', 16], ['aes-gmac', 32], ['aes-cmac', 16]] as const) {
+        const key = randomBytes(keyLen);
+        setAeadForTests(b);
+        const n = computeSignature(alg, key, parts);
+        setAeadForTests(undefined);
+        const j = computeSignature(alg, key, msg);
+        assert.deepEqual(n, j, `${alg} ${keyLen} size ${size}`);
+      }
+    }
+  } finally {
+    resetAeadForTests();
+  }
+});
+
+test('native addon refuses bad arguments with exceptions, never crashes', () => {
+  const b = nativeOrFail();
+  if (!b) return;
+  const key = Buffer.alloc(16);
+  const tag = Buffer.alloc(16);
+  assert.throws(() => b.gcmSeal(Buffer.alloc(15), Buffer.alloc(12), Buffer.alloc(0), [], Buffer.alloc(0), 0, tag), RangeError);
+  assert.throws(() => b.gcmSeal(key, Buffer.alloc(11), Buffer.alloc(0), [], Buffer.alloc(0), 0, tag), RangeError);
+  assert.throws(() => b.gcmSeal(key, Buffer.alloc(12), Buffer.alloc(0), [Buffer.alloc(10)], Buffer.alloc(9), 0, tag), RangeError);
+  assert.throws(() => b.gcmSeal(key, Buffer.alloc(12), Buffer.alloc(0), [Buffer.alloc(10)], Buffer.alloc(10), 1, tag), RangeError);
+  assert.throws(() => b.gcmSeal(key, Buffer.alloc(12), Buffer.alloc(0), ['x' as unknown as Buffer], Buffer.alloc(10), 0, tag), TypeError);
+  assert.throws(() => b.gcmSeal(key, Buffer.alloc(12), Buffer.alloc(0), new Array(65).fill(Buffer.alloc(1)), Buffer.alloc(100), 0, tag), TypeError);
+  assert.throws(() => b.ccmOpen(key, Buffer.alloc(12), Buffer.alloc(0), Buffer.alloc(1), tag), RangeError);
+  assert.throws(() => b.cmac(Buffer.alloc(32), [], tag), RangeError);
+  assert.equal(b.gcmOpen(key, Buffer.alloc(12), Buffer.alloc(0), Buffer.alloc(5, 1), tag), false);
+});
