@@ -35,10 +35,18 @@ export function serverDomainSid(): string {
   return domainSid;
 }
 
-/** A stable RID >= 1000 for a user name (case-insensitive). */
+const rids = new Map<string, number>();
+/** A stable RID >= 1000 for a user name (case-insensitive); memoized (tokenOf runs on every CREATE). */
 function ridOf(user: string): number {
-  const h = createHash('sha256').update(user.toLowerCase(), 'utf8').digest();
-  return 1000 + (h.readUInt32LE(0) % 0x3fffff00);
+  const key = user.toLowerCase();
+  let rid = rids.get(key);
+  if (rid === undefined) {
+    const h = createHash('sha256').update(key, 'utf8').digest();
+    rid = 1000 + (h.readUInt32LE(0) % 0x3fffff00);
+    if (rids.size >= 1024) rids.clear();
+    rids.set(key, rid);
+  }
+  return rid;
 }
 
 export interface TokenSource {

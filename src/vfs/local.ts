@@ -48,6 +48,7 @@ import { MAX_IO_CHUNK, initialAttributes, mergeSetAttributes, planOpen, reportAt
 import { DosAttribStore, type DosStorage } from './dosstore.js';
 import type { XattrBinding } from './xattr.js';
 import { NameIndex } from './name-index.js';
+import { MetaIo, type MetadataCalls } from './metaio.js';
 
 export interface LocalVfsOptions {
   /** Default false: names are matched case-insensitively when the exact spelling is missing. */
@@ -65,6 +66,11 @@ export interface LocalVfsOptions {
   dosAttributes?: 'xattr' | 'memory';
   /** @internal tests: a stand-in for the native addon */
   xattrBinding?: XattrBinding;
+  /**
+   * Per-request metadata calls (lstat/stat/fstat/realpath, ./metaio.ts): 'auto' (default) makes
+   * them synchronously when the share is on a local filesystem, 'sync' / 'async' force one way.
+   */
+  metadataCalls?: MetadataCalls;
 }
 
 interface Override { value: bigint; observedNs: bigint }
@@ -97,6 +103,11 @@ interface Resolved {
 
 const O_NOFOLLOW = C.O_NOFOLLOW ?? 0;
 const O_DIRECTORY = C.O_DIRECTORY ?? 0;
+
+/** Depots (real paths) known to hold the `.acls` marker, for every LocalVfs of this process. */
+const ACL_DEPOTS = new Set<string>();
+/** How long a LocalVfs trusts "no descriptor stored in the depot" before looking again. */
+const NO_SD_TTL_MS = 1000;
 
 function metaKey(st: BigIntStats): string {
   return `${st.dev}:${st.ino}`;
@@ -183,8 +194,10 @@ export class LocalVfs implements Vfs {
   private depotInside: string | undefined;
   /** @internal user.DOSATTRIB persistence (./dosstore.ts) */
   readonly dos: DosAttribStore;
+  /** @internal metadata system calls (./metaio.ts) */
+  readonly io: MetaIo;
   /** @internal case-folded names per directory (./name-index.ts) for case-insensitive lookups */
-  readonly names = new NameIndex();
+  readonly names: NameIndex;
 
   constructor(readonly root: string, opts: LocalVfsOptions = {}) {
     this.caseSensitive = opts.caseSensitive ?? false;
@@ -192,6 +205,8 @@ export class LocalVfs implements Vfs {
     this.label = opts.label ?? nodePath.basename(nodePath.resolve(root));
     this.streamsOpt = opts.streamsDir;
     this.dos = new DosAttribStore(opts.dosAttributes ?? 'xattr', opts.xattrBinding);
+    this.io = new MetaIo(opts.metadataCalls);
+    this.names = new NameIndex(undefined, undefined, this.io);
   }
 
   /** Where DOS attributes persist for this share ('memory' with the reason until/unless xattrs work). */
@@ -239,6 +254,9 @@ export class LocalVfs implements Vfs {
   private async streamDir(st: BigIntStats, create: boolean): Promise<string | undefined> {
     const depot = await this.depot();
     const dir = nodePath.join(depot, `${st.dev}-${st.ino}`);
+    // Most files have no depot directory: with synchronous metadata calls an lstat says so without
+    // a failing readFile on the thread pool.
+    if (!create && this.io.sync && !(await this.io.exists(dir))) return undefined;
     const birth = birthOf(st);
     let stamp: string | undefined;
     try {
@@ -376,13 +394,24 @@ export class LocalVfs implements Vfs {
   }
 
   private anySd: Promise<boolean> | undefined;
+  /** until when (Date.now()) a "no descriptor stored" answer is reused */
+  private noSdUntil = 0;
   /**
-   * Whether any security descriptor was ever stored in this depot (the `.acls` marker). Only
-   * "yes" is cached: another instance on the same root (a second share) may store the first one.
+   * Whether any security descriptor was ever stored in this depot (the `.acls` marker). "Yes" is
+   * cached for good; another instance on the same root (a second share) that stores the first one
+   * says so through ACL_DEPOTS at once; "no" is re-checked on disk after NO_SD_TTL_MS (another
+   * process using the same depot).
    */
   private hasAnySecurity(): Promise<boolean> {
     if (this.anySd) return this.anySd;
-    const p = this.depot().then((d) => fsp.access(nodePath.join(d, '.acls')).then(() => true, () => false));
+    const p = this.depot().then(async (d) => {
+      if (ACL_DEPOTS.has(d)) return true;
+      if (Date.now() < this.noSdUntil) return false;
+      const yes = await this.io.exists(nodePath.join(d, '.acls'));
+      if (yes) ACL_DEPOTS.add(d);
+      else this.noSdUntil = Date.now() + NO_SD_TTL_MS;
+      return yes;
+    });
     void p.then((yes) => { if (yes) this.anySd = p; });
     return p;
   }
@@ -400,7 +429,9 @@ export class LocalVfs implements Vfs {
     const dir = await this.streamDir(st, true);
     try {
       if (!(await this.hasAnySecurity())) {
-        await fsp.writeFile(nodePath.join(await this.depot(), '.acls'), '', { mode: 0o600 });
+        const depot = await this.depot();
+        await fsp.writeFile(nodePath.join(depot, '.acls'), '', { mode: 0o600 });
+        ACL_DEPOTS.add(depot);
         this.anySd = Promise.resolve(true);
       }
       await fsp.writeFile(nodePath.join(dir!, 'sd'), sd, { mode: 0o600 });
@@ -503,6 +534,7 @@ export class LocalVfs implements Vfs {
   private rootReal(): Promise<string> {
     this.rootPromise ??= fsp.realpath(this.root).then((root) => {
       this.dos.init(root); // first use: does this filesystem take user xattrs?
+      this.io.init(root); // and are its metadata calls local (cheap enough to make synchronously)?
       return root;
     }, (e: unknown) => {
       this.rootPromise = undefined;
@@ -519,12 +551,11 @@ export class LocalVfs implements Vfs {
   /** Actual name of `name` in directory `dir` (exact first, then case-insensitive), or undefined. */
   private async matchName(dir: string, name: string): Promise<string | undefined> {
     try {
-      await fsp.lstat(nodePath.join(dir, name));
-      return name;
+      if (await this.io.lstatOrUndefined(nodePath.join(dir, name))) return name;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOTDIR') throw new VfsError(NtStatus.OBJECT_PATH_NOT_FOUND);
-      if (code !== 'ENOENT') throw wrap(e);
+      throw wrap(e);
     }
     if (this.caseSensitive) return undefined;
     try {
@@ -551,14 +582,14 @@ export class LocalVfs implements Vfs {
     if (this.eaScan === undefined) await this.scanEaSizes().catch(() => undefined);
     const comps = splitPath(p);
     if (comps.length === 0) {
-      const st = await fsp.stat(root, { bigint: true }).catch((e: unknown) => { throw wrap(e); });
+      const st = await this.io.stat(root).catch((e: unknown) => { throw wrap(e); });
       return { abs: root, rel: '', exists: true, st, isLink: false, dangling: false };
     }
     // Fast path: the exact spelling exists and contains no symlink at all.
     const direct = nodePath.join(root, ...comps);
     try {
-      if ((await fsp.realpath(direct)) === direct) {
-        const st = await fsp.lstat(direct, { bigint: true });
+      if ((await this.io.realpath(direct)) === direct) {
+        const st = await this.io.lstat(direct);
         if (!st.isSymbolicLink()) return { abs: direct, rel: p, exists: true, st, isLink: false, dangling: false };
       }
     } catch {
@@ -577,7 +608,7 @@ export class LocalVfs implements Vfs {
       let next = nodePath.join(cur, name);
       let st: BigIntStats;
       try {
-        st = await fsp.lstat(next, { bigint: true });
+        st = await this.io.lstat(next);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'ENOENT') {
@@ -593,7 +624,7 @@ export class LocalVfs implements Vfs {
         if (this.follow === 'never') throw new VfsError(NtStatus.ACCESS_DENIED, 'symlinks are not followed');
         let target: string;
         try {
-          target = await fsp.realpath(next);
+          target = await this.io.realpath(next);
         } catch (e) {
           const code = (e as NodeJS.ErrnoException).code;
           if ((code === 'ENOENT' || code === 'ELOOP') && last) {
@@ -605,7 +636,7 @@ export class LocalVfs implements Vfs {
         if (!this.inside(root, target)) throw new VfsError(NtStatus.ACCESS_DENIED, 'symlink points outside the share');
         next = target;
         try {
-          st = await fsp.stat(next, { bigint: true });
+          st = await this.io.stat(next);
         } catch (e) {
           throw wrap(e);
         }
@@ -782,12 +813,12 @@ export class LocalVfs implements Vfs {
         names.slice(i, i + BATCH).map(async (name): Promise<Hit | undefined> => {
           const abs = nodePath.join(r.abs, name);
           try {
-            const lst = await fsp.lstat(abs, { bigint: true });
+            const lst = await this.io.lstat(abs);
             if (!lst.isSymbolicLink()) return { name, st: lst, path: abs, link: false };
             if (this.follow === 'inside') {
               try {
-                const target = await fsp.realpath(abs);
-                if (this.inside(root, target)) return { name, st: await fsp.stat(target, { bigint: true }), path: target, link: true };
+                const target = await this.io.realpath(abs);
+                if (this.inside(root, target)) return { name, st: await this.io.stat(target), path: target, link: true };
               } catch {
                 /* dangling: report the link itself */
               }
@@ -814,7 +845,7 @@ export class LocalVfs implements Vfs {
     const root = await this.rootReal();
     let names: string[];
     try {
-      if (this.caseSensitive) names = await fsp.lstat(nodePath.join(r.abs, name)).then(() => [name], () => []);
+      if (this.caseSensitive) names = (await this.io.exists(nodePath.join(r.abs, name))) ? [name] : [];
       else names = await this.names.lookup(r.abs, name);
     } catch (e) {
       throw wrap(e);
@@ -832,12 +863,12 @@ export class LocalVfs implements Vfs {
       // Same per-entry rules as readdir: symlinks inside the share report their target.
       let hit: { name: string; st: BigIntStats; path: string; link: boolean } | undefined;
       try {
-        const lst = await fsp.lstat(abs, { bigint: true });
+        const lst = await this.io.lstat(abs);
         hit = { name: n, st: lst, path: abs, link: lst.isSymbolicLink() };
         if (lst.isSymbolicLink() && this.follow === 'inside') {
           try {
-            const target = await fsp.realpath(abs);
-            if (this.inside(root, target)) hit = { name: n, st: await fsp.stat(target, { bigint: true }), path: target, link: true };
+            const target = await this.io.realpath(abs);
+            if (this.inside(root, target)) hit = { name: n, st: await this.io.stat(target), path: target, link: true };
           } catch {
             /* dangling: report the link itself */
           }
@@ -1001,7 +1032,8 @@ class LocalHandle implements VfsHandle {
 
   private async rawStat(): Promise<BigIntStats> {
     try {
-      return await this.check(false).stat({ bigint: true });
+      const fh = this.check(false);
+      return await this.vfs.io.fstat(fh.fd, fh);
     } catch (e) {
       throw wrap(e);
     }

@@ -11,6 +11,11 @@
 import * as fsp from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 import { foldCase } from './path.js';
+import type { MetaIo } from './metaio.js';
+
+/** How the index stats a directory (LocalVfs passes its MetaIo: synchronous on local filesystems). */
+type StatDir = (dir: string) => Promise<BigIntStats>;
+const asyncStat: StatDir = (dir) => fsp.stat(dir, { bigint: true });
 
 interface DirIndex {
   mtimeNs: bigint;
@@ -26,14 +31,18 @@ export class NameIndex {
   private readonly dirs = new Map<string, DirIndex>();
   private total = 0;
 
-  constructor(private readonly maxDirs = 128, private readonly maxNames = 500_000) {}
+  private readonly statDir: StatDir;
+
+  constructor(private readonly maxDirs = 128, private readonly maxNames = 500_000, io?: MetaIo) {
+    this.statDir = io ? (dir) => io.stat(dir) : asyncStat;
+  }
 
   /**
    * On-disk names in `dir` equal to `name` case-insensitively (readdir order), from the index.
    * Throws what stat/readdir of `dir` throw.
    */
   async lookup(dir: string, name: string): Promise<string[]> {
-    const st = await fsp.stat(dir, { bigint: true });
+    const st = await this.statDir(dir);
     let idx = this.dirs.get(dir);
     if (idx && (idx.mtimeNs !== st.mtimeNs || idx.ctimeNs !== st.ctimeNs)) {
       this.drop(dir);
@@ -95,7 +104,7 @@ export class NameIndex {
 
   private async restamp(dir: string, idx: DirIndex): Promise<void> {
     try {
-      const st = await fsp.stat(dir, { bigint: true });
+      const st = await this.statDir(dir);
       if (this.dirs.get(dir) !== idx) return;
       idx.mtimeNs = st.mtimeNs;
       idx.ctimeNs = st.ctimeNs;

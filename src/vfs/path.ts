@@ -19,8 +19,8 @@ import { VfsError } from './types.js';
 import { NtStatus } from './status.js';
 
 export const MAX_NAME_LENGTH = 255;
-/** Characters MS-FSCC 2.1.5.2 forbids in a file name, besides control chars, '\' and ':'. */
-const FORBIDDEN = new Set(['"', '<', '>', '|', '*', '?', '/']);
+/** Characters MS-FSCC 2.1.5.2 forbids in a file name, besides control chars, '\' and ':' (char codes). */
+const FORBIDDEN = new Set(['"', '<', '>', '|', '*', '?', '/'].map((ch) => ch.charCodeAt(0)));
 
 function invalidName(msg: string): VfsError {
   return new VfsError(NtStatus.OBJECT_NAME_INVALID, msg);
@@ -38,7 +38,7 @@ export function validateName(name: string): void {
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
     if (c < 0x20) throw invalidName('control character in name');
-    if (FORBIDDEN.has(name[i]!)) throw invalidName(`character ${JSON.stringify(name[i])} not allowed`);
+    if (FORBIDDEN.has(c)) throw invalidName(`character ${JSON.stringify(name[i])} not allowed`);
     if (c === 0x3a /* ':' */ || c === 0x5c /* '\\' */) throw invalidName('separator in name');
   }
 }
