@@ -19,6 +19,7 @@ import { encodeErrorResponse } from '../wire/error.js';
 import { isSmb1Negotiate } from '../wire/smb1.js';
 import { TRANSFORM_PROTOCOL_ID, transformSessionId } from '../wire/transform.js';
 import { encryptMessage, openMessageInPlace, sealMessage } from '../crypto/encryption.js';
+import { EARLY_DATA_START, EarlyWrite, type EarlyWriteHost } from './early-write.js';
 import { computeSignature, verifySignature, type SigningAlgorithm } from '../crypto/signing.js';
 import type { PreauthHash } from '../crypto/preauth.js';
 import { CreditWindow } from './credits.js';
@@ -102,7 +103,7 @@ function payloadSize(command: number, msg: Buffer): number {
 
 let nextConnectionId = 1;
 
-export class Connection implements ConnectionView, ChannelConnection {
+export class Connection implements ConnectionView, ChannelConnection, EarlyWriteHost {
   readonly id = nextConnectionId++;
   readonly remoteAddress: string;
   readonly localAddress: string;
@@ -132,6 +133,8 @@ export class Connection implements ConnectionView, ChannelConnection {
   private readonly asyncOps = new Map<bigint, Pending>();
   private nextAsyncId = 1n;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** The large frame being received, and its early write when it qualified for one. */
+  private early: { frame: Buffer; tried: boolean; ew: EarlyWrite | undefined } | undefined;
 
   constructor(readonly server: ServerCore, private readonly socket: Socket) {
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
@@ -139,11 +142,20 @@ export class Connection implements ConnectionView, ChannelConnection {
     socket.setNoDelay(true);
     // Large frames are read by the kernel straight into pooled buffers when the runtime allows it;
     // otherwise (or for anything already buffered) 'data' chunks go through the FrameReader.
-    const direct = new DirectFrameReader(ioPool);
+    const direct = new DirectFrameReader(ioPool, undefined, (frame, filled) => this.onPartialFrame(frame, filled));
     receiveInto(socket, () => direct.next(), (n) => this.onBytes(direct, n));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.server.log(`conn ${this.id}: socket error: ${err.message}`));
     socket.on('close', () => this.onClose());
+  }
+
+  // EarlyWriteHost
+  canConsume(messageId: bigint, charge: number): boolean {
+    return this.credits.canConsume(messageId, charge);
+  }
+
+  get sessions(): ReadonlyMap<bigint, Session> {
+    return this.server.sessions;
   }
 
   get requestsInFlight(): number {
@@ -178,16 +190,41 @@ export class Connection implements ConnectionView, ChannelConnection {
     this.dispatch(frames);
   }
 
+  /** A large frame is arriving: a plain WRITE may start going to its file now (early-write.ts). */
+  private onPartialFrame(frame: Buffer, filled: number): void {
+    if (this.closed) return;
+    const e = this.early;
+    if (e?.frame !== frame) {
+      // Not on the first news of a frame: requests that arrived with it are dispatched after this
+      // call returns, and their effects (a lock, a close) must be seen by EarlyWrite.start.
+      e?.ew?.abandon();
+      this.early = { frame, tried: false, ew: undefined };
+    } else if (e.ew) {
+      e.ew.progress(filled);
+    } else if (!e.tried && filled >= EARLY_DATA_START) {
+      e.tried = true;
+      e.ew = EarlyWrite.start(this, frame, filled);
+    }
+  }
+
   private dispatch(frames: Buffer[]): void {
     // Frames start in arrival order (everything up to a handler's first await is synchronous, so
     // the sequence window sees them in order); responses may complete out of order, as SMB2 allows.
     for (const f of frames) {
       // A pooled frame (reassembled from several chunks) goes back to the pool when nothing can
-      // refer to it any more: a transform once decrypted (onTransform), a lone WRITE once answered.
+      // refer to it any more: a transform once decrypted (onTransform), a lone WRITE once answered
+      // (and its early pwrites, if any, finished).
       const recycle = ioPool.owns(f) && isLoneWrite(f);
-      this.onFrame(f).then(() => {
+      let early: EarlyWrite | undefined;
+      if (this.early?.frame === f) {
+        early = this.early.ew;
+        this.early = undefined;
+      }
+      this.onFrame(f).then(async () => {
+        if (early) await early.finish();
         if (recycle) ioPool.release(f);
       }, (e: unknown) => {
+        early?.abandon();
         this.drop(e instanceof DisconnectError ? e.message : `internal error: ${(e as Error)?.stack ?? String(e)}`);
       });
     }
@@ -659,6 +696,8 @@ export class Connection implements ConnectionView, ChannelConnection {
     if (this.closed) return;
     this.closed = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.early?.ew?.abandon();
+    this.early = undefined;
     for (const p of this.pending.values()) p.controller.abort(new Error('connection closed'));
     this.pending.clear();
     this.asyncOps.clear();

@@ -25,6 +25,16 @@ export class CreditWindow {
     return { low: this.low, high: this.high };
   }
 
+  /** Whether consume(messageId, charge) would succeed now (nothing is consumed). */
+  canConsume(messageId: bigint, charge: number): boolean {
+    const n = Math.max(1, charge);
+    if (messageId > BigInt(Number.MAX_SAFE_INTEGER)) return false;
+    const m = Number(messageId);
+    if (m < this.low || m + n > this.high) return false;
+    for (let i = m; i < m + n; i++) if (this.used.has(i)) return false;
+    return true;
+  }
+
   /**
    * Consumes ids [messageId, messageId + charge). Returns false when any of them lies outside
    * the window or was already used (the caller disconnects, as Windows and Samba do).

@@ -95,8 +95,16 @@ export class DirectFrameReader {
   private big: Buffer | undefined;
   private bigFilled = 0;
 
-  /** `pool` supplies frame buffers: a BufferPool, or anything with get(size) (e.g. Buffer.allocUnsafe). */
-  constructor(private readonly pool: Pick<BufferPool, 'get'>, private readonly maxFrame = MAX_FRAME) {}
+  /**
+   * `pool` supplies frame buffers: a BufferPool, or anything with get(size) (e.g. Buffer.allocUnsafe).
+   * `onPartial(frame, filled)` is told about a large frame while it is being received (the first
+   * `filled` bytes of `frame` are final), so its owner may start on it early (early-write.ts).
+   */
+  constructor(
+    private readonly pool: Pick<BufferPool, 'get'>,
+    private readonly maxFrame = MAX_FRAME,
+    private readonly onPartial?: (frame: Buffer, filled: number) => void,
+  ) {}
 
   /** Where the next read should land (never past the end of the frame being received). */
   next(): Buffer {
@@ -118,6 +126,8 @@ export class DirectFrameReader {
       if (this.bigFilled >= this.big.length) {
         frames.push(this.big);
         this.big = undefined;
+      } else {
+        this.onPartial?.(this.big, this.bigFilled);
       }
       return frames;
     }
@@ -146,6 +156,7 @@ export class DirectFrameReader {
         this.bigFilled = s.copy(f, 0, this.start + 4, this.end);
         this.big = f;
         this.start = this.end = 0;
+        this.onPartial?.(f, this.bigFilled);
       }
       break;
     }

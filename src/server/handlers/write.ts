@@ -10,6 +10,7 @@ import { reportChange, FileAction, NotifyFilter } from '../open-file.js';
 import { pipeWrite } from '../files/pipes.js';
 import { enterChannelSequence } from '../replay.js';
 import { ioPool } from '../../transport/bufpool.js';
+import { EarlyWrite } from '../early-write.js';
 
 const WRITE_TO_EOF = 0xffffffffffffffffn;
 
@@ -44,7 +45,9 @@ async function writeData(ctx: RequestContext, open: Open, req: WriteRequest): Pr
   const len = BigInt(req.data.length);
   if (!ioAllowed(open, offset, len, true)) fail(Status.FILE_LOCK_CONFLICT);
   breakLevelII(ctx.server, open);
-  let n = 0;
+  // A large plain WRITE may have been going to the file while it arrived (early-write.ts).
+  const early = EarlyWrite.of(req.data, open, offset);
+  let n = early ? await early.finish() : 0;
   while (n < req.data.length) {
     const w = await handle.write(req.data.subarray(n), offset + BigInt(n));
     if (w <= 0) break;

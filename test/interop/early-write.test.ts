@@ -1,0 +1,145 @@
+// Large plain WRITEs streamed to the file while they arrive (src/server/early-write.ts): the bytes
+// on disk must be exactly what was sent, whether the early path ran or not, and a request that the
+// normal path refuses (a byte-range lock in the way, signing) must never write anything early.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSmbts, smbclient, type SmbtsHandle } from './peers.js';
+import { connect } from '../../src/client/client.js';
+import { earlyWriteStats } from '../../src/server/early-write.js';
+import { Command } from '../../src/wire/constants.js';
+import { encodeLockRequest } from '../../src/wire/lock.js';
+
+const MiB = 1024 * 1024;
+const BIG = { chunkSize: 8 * MiB, depth: 2 };
+let srv: SmbtsHandle;
+let dir: string;
+const url = (): string => `smb://test:test@127.0.0.1:${srv.port}/share`;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'smbts-early-'));
+  srv = await startSmbts({ shareDir: dir });
+});
+after(async () => {
+  await srv?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('early write: 8 MiB WRITEs land byte-identical, streamed while they arrive', { timeout: 60_000 }, async () => {
+  const c = await connect(url());
+  try {
+    const before = { ...earlyWriteStats };
+    const data = randomBytes(3 * 8 * MiB + 12345);
+    await c.writeFile('big.bin', data, BIG);
+    assert.deepEqual(await readFile(join(dir, 'big.bin')), data);
+    assert.ok(earlyWriteStats.started >= before.started + 3, `early writes started: ${earlyWriteStats.started - before.started}`);
+    assert.ok(earlyWriteStats.bytes > before.bytes);
+    // overwrite in the middle of an existing file, at an odd offset
+    const h = await c.open('big.bin', 'r+');
+    const patch = randomBytes(8 * MiB);
+    await h.write(patch, 5 * MiB + 7, BIG);
+    await h.close();
+    patch.copy(data, 5 * MiB + 7);
+    assert.deepEqual(await readFile(join(dir, 'big.bin')), data);
+  } finally {
+    await c.close();
+  }
+});
+
+test('early write: signed sessions take the normal path, same bytes', { timeout: 60_000 }, async () => {
+  const c = await connect(url(), { sign: true });
+  try {
+    const before = earlyWriteStats.started;
+    const data = randomBytes(16 * MiB + 1);
+    await c.writeFile('signed.bin', data, BIG);
+    assert.deepEqual(await readFile(join(dir, 'signed.bin')), data);
+    assert.equal(earlyWriteStats.started, before, 'a signed WRITE must be verified before any byte is written');
+  } finally {
+    await c.close();
+  }
+});
+
+test('early write: a byte-range lock of another open refuses the WRITE and nothing is written', { timeout: 60_000 }, async () => {
+  const original = Buffer.alloc(16 * MiB, 0x5a);
+  await writeFile(join(dir, 'locked.bin'), original);
+  const holder = await connect(url());
+  const writer = await connect(url());
+  try {
+    const h = await holder.open('locked.bin', 'r+');
+    await h.tree.request({
+      command: Command.LOCK,
+      body: encodeLockRequest({ lockSequenceNumber: 0, lockSequenceIndex: 0, fileId: h.fileId, locks: [{ offset: 8n * BigInt(MiB), length: 1024n, flags: 0x2 | 0x10 }] }),
+    });
+    const w = await writer.open('locked.bin', 'r+');
+    const before = earlyWriteStats.started;
+    await assert.rejects(w.write(randomBytes(16 * MiB), 0, BIG), /LOCK_CONFLICT|lock/i);
+    // The WRITE of [0, 8 MiB) is clear of the lock and may stream; the one over the lock may not.
+    assert.ok(earlyWriteStats.started <= before + 1, 'no early write may start across a lock');
+    const now = await readFile(join(dir, 'locked.bin'));
+    // The first 8 MiB WRITE (before the lock) is allowed; the one over the lock must leave its range untouched.
+    assert.deepEqual(now.subarray(8 * MiB), original.subarray(8 * MiB));
+    await w.close();
+    await h.close();
+  } finally {
+    await holder.close();
+    await writer.close();
+  }
+});
+
+test('early write: a connection cut in the middle of a WRITE leaves the server serving', { timeout: 60_000 }, async () => {
+  // A proxy that forwards client->server bytes and cuts both sides after 20 MiB.
+  let forwarded = 0;
+  const proxy = net.createServer((down) => {
+    const up = net.connect(srv.port, '127.0.0.1');
+    up.on('data', (d) => down.write(d));
+    down.on('data', (d) => {
+      forwarded += d.length;
+      if (forwarded > 20 * MiB) {
+        down.destroy();
+        up.destroy();
+        return;
+      }
+      up.write(d);
+    });
+    down.on('error', () => up.destroy());
+    up.on('error', () => down.destroy());
+    down.on('close', () => up.destroy());
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  const port = (proxy.address() as net.AddressInfo).port;
+  try {
+    const c = await connect(`smb://test:test@127.0.0.1:${port}/share`, { timeoutMs: 10_000 });
+    await assert.rejects(c.writeFile('cut.bin', randomBytes(64 * MiB), BIG));
+    await c.close().catch(() => undefined);
+  } finally {
+    proxy.close();
+  }
+  // The server still answers, and a full transfer still works afterwards.
+  const data = randomBytes(9 * MiB);
+  const c2 = await connect(url());
+  try {
+    await c2.writeFile('after-cut.bin', data, BIG);
+    assert.deepEqual(await c2.readFile('after-cut.bin'), data);
+  } finally {
+    await c2.close();
+  }
+});
+
+test('early write: smbclient put of 40 MiB is byte-identical', { timeout: 120_000 }, async () => {
+  const local = await mkdtemp(join(tmpdir(), 'smbts-early-src-'));
+  try {
+    const data = randomBytes(40 * MiB + 99);
+    await writeFile(join(local, 'src.bin'), data);
+    const before = earlyWriteStats.started;
+    const r = await smbclient(srv.port, ['-m', 'SMB3_11', '-c', `put ${join(local, 'src.bin')} put.bin`]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.deepEqual(await readFile(join(dir, 'put.bin')), data);
+    assert.ok(earlyWriteStats.started > before, 'smbclient sends 8 MiB WRITEs: they stream early');
+  } finally {
+    await rm(local, { recursive: true, force: true });
+  }
+});
