@@ -8,16 +8,22 @@ import { DirectFrameReader, FrameReader, frameHeader } from '../transport/framin
 import { Command, HeaderFlags } from '../wire/constants.js';
 import { HEADER_SIZE, SIGNATURE_OFFSET, decodeHeader, encodeHeaderInto, splitCompound, type Header } from '../wire/header.js';
 import { Status, statusName } from '../wire/status.js';
-import { isTransformHeader, transformSessionId } from '../wire/transform.js';
+import { TRANSFORM_HEADER_SIZE, isTransformHeader, transformSessionId } from '../wire/transform.js';
 import { WireError } from '../wire/buf.js';
 import { computeSignature, verifySignature, type SigningAlgorithm } from '../crypto/signing.js';
-import { decryptMessage, encryptMessageParts } from '../crypto/encryption.js';
+import { openMessageInPlace, sealMessage } from '../crypto/encryption.js';
+import { NATIVE_MAX_PARTS } from '../crypto/native.js';
+import { ioPool } from '../transport/bufpool.js';
 import { SmbError, toSmbError } from './errors.js';
 
 export const UNSOLICITED_MESSAGE_ID = 0xffffffffffffffffn;
+/** Bytes a prepared request frame (SmbRequest.frame) reserves before its body: NetBIOS length + SMB2 header. */
+export const FRAME_HEAD = 4 + HEADER_SIZE;
+/** Messages from this size up are sealed into pooled buffers (smaller ones are cheap to allocate). */
+const POOL_MIN = 256 * 1024;
 const CREDIT_UNIT = 65536;
 /** We try to keep this many credits in hand (Samba grants up to 8192 by default). */
-const CREDIT_TARGET = 512;
+const CREDIT_TARGET = 2048;
 
 /** Security state of one channel of a session, as the connection sees it. */
 export interface ChannelSecurity {
@@ -46,6 +52,18 @@ export interface SmbRequest {
   payloadSize?: number;
   /** ChannelSequence (3.x, 2.2.1.2): bumped by the session after a channel failure (multichannel replay). */
   channelSequence?: number;
+  /**
+   * The whole request in one buffer, written as one piece instead of header + body parts: bytes
+   * 0..FRAME_HEAD-1 are filled in here (NetBIOS length, SMB2 header), the body follows. Only for a
+   * request sent alone; `body` is ignored then. The caller owns the buffer (e.g. a pooled one it gives
+   * back once the answer arrived: the server cannot answer before the last byte left it).
+   */
+  frame?: Buffer;
+  /**
+   * A large answer may be received into a buffer from transport/bufpool's ioPool (the caller gives
+   * it back with ioPool.release once done with the data) instead of a fresh one.
+   */
+  pooledResponse?: boolean;
 }
 
 export interface SmbResponse {
@@ -86,6 +104,9 @@ interface Pending {
   charge: number;
   /** We signed the request, so the answer must be signed too (3.2.5.1.3). */
   signed: boolean;
+  pooled: boolean;
+  /** Pooled buffer holding the sealed request, given back with the final answer. */
+  hold: Buffer | undefined;
 }
 
 interface Waiter {
@@ -112,6 +133,8 @@ export class Connection {
   /** Requests we gave up on (timeout): their credits come back if the answer still arrives. */
   private readonly timedOut = new Map<bigint, number>();
   private nextMessageId = 0n;
+  /** Pending requests that accept a pooled answer (large frames are then received into ioPool buffers). */
+  private pooledWaiting = 0;
   /** Credits we may still spend (granted minus used); one is implicit before NEGOTIATE. */
   private credits = 1;
   private outstanding = 0;
@@ -174,7 +197,9 @@ export class Connection {
     return new Promise((resolve, reject) => {
       // Reads land in buffers we choose (node:net onread): a large response is read straight into
       // a buffer of its own size instead of 64 KiB chunks that are then copied together.
-      const direct = new DirectFrameReader({ get: (n) => Buffer.allocUnsafe(n) });
+      // Pooled when a request waiting for its answer takes pooled buffers (bulk READs into a file);
+      // otherwise fresh, as the data is handed over (e.g. to a stream consumer).
+      const direct = new DirectFrameReader({ get: (n) => (this.pooledWaiting > 0 ? ioPool.get(n) : Buffer.allocUnsafe(n)) });
       const sock = net.connect({
         host: this.opts.host, port: this.opts.port,
         onread: { buffer: () => direct.next(), callback: (n: number) => { this.onBytes(direct, n); return true; } },
@@ -235,19 +260,24 @@ export class Connection {
     const members: Buffer[][] = [];
     const ids: bigint[] = [];
     let size = 0;
+    const frame = reqs.length === 1 ? reqs[0]!.frame : undefined;
+    if (!frame && reqs.some((r) => r.frame)) {
+      this.releaseUnsent(total);
+      throw new RangeError('a request with a prepared frame must be sent alone');
+    }
     for (let i = 0; i < reqs.length; i++) {
       const req = reqs[i]!;
       const charge = charges[i]!;
       const messageId = this.nextMessageId;
       this.nextMessageId += BigInt(charge);
       ids.push(messageId);
-      const bodyParts = Array.isArray(req.body) ? req.body : [req.body];
-      let bodyLen = 0;
+      const bodyParts = frame ? [] : Array.isArray(req.body) ? req.body : [req.body];
+      let bodyLen = frame ? frame.length - FRAME_HEAD : 0;
       for (const p of bodyParts) bodyLen += p.length;
       const last = i === reqs.length - 1;
       const len = HEADER_SIZE + bodyLen;
       const padded = last ? len : (len + 7) & ~7;
-      const header = Buffer.allocUnsafe(HEADER_SIZE);
+      const header = frame ? frame.subarray(4, FRAME_HEAD) : Buffer.allocUnsafe(HEADER_SIZE);
       // Ask for enough credits to keep the window open (3.2.4.1.2), never fewer than we spend.
       const want = this.credits + this.outstanding < CREDIT_TARGET ? charge + 64 : charge;
       encodeHeaderInto({
@@ -261,7 +291,7 @@ export class Connection {
         sessionId: req.sessionId ?? 0n,
         status: req.channelSequence ?? 0,
       }, header, 0);
-      const member = [header, ...bodyParts];
+      const member = frame ? [frame.subarray(4)] : [header, ...bodyParts];
       if (padded > len) member.push(Buffer.alloc(padded - len));
       if (sign) computeSignature(channel!.signingAlg, channel!.signingKey!, member).copy(header, SIGNATURE_OFFSET);
       members.push(member);
@@ -269,27 +299,62 @@ export class Connection {
       size += padded;
     }
 
+    let out: Buffer[];
+    let hold: Buffer | undefined;
+    if (opts.encrypt) {
+      // Sealed into one buffer with room for the NetBIOS header in front, written as one piece;
+      // a large single request (a WRITE) is sealed into a pooled buffer, given back with its answer.
+      const pooled = reqs.length === 1 && size >= POOL_MIN;
+      let plain = parts;
+      let joined: Buffer | undefined;
+      if (parts.length > NATIVE_MAX_PARTS) {
+        joined = ioPool.get(size);
+        let off = 0;
+        for (const p of parts) off += p.copy(joined, off);
+        plain = [joined];
+      }
+      const box: { buf?: Buffer } = {};
+      let sealed: Buffer;
+      try {
+        if (size + TRANSFORM_HEADER_SIZE > 0xffffff) throw new WireError('frame too large');
+        sealed = sealMessage(channel!.cipherId, channel!.encryptionKey!, channel!.sessionId, plain, (n) => {
+          const b = pooled ? ioPool.get(n + 4) : Buffer.allocUnsafe(n + 4);
+          box.buf = b;
+          return b.subarray(4, 4 + n);
+        });
+      } catch (e) {
+        this.releaseUnsent(total);
+        throw e;
+      }
+      if (joined) ioPool.release(joined);
+      const whole = box.buf!.subarray(0, 4 + sealed.length);
+      whole.writeUInt32BE(sealed.length, 0);
+      out = [whole];
+      if (pooled) hold = box.buf;
+    } else if (frame) {
+      if (size > 0xffffff) {
+        this.releaseUnsent(total);
+        throw new WireError('frame too large');
+      }
+      frame.writeUInt32BE(size, 0);
+      out = [frame];
+    } else {
+      out = [frameHeader(size), ...parts];
+    }
+
     const promises = ids.map((id, i) => new Promise<SmbResponse>((resolve, reject) => {
+      const pooled = !!reqs[i]!.pooledResponse;
       const p: Pending = {
         messageId: id, command: reqs[i]!.command, resolve, reject, timer: undefined,
         timeoutMs: opts.timeoutMs ?? this.opts.timeoutMs, asyncId: undefined, channel, charge: charges[i]!, signed: sign,
+        pooled, hold,
       };
+      if (pooled) this.pooledWaiting++;
       this.armTimer(p);
       this.pending.set(id, p);
     }));
     this.requestsSent += reqs.length;
     if (opts.onSent) opts.onSent(members.map((m) => (m.length === 1 ? m[0]! : Buffer.concat(m))));
-
-    let out: Buffer[];
-    if (opts.encrypt) {
-      // Ciphertext in pieces, written as they are (no concat of a large WRITE).
-      const sealed = encryptMessageParts(channel!.cipherId, channel!.encryptionKey!, channel!.sessionId, parts);
-      let len = 0;
-      for (const b of sealed) len += b.length;
-      out = [frameHeader(len), ...sealed];
-    } else {
-      out = [frameHeader(size), ...parts];
-    }
     this.write(out);
     return Promise.all(promises);
   }
@@ -303,6 +368,7 @@ export class Connection {
   private chargeFor(req: SmbRequest): number {
     if (!this.params.supportsMultiCredit) return 1;
     let size = req.payloadSize ?? 0;
+    if (size === 0 && req.frame) size = req.frame.length - FRAME_HEAD;
     if (size === 0) {
       const parts = Array.isArray(req.body) ? req.body : [req.body];
       for (const p of parts) size += p.length;
@@ -342,7 +408,7 @@ export class Connection {
     if (p.timer) clearTimeout(p.timer);
     if (p.timeoutMs <= 0) return;
     p.timer = setTimeout(() => {
-      this.pending.delete(p.messageId);
+      this.forget(p);
       this.timedOut.set(p.messageId, p.charge);
       p.reject(new SmbError(Status.IO_TIMEOUT, `the server did not answer in time (${commandName(p.command)}, ${p.timeoutMs} ms)`));
     }, p.timeoutMs);
@@ -393,7 +459,8 @@ export class Connection {
       const sid = transformSessionId(frame);
       const ch = this.channels.get(sid);
       if (!ch?.decryptionKey) throw new WireError(`encrypted message for unknown session 0x${sid.toString(16)}`);
-      plain = decryptMessage(ch.cipherId, ch.decryptionKey, frame).plaintext;
+      // The frame is ours (received into a buffer of its own): decrypt where it lies.
+      plain = openMessageInPlace(ch.cipherId, ch.decryptionKey, frame).plaintext;
       encrypted = true;
     }
     for (const msg of splitCompound(plain)) this.onMessage(msg, encrypted);
@@ -430,11 +497,16 @@ export class Connection {
       this.armTimer(p);
       return;
     }
-    this.pending.delete(h.messageId);
+    this.forget(p);
     if (p.timer) clearTimeout(p.timer);
+    if (p.hold) ioPool.release(p.hold);
     this.outstanding = Math.max(0, this.outstanding - p.charge);
     this.grant(h.credits);
     p.resolve({ header: h, msg });
+  }
+
+  private forget(p: Pending): void {
+    if (this.pending.delete(p.messageId) && p.pooled) this.pooledWaiting--;
   }
 
   /** 3.2.5.1.3: verify signed responses; a session requiring signing must get signed (or encrypted) successes. */
@@ -460,6 +532,7 @@ export class Connection {
       p.reject(err);
     }
     this.pending.clear();
+    this.pooledWaiting = 0;
     for (const w of this.waiters.splice(0)) w.reject(err);
     this.socket?.destroy();
     this.onClose?.(err);

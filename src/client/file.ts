@@ -7,17 +7,25 @@ import { decodeCreateResponse, encodeCreateRequest, type CreateResponse } from '
 import { decodeCloseResponse, encodeCloseRequest } from '../wire/close.js';
 import { decodeReadResponse, encodeReadRequest } from '../wire/read.js';
 import { decodeWriteResponse, encodeWriteRequest } from '../wire/write.js';
+import { ioPool } from '../transport/bufpool.js';
 import { encodeFlushRequest } from '../wire/flush.js';
 import { filetimeToMs } from '../wire/buf.js';
 import type { FileId } from '../wire/common.js';
 import { Status } from '../wire/status.js';
-import type { SmbRequest, SmbResponse } from './connection.js';
+import { FRAME_HEAD, type SmbRequest, type SmbResponse } from './connection.js';
 import type { Tree } from './tree.js';
 import { SmbError, parse } from './errors.js';
 import { queryNetworkOpen, setEndOfFile } from './info.js';
 
 export const DEFAULT_CHUNK = 1024 * 1024;
 export const DEFAULT_DEPTH = 8;
+/** READ/WRITE size for file-to-file copies (client.download/upload): Samba's and smbts' MaxRead/MaxWrite. */
+export const BULK_CHUNK = 8 * 1024 * 1024;
+/** Bytes kept in flight by file-to-file copies when no depth is given. */
+export const BULK_IN_FLIGHT = 32 * 1024 * 1024;
+/** Where the data starts in a buffer for writeFrame(): NetBIOS length, SMB2 header, the 48-byte WRITE request. */
+export const WRITE_FRAME_DATA = FRAME_HEAD + 48;
+const EMPTY = Buffer.alloc(0);
 
 export interface Stats {
   /** Share-relative path ('/'-separated) or entry name for readdir. */
@@ -139,19 +147,44 @@ export class FileHandle {
     if (this.closed) throw new SmbError(Status.FILE_CLOSED, 'file handle is closed', displayPath(this.path));
   }
 
-  /** One READ of at most one chunk; returns fewer bytes at end of file, empty at/after it. */
-  async readChunk(offset: number, length: number): Promise<Buffer> {
+  /**
+   * One READ of at most one chunk; returns fewer bytes at end of file, empty at/after it.
+   * With `pooled`, the data may be a view of a transport/bufpool ioPool buffer: the caller gives it
+   * back (ioPool.release(data)) once nothing reads it any more.
+   */
+  async readChunk(offset: number, length: number, pooled = false): Promise<Buffer> {
     this.check();
     const res = await this.tree.request({
       command: Command.READ,
       body: encodeReadRequest({
         padding: 0x50, flags: 0, length, offset: BigInt(offset), fileId: this.fileId,
-        minimumCount: 0, channel: 0, remainingBytes: 0, readChannelInfo: Buffer.alloc(0),
+        minimumCount: 0, channel: 0, remainingBytes: 0, readChannelInfo: EMPTY,
       }),
       payloadSize: length,
+      pooledResponse: pooled,
     }, { allow: [Status.END_OF_FILE], path: displayPath(this.path) });
     if (res.header.status === Status.END_OF_FILE) return Buffer.alloc(0);
     return parse(() => decodeReadResponse(res.msg)).data;
+  }
+
+  /**
+   * One WRITE whose data already sits in `frame` at WRITE_FRAME_DATA (the bytes before it are
+   * filled in here): the request goes out as that one buffer. Returns the count the server wrote.
+   * The caller keeps `frame` (it may give a pooled one back once this resolves).
+   */
+  async writeFrame(offset: number, frame: Buffer): Promise<number> {
+    this.check();
+    const n = frame.length - WRITE_FRAME_DATA;
+    if (n <= 0) throw new RangeError('writeFrame needs data after WRITE_FRAME_DATA');
+    encodeWriteRequest({
+      offset: BigInt(offset), fileId: this.fileId, channel: 0, remainingBytes: 0, flags: 0,
+      data: EMPTY, writeChannelInfo: EMPTY,
+    }).copy(frame, FRAME_HEAD, 0, 48);
+    frame.writeUInt32LE(n, FRAME_HEAD + 4); // Length (2.2.21); DataOffset already 0x70
+    const res = await this.tree.request({ command: Command.WRITE, body: EMPTY, frame, payloadSize: n }, { path: displayPath(this.path) });
+    const count = parse(() => decodeWriteResponse(res.msg)).count;
+    if (offset + count > this.size) this.size = offset + count;
+    return count;
   }
 
   /** One WRITE of one chunk; returns the count the server wrote. */
@@ -160,7 +193,7 @@ export class FileHandle {
     // Encode the fixed part only and send the data as its own body part (no extra copy here).
     const head = encodeWriteRequest({
       offset: BigInt(offset), fileId: this.fileId, channel: 0, remainingBytes: 0, flags: 0,
-      data: Buffer.alloc(0), writeChannelInfo: Buffer.alloc(0),
+      data: EMPTY, writeChannelInfo: EMPTY,
     }).subarray(0, 48);
     head.writeUInt32LE(data.length, 4); // Length (2.2.21); DataOffset already 0x70
     const res = await this.tree.request({ command: Command.WRITE, body: [head, data], payloadSize: data.length }, { path: displayPath(this.path) });
@@ -186,9 +219,10 @@ export class FileHandle {
       let got = 0;
       // A short read is only end of file when a further read returns nothing (3.2.5.12).
       while (got < want && off + got < eofAt) {
-        const data = await this.readChunk(position + off + got, want - got);
+        const data = await this.readChunk(position + off + got, want - got, true);
         if (data.length === 0) { eofAt = Math.min(eofAt, off + got); break; }
         data.copy(out, off + got);
+        ioPool.release(data);
         got += data.length;
         o.onProgress?.(data.length);
       }
