@@ -10,6 +10,9 @@
  *                                                            key length), writes the 16-byte tag
  *   gcmOpen(key, nonce, aad, data, tag) -> boolean           decrypts data in place, verifies the tag
  *   ccmSeal / ccmOpen                                        the same for AES-128/256-CCM (11-byte nonce)
+ *   gcmOpenStart(key, nonce, aad) -> ctx                     streaming GCM decryption (a frame that is
+ *   gcmOpenUpdate(ctx, data)                                 still arriving): decrypts data in place,
+ *   gcmOpenFinal(ctx, tag) -> boolean                        verifies the tag and frees the context
  *   gmac(key, nonce, parts[], tag)                           GCM tag over parts as AAD (SMB2 GMAC signing)
  *   cmac(key, parts[], mac)                                  AES-128-CMAC over parts (SMB2 CMAC signing)
  *
@@ -18,6 +21,7 @@
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
+#include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
 #include <openssl/evp.h>
@@ -152,6 +156,85 @@ static napi_value GcmOpen(napi_env env, napi_callback_info info) {
   if (ok) ok = EVP_DecryptFinal_ex(ctx, data.p + data.n, &outl) == 1;
   EVP_CIPHER_CTX_free(ctx);
   if (!ok && data.n) memset(data.p, 0, data.n);
+  return bool_value(env, ok);
+}
+
+/* ---------------------------------------------------------------- streaming GCM open */
+
+typedef struct {
+  EVP_CIPHER_CTX *ctx;
+} gcm_stream;
+
+static void gcm_stream_free(napi_env env, void *data, void *hint) {
+  gcm_stream *st = (gcm_stream *)data;
+  if (st->ctx) EVP_CIPHER_CTX_free(st->ctx);
+  free(st);
+}
+
+static gcm_stream *get_stream(napi_env env, napi_value v) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external) return NULL;
+  void *p = NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok) return NULL;
+  return (gcm_stream *)p;
+}
+
+/* gcmOpenStart(key, nonce12, aad) -> External */
+static napi_value GcmOpenStart(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value a[3];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc < 3) return throw_type(env, "gcmOpenStart(key, nonce, aad)");
+  span key, nonce, aad;
+  if (!get_buf(env, a[0], &key) || !get_buf(env, a[1], &nonce) || !get_buf(env, a[2], &aad)) return throw_type(env, "gcmOpenStart: bad argument");
+  const EVP_CIPHER *c = gcm_for(key.n);
+  if (!c) return throw_range(env, "gcmOpenStart: key must be 16 or 32 bytes");
+  if (nonce.n != 12) return throw_range(env, "gcmOpenStart: nonce must be 12 bytes");
+  gcm_stream *st = (gcm_stream *)calloc(1, sizeof(gcm_stream));
+  if (!st) return throw_range(env, "gcmOpenStart: out of memory");
+  st->ctx = EVP_CIPHER_CTX_new();
+  int outl = 0;
+  int ok = st->ctx != NULL && EVP_DecryptInit_ex(st->ctx, c, NULL, key.p, nonce.p) == 1;
+  if (ok && aad.n) ok = EVP_DecryptUpdate(st->ctx, NULL, &outl, aad.p, (int)aad.n) == 1;
+  napi_value ext;
+  if (!ok || napi_create_external(env, st, gcm_stream_free, NULL, &ext) != napi_ok) {
+    gcm_stream_free(env, st, NULL);
+    return throw_range(env, "gcmOpenStart: OpenSSL error");
+  }
+  return ext;
+}
+
+/* gcmOpenUpdate(ctx, data): decrypts data in place (pieces must be passed in order) */
+static napi_value GcmOpenUpdate(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value a[2];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  gcm_stream *st = argc >= 2 ? get_stream(env, a[0]) : NULL;
+  span data;
+  if (!st || !get_buf(env, a[1], &data)) return throw_type(env, "gcmOpenUpdate(ctx, data)");
+  if (!st->ctx) return throw_range(env, "gcmOpenUpdate: context already finished");
+  if (data.n > INT32_MAX) return throw_range(env, "gcmOpenUpdate: data too large");
+  int outl = 0;
+  if (data.n && EVP_DecryptUpdate(st->ctx, data.p, &outl, data.p, (int)data.n) != 1) return throw_range(env, "gcmOpenUpdate: OpenSSL error");
+  return NULL;
+}
+
+/* gcmOpenFinal(ctx, tag16) -> boolean; frees the context */
+static napi_value GcmOpenFinal(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value a[2];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  gcm_stream *st = argc >= 2 ? get_stream(env, a[0]) : NULL;
+  span tag;
+  if (!st || !get_buf(env, a[1], &tag)) return throw_type(env, "gcmOpenFinal(ctx, tag)");
+  if (!st->ctx) return throw_range(env, "gcmOpenFinal: context already finished");
+  if (tag.n != 16) return throw_range(env, "gcmOpenFinal: tag must be 16 bytes");
+  uint8_t none[16];
+  int outl = 0;
+  int ok = EVP_CIPHER_CTX_ctrl(st->ctx, EVP_CTRL_GCM_SET_TAG, 16, tag.p) == 1 &&
+           EVP_DecryptFinal_ex(st->ctx, none, &outl) == 1;
+  EVP_CIPHER_CTX_free(st->ctx);
+  st->ctx = NULL;
   return bool_value(env, ok);
 }
 
@@ -293,6 +376,9 @@ static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "gcmSeal", NULL, GcmSeal, NULL, NULL, NULL, napi_enumerable, NULL },
     { "gcmOpen", NULL, GcmOpen, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "gcmOpenStart", NULL, GcmOpenStart, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "gcmOpenUpdate", NULL, GcmOpenUpdate, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "gcmOpenFinal", NULL, GcmOpenFinal, NULL, NULL, NULL, napi_enumerable, NULL },
     { "gmac", NULL, Gmac, NULL, NULL, NULL, napi_enumerable, NULL },
     { "ccmSeal", NULL, CcmSeal, NULL, NULL, NULL, napi_enumerable, NULL },
     { "ccmOpen", NULL, CcmOpen, NULL, NULL, NULL, napi_enumerable, NULL },

@@ -2,7 +2,7 @@
 // whole SMB2 message, AAD = TRANSFORM_HEADER bytes 20..51, tag stored in the Signature field.
 import { createCipheriv, createDecipheriv, randomBytes, type CipherCCMTypes, type CipherGCMTypes } from 'node:crypto';
 import { WireError } from '../wire/buf.js';
-import { aeadBinding, NATIVE_MAX_PARTS } from './native.js';
+import { aeadBinding, NATIVE_MAX_PARTS, type GcmStream } from './native.js';
 import {
   TRANSFORM_AAD_OFFSET,
   TRANSFORM_FLAG_ENCRYPTED,
@@ -222,6 +222,107 @@ export function openMessageInPlace(cipherId: number, key: Buffer, frame: Buffer)
     bad();
   }
   return { sessionId: h.sessionId, plaintext: data };
+}
+
+/** Least ciphertext worth a streaming update() (smaller remainders wait for more, or for finish()). */
+const STREAM_STEP = 256 * 1024;
+
+/**
+ * Decrypts an AES-GCM transform frame in place while it is still arriving, so the work is done on
+ * cache-warm data and overlaps the socket: update(filled) decrypts what has been received, finish()
+ * the rest, and verifies the tag. Nothing of the plaintext may be used before finish() returns.
+ * (CCM needs the whole message in one call: start() returns undefined for it.)
+ */
+export class StreamingOpener {
+  /** How many were started (tests, status). */
+  static started = 0;
+  private done = TRANSFORM_HEADER_SIZE;
+  private native: GcmStream | undefined;
+  private js: ReturnType<typeof createDecipheriv> | undefined;
+
+  private constructor(
+    private readonly frame: Buffer,
+    readonly sessionId: bigint,
+    private readonly tag: Buffer,
+    cipherName: CipherGCMTypes,
+    key: Buffer,
+    nonce: Buffer,
+  ) {
+    const aad = frame.subarray(TRANSFORM_AAD_OFFSET, TRANSFORM_HEADER_SIZE);
+    const b = aeadBinding();
+    if (b) {
+      this.native = b.gcmOpenStart(key, nonce, aad);
+    } else {
+      const d = createDecipheriv(cipherName, key, nonce, { authTagLength: 16 });
+      d.setAuthTag(tag);
+      d.setAAD(aad);
+      this.js = d;
+    }
+  }
+
+  /**
+   * For a frame of which `filled` bytes (at least the 52-byte header) have arrived; undefined when
+   * the cipher is not GCM or the header is not one this frame can satisfy (the caller then decrypts
+   * the usual way once the frame is complete, and gets the usual errors).
+   */
+  static start(cipherId: number, key: Buffer, frame: Buffer, filled: number): StreamingOpener | undefined {
+    if (filled < TRANSFORM_HEADER_SIZE) return undefined;
+    let info: CipherInfo;
+    try {
+      info = cipherInfo(cipherId);
+    } catch {
+      return undefined;
+    }
+    if (info.ccm || key.length !== info.keyLen) return undefined;
+    let h: ReturnType<typeof decodeTransformHeader>;
+    try {
+      h = decodeTransformHeader(frame);
+    } catch {
+      return undefined;
+    }
+    if (h.flags !== TRANSFORM_FLAG_ENCRYPTED || h.originalMessageSize !== frame.length - TRANSFORM_HEADER_SIZE) return undefined;
+    const tag = Buffer.from(h.signature);
+    const nonce = Buffer.from(h.nonce.subarray(0, info.nonceLen));
+    StreamingOpener.started++;
+    return new StreamingOpener(frame, h.sessionId, tag, info.name as CipherGCMTypes, key, nonce);
+  }
+
+  /** `filled` bytes of the frame are final: decrypt what is new, in steps. */
+  update(filled: number): void {
+    const upTo = Math.min(filled, this.frame.length);
+    if (upTo - this.done < STREAM_STEP) return;
+    this.decrypt(upTo - ((upTo - this.done) % STREAM_STEP));
+  }
+
+  /** The frame is complete: decrypt the rest and verify. Throws WireError when not authentic. */
+  finish(): { sessionId: bigint; plaintext: Buffer } {
+    let ok: boolean;
+    try {
+      this.decrypt(this.frame.length);
+      if (this.native) {
+        ok = aeadBinding()!.gcmOpenFinal(this.native, this.tag);
+      } else {
+        this.js!.final();
+        ok = true;
+      }
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new WireError('SMB2 decryption failed (bad key, tag or data)', 0xc000000d);
+    return { sessionId: this.sessionId, plaintext: this.frame.subarray(TRANSFORM_HEADER_SIZE) };
+  }
+
+  private decrypt(upTo: number): void {
+    if (upTo <= this.done) return;
+    const piece = this.frame.subarray(this.done, upTo);
+    if (this.native) {
+      aeadBinding()!.gcmOpenUpdate(this.native, piece);
+    } else {
+      let w = 0;
+      for (let off = 0; off < piece.length; off += GCM_PIECE) w += this.js!.update(piece.subarray(off, off + GCM_PIECE)).copy(piece, w);
+    }
+    this.done = upTo;
+  }
 }
 
 /**

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { aeadBinding, aeadUnavailableReason, resetAeadForTests, setAeadForTests, type AeadBinding } from './native.js';
-import { CIPHER, decryptMessage, encryptMessage, openMessageInPlace, sealMessage } from './encryption.js';
+import { CIPHER, StreamingOpener, decryptMessage, encryptMessage, openMessageInPlace, sealMessage } from './encryption.js';
 import { computeSignature } from './signing.js';
 import { ENC_CCM, ENC_GCM } from './vectors.fixture.js';
 
@@ -116,4 +116,39 @@ test('native addon refuses bad arguments with exceptions, never crashes', () => 
   assert.throws(() => b.ccmOpen(key, Buffer.alloc(12), Buffer.alloc(0), Buffer.alloc(1), tag), RangeError);
   assert.throws(() => b.cmac(Buffer.alloc(32), [], tag), RangeError);
   assert.equal(b.gcmOpen(key, Buffer.alloc(12), Buffer.alloc(0), Buffer.alloc(5, 1), tag), false);
+});
+
+test('StreamingOpener: decrypting while the frame arrives equals the one-shot result, both backends', () => {
+  bothBackends((backend) => {
+    for (const [id, keyLen] of [[CIPHER.AES128_GCM, 16], [CIPHER.AES256_GCM, 32]] as const) {
+      const key = randomBytes(keyLen);
+      for (const size of [64, 300_000, 3 * 1024 * 1024 + 5]) {
+        const msg = randomBytes(size);
+        const sealed = sealMessage(id, key, 7n, msg);
+        const frame = Buffer.from(sealed);
+        const o = StreamingOpener.start(id, key, frame, 60);
+        assert.ok(o, `${backend}: started`);
+        // arrival in uneven steps, including repeats and steps below the update threshold
+        for (let filled = 60; filled < frame.length; filled += 100_003) o.update(filled);
+        o.update(frame.length - 1);
+        const r = o.finish();
+        assert.equal(r.sessionId, 7n);
+        assert.deepEqual(r.plaintext, msg, `${backend} cipher ${id} size ${size}`);
+        // a flipped ciphertext bit (already decrypted in a step) still fails at finish()
+        const bad = Buffer.from(sealed);
+        bad[bad.length >> 1]! ^= 1;
+        const ob = StreamingOpener.start(id, key, bad, bad.length)!;
+        ob.update(bad.length);
+        assert.throws(() => ob.finish(), /decryption failed/);
+        // wrong key
+        const ok2 = StreamingOpener.start(id, randomBytes(keyLen), Buffer.from(sealed), 52)!;
+        assert.throws(() => ok2.finish(), /decryption failed/);
+      }
+    }
+    // CCM cannot stream; a short or inconsistent header is not started
+    assert.equal(StreamingOpener.start(CIPHER.AES128_CCM, Buffer.alloc(16), sealMessage(CIPHER.AES128_CCM, Buffer.alloc(16), 1n, Buffer.alloc(10)), 62), undefined);
+    const f = sealMessage(CIPHER.AES128_GCM, Buffer.alloc(16), 1n, Buffer.alloc(100));
+    assert.equal(StreamingOpener.start(CIPHER.AES128_GCM, Buffer.alloc(16), f, 51), undefined);
+    assert.equal(StreamingOpener.start(CIPHER.AES128_GCM, Buffer.alloc(16), f.subarray(0, 120), 120), undefined);
+  });
 });

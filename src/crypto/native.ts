@@ -12,11 +12,19 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** An OpenSSL decryption context held by the addon (opaque). */
+export type GcmStream = { readonly __gcmStream: unique symbol };
+
 export interface AeadBinding {
   /** Encrypts `parts` into dst[dstOffset..] (AES-128/256-GCM by key length); tag -> `tag`. */
   gcmSeal(key: Buffer, nonce: Buffer, aad: Buffer, parts: Buffer | Buffer[], dst: Buffer, dstOffset: number, tag: Buffer): void;
   /** Decrypts `data` in place; false (and `data` zeroed) when the tag does not match. */
   gcmOpen(key: Buffer, nonce: Buffer, aad: Buffer, data: Buffer, tag: Buffer): boolean;
+  /** Streaming GCM decryption in place: start, update with consecutive pieces, final (tag check). */
+  gcmOpenStart(key: Buffer, nonce: Buffer, aad: Buffer): GcmStream;
+  gcmOpenUpdate(ctx: GcmStream, data: Buffer): void;
+  /** Verifies the tag and frees the context; false when it does not match. */
+  gcmOpenFinal(ctx: GcmStream, tag: Buffer): boolean;
   ccmSeal(key: Buffer, nonce: Buffer, aad: Buffer, parts: Buffer | Buffer[], dst: Buffer, dstOffset: number, tag: Buffer): void;
   ccmOpen(key: Buffer, nonce: Buffer, aad: Buffer, data: Buffer, tag: Buffer): boolean;
   /** GCM tag over `parts` as additional data, no plaintext (SMB2 AES-GMAC signing). */
@@ -45,7 +53,7 @@ function load(): { binding?: AeadBinding; reason?: string } {
   if (!file) return (loaded = { reason: 'native aead addon not built (native/aead; see scripts/build-native.mjs)' });
   try {
     const b = createRequire(import.meta.url)(file) as Partial<AeadBinding>;
-    for (const k of ['gcmSeal', 'gcmOpen', 'ccmSeal', 'ccmOpen', 'gmac', 'cmac'] as const) {
+    for (const k of ['gcmSeal', 'gcmOpen', 'gcmOpenStart', 'gcmOpenUpdate', 'gcmOpenFinal', 'ccmSeal', 'ccmOpen', 'gmac', 'cmac'] as const) {
       if (typeof b[k] !== 'function') return (loaded = { reason: `${file} is not the smbts aead addon` });
     }
     return (loaded = { binding: b as AeadBinding });

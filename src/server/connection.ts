@@ -18,7 +18,7 @@ import { Status, statusName } from '../wire/status.js';
 import { encodeErrorResponse } from '../wire/error.js';
 import { isSmb1Negotiate } from '../wire/smb1.js';
 import { TRANSFORM_PROTOCOL_ID, transformSessionId } from '../wire/transform.js';
-import { encryptMessage, openMessageInPlace, sealMessage } from '../crypto/encryption.js';
+import { StreamingOpener, encryptMessage, openMessageInPlace, sealMessage } from '../crypto/encryption.js';
 import { EARLY_DATA_START, EarlyWrite, type EarlyWriteHost } from './early-write.js';
 import { computeSignature, verifySignature, type SigningAlgorithm } from '../crypto/signing.js';
 import type { PreauthHash } from '../crypto/preauth.js';
@@ -130,11 +130,13 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
   readonly credits = new CreditWindow();
   private readonly reader = new FrameReader(undefined, ioPool);
   private readonly pending = new Map<bigint, Pending>();
+  /** The key each streaming decryption was started with. */
+  private readonly openerKeys = new WeakMap<StreamingOpener, Buffer>();
   private readonly asyncOps = new Map<bigint, Pending>();
   private nextAsyncId = 1n;
   private idleTimer: NodeJS.Timeout | undefined;
   /** The large frame being received, and its early write when it qualified for one. */
-  private early: { frame: Buffer; tried: boolean; ew: EarlyWrite | undefined } | undefined;
+  private early: { frame: Buffer; tried: boolean; ew: EarlyWrite | undefined; opener: StreamingOpener | undefined } | undefined;
 
   constructor(readonly server: ServerCore, private readonly socket: Socket) {
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
@@ -190,7 +192,10 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
     this.dispatch(frames);
   }
 
-  /** A large frame is arriving: a plain WRITE may start going to its file now (early-write.ts). */
+  /**
+   * A large frame is arriving: a plain WRITE may start going to its file now (early-write.ts), an
+   * AES-GCM transform may be decrypted as it comes (StreamingOpener).
+   */
   private onPartialFrame(frame: Buffer, filled: number): void {
     if (this.closed) return;
     const e = this.early;
@@ -198,13 +203,28 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
       // Not on the first news of a frame: requests that arrived with it are dispatched after this
       // call returns, and their effects (a lock, a close) must be seen by EarlyWrite.start.
       e?.ew?.abandon();
-      this.early = { frame, tried: false, ew: undefined };
-    } else if (e.ew) {
+      this.early = { frame, tried: false, ew: undefined, opener: undefined };
+      return;
+    }
+    if (e.ew) {
       e.ew.progress(filled);
+    } else if (e.opener) {
+      e.opener.update(filled);
     } else if (!e.tried && filled >= EARLY_DATA_START) {
       e.tried = true;
-      e.ew = EarlyWrite.start(this, frame, filled);
+      if (frame.readUInt32LE(0) === TRANSFORM_PROTOCOL_ID) e.opener = this.startOpener(frame, filled);
+      else e.ew = EarlyWrite.start(this, frame, filled);
     }
+  }
+
+  private startOpener(frame: Buffer, filled: number): StreamingOpener | undefined {
+    if (this.dialect < Dialect.SMB3_00 || !this.negotiated) return undefined;
+    const session = this.server.sessions.get(transformSessionId(frame));
+    if (!session || session.decryptionKey.length === 0) return undefined;
+    const opener = StreamingOpener.start(session.cipherId, session.decryptionKey, frame, filled);
+    if (opener) this.openerKeys.set(opener, session.decryptionKey);
+    opener?.update(filled);
+    return opener;
   }
 
   private dispatch(frames: Buffer[]): void {
@@ -216,11 +236,13 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
       // (and its early pwrites, if any, finished).
       const recycle = ioPool.owns(f) && isLoneWrite(f);
       let early: EarlyWrite | undefined;
+      let opener: StreamingOpener | undefined;
       if (this.early?.frame === f) {
         early = this.early.ew;
+        opener = this.early.opener;
         this.early = undefined;
       }
-      this.onFrame(f).then(async () => {
+      this.onFrame(f, opener).then(async () => {
         if (early) await early.finish();
         if (recycle) ioPool.release(f);
       }, (e: unknown) => {
@@ -230,7 +252,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
     }
   }
 
-  private async onFrame(frame: Buffer): Promise<void> {
+  private async onFrame(frame: Buffer, opener?: StreamingOpener): Promise<void> {
     if (this.closed) return;
     if (frame.length < 4) throw new DisconnectError('runt frame');
     const proto = frame.readUInt32LE(0);
@@ -241,7 +263,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
       return;
     }
     if (proto === TRANSFORM_PROTOCOL_ID) {
-      await this.onTransform(frame);
+      await this.onTransform(frame, opener);
       return;
     }
     if (proto === COMPRESSION_PROTOCOL_ID) throw new DisconnectError('compressed message, compression not negotiated');
@@ -250,7 +272,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
   }
 
   /** MS-SMB2 3.3.5.2.1.1: decrypt with the session's key; failure drops the connection. */
-  private async onTransform(frame: Buffer): Promise<void> {
+  private async onTransform(frame: Buffer, opener?: StreamingOpener): Promise<void> {
     if (this.dialect < Dialect.SMB3_00 || !this.negotiated) throw new DisconnectError('encrypted message before 3.x negotiate');
     let sessionId: bigint;
     try {
@@ -263,7 +285,9 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
     let plaintext: Buffer;
     try {
       // In place: the plaintext is a view of the frame (no fresh multi-MiB buffer per WRITE).
-      plaintext = openMessageInPlace(session.cipherId, session.decryptionKey, frame).plaintext;
+      // Begun while the frame arrived: valid only with the key it was started with.
+      if (opener && this.openerKeys.get(opener) !== session.decryptionKey) throw new Error('session key changed');
+      plaintext = opener ? opener.finish().plaintext : openMessageInPlace(session.cipherId, session.decryptionKey, frame).plaintext;
     } catch {
       ioPool.release(frame);
       throw new DisconnectError('decryption failed');

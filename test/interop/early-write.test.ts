@@ -8,10 +8,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSmbts, smbclient, type SmbtsHandle } from './peers.js';
+import { protectionArgs, startSmbts, smbclient, type SmbtsHandle } from './peers.js';
 import { connect } from '../../src/client/client.js';
 import { earlyWriteStats } from '../../src/server/early-write.js';
 import { Command } from '../../src/wire/constants.js';
+import { StreamingOpener } from '../../src/crypto/encryption.js';
 import { encodeLockRequest } from '../../src/wire/lock.js';
 
 const MiB = 1024 * 1024;
@@ -139,6 +140,33 @@ test('early write: smbclient put of 40 MiB is byte-identical', { timeout: 120_00
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.deepEqual(await readFile(join(dir, 'put.bin')), data);
     assert.ok(earlyWriteStats.started > before, 'smbclient sends 8 MiB WRITEs: they stream early');
+  } finally {
+    await rm(local, { recursive: true, force: true });
+  }
+});
+
+test('encrypted WRITEs are decrypted while they arrive (GCM) and land byte-identical', { timeout: 120_000 }, async () => {
+  const c = await connect(url(), { encrypt: true });
+  try {
+    const before = StreamingOpener.started;
+    const data = randomBytes(2 * 8 * MiB + 777);
+    await c.writeFile('enc.bin', data, BIG);
+    assert.deepEqual(await readFile(join(dir, 'enc.bin')), data);
+    assert.deepEqual(await c.readFile('enc.bin', BIG), data);
+    assert.ok(StreamingOpener.started >= before + 2, 'each 8 MiB encrypted WRITE is opened while it arrives');
+  } finally {
+    await c.close();
+  }
+  const local = await mkdtemp(join(tmpdir(), 'smbts-early-src-'));
+  try {
+    const data = randomBytes(24 * MiB + 5);
+    await writeFile(join(local, 'src.bin'), data);
+    for (const alg of ['AES-128-GCM', 'AES-256-GCM', 'AES-128-CCM']) {
+      const r = await smbclient(srv.port, ['-m', 'SMB3_11', ...protectionArgs('encrypt'), `--option=client smb3 encryption algorithms=${alg}`,
+        '-c', `put ${join(local, 'src.bin')} enc-${alg}.bin`]);
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      assert.deepEqual(await readFile(join(dir, `enc-${alg}.bin`)), data, alg);
+    }
   } finally {
     await rm(local, { recursive: true, force: true });
   }
