@@ -48,7 +48,7 @@ import { MAX_IO_CHUNK, initialAttributes, mergeSetAttributes, planOpen, reportAt
 import { DosAttribStore, type DosStorage } from './dosstore.js';
 import type { XattrBinding } from './xattr.js';
 import { NameIndex } from './name-index.js';
-import { MetaIo, type MetadataCalls } from './metaio.js';
+import { MetaIo, type FileIo, type MetadataCalls } from './metaio.js';
 
 export interface LocalVfsOptions {
   /** Default false: names are matched case-insensitively when the exact spelling is missing. */
@@ -134,7 +134,7 @@ function wrap(err: unknown): VfsError {
 
 /** Reads into buf[bufOffset, +length) from `position` until full or end of file (the OS may return
  *  short reads before EOF). Returns the bytes read. */
-async function readFully(fh: fsp.FileHandle, buf: Buffer, bufOffset: number, length: number, position: bigint): Promise<number> {
+async function readFully(fh: FileIo, buf: Buffer, bufOffset: number, length: number, position: bigint): Promise<number> {
   if (bufOffset < 0 || length < 0 || bufOffset + length > buf.length) throw new VfsError(NtStatus.INVALID_PARAMETER);
   let total = 0;
   try {
@@ -165,7 +165,7 @@ async function copyLocal(src: VfsHandle, dst: VfsHandle, srcOffset: bigint, dstO
 }
 
 /** Writes all of `data` at `position` (looping over short writes); a zero-byte write is DISK_FULL. */
-async function writeFully(fh: fsp.FileHandle, data: Buffer, position: bigint): Promise<number> {
+async function writeFully(fh: FileIo, data: Buffer, position: bigint): Promise<number> {
   let total = 0;
   try {
     while (total < data.length) {
@@ -473,9 +473,9 @@ export class LocalVfs implements Vfs {
     const dir = await this.streamDir(bst, false);
     const file = dir ? await this.findStream(dir, stream) : undefined;
     const plan = planOpen(file !== undefined, false, attrs, { ...opts, directory: false, nonDirectory: false });
-    const baseFh = await this.openFd(r.abs, isDir, false, 0).catch((e: unknown) => { throw wrap(e); });
+    const baseFh = await this.openFd(r.abs, isDir, false, 0, bst).catch((e: unknown) => { throw wrap(e); });
     try {
-      let fh: fsp.FileHandle;
+      let fh: FileIo;
       let name = stream;
       if (plan.kind === 'create') {
         const d = await this.streamDir(bst, true);
@@ -548,21 +548,27 @@ export class LocalVfs implements Vfs {
     return p === root || p.startsWith(root + '/');
   }
 
-  /** Actual name of `name` in directory `dir` (exact first, then case-insensitive), or undefined. */
-  private async matchName(dir: string, name: string): Promise<string | undefined> {
+  /**
+   * Actual name of `name` in directory `dir` (exact first, then case-insensitive), or undefined;
+   * with the lstat of an exact match.
+   */
+  private async matchName(dir: string, name: string): Promise<{ name: string; st?: BigIntStats } | undefined> {
     try {
-      if (await this.io.lstatOrUndefined(nodePath.join(dir, name))) return name;
+      const st = await this.io.lstatOrUndefined(nodePath.join(dir, name));
+      if (st) return { name, st };
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOTDIR') throw new VfsError(NtStatus.OBJECT_PATH_NOT_FOUND);
       throw wrap(e);
     }
     if (this.caseSensitive) return undefined;
+    let found: string | undefined;
     try {
-      return (await this.names.lookup(dir, name))[0];
+      found = (await this.names.lookup(dir, name))[0];
     } catch (e) {
       throw wrap(e);
     }
+    return found === undefined ? undefined : { name: found };
   }
 
   /** Resolve a share path to a host path, enforcing containment. */
@@ -585,12 +591,13 @@ export class LocalVfs implements Vfs {
       const st = await this.io.stat(root).catch((e: unknown) => { throw wrap(e); });
       return { abs: root, rel: '', exists: true, st, isLink: false, dangling: false };
     }
-    // Fast path: the exact spelling exists and contains no symlink at all.
+    // Fast path: the exact spelling exists and contains no symlink at all (synchronous metadata
+    // calls: lstat of each directory below the root, the root's own real path being known).
     const direct = nodePath.join(root, ...comps);
     try {
-      if ((await this.io.realpath(direct)) === direct) {
-        const st = await this.io.lstat(direct);
-        if (!st.isSymbolicLink()) return { abs: direct, rel: p, exists: true, st, isLink: false, dangling: false };
+      if (this.io.sync ? this.io.plainDirs(root, comps, comps.length - 1) : (await this.io.realpath(direct)) === direct) {
+        const st = await this.io.lstatOrUndefined(direct);
+        if (st && !st.isSymbolicLink()) return { abs: direct, rel: p, exists: true, st, isLink: false, dangling: false };
       }
     } catch {
       /* fall through to the careful walk */
@@ -600,15 +607,16 @@ export class LocalVfs implements Vfs {
     for (let i = 0; i < comps.length; i++) {
       const last = i === comps.length - 1;
       const comp = comps[i]!;
-      const name = await this.matchName(cur, comp);
-      if (name === undefined) {
+      const match = await this.matchName(cur, comp);
+      if (match === undefined) {
         if (last) return { abs: nodePath.join(cur, comp), rel: [...real, comp].join('/'), exists: false, isLink: false, dangling: false };
         throw new VfsError(NtStatus.OBJECT_PATH_NOT_FOUND, p);
       }
+      const name = match.name;
       let next = nodePath.join(cur, name);
       let st: BigIntStats;
       try {
-        st = await this.io.lstat(next);
+        st = match.st ?? await this.io.lstat(next);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'ENOENT') {
@@ -711,9 +719,10 @@ export class LocalVfs implements Vfs {
     return m;
   }
 
-  private async openFd(abs: string, isDir: boolean, write: boolean, extra: number): Promise<fsp.FileHandle> {
+  /** `st`: what resolve saw at abs (undefined: creating); only regular files and directories open synchronously. */
+  private async openFd(abs: string, isDir: boolean, write: boolean, extra: number, st: BigIntStats | undefined): Promise<FileIo> {
     const flags = O_NOFOLLOW | extra | (isDir ? C.O_RDONLY | O_DIRECTORY : write ? C.O_RDWR : C.O_RDONLY);
-    return fsp.open(abs, flags, 0o666);
+    return this.io.open(abs, flags, 0o666, !st || st.isFile() || st.isDirectory());
   }
 
   async open(path: string, opts: OpenOptions): Promise<{ handle: VfsHandle; action: OpenAction }> {
@@ -728,15 +737,15 @@ export class LocalVfs implements Vfs {
         if (plan.kind === 'create') {
           if (r.dangling) throw new VfsError(NtStatus.ACCESS_DENIED, 'dangling symlink');
           const isDir = !!opts.directory;
-          let fh: fsp.FileHandle;
+          let fh: FileIo;
           if (isDir) {
             await fsp.mkdir(r.abs, 0o777);
-            fh = await this.openFd(r.abs, true, false, 0);
+            fh = await this.openFd(r.abs, true, false, 0, undefined);
           } else {
-            fh = await this.openFd(r.abs, false, opts.write, C.O_CREAT | C.O_EXCL);
+            fh = await this.openFd(r.abs, false, opts.write, C.O_CREAT | C.O_EXCL, undefined);
           }
           await this.names.added(nodePath.dirname(r.abs), nodePath.basename(r.abs));
-          const nst = await fh.stat({ bigint: true });
+          const nst = await this.io.fstat(fh);
           const want = initialAttributes(isDir, opts.attributes);
           this.meta.set(metaKey(nst), { attrs: want & ~FileAttribute.READONLY });
           // As smbd: every new object gets its user.DOSATTRIB (attributes + creation time).
@@ -747,8 +756,8 @@ export class LocalVfs implements Vfs {
         }
         const isDir = st!.isDirectory();
         if (plan.kind === 'truncate') {
-          const fh = await this.openFd(r.abs, false, true, C.O_TRUNC);
-          const nst = await fh.stat({ bigint: true });
+          const fh = await this.openFd(r.abs, false, true, C.O_TRUNC, st);
+          const nst = await this.io.fstat(fh);
           const m = this.metaFor(nst);
           const before = this.toFileStat(nst, false, fh.fd);
           const keep = before.attributes & (FileAttribute.HIDDEN | FileAttribute.SYSTEM);
@@ -760,7 +769,7 @@ export class LocalVfs implements Vfs {
           await this.dropStreams(nst, true); // overwriting the main stream drops the named ones (as Samba)
           return { handle: new LocalHandle(this, fh, r.rel, false, r.abs), action: plan.action };
         }
-        const fh = await this.openFd(r.abs, isDir, opts.write && !isDir, 0);
+        const fh = await this.openFd(r.abs, isDir, opts.write && !isDir, 0, st);
         return { handle: new LocalHandle(this, fh, r.rel, isDir, r.abs), action: 'opened' };
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
@@ -1010,7 +1019,7 @@ class LocalHandle implements VfsHandle {
   private closed = false;
   constructor(
     private readonly vfs: LocalVfs,
-    /** @internal */ readonly fh: fsp.FileHandle,
+    /** @internal */ readonly fh: FileIo,
     public path: string,
     readonly isDirectory: boolean,
     private readonly abs: string,
@@ -1024,7 +1033,7 @@ class LocalHandle implements VfsHandle {
     else if (this.path.startsWith(from + '/')) this.path = to + this.path.slice(from.length);
   }
 
-  private check(file: boolean): fsp.FileHandle {
+  private check(file: boolean): FileIo {
     if (this.closed) throw new VfsError(NtStatus.FILE_CLOSED);
     if (file && this.isDirectory) throw new VfsError(NtStatus.INVALID_DEVICE_REQUEST, 'is a directory');
     return this.fh;
@@ -1032,8 +1041,7 @@ class LocalHandle implements VfsHandle {
 
   private async rawStat(): Promise<BigIntStats> {
     try {
-      const fh = this.check(false);
-      return await this.vfs.io.fstat(fh.fd, fh);
+      return await this.vfs.io.fstat(this.check(false));
     } catch (e) {
       throw wrap(e);
     }
@@ -1228,7 +1236,7 @@ class LocalStreamHandle implements VfsHandle {
   private allocation: bigint | undefined;
   constructor(
     private readonly vfs: LocalVfs,
-    private readonly fh: fsp.FileHandle,
+    private readonly fh: FileIo,
     private readonly base: LocalHandle,
     public path: string,
     private readonly name: string,
@@ -1243,7 +1251,7 @@ class LocalStreamHandle implements VfsHandle {
     else if (this.path.startsWith(from + ':') || this.path.startsWith(from + '/')) this.path = to + this.path.slice(from.length);
   }
 
-  private check(): fsp.FileHandle {
+  private check(): FileIo {
     if (this.closed) throw new VfsError(NtStatus.FILE_CLOSED);
     return this.fh;
   }
