@@ -29,6 +29,8 @@ interface Client {
   writeFile(p: string, data: Buffer): Promise<unknown>;
   createReadStream(p: string, o?: unknown): Readable;
   createWriteStream(p: string, o?: unknown): Writable;
+  download?(p: string, local: string): Promise<number>;
+  upload?(local: string, p: string): Promise<number>;
   stat(p: string): Promise<unknown>;
   readdir(p: string): Promise<unknown[]>;
   rm(p: string, o?: unknown): Promise<unknown>;
@@ -94,10 +96,15 @@ async function main(): Promise<void> {
   const out: Record<string, unknown> = {};
   const cpu0 = process.cpuUsage();
   let start = now();
+  // File to file, like smbclient's get/put (download/upload); SMBTS_BENCH_STREAMS=1 measures the
+  // stream API (createReadStream/createWriteStream piped from/to node:fs streams) instead.
+  const streams = process.env.SMBTS_BENCH_STREAMS === '1';
   if (job.op === 'get') {
-    await pipeline(client.createReadStream(job.remote as string), createWriteStream(job.local as string));
+    if (client.download && !streams) await client.download(job.remote as string, job.local as string);
+    else await pipeline(client.createReadStream(job.remote as string), createWriteStream(job.local as string));
   } else if (job.op === 'put') {
-    await pipeline(createReadStream(job.local as string, { highWaterMark: 1 << 20 }), client.createWriteStream(job.remote as string));
+    if (client.upload && !streams) await client.upload(job.local as string, job.remote as string);
+    else await pipeline(createReadStream(job.local as string, { highWaterMark: 1 << 20 }), client.createWriteStream(job.remote as string));
   } else {
     const dir = job.dir ?? '';
     const names = Array.from({ length: job.count ?? 0 }, (_, i) => `${job.prefix ?? 'f'}${String(i).padStart(job.width ?? 5, '0')}`);

@@ -1,7 +1,9 @@
 // The fs-like client API (DESIGN.md "Client shape"): connect(url) -> SmbClient -> Session -> Tree
 // -> FileHandle. Everything below this file is protocol; this file is about paths and files.
 import { randomBytes } from 'node:crypto';
+import { close as fsClose, fstat, open as fsOpen, read as fsRead, write as fsWrite } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
+import { ioPool } from '../transport/bufpool.js';
 import { Access, Command, CreateDisposition, CreateOptions, FileAttributes, OplockLevel } from '../wire/constants.js';
 import { decodeCreateResponse } from '../wire/create.js';
 import { decodeCloseResponse } from '../wire/close.js';
@@ -16,7 +18,7 @@ import { createGss } from './auth.js';
 import { SmbError, parse } from './errors.js';
 import { parseSmbUrl } from './url.js';
 import {
-  DEFAULT_DEPTH, FILE_OPTIONS, FileHandle, OpenFlags, closeRequest, createRequest, displayPath, openFile, runPipelined,
+  BULK_CHUNK, BULK_IN_FLIGHT, DEFAULT_DEPTH, FILE_OPTIONS, WRITE_FRAME_DATA, FileHandle, OpenFlags, closeRequest, createRequest, displayPath, openFile, runPipelined,
   statsFrom, type OpenFlag, type Stats, type TransferOptions,
 } from './file.js';
 import { listDirectory, renamePath, setDeleteOnClose, type DirEntry } from './info.js';
@@ -346,6 +348,51 @@ export class SmbClient {
     }
   }
 
+  private bulk(o: TransferOptions, maxChunk: number): { chunk: number; depth: number } {
+    const chunk = Math.max(1, Math.min(o.chunkSize ?? this.options.chunkSize ?? BULK_CHUNK, maxChunk));
+    return { chunk, depth: Math.max(1, o.depth ?? this.options.depth ?? Math.max(2, Math.ceil(BULK_IN_FLIGHT / chunk))) };
+  }
+
+  /**
+   * Copies the remote file `path` to the local file `localPath` (created or truncated), like
+   * smbclient's get; resolves with the bytes copied. READs of up to 8 MiB are pipelined, their
+   * answers received into pooled buffers and written to the file from there, in order, one write at
+   * a time (so `localPath` may also be a device or a FIFO). Reads until the server reports the end.
+   */
+  async download(path: string, localPath: string, o: TransferOptions = {}): Promise<number> {
+    const h = await this.open(path, 'r');
+    let fd: number | undefined;
+    try {
+      fd = await fsCall<number>((cb) => fsOpen(localPath, 'w', 0o666, cb));
+      return await downloadTo(h, fd, this.bulk(o, h.readChunkSize({ chunkSize: Number.MAX_SAFE_INTEGER })), o.onProgress);
+    } finally {
+      const f = fd;
+      if (f !== undefined) await fsCall<void>((cb) => fsClose(f, cb)).catch(() => undefined);
+      await h.close();
+    }
+  }
+
+  /**
+   * Copies the local file `localPath` to the remote `path` (created or truncated; `flags: 'a'`
+   * appends), like smbclient's put; resolves with the bytes copied. The file is read straight into
+   * pooled WRITE request buffers behind the headers, and each WRITE (up to 8 MiB, several in flight)
+   * goes out as that one buffer.
+   */
+  async upload(localPath: string, path: string, o: TransferOptions & { flags?: OpenFlag } = {}): Promise<number> {
+    const fd = await fsCall<number>((cb) => fsOpen(localPath, 'r', cb));
+    try {
+      const seekable = (await fsCall<{ isFile(): boolean }>((cb) => fstat(fd, cb))).isFile();
+      const h = await this.open(path, o.flags ?? 'w');
+      try {
+        return await uploadFrom(h, fd, seekable, o.flags?.startsWith('a') ? h.size : 0, this.bulk(o, h.writeChunkSize({ chunkSize: Number.MAX_SAFE_INTEGER })), o.onProgress);
+      } finally {
+        await h.close();
+      }
+    } finally {
+      await fsCall<void>((cb) => fsClose(fd, cb)).catch(() => undefined);
+    }
+  }
+
   /** A Readable over the file; chunk reads are pipelined and paused by backpressure. */
   createReadStream(path: string, o: TransferOptions & { start?: number; end?: number } = {}): Readable {
     const x = this.xfer(o);
@@ -483,6 +530,134 @@ export class SmbClient {
     await this.mc?.close();
     await this.conn.close();
   }
+}
+
+function fsCall<T>(f: (cb: (err: NodeJS.ErrnoException | null, v: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => f((err, v) => (err ? reject(err) : resolve(v))));
+}
+
+/** Writes all of `buf` at the file's current position. */
+async function writeAll(fd: number, buf: Buffer): Promise<void> {
+  let off = 0;
+  while (off < buf.length) {
+    off += await fsCall<number>((cb) => fsWrite(fd, buf, off, buf.length - off, null, cb));
+  }
+}
+
+/** download(): READs in order of offset, `depth` in flight; answers are written in the same order. */
+async function downloadTo(h: FileHandle, fd: number, x: { chunk: number; depth: number }, onProgress?: (n: number) => void): Promise<number> {
+  interface Req { off: number; want: number; p: Promise<Buffer> }
+  const queue: Req[] = [];
+  let next = 0;
+  // Read up to the size known at open, then probe with one more READ for growth or the end.
+  let limit = Math.max(h.size, 1);
+  let written = 0;
+  let writing: Promise<void> = Promise.resolve();
+  let writeError: unknown;
+  const issue = (): void => {
+    while (queue.length < x.depth && next < limit) {
+      const want = Math.min(x.chunk, limit - next);
+      const p = h.readChunk(next, want, true);
+      p.catch(() => undefined);
+      queue.push({ off: next, want, p });
+      next += want;
+    }
+  };
+  const drop = (): void => {
+    // READs already sent for offsets we no longer want: give their buffers back when they land.
+    for (const r of queue.splice(0)) r.p.then((d) => ioPool.release(d), () => undefined);
+  };
+  try {
+    for (;;) {
+      issue();
+      const r = queue.shift();
+      if (!r) break;
+      const data = await r.p;
+      if (writeError !== undefined) throw writeError;
+      if (data.length === 0) break; // end of file (3.2.5.12)
+      const end = r.off + data.length;
+      if (data.length < r.want) {
+        // Short read: what was queued after it starts at the wrong offset; go on from here.
+        drop();
+        next = end;
+        limit = Math.max(limit, end + 1);
+      } else if (next >= limit && queue.length === 0) {
+        limit = next + x.chunk; // probe for growth / the end
+      }
+      writing = writing.then(() => writeAll(fd, data)).then(() => {
+        ioPool.release(data);
+        written += data.length;
+        onProgress?.(data.length);
+      }, (e: unknown) => { writeError ??= e; });
+      // At most two chunks waiting for the disk: the READs wait meanwhile (backpressure).
+      if (end - written > 2 * x.chunk) await writing;
+    }
+    await writing;
+    if (writeError !== undefined) throw writeError;
+    return written;
+  } catch (e) {
+    await writing; // never leave a write running on an fd the caller is about to close
+    throw e;
+  } finally {
+    drop();
+  }
+}
+
+/** upload(): the file is read in order (one read at a time) into pooled WRITE frames, `depth` WRITEs in flight. */
+async function uploadFrom(h: FileHandle, fd: number, seekable: boolean, base: number, x: { chunk: number; depth: number }, onProgress?: (n: number) => void): Promise<number> {
+  let pos = 0;
+  let eof = false;
+  let reading: Promise<unknown> = Promise.resolve();
+  /** Reads the next chunk into a new frame (serialised: a FIFO has no offsets); undefined at the end. */
+  const readNext = (): Promise<{ off: number; frame: Buffer } | undefined> => {
+    const p = reading.then(async () => {
+      if (eof) return undefined;
+      const frame = ioPool.get(WRITE_FRAME_DATA + x.chunk);
+      const off = pos;
+      let got = 0;
+      try {
+        while (got < x.chunk) {
+          const n = await fsCall<number>((cb) => fsRead(fd, frame, WRITE_FRAME_DATA + got, x.chunk - got, seekable ? off + got : null, cb));
+          if (n === 0) { eof = true; break; }
+          got += n;
+        }
+      } catch (e) {
+        eof = true;
+        ioPool.release(frame);
+        throw e;
+      }
+      pos += got;
+      if (got === 0) { ioPool.release(frame); return undefined; }
+      return { off, frame: got === x.chunk ? frame : frame.subarray(0, WRITE_FRAME_DATA + got) };
+    });
+    reading = p.catch(() => undefined);
+    return p;
+  };
+  let total = 0;
+  let failed: unknown;
+  const worker = async (): Promise<void> => {
+    while (failed === undefined) {
+      const c = await readNext();
+      if (!c) return;
+      const len = c.frame.length - WRITE_FRAME_DATA;
+      const n = await h.writeFrame(base + c.off, c.frame);
+      if (n < len) {
+        // The server took less than all of it: write the rest the ordinary way.
+        let done = n;
+        while (done < len) {
+          const m = await h.writeChunk(base + c.off + done, Buffer.from(c.frame.subarray(WRITE_FRAME_DATA + done)));
+          if (m <= 0) throw new SmbError(Status.DISK_FULL, 'server wrote nothing', displayPath(h.path));
+          done += m;
+        }
+      }
+      ioPool.release(c.frame);
+      total += len;
+      onProgress?.(len);
+    }
+  };
+  await Promise.all(Array.from({ length: x.depth }, () => worker().catch((e: unknown) => { failed ??= e; eof = true; })));
+  if (failed !== undefined) throw failed;
+  return total;
 }
 
 function appendMode(h: FileHandle): void {
