@@ -14,6 +14,9 @@
  *   gcmOpenUpdate(ctx, data)                                 still arriving): decrypts data in place,
  *   gcmOpenFinal(ctx, tag) -> boolean                        verifies the tag and frees the context
  *   gmac(key, nonce, parts[], tag)                           GCM tag over parts as AAD (SMB2 GMAC signing)
+ *   macStart(kind, key, nonce) -> ctx                        streaming signature of a frame still
+ *   macUpdate(ctx, data)                                     arriving: kind "gmac" (nonce 12 bytes)
+ *   macFinal(ctx, out16)                                     or "cmac" (nonce ignored)
  *   cmac(key, parts[], mac)                                  AES-128-CMAC over parts (SMB2 CMAC signing)
  *
  * Arguments are checked (lengths, types); a bad one throws TypeError/RangeError. A tag mismatch is
@@ -339,6 +342,133 @@ static napi_value CcmOpen(napi_env env, napi_callback_info info) {
   return bool_value(env, ok);
 }
 
+/* ---------------------------------------------------------------- streaming MACs */
+
+typedef struct {
+  EVP_CIPHER_CTX *gcm; /* gmac */
+  EVP_MAC_CTX *cmac;   /* cmac */
+} mac_stream;
+
+static void mac_stream_free(napi_env env, void *data, void *hint) {
+  mac_stream *st = (mac_stream *)data;
+  if (st->gcm) EVP_CIPHER_CTX_free(st->gcm);
+  if (st->cmac) EVP_MAC_CTX_free(st->cmac);
+  free(st);
+}
+
+static mac_stream *get_mac_stream(napi_env env, napi_value v) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external) return NULL;
+  void *p = NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok) return NULL;
+  return (mac_stream *)p;
+}
+
+static EVP_MAC *cmac_alg(void) {
+  static EVP_MAC *alg = NULL;
+  if (!alg) alg = EVP_MAC_fetch(NULL, "CMAC", NULL);
+  return alg;
+}
+
+static EVP_MAC_CTX *cmac_new(const span *key) {
+  EVP_MAC *alg = cmac_alg();
+  if (!alg) return NULL;
+  EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(alg);
+  OSSL_PARAM params[2];
+  params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, (char *)"AES-128-CBC", 0);
+  params[1] = OSSL_PARAM_construct_end();
+  if (ctx && EVP_MAC_init(ctx, key->p, key->n, params) != 1) {
+    EVP_MAC_CTX_free(ctx);
+    return NULL;
+  }
+  return ctx;
+}
+
+/* macStart("gmac" | "cmac", key, nonce) -> External */
+static napi_value MacStart(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value a[3];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc < 3) return throw_type(env, "macStart(kind, key, nonce)");
+  char kind[8];
+  size_t kl = 0;
+  span key, nonce;
+  if (napi_get_value_string_utf8(env, a[0], kind, sizeof kind, &kl) != napi_ok ||
+      !get_buf(env, a[1], &key) || !get_buf(env, a[2], &nonce)) return throw_type(env, "macStart: bad argument");
+  mac_stream *st = (mac_stream *)calloc(1, sizeof(mac_stream));
+  if (!st) return throw_range(env, "macStart: out of memory");
+  int ok;
+  if (strcmp(kind, "gmac") == 0) {
+    const EVP_CIPHER *c = gcm_for(key.n);
+    if (!c || nonce.n != 12) {
+      free(st);
+      return throw_range(env, "macStart: gmac needs a 16 or 32-byte key and a 12-byte nonce");
+    }
+    st->gcm = EVP_CIPHER_CTX_new();
+    ok = st->gcm != NULL && EVP_EncryptInit_ex(st->gcm, c, NULL, key.p, nonce.p) == 1;
+  } else if (strcmp(kind, "cmac") == 0) {
+    if (key.n != 16) {
+      free(st);
+      return throw_range(env, "macStart: cmac needs a 16-byte key");
+    }
+    st->cmac = cmac_new(&key);
+    ok = st->cmac != NULL;
+  } else {
+    free(st);
+    return throw_range(env, "macStart: kind must be gmac or cmac");
+  }
+  napi_value ext;
+  if (!ok || napi_create_external(env, st, mac_stream_free, NULL, &ext) != napi_ok) {
+    mac_stream_free(env, st, NULL);
+    return throw_range(env, "macStart: OpenSSL error");
+  }
+  return ext;
+}
+
+/* macUpdate(ctx, data) */
+static napi_value MacUpdate(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value a[2];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  mac_stream *st = argc >= 2 ? get_mac_stream(env, a[0]) : NULL;
+  span data;
+  if (!st || !get_buf(env, a[1], &data)) return throw_type(env, "macUpdate(ctx, data)");
+  if (!st->gcm && !st->cmac) return throw_range(env, "macUpdate: context already finished");
+  if (data.n > INT32_MAX) return throw_range(env, "macUpdate: data too large");
+  int outl = 0;
+  int ok = data.n == 0 || (st->gcm ? EVP_EncryptUpdate(st->gcm, NULL, &outl, data.p, (int)data.n) == 1
+                                   : EVP_MAC_update(st->cmac, data.p, data.n) == 1);
+  if (!ok) return throw_range(env, "macUpdate: OpenSSL error");
+  return NULL;
+}
+
+/* macFinal(ctx, out16); frees the context */
+static napi_value MacFinal(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value a[2];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  mac_stream *st = argc >= 2 ? get_mac_stream(env, a[0]) : NULL;
+  span out;
+  if (!st || !get_buf(env, a[1], &out)) return throw_type(env, "macFinal(ctx, out)");
+  if (!st->gcm && !st->cmac) return throw_range(env, "macFinal: context already finished");
+  if (out.n < 16) return throw_range(env, "macFinal: out must be 16 bytes");
+  int ok;
+  if (st->gcm) {
+    uint8_t none[16];
+    int outl = 0;
+    ok = EVP_EncryptFinal_ex(st->gcm, none, &outl) == 1 && EVP_CIPHER_CTX_ctrl(st->gcm, EVP_CTRL_GCM_GET_TAG, 16, out.p) == 1;
+    EVP_CIPHER_CTX_free(st->gcm);
+    st->gcm = NULL;
+  } else {
+    size_t outl = 0;
+    ok = EVP_MAC_final(st->cmac, out.p, &outl, 16) == 1 && outl == 16;
+    EVP_MAC_CTX_free(st->cmac);
+    st->cmac = NULL;
+  }
+  if (!ok) return throw_range(env, "macFinal: OpenSSL error");
+  return NULL;
+}
+
 /* ---------------------------------------------------------------- CMAC */
 
 /* cmac(key16, parts, mac16) */
@@ -354,14 +484,8 @@ static napi_value Cmac(napi_env env, napi_callback_info info) {
   if (np < 0) return throw_type(env, "cmac: parts must be a Buffer or an array of at most 64 Buffers");
   if (key.n != 16) return throw_range(env, "cmac: key must be 16 bytes");
   if (mac.n < 16) return throw_range(env, "cmac: mac must be 16 bytes");
-  static EVP_MAC *alg = NULL;
-  if (!alg) alg = EVP_MAC_fetch(NULL, "CMAC", NULL);
-  if (!alg) return throw_range(env, "cmac: CMAC is not available in this OpenSSL");
-  EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(alg);
-  OSSL_PARAM params[2];
-  params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, (char *)"AES-128-CBC", 0);
-  params[1] = OSSL_PARAM_construct_end();
-  int ok = ctx != NULL && EVP_MAC_init(ctx, key.p, key.n, params) == 1;
+  EVP_MAC_CTX *ctx = cmac_new(&key);
+  int ok = ctx != NULL;
   for (int i = 0; ok && i < np; i++) {
     if (parts[i].n) ok = EVP_MAC_update(ctx, parts[i].p, parts[i].n) == 1;
   }
@@ -379,6 +503,9 @@ static napi_value Init(napi_env env, napi_value exports) {
     { "gcmOpenStart", NULL, GcmOpenStart, NULL, NULL, NULL, napi_enumerable, NULL },
     { "gcmOpenUpdate", NULL, GcmOpenUpdate, NULL, NULL, NULL, napi_enumerable, NULL },
     { "gcmOpenFinal", NULL, GcmOpenFinal, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "macStart", NULL, MacStart, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "macUpdate", NULL, MacUpdate, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "macFinal", NULL, MacFinal, NULL, NULL, NULL, napi_enumerable, NULL },
     { "gmac", NULL, Gmac, NULL, NULL, NULL, napi_enumerable, NULL },
     { "ccmSeal", NULL, CcmSeal, NULL, NULL, NULL, napi_enumerable, NULL },
     { "ccmOpen", NULL, CcmOpen, NULL, NULL, NULL, napi_enumerable, NULL },

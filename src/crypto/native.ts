@@ -15,6 +15,9 @@ import { fileURLToPath } from 'node:url';
 /** An OpenSSL decryption context held by the addon (opaque). */
 export type GcmStream = { readonly __gcmStream: unique symbol };
 
+/** A streaming MAC context held by the addon (opaque). */
+export type MacStream = { readonly __macStream: unique symbol };
+
 export interface AeadBinding {
   /** Encrypts `parts` into dst[dstOffset..] (AES-128/256-GCM by key length); tag -> `tag`. */
   gcmSeal(key: Buffer, nonce: Buffer, aad: Buffer, parts: Buffer | Buffer[], dst: Buffer, dstOffset: number, tag: Buffer): void;
@@ -29,6 +32,11 @@ export interface AeadBinding {
   ccmOpen(key: Buffer, nonce: Buffer, aad: Buffer, data: Buffer, tag: Buffer): boolean;
   /** GCM tag over `parts` as additional data, no plaintext (SMB2 AES-GMAC signing). */
   gmac(key: Buffer, nonce: Buffer, parts: Buffer | Buffer[], tag: Buffer): void;
+  /** Streaming MAC of a frame still arriving: "gmac" (12-byte nonce) or "cmac" (nonce ignored). */
+  macStart(kind: 'gmac' | 'cmac', key: Buffer, nonce: Buffer): MacStream;
+  macUpdate(ctx: MacStream, data: Buffer): void;
+  /** Writes the 16-byte MAC and frees the context. */
+  macFinal(ctx: MacStream, out: Buffer): void;
   /** AES-128-CMAC over `parts` (SMB2 AES-CMAC signing). */
   cmac(key: Buffer, parts: Buffer | Buffer[], mac: Buffer): void;
 }
@@ -53,7 +61,7 @@ function load(): { binding?: AeadBinding; reason?: string } {
   if (!file) return (loaded = { reason: 'native aead addon not built (native/aead; see scripts/build-native.mjs)' });
   try {
     const b = createRequire(import.meta.url)(file) as Partial<AeadBinding>;
-    for (const k of ['gcmSeal', 'gcmOpen', 'gcmOpenStart', 'gcmOpenUpdate', 'gcmOpenFinal', 'ccmSeal', 'ccmOpen', 'gmac', 'cmac'] as const) {
+    for (const k of ['gcmSeal', 'gcmOpen', 'gcmOpenStart', 'gcmOpenUpdate', 'gcmOpenFinal', 'macStart', 'macUpdate', 'macFinal', 'ccmSeal', 'ccmOpen', 'gmac', 'cmac'] as const) {
       if (typeof b[k] !== 'function') return (loaded = { reason: `${file} is not the smbts aead addon` });
     }
     return (loaded = { binding: b as AeadBinding });

@@ -1,8 +1,8 @@
 // SMB2/3 message signing (MS-SMB2 3.1.4.1). The signature covers the whole message with the
 // 16-byte Signature field (header bytes 48..63) taken as zero.
-import { createCipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createHmac, timingSafeEqual, type CipherGCM, type Hmac } from 'node:crypto';
 import { aesCmac } from './aes-cmac.js';
-import { aeadBinding, NATIVE_MAX_PARTS } from './native.js';
+import { aeadBinding, NATIVE_MAX_PARTS, type MacStream } from './native.js';
 
 export type SigningAlgorithm = 'hmac-sha256' | 'aes-cmac' | 'aes-gmac';
 
@@ -104,4 +104,84 @@ export function verifySignature(alg: SigningAlgorithm, key: Buffer, message: Buf
   if (message.length < HEADER_LEN) return false;
   const expected = computeSignature(alg, key, message);
   return timingSafeEqual(expected, message.subarray(SIG_OFF, SIG_END));
+}
+
+/** Least new data worth a streaming update (smaller remainders wait for more, or for finish()). */
+const STREAM_STEP = 256 * 1024;
+
+/**
+ * Verifies the signature of one SMB2 message (not a compound) while its frame is still arriving:
+ * update(filled) feeds what has been received, finish() the rest and compares (timing-safe). The
+ * same answer as verifySignature(), spread over the arrival instead of done at the end. AES-CMAC
+ * streams only with the native addon; without it start() returns undefined for CMAC.
+ */
+export class StreamingVerifier {
+  /** How many were started (tests, status). */
+  static started = 0;
+  private done = SIG_END;
+  private constructor(
+    readonly alg: SigningAlgorithm,
+    readonly key: Buffer,
+    readonly frame: Buffer,
+    private readonly hmac: Hmac | undefined,
+    private readonly mac: MacStream | undefined,
+    private readonly gcm: CipherGCM | undefined,
+  ) {
+    this.feed(frame.subarray(0, SIG_OFF));
+    this.feed(ZERO16);
+    StreamingVerifier.started++;
+  }
+
+  /** For a frame of which `filled` bytes (at least the 64-byte header) are final; else undefined. */
+  static start(alg: SigningAlgorithm, key: Buffer, frame: Buffer, filled: number): StreamingVerifier | undefined {
+    if (filled < HEADER_LEN || frame.length < HEADER_LEN || key.length === 0) return undefined;
+    const native = aeadBinding();
+    switch (alg) {
+      case 'hmac-sha256':
+        return new StreamingVerifier(alg, key, frame, createHmac('sha256', key), undefined, undefined);
+      case 'aes-cmac':
+        if (!native || key.length !== 16) return undefined;
+        return new StreamingVerifier(alg, key, frame, undefined, native.macStart('cmac', key, ZERO16), undefined);
+      case 'aes-gmac': {
+        if (key.length !== 16 && key.length !== 32) return undefined;
+        const nonce = gmacNonce(frame.subarray(0, HEADER_LEN));
+        if (native) return new StreamingVerifier(alg, key, frame, undefined, native.macStart('gmac', key, nonce), undefined);
+        return new StreamingVerifier(alg, key, frame, undefined, undefined, createCipheriv(key.length === 32 ? 'aes-256-gcm' : 'aes-128-gcm', key, nonce) as CipherGCM);
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  /** `filled` bytes of the frame are final. */
+  update(filled: number): void {
+    const upTo = Math.min(filled, this.frame.length);
+    if (upTo - this.done < STREAM_STEP) return;
+    this.feed(this.frame.subarray(this.done, upTo));
+    this.done = upTo;
+  }
+
+  /** The frame is complete: true when its signature is right. */
+  finish(): boolean {
+    if (this.done < this.frame.length) this.feed(this.frame.subarray(this.done));
+    this.done = this.frame.length;
+    let sig: Buffer;
+    if (this.hmac) {
+      sig = this.hmac.digest().subarray(0, 16);
+    } else if (this.mac) {
+      sig = Buffer.allocUnsafe(16);
+      aeadBinding()!.macFinal(this.mac, sig);
+    } else {
+      this.gcm!.final();
+      sig = this.gcm!.getAuthTag();
+    }
+    return timingSafeEqual(sig, this.frame.subarray(SIG_OFF, SIG_END));
+  }
+
+  private feed(data: Buffer): void {
+    if (data.length === 0) return;
+    if (this.hmac) this.hmac.update(data);
+    else if (this.mac) aeadBinding()!.macUpdate(this.mac, data);
+    else this.gcm!.setAAD(data);
+  }
 }

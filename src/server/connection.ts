@@ -20,7 +20,7 @@ import { isSmb1Negotiate } from '../wire/smb1.js';
 import { TRANSFORM_PROTOCOL_ID, transformSessionId } from '../wire/transform.js';
 import { StreamingOpener, encryptMessage, openMessageInPlace, sealMessage } from '../crypto/encryption.js';
 import { EARLY_DATA_START, EarlyWrite, type EarlyWriteHost } from './early-write.js';
-import { computeSignature, verifySignature, type SigningAlgorithm } from '../crypto/signing.js';
+import { StreamingVerifier, computeSignature, verifySignature, type SigningAlgorithm } from '../crypto/signing.js';
 import type { PreauthHash } from '../crypto/preauth.js';
 import { CreditWindow } from './credits.js';
 import type { Session, ChannelConnection, Channel } from './session.js';
@@ -136,7 +136,10 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
   private nextAsyncId = 1n;
   private idleTimer: NodeJS.Timeout | undefined;
   /** The large frame being received, and its early write when it qualified for one. */
-  private early: { frame: Buffer; tried: boolean; ew: EarlyWrite | undefined; opener: StreamingOpener | undefined } | undefined;
+  private early: {
+    frame: Buffer; tried: boolean;
+    ew: EarlyWrite | undefined; opener: StreamingOpener | undefined; verifier: StreamingVerifier | undefined;
+  } | undefined;
 
   constructor(readonly server: ServerCore, private readonly socket: Socket) {
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
@@ -203,18 +206,32 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
       // Not on the first news of a frame: requests that arrived with it are dispatched after this
       // call returns, and their effects (a lock, a close) must be seen by EarlyWrite.start.
       e?.ew?.abandon();
-      this.early = { frame, tried: false, ew: undefined, opener: undefined };
+      this.early = { frame, tried: false, ew: undefined, opener: undefined, verifier: undefined };
       return;
     }
     if (e.ew) {
       e.ew.progress(filled);
     } else if (e.opener) {
       e.opener.update(filled);
+    } else if (e.verifier) {
+      e.verifier.update(filled);
     } else if (!e.tried && filled >= EARLY_DATA_START) {
       e.tried = true;
       if (frame.readUInt32LE(0) === TRANSFORM_PROTOCOL_ID) e.opener = this.startOpener(frame, filled);
+      else if (frame.readUInt32LE(16) & HeaderFlags.SIGNED) e.verifier = this.startVerifier(frame, filled);
       else e.ew = EarlyWrite.start(this, frame, filled);
     }
+  }
+
+  /** A signed lone message: its signature is computed as it arrives, with its channel's key. */
+  private startVerifier(frame: Buffer, filled: number): StreamingVerifier | undefined {
+    if (frame.readUInt32LE(0) !== PROTOCOL_ID || frame.readUInt32LE(20) !== 0) return undefined;
+    const session = this.server.sessions.get(frame.readBigUInt64LE(40));
+    const key = session?.channelFor(this.id)?.signingKey;
+    if (!key || key.length === 0) return undefined;
+    const v = StreamingVerifier.start(this.signingAlgorithm, key, frame, filled);
+    v?.update(filled);
+    return v;
   }
 
   private startOpener(frame: Buffer, filled: number): StreamingOpener | undefined {
@@ -237,12 +254,14 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
       const recycle = ioPool.owns(f) && isLoneWrite(f);
       let early: EarlyWrite | undefined;
       let opener: StreamingOpener | undefined;
+      let verifier: StreamingVerifier | undefined;
       if (this.early?.frame === f) {
         early = this.early.ew;
         opener = this.early.opener;
+        verifier = this.early.verifier;
         this.early = undefined;
       }
-      this.onFrame(f, opener).then(async () => {
+      this.onFrame(f, opener, verifier).then(async () => {
         if (early) await early.finish();
         if (recycle) ioPool.release(f);
       }, (e: unknown) => {
@@ -252,7 +271,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
     }
   }
 
-  private async onFrame(frame: Buffer, opener?: StreamingOpener): Promise<void> {
+  private async onFrame(frame: Buffer, opener?: StreamingOpener, verifier?: StreamingVerifier): Promise<void> {
     if (this.closed) return;
     if (frame.length < 4) throw new DisconnectError('runt frame');
     const proto = frame.readUInt32LE(0);
@@ -268,7 +287,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
     }
     if (proto === COMPRESSION_PROTOCOL_ID) throw new DisconnectError('compressed message, compression not negotiated');
     if (proto !== PROTOCOL_ID) throw new DisconnectError(`unknown protocol id 0x${proto.toString(16)}`);
-    await this.onMessage(frame, undefined);
+    await this.onMessage(frame, undefined, verifier);
   }
 
   /** MS-SMB2 3.3.5.2.1.1: decrypt with the session's key; failure drops the connection. */
@@ -299,7 +318,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
   }
 
   /** One SMB2 message or compound chain (3.3.5.2.7). */
-  private async onMessage(msg: Buffer, encSession: Session | undefined): Promise<void> {
+  private async onMessage(msg: Buffer, encSession: Session | undefined, verifier?: StreamingVerifier): Promise<void> {
     let members: Buffer[];
     try {
       members = splitCompound(msg);
@@ -312,7 +331,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
     if (members.length > MAX_COMPOUND) throw new DisconnectError('compound chain too long');
     const out: OutMsg[] = [];
     const chain: ChainState = { session: undefined, tree: undefined, fileId: undefined, cascade: undefined };
-    const frameCtl = { out, encSession, flushed: false };
+    const frameCtl = { out, encSession, flushed: false, verifier: members.length === 1 ? verifier : undefined };
     for (let i = 0; i < members.length; i++) {
       await this.processOne(members[i]!, i, members.length, chain, frameCtl);
       if (this.closed) return;
@@ -332,7 +351,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
 
   private async processOne(
     msg: Buffer, index: number, count: number, chain: ChainState,
-    frameCtl: { out: OutMsg[]; encSession: Session | undefined },
+    frameCtl: { out: OutMsg[]; encSession: Session | undefined; verifier?: StreamingVerifier | undefined },
   ): Promise<void> {
     let h: Header;
     try {
@@ -427,7 +446,10 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
       // Signature (3.3.5.2.4): bad or missing where required -> ACCESS_DENIED.
       if (!encrypted && channel.signingKey.length > 0) {
         if (h.flags & HeaderFlags.SIGNED) {
-          if (!verifySignature(this.signingAlgorithm, channel.signingKey, msg)) {
+          // Computed while the frame arrived (startVerifier) when it was with this key and algorithm.
+          const v = frameCtl.verifier;
+          const streamed = v !== undefined && v.key === channel.signingKey && v.alg === this.signingAlgorithm;
+          if (!(streamed ? v.finish() : verifySignature(this.signingAlgorithm, channel.signingKey, msg))) {
             this.server.log(`conn ${this.id}: bad signature on ${h.command} mid ${h.messageId}`);
             return reply(Status.ACCESS_DENIED);
           }

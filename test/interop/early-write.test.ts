@@ -13,6 +13,7 @@ import { connect } from '../../src/client/client.js';
 import { earlyWriteStats } from '../../src/server/early-write.js';
 import { Command } from '../../src/wire/constants.js';
 import { StreamingOpener } from '../../src/crypto/encryption.js';
+import { StreamingVerifier } from '../../src/crypto/signing.js';
 import { encodeLockRequest } from '../../src/wire/lock.js';
 
 const MiB = 1024 * 1024;
@@ -166,6 +167,31 @@ test('encrypted WRITEs are decrypted while they arrive (GCM) and land byte-ident
         '-c', `put ${join(local, 'src.bin')} enc-${alg}.bin`]);
       assert.equal(r.code, 0, r.stderr + r.stdout);
       assert.deepEqual(await readFile(join(dir, `enc-${alg}.bin`)), data, alg);
+    }
+  } finally {
+    await rm(local, { recursive: true, force: true });
+  }
+});
+
+test('signed WRITEs (HMAC-SHA256, AES-CMAC, AES-GMAC) verified while they arrive land byte-identical', { timeout: 120_000 }, async () => {
+  const local = await mkdtemp(join(tmpdir(), 'smbts-early-src-'));
+  try {
+    const data = randomBytes(20 * MiB + 3);
+    await writeFile(join(local, 'src.bin'), data);
+    const runs: Array<[string, string[]]> = [
+      ['hmac', ['-m', 'SMB2_10']],
+      ['cmac', ['-m', 'SMB3_11', '--option=client smb3 signing algorithms=AES-128-CMAC']],
+      ['gmac', ['-m', 'SMB3_11', '--option=client smb3 signing algorithms=AES-128-GMAC']],
+    ];
+    for (const [name, args] of runs) {
+      const before = earlyWriteStats.started;
+      const verifiers = StreamingVerifier.started;
+      const r = await smbclient(srv.port, [...args, ...protectionArgs('sign'), '-c', `put ${join(local, 'src.bin')} signed-${name}.bin; get signed-${name}.bin ${join(local, name + '.back')}`]);
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      assert.deepEqual(await readFile(join(dir, `signed-${name}.bin`)), data, name);
+      assert.deepEqual(await readFile(join(local, `${name}.back`)), data, name);
+      assert.equal(earlyWriteStats.started, before, `${name}: signed data is never written before it is verified`);
+      assert.ok(StreamingVerifier.started > verifiers, `${name}: large signed WRITEs are verified while they arrive`);
     }
   } finally {
     await rm(local, { recursive: true, force: true });
