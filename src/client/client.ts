@@ -461,15 +461,16 @@ export class SmbClient {
     const depth = Math.max(1, x.depth ?? DEFAULT_DEPTH);
     const inflight = new Set<Promise<void>>();
     let failed: Error | undefined;
+    // Chunks handed to us wait here until they fill a WRITE; they go out as they are (writev, or
+    // sealed straight from the pieces), never joined.
     let pendingBuf: Buffer[] = [];
     let pendingLen = 0;
-    const issue = (data: Buffer): Promise<void> => {
+    const issue = (parts: Buffer[], len: number): void => {
       const off = pos;
-      pos += data.length;
-      const p = h!.write(data, off, { ...x, depth: 1 }).then(() => { inflight.delete(p); x.onProgress?.(data.length); },
+      pos += len;
+      const p = writeParts(h!, off, parts, len).then(() => { inflight.delete(p); x.onProgress?.(len); },
         (e: Error) => { inflight.delete(p); failed ??= e; });
       inflight.add(p);
-      return p;
     };
     const drainTo = async (n: number): Promise<void> => {
       while (inflight.size > n) await Promise.race(inflight);
@@ -478,13 +479,24 @@ export class SmbClient {
     const flushPending = async (all: boolean): Promise<void> => {
       const chunk = h!.writeChunkSize(x);
       while (pendingLen >= chunk || (all && pendingLen > 0)) {
-        const joined = pendingBuf.length === 1 ? pendingBuf[0]! : Buffer.concat(pendingBuf, pendingLen);
-        const part = joined.subarray(0, Math.min(chunk, joined.length));
-        const rest = joined.subarray(part.length);
-        pendingBuf = rest.length ? [rest] : [];
-        pendingLen = rest.length;
+        const want = Math.min(chunk, pendingLen);
+        const parts: Buffer[] = [];
+        let got = 0;
+        while (got < want) {
+          const c = pendingBuf[0]!;
+          if (c.length <= want - got) {
+            parts.push(c);
+            got += c.length;
+            pendingBuf.shift();
+          } else {
+            parts.push(c.subarray(0, want - got));
+            pendingBuf[0] = c.subarray(want - got);
+            got = want;
+          }
+        }
+        pendingLen -= want;
         await drainTo(depth - 1);
-        void issue(part); // streams hand over their chunks: no copy needed
+        issue(parts, want);
       }
     };
     return new Writable({
@@ -493,8 +505,10 @@ export class SmbClient {
         this.open(path, o.flags ?? 'w').then((fh) => { h = fh; if (o.flags?.startsWith('a')) pos = fh.size; cb(); }, (e: Error) => cb(e));
       },
       write: (chunk: Buffer, _enc, cb) => {
+        if (chunk.length === 0) { cb(); return; }
         pendingBuf.push(chunk);
         pendingLen += chunk.length;
+        if (pendingLen < h!.writeChunkSize(x)) { cb(); return; }
         flushPending(false).then(() => cb(), (e: Error) => cb(e));
       },
       final: (cb) => {
@@ -503,6 +517,7 @@ export class SmbClient {
       destroy: (err, cb) => {
         const fh = h;
         h = undefined;
+        pendingBuf = [];
         Promise.allSettled([...inflight]).then(() => (fh ? fh.close() : undefined)).then(() => cb(err), () => cb(err));
       },
     });
@@ -530,6 +545,13 @@ export class SmbClient {
     await this.mc?.close();
     await this.conn.close();
   }
+}
+
+/** One WRITE of `parts` (len bytes) at `off`; a short write is finished with ordinary writes. */
+async function writeParts(h: FileHandle, off: number, parts: Buffer[], len: number): Promise<void> {
+  const n = await h.writeChunk(off, parts.length === 1 ? parts[0]! : parts);
+  if (n <= 0) throw new SmbError(Status.DISK_FULL, 'server wrote nothing', displayPath(h.path));
+  if (n < len) await h.write(Buffer.concat(parts, len).subarray(n), off + n, { depth: 1 });
 }
 
 function fsCall<T>(f: (cb: (err: NodeJS.ErrnoException | null, v: T) => void) => void): Promise<T> {

@@ -187,16 +187,19 @@ export class FileHandle {
     return count;
   }
 
-  /** One WRITE of one chunk; returns the count the server wrote. */
-  async writeChunk(offset: number, data: Buffer): Promise<number> {
+  /** One WRITE of one chunk (one buffer, or pieces sent as they are); returns the count the server wrote. */
+  async writeChunk(offset: number, data: Buffer | Buffer[]): Promise<number> {
     this.check();
-    // Encode the fixed part only and send the data as its own body part (no extra copy here).
+    // Encode the fixed part only and send the data as its own body part(s) (no extra copy here).
+    const parts = Array.isArray(data) ? data : [data];
+    let len = 0;
+    for (const p of parts) len += p.length;
     const head = encodeWriteRequest({
       offset: BigInt(offset), fileId: this.fileId, channel: 0, remainingBytes: 0, flags: 0,
       data: EMPTY, writeChannelInfo: EMPTY,
     }).subarray(0, 48);
-    head.writeUInt32LE(data.length, 4); // Length (2.2.21); DataOffset already 0x70
-    const res = await this.tree.request({ command: Command.WRITE, body: [head, data], payloadSize: data.length }, { path: displayPath(this.path) });
+    head.writeUInt32LE(len, 4); // Length (2.2.21); DataOffset already 0x70
+    const res = await this.tree.request({ command: Command.WRITE, body: [head, ...parts], payloadSize: len }, { path: displayPath(this.path) });
     const count = parse(() => decodeWriteResponse(res.msg)).count;
     if (offset + count > this.size) this.size = offset + count;
     return count;
