@@ -103,9 +103,9 @@ export class DosAttribStore {
     this.cache.set(DosAttribStore.key(st), { ctimeNs: st.ctimeNs, info });
   }
 
-  /** Cached value still valid for `st`: info, null (file has none), undefined (not known). */
-  cached(st: BigIntStats): DosInfo | null | undefined {
-    const e = this.cache.get(DosAttribStore.key(st));
+  /** Cached value still valid for `st`: info, null (file has none), undefined (not known). `key`: dev:ino when the caller has it. */
+  cached(st: BigIntStats, key = DosAttribStore.key(st)): DosInfo | null | undefined {
+    const e = this.cache.get(key);
     return e && e.ctimeNs === st.ctimeNs ? e.info : undefined;
   }
 
@@ -124,17 +124,17 @@ export class DosAttribStore {
   }
 
   /** Cached, else read from `src` when given. */
-  get(st: BigIntStats, src?: number | string): DosInfo | null | undefined {
+  get(st: BigIntStats, src?: number | string, key?: string): DosInfo | null | undefined {
     if (this.state !== 'on') return undefined;
-    const c = this.cached(st);
+    const c = this.cached(st, key);
     if (c !== undefined || src === undefined) return c;
     return this.read(st, src);
   }
 
   /** Read the entries a listing needs (those not cached) on the libuv pool. */
-  async prefetch(items: ReadonlyArray<{ st: BigIntStats; path: string }>): Promise<void> {
+  async prefetch(items: ReadonlyArray<{ st: BigIntStats; path: string; key?: string }>): Promise<void> {
     if (this.state !== 'on') return;
-    const todo = items.filter((i) => this.cached(i.st) === undefined);
+    const todo = items.filter((i) => this.cached(i.st, i.key) === undefined);
     if (todo.length === 0) return;
     const chunks: Array<typeof todo> = [];
     for (let i = 0; i < todo.length; i += PREFETCH_CHUNK) chunks.push(todo.slice(i, i + PREFETCH_CHUNK));

@@ -662,10 +662,10 @@ export class LocalVfs implements Vfs {
    * @internal Convert host stat + stored metadata to FileStat. `src` (an fd, or a path that is not
    * a symlink to follow) lets a user.DOSATTRIB not yet cached be read.
    */
-  toFileStat(st: BigIntStats, isSymlink = false, src?: number | string): FileStat {
-    const m = this.meta.get(metaKey(st));
+  toFileStat(st: BigIntStats, isSymlink = false, src?: number | string, key = metaKey(st)): FileStat {
+    const m = this.meta.size === 0 ? undefined : this.meta.get(key);
     const isDir = st.isDirectory();
-    const x = m?.dosLocal ? undefined : this.dos.get(st, src) ?? undefined;
+    const x = m?.dosLocal ? undefined : this.dos.get(st, src, key) ?? undefined;
     let stored: number;
     if (x) {
       stored = x.attributes; // READONLY from the xattr, as Samba does
@@ -816,10 +816,26 @@ export class LocalVfs implements Vfs {
     });
     const out: DirEntry[] = [];
     const BATCH = 64;
-    interface Hit { name: string; st: BigIntStats; path: string; link: boolean }
+    interface Hit { name: string; st: BigIntStats; path: string; link: boolean; key?: string }
+    const sync = this.io.sync;
     for (let i = 0; i < names.length; i += BATCH) {
-      const part = await Promise.all(
-        names.slice(i, i + BATCH).map(async (name): Promise<Hit | undefined> => {
+      const batch = names.slice(i, i + BATCH);
+      let part: Array<Hit | undefined> | undefined;
+      if (sync) {
+        // Synchronous metadata calls: a plain loop (no promise per entry); symlinks go the long way.
+        part = [];
+        for (const name of batch) {
+          const abs = r.abs + '/' + name;
+          const lst = this.io.lstatNow(abs);
+          if (lst?.isSymbolicLink()) {
+            part = undefined;
+            break;
+          }
+          if (lst) part.push({ name, st: lst, path: abs, link: false, key: metaKey(lst) });
+        }
+      }
+      part ??= await Promise.all(
+        batch.map(async (name): Promise<Hit | undefined> => {
           const abs = nodePath.join(r.abs, name);
           try {
             const lst = await this.io.lstat(abs);
@@ -841,7 +857,7 @@ export class LocalVfs implements Vfs {
       const hits = part.filter((h): h is Hit => h !== undefined);
       // DOSATTRIB of the entries not cached yet, read on the libuv pool (not one sync call each).
       await this.dos.prefetch(hits);
-      for (const h of hits) out.push({ name: h.name, stat: this.toFileStat(h.st, h.link, h.path) });
+      for (const h of hits) out.push({ name: h.name, stat: this.toFileStat(h.st, h.link, h.path, h.key) });
     }
     return out;
   }

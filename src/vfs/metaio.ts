@@ -139,6 +139,15 @@ export class MetaIo {
     }
   }
 
+  /** Synchronous mode only: lstat now; undefined when missing or failing (a listing skips it). */
+  lstatNow(p: string): BigIntStats | undefined {
+    try {
+      return fs.lstatSync(p, { bigint: true, throwIfNoEntry: false });
+    } catch {
+      return undefined;
+    }
+  }
+
   async lstat(p: string): Promise<BigIntStats> {
     return this.sync ? fs.lstatSync(p, { bigint: true }) : fsp.lstat(p, { bigint: true });
   }

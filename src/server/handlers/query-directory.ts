@@ -84,11 +84,14 @@ export const handler = handlerOf(async (ctx) => {
     const rest = cur.entries.slice(cur.index).filter((e) => e.name === '.' || e.name === '..' || now.has(key(e.name)));
     cur.entries = done.concat(rest);
   }
-  const remaining = cur.entries.slice(cur.index, (req.flags & F.RETURN_SINGLE_ENTRY) ? cur.index + 1 : undefined);
+  const max = Math.min(req.outputBufferLength, ctx.maxResponseSize - 8);
+  // Only the entries that can fit (each takes at least 16 bytes: 8-aligned, a name of 1+ chars),
+  // not a copy of the whole rest of a big listing on every call.
+  const upTo = (req.flags & F.RETURN_SINGLE_ENTRY) ? cur.index + 1 : cur.index + Math.floor(Math.max(max, 0) / 16) + 1;
+  const remaining = cur.entries.slice(cur.index, upTo);
   if (remaining.length === 0) {
     return { status: cur.returnedAny ? Status.NO_MORE_FILES : Status.NO_SUCH_FILE };
   }
-  const max = Math.min(req.outputBufferLength, ctx.maxResponseSize - 8);
   const { buf, count } = encodeDirEntries(req.fileInformationClass, remaining, max);
   if (count === 0) fail(Status.INFO_LENGTH_MISMATCH);
   cur.index += count;
