@@ -21,6 +21,7 @@ import type { Session } from './session.js';
 import { ioAllowed } from './locks.js';
 import { stateOf } from './open-file.js';
 import { channelSequenceOf } from './replay.js';
+import { queuedWrite } from './write-queue.js';
 
 const PROTOCOL_ID = 0x424d53fe;
 const WRITE_REQ_SIZE = 48;
@@ -128,13 +129,13 @@ export class EarlyWrite {
     const start = this.issued;
     this.issued += ready;
     const data = this.frame.subarray(EARLY_DATA_START + start, EARLY_DATA_START + start + ready);
-    this.running = writeAll(this.open, data, this.offset + BigInt(start)).then(
-      () => {
-        this.done = start + ready;
-        earlyWriteStats.bytes += ready;
-      },
-      () => { this.failed = true; }, // the handler writes from `done` and reports the error itself
-    ).finally(() => {
+    this.running = queuedWrite(this.open, data, this.offset + BigInt(start)).then((n) => {
+      if (n < ready) throw new Error('short write');
+      this.done = start + ready;
+      earlyWriteStats.bytes += ready;
+    }).catch(() => {
+      this.failed = true; // the handler writes from `done` and reports the error itself
+    }).finally(() => {
       this.running = undefined;
       this.pump();
     });
@@ -166,11 +167,3 @@ export class EarlyWrite {
   }
 }
 
-async function writeAll(open: Open, data: Buffer, position: bigint): Promise<void> {
-  let n = 0;
-  while (n < data.length) {
-    const w = await open.handle!.write(data.subarray(n), position + BigInt(n));
-    if (w <= 0) throw new Error('short write');
-    n += w;
-  }
-}

@@ -11,6 +11,7 @@ import { pipeWrite } from '../files/pipes.js';
 import { enterChannelSequence } from '../replay.js';
 import { ioPool } from '../../transport/bufpool.js';
 import { EarlyWrite } from '../early-write.js';
+import { queuedWrite } from '../write-queue.js';
 
 const WRITE_TO_EOF = 0xffffffffffffffffn;
 
@@ -48,11 +49,7 @@ async function writeData(ctx: RequestContext, open: Open, req: WriteRequest): Pr
   // A large plain WRITE may have been going to the file while it arrived (early-write.ts).
   const early = EarlyWrite.of(req.data, open, offset);
   let n = early ? await early.finish() : 0;
-  while (n < req.data.length) {
-    const w = await handle.write(req.data.subarray(n), offset + BigInt(n));
-    if (w <= 0) break;
-    n += w;
-  }
+  if (n < req.data.length) n += await queuedWrite(open, req.data.subarray(n), offset + BigInt(n));
   if (req.flags & 0x1 /* WRITE_THROUGH */) await handle.flush().catch(() => {});
   if (n > 0) reportChange(ctx.server, open.tree, open.path, FileAction.MODIFIED, NotifyFilter.LAST_WRITE | NotifyFilter.SIZE);
   return { status: Status.SUCCESS, body: encodeWriteResponse({ count: n, remaining: 0 }) };
