@@ -355,9 +355,10 @@ export class SmbClient {
 
   /**
    * Copies the remote file `path` to the local file `localPath` (created or truncated), like
-   * smbclient's get; resolves with the bytes copied. READs of up to 8 MiB are pipelined, their
-   * answers received into pooled buffers and written to the file from there, in order, one write at
-   * a time (so `localPath` may also be a device or a FIFO). Reads until the server reports the end.
+   * smbclient's get; resolves with the bytes copied. READs of up to 8 MiB are pipelined (16 MiB in
+   * flight), their answers received into pooled buffers and written to the file from there, in
+   * order, one write at a time (so `localPath` may also be a device or a FIFO). Reads until the
+   * server reports the end.
    */
   async download(path: string, localPath: string, o: TransferOptions = {}): Promise<number> {
     const h = await this.open(path, 'r');
@@ -375,7 +376,7 @@ export class SmbClient {
   /**
    * Copies the local file `localPath` to the remote `path` (created or truncated; `flags: 'a'`
    * appends), like smbclient's put; resolves with the bytes copied. The file is read straight into
-   * pooled WRITE request buffers behind the headers, and each WRITE (up to 8 MiB, several in flight)
+   * pooled WRITE request buffers behind the headers, and each WRITE (up to 8 MiB, 16 MiB in flight)
    * goes out as that one buffer.
    */
   async upload(localPath: string, path: string, o: TransferOptions & { flags?: OpenFlag } = {}): Promise<number> {
@@ -611,7 +612,8 @@ async function downloadTo(h: FileHandle, fd: number, x: { chunk: number; depth: 
         written += data.length;
         onProgress?.(data.length);
       }, (e: unknown) => { writeError ??= e; });
-      // At most two chunks waiting for the disk: the READs wait meanwhile (backpressure).
+      // At most one chunk waiting for the disk besides the one being written: the READs wait
+      // meanwhile (backpressure, and fewer pooled buffers to fault in).
       if (end - written > 2 * x.chunk) await writing;
     }
     await writing;

@@ -21,8 +21,12 @@ export const DEFAULT_CHUNK = 1024 * 1024;
 export const DEFAULT_DEPTH = 8;
 /** READ/WRITE size for file-to-file copies (client.download/upload): Samba's and smbts' MaxRead/MaxWrite. */
 export const BULK_CHUNK = 8 * 1024 * 1024;
-/** Bytes kept in flight by file-to-file copies when no depth is given. */
-export const BULK_IN_FLIGHT = 32 * 1024 * 1024;
+/**
+ * Bytes kept in flight by file-to-file copies when no depth is given. Each buffer in flight is a
+ * pooled one that is page-faulted in once per process (~6 ms per 8 MiB here): 16 MiB moved as fast
+ * as 32 MiB on loopback against Samba and cost less CPU, most with several copies at once.
+ */
+export const BULK_IN_FLIGHT = 16 * 1024 * 1024;
 /** Where the data starts in a buffer for writeFrame(): NetBIOS length, SMB2 header, the 48-byte WRITE request. */
 export const WRITE_FRAME_DATA = FRAME_HEAD + 48;
 const EMPTY = Buffer.alloc(0);
