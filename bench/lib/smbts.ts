@@ -12,9 +12,10 @@ export interface SmbtsServer {
   stop(): Promise<void>;
 }
 
-export async function startSmbts(shareDir: string, nodeArgs: string[] = []): Promise<SmbtsServer> {
+/** `env`: extra environment for the server process (e.g. SMBTS_EARLY_WRITE=0 in bench/gains.ts). */
+export async function startSmbts(shareDir: string, nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<SmbtsServer> {
   const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'smbts-server.js');
-  const child = spawn(process.execPath, [...nodeArgs, script, shareDir, '0'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, script, shareDir, '0'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let exited = false;
   let stderr = '';
   child.once('exit', () => { exited = true; });

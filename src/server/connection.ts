@@ -32,6 +32,8 @@ import { handleSmb1Negotiate } from './handlers/negotiate.js';
 const RELATED_ID = 0xffffffffffffffffn;
 /** SMBTS_TRACE=1 logs every request and its status. */
 const TRACE = process.env.SMBTS_TRACE === '1';
+/** SMBTS_STREAM_CRYPTO=0: decrypt / verify a large frame only once it is complete (for measurements). */
+const STREAM_CRYPTO = process.env.SMBTS_STREAM_CRYPTO !== '0';
 const MAX_COMPOUND = 512;
 const KiB64 = 65536;
 /** Frame types other than SMB2 / transform that we recognise only to refuse them. */
@@ -217,6 +219,8 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
       e.verifier.update(filled);
     } else if (!e.tried && filled >= EARLY_DATA_START) {
       e.tried = true;
+      if (!STREAM_CRYPTO && frame.readUInt32LE(0) !== PROTOCOL_ID) return;
+      if (!STREAM_CRYPTO && frame.readUInt32LE(16) & HeaderFlags.SIGNED) return;
       if (frame.readUInt32LE(0) === TRANSFORM_PROTOCOL_ID) e.opener = this.startOpener(frame, filled);
       else if (frame.readUInt32LE(16) & HeaderFlags.SIGNED) e.verifier = this.startVerifier(frame, filled);
       else e.ew = EarlyWrite.start(this, frame, filled);
