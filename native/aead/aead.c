@@ -8,6 +8,8 @@
  *
  *   gcmSeal(key, nonce, aad, parts[], dst, dstOffset, tag)  encrypts parts -> dst (AES-128/256-GCM by
  *                                                            key length), writes the 16-byte tag
+ *   gcmSealAsync(key, nonce, aad, parts[], dst, dstOffset, tag, cb)  gcmSeal on a libuv pool thread;
+ *                                                            cb(null) when done (cb(Error) on failure)
  *   gcmOpen(key, nonce, aad, data, tag) -> boolean           decrypts data in place, verifies the tag
  *   ccmSeal / ccmOpen                                        the same for AES-128/256-CCM (11-byte nonce)
  *   gcmOpenStart(key, nonce, aad) -> ctx                     streaming GCM decryption (a frame that is
@@ -133,6 +135,101 @@ static napi_value GcmSeal(napi_env env, napi_callback_info info) {
   if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag.p) == 1;
   EVP_CIPHER_CTX_free(ctx);
   if (!ok) return throw_range(env, "gcmSeal: OpenSSL error");
+  return NULL;
+}
+
+/* gcmSeal on the libuv pool: the arguments are pinned by a reference to an array holding them. */
+typedef struct {
+  napi_async_work work;
+  napi_ref keep;     /* [key, nonce, aad, parts, dst, tag] */
+  napi_ref cb;
+  const EVP_CIPHER *cipher;
+  span key, nonce, aad, dst, tag, parts[MAX_PARTS];
+  int np;
+  uint32_t off;
+  int ok;
+} seal_job;
+
+static void seal_execute(napi_env env, void *data) {
+  seal_job *j = (seal_job *)data;
+  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+  int ok = ctx != NULL && EVP_EncryptInit_ex(ctx, j->cipher, NULL, j->key.p, j->nonce.p) == 1;
+  int outl = 0;
+  if (ok && j->aad.n) ok = EVP_EncryptUpdate(ctx, NULL, &outl, j->aad.p, (int)j->aad.n) == 1;
+  uint8_t *w = j->dst.p + j->off;
+  for (int i = 0; ok && i < j->np; i++) {
+    if (j->parts[i].n == 0) continue;
+    ok = EVP_EncryptUpdate(ctx, w, &outl, j->parts[i].p, (int)j->parts[i].n) == 1;
+    w += outl;
+  }
+  if (ok) ok = EVP_EncryptFinal_ex(ctx, w, &outl) == 1;
+  if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, j->tag.p) == 1;
+  EVP_CIPHER_CTX_free(ctx);
+  j->ok = ok;
+}
+
+static void seal_complete(napi_env env, napi_status status, void *data) {
+  seal_job *j = (seal_job *)data;
+  napi_value cb, undef, arg;
+  napi_get_undefined(env, &undef);
+  if (status == napi_ok && j->ok) {
+    napi_get_null(env, &arg);
+  } else {
+    napi_value msg;
+    napi_create_string_utf8(env, "gcmSealAsync: OpenSSL error", NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, NULL, msg, &arg);
+  }
+  if (napi_get_reference_value(env, j->cb, &cb) == napi_ok) napi_call_function(env, undef, cb, 1, &arg, NULL);
+  napi_delete_reference(env, j->cb);
+  napi_delete_reference(env, j->keep);
+  napi_delete_async_work(env, j->work);
+  free(j);
+}
+
+/* gcmSealAsync(key, nonce12, aad, parts, dst, dstOffset, tag16, cb) */
+static napi_value GcmSealAsync(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value a[8];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc < 8) return throw_type(env, "gcmSealAsync(key, nonce, aad, parts, dst, dstOffset, tag, cb)");
+  napi_valuetype t;
+  if (napi_typeof(env, a[7], &t) != napi_ok || t != napi_function) return throw_type(env, "gcmSealAsync: cb must be a function");
+  seal_job *j = (seal_job *)calloc(1, sizeof(seal_job));
+  if (!j) return throw_range(env, "gcmSealAsync: out of memory");
+  size_t total;
+  if (!get_buf(env, a[0], &j->key) || !get_buf(env, a[1], &j->nonce) || !get_buf(env, a[2], &j->aad) ||
+      !get_buf(env, a[4], &j->dst) || !get_u32(env, a[5], &j->off) || !get_buf(env, a[6], &j->tag)) {
+    free(j);
+    return throw_type(env, "gcmSealAsync: bad argument");
+  }
+  j->np = get_parts(env, a[3], j->parts, &total);
+  if (j->np < 0) {
+    free(j);
+    return throw_type(env, "gcmSealAsync: parts must be a Buffer or an array of at most 64 Buffers");
+  }
+  const char *bad = NULL;
+  j->cipher = gcm_for(j->key.n);
+  if (!j->cipher) bad = "gcmSealAsync: key must be 16 or 32 bytes";
+  else if (j->nonce.n != 12) bad = "gcmSealAsync: nonce must be 12 bytes";
+  else if (j->tag.n < 16) bad = "gcmSealAsync: tag must be 16 bytes";
+  else if (j->off > j->dst.n || j->dst.n - j->off < total) bad = "gcmSealAsync: dst too small";
+  if (bad) {
+    free(j);
+    return throw_range(env, bad);
+  }
+  napi_value keep, resname;
+  napi_create_array_with_length(env, 7, &keep);
+  for (uint32_t i = 0; i < 7; i++) napi_set_element(env, keep, i, a[i]);
+  napi_create_reference(env, keep, 1, &j->keep);
+  napi_create_reference(env, a[7], 1, &j->cb);
+  napi_create_string_utf8(env, "smbts.gcmSeal", NAPI_AUTO_LENGTH, &resname);
+  if (napi_create_async_work(env, NULL, resname, seal_execute, seal_complete, j, &j->work) != napi_ok ||
+      napi_queue_async_work(env, j->work) != napi_ok) {
+    napi_delete_reference(env, j->keep);
+    napi_delete_reference(env, j->cb);
+    free(j);
+    return throw_range(env, "gcmSealAsync: cannot queue work");
+  }
   return NULL;
 }
 
@@ -499,6 +596,7 @@ static napi_value Cmac(napi_env env, napi_callback_info info) {
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "gcmSeal", NULL, GcmSeal, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "gcmSealAsync", NULL, GcmSealAsync, NULL, NULL, NULL, napi_enumerable, NULL },
     { "gcmOpen", NULL, GcmOpen, NULL, NULL, NULL, napi_enumerable, NULL },
     { "gcmOpenStart", NULL, GcmOpenStart, NULL, NULL, NULL, napi_enumerable, NULL },
     { "gcmOpenUpdate", NULL, GcmOpenUpdate, NULL, NULL, NULL, napi_enumerable, NULL },

@@ -178,6 +178,49 @@ export function sealMessage(
   return out;
 }
 
+/** Messages at least this large are sealed on the libuv pool by sealMessageAsync. */
+export const ASYNC_SEAL_MIN = 1024 * 1024;
+
+/**
+ * As sealMessage, but a large AES-GCM message is encrypted on a libuv pool thread (native addon),
+ * so the event loop and the other connections are not held up and a second core can help. Smaller
+ * messages, CCM, or no addon: sealed at once. The parts must not change until the promise settles.
+ */
+export function sealMessageAsync(
+  cipherId: number,
+  key: Buffer,
+  sessionId: bigint,
+  plaintext: Buffer[],
+  alloc: Alloc = Buffer.allocUnsafe,
+): Promise<Buffer> {
+  const native = aeadBinding();
+  const info = cipherInfo(cipherId);
+  let size = 0;
+  for (const p of plaintext) size += p.length;
+  if (!native || info.ccm || size < ASYNC_SEAL_MIN || plaintext.length > NATIVE_MAX_PARTS) {
+    return Promise.resolve(sealMessage(cipherId, key, sessionId, plaintext, alloc));
+  }
+  checkKey(info, key);
+  const n = randomBytes(info.nonceLen);
+  const out = alloc(TRANSFORM_HEADER_SIZE + size);
+  const nonceField = Buffer.alloc(16);
+  n.copy(nonceField);
+  encodeTransformHeader({
+    signature: Buffer.alloc(16),
+    nonce: nonceField,
+    originalMessageSize: size,
+    flags: TRANSFORM_FLAG_ENCRYPTED,
+    sessionId,
+  }).copy(out, 0);
+  const aad = out.subarray(TRANSFORM_AAD_OFFSET, TRANSFORM_HEADER_SIZE);
+  return new Promise((resolve, reject) => {
+    native.gcmSealAsync(key, n, aad, plaintext, out, TRANSFORM_HEADER_SIZE, out.subarray(4, 20), (err) => {
+      if (err) reject(err);
+      else resolve(out);
+    });
+  });
+}
+
 /**
  * Decrypts a TRANSFORM_HEADER-framed message in place: the plaintext is returned as a view of
  * `frame` (bytes 52..). Throws WireError when malformed or not authentic (the frame's contents are

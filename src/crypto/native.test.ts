@@ -183,3 +183,24 @@ test('StreamingVerifier: same verdict as verifySignature for every algorithm, bo
     }
   });
 });
+
+test('sealMessageAsync: sealed on the pool, opens to the same plaintext, many at once', async () => {
+  const { sealMessageAsync, ASYNC_SEAL_MIN } = await import('./encryption.js');
+  nativeOrFail();
+  try {
+    for (const [id, keyLen] of [[CIPHER.AES128_GCM, 16], [CIPHER.AES256_GCM, 32], [CIPHER.AES128_CCM, 16]] as const) {
+      const key = randomBytes(keyLen);
+      const msgs = [100, ASYNC_SEAL_MIN - 1, ASYNC_SEAL_MIN, 3 * ASYNC_SEAL_MIN + 17].flatMap((n) => [randomBytes(n), randomBytes(n)]);
+      const sealed = await Promise.all(msgs.map((m) => sealMessageAsync(id, key, 9n, [m.subarray(0, 64), m.subarray(64)])));
+      sealed.forEach((f, i) => assert.deepEqual(openMessageInPlace(id, key, f).plaintext, msgs[i], `cipher ${id} #${i}`));
+    }
+    setAeadForTests(undefined); // without the addon it seals at once
+    const m = randomBytes(ASYNC_SEAL_MIN * 2);
+    const key = randomBytes(16);
+    assert.deepEqual(openMessageInPlace(CIPHER.AES128_GCM, key, await sealMessageAsync(CIPHER.AES128_GCM, key, 1n, [m])).plaintext, m);
+  } finally {
+    resetAeadForTests();
+  }
+  const b = aeadBinding();
+  if (b) assert.throws(() => b.gcmSealAsync(Buffer.alloc(16), Buffer.alloc(12), Buffer.alloc(0), [Buffer.alloc(10)], Buffer.alloc(5), 0, Buffer.alloc(16), () => undefined), RangeError);
+});

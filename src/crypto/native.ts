@@ -21,6 +21,8 @@ export type MacStream = { readonly __macStream: unique symbol };
 export interface AeadBinding {
   /** Encrypts `parts` into dst[dstOffset..] (AES-128/256-GCM by key length); tag -> `tag`. */
   gcmSeal(key: Buffer, nonce: Buffer, aad: Buffer, parts: Buffer | Buffer[], dst: Buffer, dstOffset: number, tag: Buffer): void;
+  /** gcmSeal on a libuv pool thread; `cb(null)` when done. The buffers must not change meanwhile. */
+  gcmSealAsync(key: Buffer, nonce: Buffer, aad: Buffer, parts: Buffer | Buffer[], dst: Buffer, dstOffset: number, tag: Buffer, cb: (err: Error | null) => void): void;
   /** Decrypts `data` in place; false (and `data` zeroed) when the tag does not match. */
   gcmOpen(key: Buffer, nonce: Buffer, aad: Buffer, data: Buffer, tag: Buffer): boolean;
   /** Streaming GCM decryption in place: start, update with consecutive pieces, final (tag check). */
@@ -61,7 +63,7 @@ function load(): { binding?: AeadBinding; reason?: string } {
   if (!file) return (loaded = { reason: 'native aead addon not built (native/aead; see scripts/build-native.mjs)' });
   try {
     const b = createRequire(import.meta.url)(file) as Partial<AeadBinding>;
-    for (const k of ['gcmSeal', 'gcmOpen', 'gcmOpenStart', 'gcmOpenUpdate', 'gcmOpenFinal', 'macStart', 'macUpdate', 'macFinal', 'ccmSeal', 'ccmOpen', 'gmac', 'cmac'] as const) {
+    for (const k of ['gcmSeal', 'gcmSealAsync', 'gcmOpen', 'gcmOpenStart', 'gcmOpenUpdate', 'gcmOpenFinal', 'macStart', 'macUpdate', 'macFinal', 'ccmSeal', 'ccmOpen', 'gmac', 'cmac'] as const) {
       if (typeof b[k] !== 'function') return (loaded = { reason: `${file} is not the smbts aead addon` });
     }
     return (loaded = { binding: b as AeadBinding });

@@ -18,7 +18,7 @@ import { Status, statusName } from '../wire/status.js';
 import { encodeErrorResponse } from '../wire/error.js';
 import { isSmb1Negotiate } from '../wire/smb1.js';
 import { TRANSFORM_PROTOCOL_ID, transformSessionId } from '../wire/transform.js';
-import { StreamingOpener, encryptMessage, openMessageInPlace, sealMessage } from '../crypto/encryption.js';
+import { ASYNC_SEAL_MIN, StreamingOpener, encryptMessage, openMessageInPlace, sealMessage, sealMessageAsync } from '../crypto/encryption.js';
 import { EARLY_DATA_START, EarlyWrite, type EarlyWriteHost } from './early-write.js';
 import { StreamingVerifier, computeSignature, verifySignature, type SigningAlgorithm } from '../crypto/signing.js';
 import type { PreauthHash } from '../crypto/preauth.js';
@@ -683,6 +683,14 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
     }
     if (encSession && encSession.encryptionKey.length > 0) {
       // One pooled buffer (transform header + ciphertext), returned to the pool once written.
+      // A large lone response (READ data) is sealed on the pool: other connections go on meanwhile.
+      if (list.length === 1 && bodyLength(parts) >= ASYNC_SEAL_MIN) {
+        sealMessageAsync(encSession.cipherId, encSession.encryptionKey, encSession.id, parts, poolAlloc).then((sealed) => {
+          for (const p of parts) ioPool.release(p);
+          this.send([sealed]);
+        }, (e: unknown) => this.drop(`encryption failed: ${(e as Error).message}`));
+        return;
+      }
       const sealed = sealMessage(encSession.cipherId, encSession.encryptionKey, encSession.id, parts, poolAlloc);
       for (const p of parts) ioPool.release(p); // plaintext no longer needed
       this.send([sealed]);
