@@ -2,7 +2,6 @@
 // The password never has to be on the command line: SMBTS_PASSWORD, an authentication file
 // (-A FILE, smbclient's format) or an interactive prompt.
 // Exit codes: 0 ok, 1 error, 2 usage, 3 authentication failure, 4 not found.
-import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -208,9 +207,12 @@ function joinRemote(dir: string, name: string): string {
 }
 
 async function getFile(c: SmbClient, remote: string, local: string, prog: Progress): Promise<void> {
-  const src = c.createReadStream(remote);
-  if (local === '-') await pipeline(src, counter(prog), process.stdout, { end: false });
-  else await pipeline(src, counter(prog), createWriteStream(local));
+  if (local === '-') {
+    await pipeline(c.createReadStream(remote), counter(prog), process.stdout, { end: false });
+    return;
+  }
+  // file to file: 8 MiB READs into pooled buffers, written from there (client.download)
+  await c.download(remote, local, { onProgress: (n) => prog.add(n) });
 }
 
 async function getTree(c: SmbClient, remote: string, local: string, prog: Progress): Promise<void> {
@@ -224,7 +226,8 @@ async function getTree(c: SmbClient, remote: string, local: string, prog: Progre
 }
 
 async function putFile(c: SmbClient, local: string, remote: string, prog: Progress): Promise<void> {
-  await pipeline(createReadStream(local, { highWaterMark: 1024 * 1024 }), counter(prog), c.createWriteStream(remote));
+  // the local file read straight into pooled WRITE frames (client.upload)
+  await c.upload(local, remote, { onProgress: (n) => prog.add(n) });
 }
 
 async function putTree(c: SmbClient, local: string, remote: string, prog: Progress): Promise<void> {
