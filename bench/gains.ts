@@ -39,6 +39,7 @@ const ALL_VARIANTS: Variant[] = [
   { id: 'all', label: 'smbts, everything on', env: {} },
   { id: 'no-early-write', label: 'without early WRITEs (SMBTS_EARLY_WRITE=0)', env: { SMBTS_EARLY_WRITE: '0' } },
   { id: 'no-stream-crypto', label: 'without decrypt/verify while arriving (SMBTS_STREAM_CRYPTO=0)', env: { SMBTS_STREAM_CRYPTO: '0' } },
+  { id: 'no-async-seal', label: 'large responses sealed on the event loop (SMBTS_ASYNC_SEAL=0)', env: { SMBTS_ASYNC_SEAL: '0' } },
   { id: 'no-native', label: 'node:crypto instead of the native AEAD addon (SMBTS_NO_NATIVE_CRYPTO=1)', env: { SMBTS_NO_NATIVE_CRYPTO: '1' } },
   { id: 'no-direct-read', label: 'socket data events instead of direct reads (SMBTS_DIRECT_READ=0; no early paths either)', env: { SMBTS_DIRECT_READ: '0' } },
 ];

@@ -34,6 +34,8 @@ const RELATED_ID = 0xffffffffffffffffn;
 const TRACE = process.env.SMBTS_TRACE === '1';
 /** SMBTS_STREAM_CRYPTO=0: decrypt / verify a large frame only once it is complete (for measurements). */
 const STREAM_CRYPTO = process.env.SMBTS_STREAM_CRYPTO !== '0';
+/** SMBTS_ASYNC_SEAL=0: seal large responses on the event loop too (for measurements). */
+const ASYNC_SEAL = process.env.SMBTS_ASYNC_SEAL !== '0';
 const MAX_COMPOUND = 512;
 const KiB64 = 65536;
 /** Frame types other than SMB2 / transform that we recognise only to refuse them. */
@@ -684,7 +686,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
     if (encSession && encSession.encryptionKey.length > 0) {
       // One pooled buffer (transform header + ciphertext), returned to the pool once written.
       // A large lone response (READ data) is sealed on the pool: other connections go on meanwhile.
-      if (list.length === 1 && bodyLength(parts) >= ASYNC_SEAL_MIN) {
+      if (ASYNC_SEAL && list.length === 1 && bodyLength(parts) >= ASYNC_SEAL_MIN) {
         sealMessageAsync(encSession.cipherId, encSession.encryptionKey, encSession.id, parts, poolAlloc).then((sealed) => {
           for (const p of parts) ioPool.release(p);
           this.send([sealed]);
