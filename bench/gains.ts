@@ -7,17 +7,16 @@
 //
 // Env: GAINS_SIZE [512M], GAINS_RUNS [3], GAINS_MODES [plain,sign-gmac,enc-gcm], GAINS_DOCS [1],
 //      GAINS_VARIANTS (comma list of variant ids below, default all).
-import { existsSync, mkdirSync, mkdtempSync, openSync, writeSync, closeSync, chmodSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, chmodSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
 import { SmbclientDriver } from './lib/clients.js';
 import { startSamba } from './lib/samba.js';
 import { startSmbts } from './lib/smbts.js';
 import { treeCpu } from './lib/proc.js';
 import { MODE_LABEL, parseModes, type Mode } from './lib/modes.js';
-import { envInt, median, sleep } from './lib/util.js';
+import { envInt, makeFile, median, sleep } from './lib/util.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -56,19 +55,6 @@ interface Server {
 
 const log = (m: string): void => void process.stderr.write(`${m}\n`);
 
-function makeFile(path: string, size: number): void {
-  const block = randomBytes(MiB);
-  const fd = openSync(path, 'w', 0o666);
-  try {
-    for (let off = 0, i = 0; off < size; off += MiB, i++) {
-      block.writeUInt32LE(i, 0);
-      writeSync(fd, block, 0, Math.min(MiB, size - off));
-    }
-  } finally {
-    closeSync(fd);
-  }
-  chmodSync(path, 0o666);
-}
 
 async function main(): Promise<void> {
   const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();

@@ -18,16 +18,15 @@
 // `npm run bench -- --profile` instead profiles the smbts server (node --cpu-prof) on the
 // read and write paths, driven by smbclient, and prints the hot spots.
 import { cpus, totalmem, release, tmpdir, availableParallelism } from 'node:os';
-import { existsSync, mkdirSync, mkdtempSync, openSync, writeSync, closeSync, rmSync, statSync, readdirSync, readFileSync, writeFileSync, chmodSync, unlinkSync, statfsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, readdirSync, readFileSync, writeFileSync, chmodSync, unlinkSync, statfsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
 import { ALL_MODES, MODE_LABEL, parseModes, type Mode } from './lib/modes.js';
 import { listReps, SmbclientDriver, SmbtsClientDriver, metaNames, type Driver, type MetaOp, type Target } from './lib/clients.js';
 import { startSamba, sambaVersion, type SambaServer } from './lib/samba.js';
 import { startSmbts, type SmbtsServer } from './lib/smbts.js';
 import { MemSampler, processTree, readMem, treeCpu } from './lib/proc.js';
-import { envInt, fmtBytes, median, run, sleep } from './lib/util.js';
+import { envInt, fmtBytes, makeFile, median, run, sleep } from './lib/util.js';
 import { summarize, topInclusive } from './lib/cpuprofile.js';
 
 const GiB = 1024 ** 3;
@@ -105,20 +104,6 @@ function overBudget(): boolean {
   return budgetHit;
 }
 
-/** Fills path with size bytes of incompressible data (a random 1 MiB block repeated with a counter). */
-function makeFile(path: string, size: number): void {
-  const block = randomBytes(MiB);
-  const fd = openSync(path, 'w', 0o666);
-  try {
-    for (let off = 0, i = 0; off < size; off += MiB, i++) {
-      block.writeUInt32LE(i, 0);
-      writeSync(fd, block, 0, Math.min(MiB, size - off));
-    }
-  } finally {
-    closeSync(fd);
-  }
-  chmodSync(path, 0o666);
-}
 
 function rmQuiet(path: string): void {
   try {

@@ -1,6 +1,8 @@
 // Small helpers shared by the bench scripts.
 import { spawn, type SpawnOptions } from 'node:child_process';
 import { createServer, connect as netConnect } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, openSync, writeSync } from 'node:fs';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -94,4 +96,20 @@ export function fmtBytes(n: number): string {
   if (n >= 1024 ** 2) return `${+(n / 1024 ** 2).toFixed(1)} MiB`;
   if (n >= 1024) return `${+(n / 1024).toFixed(1)} KiB`;
   return `${n} B`;
+}
+
+/** Fills path with size bytes of incompressible data (a random 1 MiB block repeated with a counter). */
+export function makeFile(path: string, size: number): void {
+  const MiB = 1024 * 1024;
+  const block = randomBytes(MiB);
+  const fd = openSync(path, 'w', 0o666);
+  try {
+    for (let off = 0, i = 0; off < size; off += MiB, i++) {
+      block.writeUInt32LE(i, 0);
+      writeSync(fd, block, 0, Math.min(MiB, size - off));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  chmodSync(path, 0o666);
 }

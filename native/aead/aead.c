@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <openssl/evp.h>
 #include <openssl/core_names.h>
 #include <openssl/params.h>
@@ -103,69 +104,112 @@ static napi_value bool_value(napi_env env, int b) {
 
 /* ---------------------------------------------------------------- GCM */
 
-/* gcmSeal(key, nonce12, aad, parts, dst, dstOffset, tag16) */
-static napi_value GcmSeal(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value a[7];
-  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
-  if (argc < 7) return throw_type(env, "gcmSeal(key, nonce, aad, parts, dst, dstOffset, tag)");
-  span key, nonce, aad, dst, tag, parts[MAX_PARTS];
-  size_t total;
-  uint32_t off;
-  if (!get_buf(env, a[0], &key) || !get_buf(env, a[1], &nonce) || !get_buf(env, a[2], &aad) ||
-      !get_buf(env, a[4], &dst) || !get_u32(env, a[5], &off) || !get_buf(env, a[6], &tag)) return throw_type(env, "gcmSeal: bad argument");
-  int np = get_parts(env, a[3], parts, &total);
-  if (np < 0) return throw_type(env, "gcmSeal: parts must be a Buffer or an array of at most 64 Buffers");
-  const EVP_CIPHER *c = gcm_for(key.n);
-  if (!c) return throw_range(env, "gcmSeal: key must be 16 or 32 bytes");
-  if (nonce.n != 12) return throw_range(env, "gcmSeal: nonce must be 12 bytes");
-  if (tag.n < 16) return throw_range(env, "gcmSeal: tag must be 16 bytes");
-  if (off > dst.n || dst.n - off < total) return throw_range(env, "gcmSeal: dst too small");
-  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-  int ok = ctx != NULL && EVP_EncryptInit_ex(ctx, c, NULL, key.p, nonce.p) == 1;
-  int outl = 0;
-  if (ok && aad.n) ok = EVP_EncryptUpdate(ctx, NULL, &outl, aad.p, (int)aad.n) == 1;
-  uint8_t *w = dst.p + off;
-  for (int i = 0; ok && i < np; i++) {
-    if (parts[i].n == 0) continue;
-    ok = EVP_EncryptUpdate(ctx, w, &outl, parts[i].p, (int)parts[i].n) == 1;
-    w += outl;
-  }
-  if (ok) ok = EVP_EncryptFinal_ex(ctx, w, &outl) == 1;
-  if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag.p) == 1;
-  EVP_CIPHER_CTX_free(ctx);
-  if (!ok) return throw_range(env, "gcmSeal: OpenSSL error");
-  return NULL;
-}
-
-/* gcmSeal on the libuv pool: the arguments are pinned by a reference to an array holding them. */
+/* One seal (GCM or CCM) of parts into dst[off..] with the tag written to tag: the arguments as
+ * parsed once, run on the calling thread (gcmSeal, ccmSeal) or on the libuv pool (gcmSealAsync). */
 typedef struct {
   napi_async_work work;
-  napi_ref keep;     /* [key, nonce, aad, parts, dst, tag] */
+  napi_ref keep; /* async: [key, nonce, aad, parts, dst, dstOffset, tag] stay alive */
   napi_ref cb;
+  int ccm;
   const EVP_CIPHER *cipher;
   span key, nonce, aad, dst, tag, parts[MAX_PARTS];
   int np;
+  size_t total;
   uint32_t off;
   int ok;
 } seal_job;
 
+/* Parses (key, nonce, aad, parts, dst, dstOffset, tag); returns NULL, or an error already thrown. */
+static int parse_seal(napi_env env, napi_value *a, seal_job *j, const char *name) {
+  char msg[96];
+  if (!get_buf(env, a[0], &j->key) || !get_buf(env, a[1], &j->nonce) || !get_buf(env, a[2], &j->aad) ||
+      !get_buf(env, a[4], &j->dst) || !get_u32(env, a[5], &j->off) || !get_buf(env, a[6], &j->tag)) {
+    snprintf(msg, sizeof msg, "%s: bad argument", name);
+    throw_type(env, msg);
+    return 0;
+  }
+  j->np = get_parts(env, a[3], j->parts, &j->total);
+  if (j->np < 0) {
+    snprintf(msg, sizeof msg, "%s: parts must be a Buffer or an array of at most 64 Buffers", name);
+    throw_type(env, msg);
+    return 0;
+  }
+  j->cipher = j->ccm ? ccm_for(j->key.n) : gcm_for(j->key.n);
+  const char *bad = NULL;
+  if (!j->cipher) bad = "key must be 16 or 32 bytes";
+  else if (j->nonce.n != (j->ccm ? 11u : 12u)) bad = j->ccm ? "nonce must be 11 bytes" : "nonce must be 12 bytes";
+  else if (j->tag.n < 16) bad = "tag must be 16 bytes";
+  else if (j->off > j->dst.n || j->dst.n - j->off < j->total || j->total > INT32_MAX) bad = "dst too small";
+  if (bad) {
+    snprintf(msg, sizeof msg, "%s: %s", name, bad);
+    throw_range(env, msg);
+    return 0;
+  }
+  return 1;
+}
+
+static int seal_run(seal_job *j) {
+  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+  uint8_t *w = j->dst.p + j->off;
+  int outl = 0;
+  int ok = ctx != NULL;
+  if (j->ccm) {
+    /* CCM takes its plaintext in one update: the parts are gathered into dst, sealed there. */
+    uint8_t *g = w;
+    for (int i = 0; i < j->np; i++) {
+      if (j->parts[i].n && j->parts[i].p != g) memmove(g, j->parts[i].p, j->parts[i].n);
+      g += j->parts[i].n;
+    }
+    if (ok) ok = EVP_EncryptInit_ex(ctx, j->cipher, NULL, NULL, NULL) == 1;
+    if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_CCM_SET_IVLEN, 11, NULL) == 1;
+    if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_CCM_SET_TAG, 16, NULL) == 1;
+    if (ok) ok = EVP_EncryptInit_ex(ctx, NULL, NULL, j->key.p, j->nonce.p) == 1;
+    if (ok) ok = EVP_EncryptUpdate(ctx, NULL, &outl, NULL, (int)j->total) == 1;
+    if (ok && j->aad.n) ok = EVP_EncryptUpdate(ctx, NULL, &outl, j->aad.p, (int)j->aad.n) == 1;
+    if (ok) ok = EVP_EncryptUpdate(ctx, w, &outl, w, (int)j->total) == 1;
+    if (ok) ok = EVP_EncryptFinal_ex(ctx, w + j->total, &outl) == 1;
+    if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_CCM_GET_TAG, 16, j->tag.p) == 1;
+  } else {
+    if (ok) ok = EVP_EncryptInit_ex(ctx, j->cipher, NULL, j->key.p, j->nonce.p) == 1;
+    if (ok && j->aad.n) ok = EVP_EncryptUpdate(ctx, NULL, &outl, j->aad.p, (int)j->aad.n) == 1;
+    for (int i = 0; ok && i < j->np; i++) {
+      if (j->parts[i].n == 0) continue;
+      ok = EVP_EncryptUpdate(ctx, w, &outl, j->parts[i].p, (int)j->parts[i].n) == 1;
+      w += outl;
+    }
+    if (ok) ok = EVP_EncryptFinal_ex(ctx, w, &outl) == 1;
+    if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, j->tag.p) == 1;
+  }
+  EVP_CIPHER_CTX_free(ctx);
+  return ok;
+}
+
+static napi_value seal_sync(napi_env env, napi_callback_info info, int ccm, const char *name) {
+  size_t argc = 7;
+  napi_value a[7];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc < 7) return throw_type(env, "seal(key, nonce, aad, parts, dst, dstOffset, tag)");
+  seal_job j;
+  memset(&j, 0, sizeof j);
+  j.ccm = ccm;
+  if (!parse_seal(env, a, &j, name)) return NULL;
+  if (!seal_run(&j)) return throw_range(env, ccm ? "ccmSeal: OpenSSL error" : "gcmSeal: OpenSSL error");
+  return NULL;
+}
+
+/* gcmSeal(key, nonce12, aad, parts, dst, dstOffset, tag16) */
+static napi_value GcmSeal(napi_env env, napi_callback_info info) {
+  return seal_sync(env, info, 0, "gcmSeal");
+}
+
+/* ccmSeal(key, nonce11, aad, parts, dst, dstOffset, tag16) */
+static napi_value CcmSeal(napi_env env, napi_callback_info info) {
+  return seal_sync(env, info, 1, "ccmSeal");
+}
+
 static void seal_execute(napi_env env, void *data) {
   seal_job *j = (seal_job *)data;
-  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-  int ok = ctx != NULL && EVP_EncryptInit_ex(ctx, j->cipher, NULL, j->key.p, j->nonce.p) == 1;
-  int outl = 0;
-  if (ok && j->aad.n) ok = EVP_EncryptUpdate(ctx, NULL, &outl, j->aad.p, (int)j->aad.n) == 1;
-  uint8_t *w = j->dst.p + j->off;
-  for (int i = 0; ok && i < j->np; i++) {
-    if (j->parts[i].n == 0) continue;
-    ok = EVP_EncryptUpdate(ctx, w, &outl, j->parts[i].p, (int)j->parts[i].n) == 1;
-    w += outl;
-  }
-  if (ok) ok = EVP_EncryptFinal_ex(ctx, w, &outl) == 1;
-  if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, j->tag.p) == 1;
-  EVP_CIPHER_CTX_free(ctx);
-  j->ok = ok;
+  j->ok = seal_run(j);
 }
 
 static void seal_complete(napi_env env, napi_status status, void *data) {
@@ -186,7 +230,7 @@ static void seal_complete(napi_env env, napi_status status, void *data) {
   free(j);
 }
 
-/* gcmSealAsync(key, nonce12, aad, parts, dst, dstOffset, tag16, cb) */
+/* gcmSealAsync(key, nonce12, aad, parts, dst, dstOffset, tag16, cb): gcmSeal on the libuv pool */
 static napi_value GcmSealAsync(napi_env env, napi_callback_info info) {
   size_t argc = 8;
   napi_value a[8];
@@ -196,26 +240,9 @@ static napi_value GcmSealAsync(napi_env env, napi_callback_info info) {
   if (napi_typeof(env, a[7], &t) != napi_ok || t != napi_function) return throw_type(env, "gcmSealAsync: cb must be a function");
   seal_job *j = (seal_job *)calloc(1, sizeof(seal_job));
   if (!j) return throw_range(env, "gcmSealAsync: out of memory");
-  size_t total;
-  if (!get_buf(env, a[0], &j->key) || !get_buf(env, a[1], &j->nonce) || !get_buf(env, a[2], &j->aad) ||
-      !get_buf(env, a[4], &j->dst) || !get_u32(env, a[5], &j->off) || !get_buf(env, a[6], &j->tag)) {
+  if (!parse_seal(env, a, j, "gcmSealAsync")) {
     free(j);
-    return throw_type(env, "gcmSealAsync: bad argument");
-  }
-  j->np = get_parts(env, a[3], j->parts, &total);
-  if (j->np < 0) {
-    free(j);
-    return throw_type(env, "gcmSealAsync: parts must be a Buffer or an array of at most 64 Buffers");
-  }
-  const char *bad = NULL;
-  j->cipher = gcm_for(j->key.n);
-  if (!j->cipher) bad = "gcmSealAsync: key must be 16 or 32 bytes";
-  else if (j->nonce.n != 12) bad = "gcmSealAsync: nonce must be 12 bytes";
-  else if (j->tag.n < 16) bad = "gcmSealAsync: tag must be 16 bytes";
-  else if (j->off > j->dst.n || j->dst.n - j->off < total) bad = "gcmSealAsync: dst too small";
-  if (bad) {
-    free(j);
-    return throw_range(env, bad);
+    return NULL;
   }
   napi_value keep, resname;
   napi_create_array_with_length(env, 7, &keep);
@@ -233,30 +260,60 @@ static napi_value GcmSealAsync(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* gcmOpen(key, nonce12, aad, data, tag16) -> boolean; data is decrypted in place */
-static napi_value GcmOpen(napi_env env, napi_callback_info info) {
+/* In-place open of data with key/nonce/aad/tag: GCM or CCM. false (and data zeroed) on a bad tag. */
+static napi_value open_sync(napi_env env, napi_callback_info info, int ccm, const char *name) {
   size_t argc = 5;
   napi_value a[5];
   napi_get_cb_info(env, info, &argc, a, NULL, NULL);
-  if (argc < 5) return throw_type(env, "gcmOpen(key, nonce, aad, data, tag)");
+  char msg[96];
   span key, nonce, aad, data, tag;
-  if (!get_buf(env, a[0], &key) || !get_buf(env, a[1], &nonce) || !get_buf(env, a[2], &aad) ||
-      !get_buf(env, a[3], &data) || !get_buf(env, a[4], &tag)) return throw_type(env, "gcmOpen: bad argument");
-  const EVP_CIPHER *c = gcm_for(key.n);
-  if (!c) return throw_range(env, "gcmOpen: key must be 16 or 32 bytes");
-  if (nonce.n != 12) return throw_range(env, "gcmOpen: nonce must be 12 bytes");
-  if (tag.n != 16) return throw_range(env, "gcmOpen: tag must be 16 bytes");
-  if (data.n > INT32_MAX) return throw_range(env, "gcmOpen: data too large");
+  if (argc < 5 || !get_buf(env, a[0], &key) || !get_buf(env, a[1], &nonce) || !get_buf(env, a[2], &aad) ||
+      !get_buf(env, a[3], &data) || !get_buf(env, a[4], &tag)) {
+    snprintf(msg, sizeof msg, "%s(key, nonce, aad, data, tag): bad argument", name);
+    return throw_type(env, msg);
+  }
+  const EVP_CIPHER *c = ccm ? ccm_for(key.n) : gcm_for(key.n);
+  const char *bad = NULL;
+  if (!c) bad = "key must be 16 or 32 bytes";
+  else if (nonce.n != (ccm ? 11u : 12u)) bad = ccm ? "nonce must be 11 bytes" : "nonce must be 12 bytes";
+  else if (tag.n != 16) bad = "tag must be 16 bytes";
+  else if (data.n > INT32_MAX) bad = "data too large";
+  if (bad) {
+    snprintf(msg, sizeof msg, "%s: %s", name, bad);
+    return throw_range(env, msg);
+  }
   EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-  int ok = ctx != NULL && EVP_DecryptInit_ex(ctx, c, NULL, key.p, nonce.p) == 1;
   int outl = 0;
-  if (ok && aad.n) ok = EVP_DecryptUpdate(ctx, NULL, &outl, aad.p, (int)aad.n) == 1;
-  if (ok && data.n) ok = EVP_DecryptUpdate(ctx, data.p, &outl, data.p, (int)data.n) == 1;
-  if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, tag.p) == 1;
-  if (ok) ok = EVP_DecryptFinal_ex(ctx, data.p + data.n, &outl) == 1;
+  int ok = ctx != NULL;
+  if (ccm) {
+    if (ok) ok = EVP_DecryptInit_ex(ctx, c, NULL, NULL, NULL) == 1;
+    if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_CCM_SET_IVLEN, 11, NULL) == 1;
+    if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_CCM_SET_TAG, 16, tag.p) == 1;
+    if (ok) ok = EVP_DecryptInit_ex(ctx, NULL, NULL, key.p, nonce.p) == 1;
+    if (ok) ok = EVP_DecryptUpdate(ctx, NULL, &outl, NULL, (int)data.n) == 1;
+    if (ok && aad.n) ok = EVP_DecryptUpdate(ctx, NULL, &outl, aad.p, (int)aad.n) == 1;
+    /* CCM verifies the tag inside this update (there is no separate final step) */
+    if (ok) ok = EVP_DecryptUpdate(ctx, data.p, &outl, data.p, (int)data.n) == 1;
+  } else {
+    if (ok) ok = EVP_DecryptInit_ex(ctx, c, NULL, key.p, nonce.p) == 1;
+    if (ok && aad.n) ok = EVP_DecryptUpdate(ctx, NULL, &outl, aad.p, (int)aad.n) == 1;
+    if (ok && data.n) ok = EVP_DecryptUpdate(ctx, data.p, &outl, data.p, (int)data.n) == 1;
+    if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, tag.p) == 1;
+    if (ok) ok = EVP_DecryptFinal_ex(ctx, data.p + data.n, &outl) == 1;
+  }
   EVP_CIPHER_CTX_free(ctx);
   if (!ok && data.n) memset(data.p, 0, data.n);
   return bool_value(env, ok);
+}
+
+/* gcmOpen(key, nonce12, aad, data, tag16) -> boolean; data is decrypted in place */
+static napi_value GcmOpen(napi_env env, napi_callback_info info) {
+  return open_sync(env, info, 0, "gcmOpen");
+}
+
+/* ccmOpen(key, nonce11, aad, data, tag16) -> boolean; in place */
+static napi_value CcmOpen(napi_env env, napi_callback_info info) {
+  return open_sync(env, info, 1, "ccmOpen");
 }
 
 /* ---------------------------------------------------------------- streaming GCM open */
@@ -369,75 +426,6 @@ static napi_value Gmac(napi_env env, napi_callback_info info) {
 }
 
 /* ---------------------------------------------------------------- CCM */
-
-/* CCM takes its plaintext in one update: parts are copied into dst first, then sealed there. */
-static napi_value CcmSeal(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value a[7];
-  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
-  if (argc < 7) return throw_type(env, "ccmSeal(key, nonce, aad, parts, dst, dstOffset, tag)");
-  span key, nonce, aad, dst, tag, parts[MAX_PARTS];
-  size_t total;
-  uint32_t off;
-  if (!get_buf(env, a[0], &key) || !get_buf(env, a[1], &nonce) || !get_buf(env, a[2], &aad) ||
-      !get_buf(env, a[4], &dst) || !get_u32(env, a[5], &off) || !get_buf(env, a[6], &tag)) return throw_type(env, "ccmSeal: bad argument");
-  int np = get_parts(env, a[3], parts, &total);
-  if (np < 0) return throw_type(env, "ccmSeal: parts must be a Buffer or an array of at most 64 Buffers");
-  const EVP_CIPHER *c = ccm_for(key.n);
-  if (!c) return throw_range(env, "ccmSeal: key must be 16 or 32 bytes");
-  if (nonce.n != 11) return throw_range(env, "ccmSeal: nonce must be 11 bytes");
-  if (tag.n < 16) return throw_range(env, "ccmSeal: tag must be 16 bytes");
-  if (off > dst.n || dst.n - off < total || total > INT32_MAX) return throw_range(env, "ccmSeal: dst too small");
-  uint8_t *w = dst.p + off;
-  for (int i = 0; i < np; i++) {
-    if (parts[i].n && parts[i].p != w) memmove(w, parts[i].p, parts[i].n);
-    w += parts[i].n;
-  }
-  w = dst.p + off;
-  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-  int outl = 0;
-  int ok = ctx != NULL && EVP_EncryptInit_ex(ctx, c, NULL, NULL, NULL) == 1;
-  if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_CCM_SET_IVLEN, 11, NULL) == 1;
-  if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_CCM_SET_TAG, 16, NULL) == 1;
-  if (ok) ok = EVP_EncryptInit_ex(ctx, NULL, NULL, key.p, nonce.p) == 1;
-  if (ok) ok = EVP_EncryptUpdate(ctx, NULL, &outl, NULL, (int)total) == 1;
-  if (ok && aad.n) ok = EVP_EncryptUpdate(ctx, NULL, &outl, aad.p, (int)aad.n) == 1;
-  if (ok) ok = EVP_EncryptUpdate(ctx, w, &outl, w, (int)total) == 1;
-  if (ok) ok = EVP_EncryptFinal_ex(ctx, w + total, &outl) == 1;
-  if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_CCM_GET_TAG, 16, tag.p) == 1;
-  EVP_CIPHER_CTX_free(ctx);
-  if (!ok) return throw_range(env, "ccmSeal: OpenSSL error");
-  return NULL;
-}
-
-/* ccmOpen(key, nonce11, aad, data, tag16) -> boolean; in place */
-static napi_value CcmOpen(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value a[5];
-  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
-  if (argc < 5) return throw_type(env, "ccmOpen(key, nonce, aad, data, tag)");
-  span key, nonce, aad, data, tag;
-  if (!get_buf(env, a[0], &key) || !get_buf(env, a[1], &nonce) || !get_buf(env, a[2], &aad) ||
-      !get_buf(env, a[3], &data) || !get_buf(env, a[4], &tag)) return throw_type(env, "ccmOpen: bad argument");
-  const EVP_CIPHER *c = ccm_for(key.n);
-  if (!c) return throw_range(env, "ccmOpen: key must be 16 or 32 bytes");
-  if (nonce.n != 11) return throw_range(env, "ccmOpen: nonce must be 11 bytes");
-  if (tag.n != 16) return throw_range(env, "ccmOpen: tag must be 16 bytes");
-  if (data.n > INT32_MAX) return throw_range(env, "ccmOpen: data too large");
-  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-  int outl = 0;
-  int ok = ctx != NULL && EVP_DecryptInit_ex(ctx, c, NULL, NULL, NULL) == 1;
-  if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_CCM_SET_IVLEN, 11, NULL) == 1;
-  if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_CCM_SET_TAG, 16, tag.p) == 1;
-  if (ok) ok = EVP_DecryptInit_ex(ctx, NULL, NULL, key.p, nonce.p) == 1;
-  if (ok) ok = EVP_DecryptUpdate(ctx, NULL, &outl, NULL, (int)data.n) == 1;
-  if (ok && aad.n) ok = EVP_DecryptUpdate(ctx, NULL, &outl, aad.p, (int)aad.n) == 1;
-  /* CCM verifies the tag inside this update (there is no separate final step) */
-  if (ok) ok = EVP_DecryptUpdate(ctx, data.p, &outl, data.p, (int)data.n) == 1;
-  EVP_CIPHER_CTX_free(ctx);
-  if (!ok && data.n) memset(data.p, 0, data.n);
-  return bool_value(env, ok);
-}
 
 /* ---------------------------------------------------------------- streaming MACs */
 

@@ -120,6 +120,24 @@ export function encryptMessageParts(
 /** Allocator for sealMessage's output (a buffer pool's get, or Buffer.allocUnsafe). */
 export type Alloc = (size: number) => Buffer;
 
+/** The output buffer with its TRANSFORM_HEADER written (tag still zero), and the views to seal with. */
+function prepareSeal(info: CipherInfo, key: Buffer, sessionId: bigint, size: number, alloc: Alloc, nonce?: Buffer) {
+  checkKey(info, key);
+  const n = nonce ?? randomBytes(info.nonceLen);
+  if (n.length !== info.nonceLen) throw new RangeError(`nonce must be ${info.nonceLen} bytes`);
+  const out = alloc(TRANSFORM_HEADER_SIZE + size);
+  const nonceField = Buffer.alloc(16);
+  n.copy(nonceField);
+  encodeTransformHeader({
+    signature: Buffer.alloc(16),
+    nonce: nonceField,
+    originalMessageSize: size,
+    flags: TRANSFORM_FLAG_ENCRYPTED,
+    sessionId,
+  }).copy(out, 0);
+  return { out, n, aad: out.subarray(TRANSFORM_AAD_OFFSET, TRANSFORM_HEADER_SIZE), tag: out.subarray(4, 20) };
+}
+
 /**
  * Encrypts one SMB2 message (or compound chain) into a single buffer from `alloc`:
  * TRANSFORM_HEADER (52 bytes) followed by the ciphertext. The plaintext parts are not modified.
@@ -134,24 +152,10 @@ export function sealMessage(
   nonce?: Buffer,
 ): Buffer {
   const info = cipherInfo(cipherId);
-  checkKey(info, key);
   let parts = Array.isArray(plaintext) ? plaintext : [plaintext];
   let size = 0;
   for (const p of parts) size += p.length;
-  const n = nonce ?? randomBytes(info.nonceLen);
-  if (n.length !== info.nonceLen) throw new RangeError(`nonce must be ${info.nonceLen} bytes`);
-  const out = alloc(TRANSFORM_HEADER_SIZE + size);
-  const nonceField = Buffer.alloc(16);
-  n.copy(nonceField);
-  encodeTransformHeader({
-    signature: Buffer.alloc(16),
-    nonce: nonceField,
-    originalMessageSize: size,
-    flags: TRANSFORM_FLAG_ENCRYPTED,
-    sessionId,
-  }).copy(out, 0);
-  const aad = out.subarray(TRANSFORM_AAD_OFFSET, TRANSFORM_HEADER_SIZE);
-  const tag = out.subarray(4, 20);
+  const { out, n, aad, tag } = prepareSeal(info, key, sessionId, size, alloc, nonce);
   const native = aeadBinding();
   if (native) {
     if (parts.length > NATIVE_MAX_PARTS) parts = [Buffer.concat(parts, size)];
@@ -200,21 +204,9 @@ export function sealMessageAsync(
   if (!native || info.ccm || size < ASYNC_SEAL_MIN || plaintext.length > NATIVE_MAX_PARTS) {
     return Promise.resolve(sealMessage(cipherId, key, sessionId, plaintext, alloc));
   }
-  checkKey(info, key);
-  const n = randomBytes(info.nonceLen);
-  const out = alloc(TRANSFORM_HEADER_SIZE + size);
-  const nonceField = Buffer.alloc(16);
-  n.copy(nonceField);
-  encodeTransformHeader({
-    signature: Buffer.alloc(16),
-    nonce: nonceField,
-    originalMessageSize: size,
-    flags: TRANSFORM_FLAG_ENCRYPTED,
-    sessionId,
-  }).copy(out, 0);
-  const aad = out.subarray(TRANSFORM_AAD_OFFSET, TRANSFORM_HEADER_SIZE);
+  const { out, n, aad, tag } = prepareSeal(info, key, sessionId, size, alloc);
   return new Promise((resolve, reject) => {
-    native.gcmSealAsync(key, n, aad, plaintext, out, TRANSFORM_HEADER_SIZE, out.subarray(4, 20), (err) => {
+    native.gcmSealAsync(key, n, aad, plaintext, out, TRANSFORM_HEADER_SIZE, tag, (err) => {
       if (err) reject(err);
       else resolve(out);
     });

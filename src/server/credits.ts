@@ -40,11 +40,9 @@ export class CreditWindow {
    * the window or was already used (the caller disconnects, as Windows and Samba do).
    */
   consume(messageId: bigint, charge: number): boolean {
+    if (!this.canConsume(messageId, charge)) return false;
     const n = Math.max(1, charge);
-    if (messageId > BigInt(Number.MAX_SAFE_INTEGER)) return false;
     const m = Number(messageId);
-    if (m < this.low || m + n > this.high) return false;
-    for (let i = m; i < m + n; i++) if (this.used.has(i)) return false;
     for (let i = m; i < m + n; i++) this.used.add(i);
     while (this.used.has(this.low)) {
       this.used.delete(this.low);
