@@ -64,10 +64,16 @@ export const handler = handlerOf(async (ctx) => {
     const vfs = open.tree.vfs;
     const ci = !vfs.caseSensitive;
     const list: DirEntryInfo[] = [];
-    const self = await vfs.stat(open.path);
-    const parent = open.path === '' ? self : await vfs.stat(parentPath(open.path)).catch(() => self);
-    if (matchWildcard(cur.pattern, '.', ci)) list.push(toEntry('.', self));
-    if (matchWildcard(cur.pattern, '..', ci)) list.push(toEntry('..', parent));
+    // "." and "..": stat the directory and its parent only when the pattern wants them (a single
+    // name, as smbclient's `del` sends, does not).
+    const wantSelf = matchWildcard(cur.pattern, '.', ci);
+    const wantParent = matchWildcard(cur.pattern, '..', ci);
+    if (wantSelf || wantParent) {
+      const self = await vfs.stat(open.path);
+      const parent = !wantParent || open.path === '' ? self : await vfs.stat(parentPath(open.path)).catch(() => self);
+      if (wantSelf) list.push(toEntry('.', self));
+      if (wantParent) list.push(toEntry('..', parent));
+    }
     for (const e of await listing(vfs, open.path, cur.pattern)) {
       if (matchWildcard(cur.pattern, e.name, ci)) list.push(toEntry(e.name, e.stat));
     }
