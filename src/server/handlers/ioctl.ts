@@ -242,13 +242,10 @@ async function onOpen(ctx: RequestContext, req: IoctlRequest, code: number, maxO
       if (req.input.length < 2) fail(Status.INVALID_PARAMETER);
       if (req.input.readUInt16LE(0) !== 0) fail(Status.NOT_SUPPORTED);
       return ok(code, open, Buffer.alloc(0));
-    case Fsctl.SRV_ENUMERATE_SNAPSHOTS: {
-      if (maxOut < 16) fail(Status.INVALID_PARAMETER);
-      // No snapshots: NumberOfSnapShots 0, NumberOfSnapShotsReturned 0, SnapShotArraySize 2, empty list.
-      const out = Buffer.alloc(16);
-      out.writeUInt32LE(2, 8);
-      return ok(code, open, out);
-    }
+    case Fsctl.SRV_ENUMERATE_SNAPSHOTS:
+      // No snapshot provider: NOT_SUPPORTED, as Samba answers without a shadow-copy VFS module
+      // (an empty list made smbclient's `allinfo` ask a second time, one more round trip each).
+      fail(Status.NOT_SUPPORTED);
     case Fsctl.CREATE_OR_GET_OBJECT_ID:
     case Fsctl.GET_OBJECT_ID: {
       if (!open.handle) fail(Status.INVALID_PARAMETER);
