@@ -10,8 +10,8 @@ import { HEADER_SIZE, SIGNATURE_OFFSET, decodeHeader, encodeHeaderInto, splitCom
 import { Status, statusName } from '../wire/status.js';
 import { TRANSFORM_HEADER_SIZE, isTransformHeader, transformSessionId } from '../wire/transform.js';
 import { WireError } from '../wire/buf.js';
-import { computeSignature, verifySignature, type SigningAlgorithm } from '../crypto/signing.js';
-import { openMessageInPlace, sealMessage } from '../crypto/encryption.js';
+import { StreamingVerifier, computeSignature, verifySignature, type SigningAlgorithm } from '../crypto/signing.js';
+import { StreamingOpener, openMessageInPlace, sealMessage } from '../crypto/encryption.js';
 import { NATIVE_MAX_PARTS } from '../crypto/native.js';
 import { ioPool } from '../transport/bufpool.js';
 import { SmbError, toSmbError } from './errors.js';
@@ -128,6 +128,8 @@ export type OplockBreakHandler = (msg: Buffer, header: Header) => void;
 export class Connection {
   private socket: net.Socket | undefined;
   private readonly frames = new FrameReader();
+  /** The large frame being received and the crypto begun on it (onPartialFrame). */
+  private early: { frame: Buffer; started: boolean; key?: Buffer; opener: StreamingOpener | undefined; verifier: StreamingVerifier | undefined } | undefined;
   private readonly pending = new Map<bigint, Pending>();
   private readonly waiters: Waiter[] = [];
   /** Requests we gave up on (timeout): their credits come back if the answer still arrives. */
@@ -199,7 +201,11 @@ export class Connection {
       // a buffer of its own size instead of 64 KiB chunks that are then copied together.
       // Pooled when a request waiting for its answer takes pooled buffers (bulk READs into a file);
       // otherwise fresh, as the data is handed over (e.g. to a stream consumer).
-      const direct = new DirectFrameReader({ get: (n) => (this.pooledWaiting > 0 ? ioPool.get(n) : Buffer.allocUnsafe(n)) });
+      const direct = new DirectFrameReader(
+        { get: (n) => (this.pooledWaiting > 0 ? ioPool.get(n) : Buffer.allocUnsafe(n)) },
+        undefined,
+        (frame, filled) => this.onPartialFrame(frame, filled),
+      );
       const sock = net.connect({
         host: this.opts.host, port: this.opts.port,
         onread: { buffer: () => direct.next(), callback: (n: number) => { this.onBytes(direct, n); return true; } },
@@ -452,21 +458,54 @@ export class Connection {
     }
   }
 
+  /**
+   * A large answer (READ data) is arriving: decrypt it (AES-GCM) or compute its signature as the
+   * bytes come in, so the work overlaps the socket; the result is used only once it is complete.
+   */
+  private onPartialFrame(frame: Buffer, filled: number): void {
+    const e = this.early;
+    if (e?.frame !== frame) {
+      this.early = { frame, started: false, opener: undefined, verifier: undefined };
+      return;
+    }
+    if (e.opener) e.opener.update(filled);
+    else if (e.verifier) e.verifier.update(filled);
+    else if (!e.started && filled >= 64) {
+      e.started = true;
+      if (isTransformHeader(frame)) {
+        const ch = this.channels.get(transformSessionId(frame));
+        if (ch?.decryptionKey) {
+          e.opener = StreamingOpener.start(ch.cipherId, ch.decryptionKey, frame, filled);
+          e.key = ch.decryptionKey;
+        }
+      } else if (frame.readUInt32LE(0) === 0x424d53fe && (frame.readUInt32LE(16) & HeaderFlags.SIGNED) !== 0 && frame.readUInt32LE(20) === 0) {
+        const ch = this.channels.get(frame.readBigUInt64LE(40));
+        if (ch?.signingKey) e.verifier = StreamingVerifier.start(ch.signingAlg, ch.signingKey, frame, filled);
+      }
+      e.opener?.update(filled);
+      e.verifier?.update(filled);
+    }
+  }
+
   private onFrame(frame: Buffer): void {
     let plain = frame;
     let encrypted = false;
+    const early = this.early?.frame === frame ? this.early : undefined;
+    if (early) this.early = undefined;
     if (isTransformHeader(frame)) {
       const sid = transformSessionId(frame);
       const ch = this.channels.get(sid);
       if (!ch?.decryptionKey) throw new WireError(`encrypted message for unknown session 0x${sid.toString(16)}`);
-      // The frame is ours (received into a buffer of its own): decrypt where it lies.
-      plain = openMessageInPlace(ch.cipherId, ch.decryptionKey, frame).plaintext;
+      // The frame is ours (received into a buffer of its own): decrypt where it lies (begun while
+      // it arrived when it was large; valid only with the key it was begun with).
+      if (early?.opener && early.key !== ch.decryptionKey) throw new WireError('session key changed during a message');
+      plain = early?.opener ? early.opener.finish().plaintext : openMessageInPlace(ch.cipherId, ch.decryptionKey, frame).plaintext;
       encrypted = true;
     }
-    for (const msg of splitCompound(plain)) this.onMessage(msg, encrypted);
+    for (const msg of splitCompound(plain)) this.onMessage(msg, encrypted, early?.verifier);
   }
 
-  private onMessage(msg: Buffer, encrypted: boolean): void {
+  private onMessage(msg: Buffer, encrypted: boolean, verifier?: StreamingVerifier): void {
     const h = decodeHeader(msg);
     if (!(h.flags & HeaderFlags.SERVER_TO_REDIR)) throw new WireError('response without SERVER_TO_REDIR flag');
     if (h.messageId === UNSOLICITED_MESSAGE_ID) {
@@ -489,7 +528,7 @@ export class Connection {
     }
     if (h.command !== p.command) throw new WireError(`response command ${commandName(h.command)} does not match request ${commandName(p.command)}`);
     const interim = h.status === Status.PENDING && (h.flags & HeaderFlags.ASYNC_COMMAND) !== 0;
-    if (!interim) this.verify(msg, h, encrypted, this.channels.get(h.sessionId) ?? p.channel, p.signed);
+    if (!interim) this.verify(msg, h, encrypted, this.channels.get(h.sessionId) ?? p.channel, p.signed, verifier);
     if (interim) {
       // Interim response (3.2.5.1.5): keep waiting for the final one on the AsyncId.
       this.grant(h.credits);
@@ -510,10 +549,12 @@ export class Connection {
   }
 
   /** 3.2.5.1.3: verify signed responses; a session requiring signing must get signed (or encrypted) successes. */
-  private verify(msg: Buffer, h: Header, encrypted: boolean, ch: ChannelSecurity | undefined, requestSigned = false): void {
+  private verify(msg: Buffer, h: Header, encrypted: boolean, ch: ChannelSecurity | undefined, requestSigned = false, v?: StreamingVerifier): void {
     if (encrypted || !ch?.signingKey || h.sessionId === 0n) return;
     if (h.flags & HeaderFlags.SIGNED) {
-      if (!verifySignature(ch.signingAlg, ch.signingKey, msg)) {
+      // computed while the frame arrived (onPartialFrame) when it was with this channel's key
+      const streamed = v !== undefined && v.key === ch.signingKey && v.alg === ch.signingAlg && v.frame.length === msg.length;
+      if (!(streamed ? v.finish() : verifySignature(ch.signingAlg, ch.signingKey, msg))) {
         throw new SmbError(Status.ACCESS_DENIED, `bad signature on ${commandName(h.command)} response: connection dropped`);
       }
     } else if ((ch.signRequired || requestSigned) && h.status === Status.SUCCESS && h.command !== Command.OPLOCK_BREAK) {

@@ -252,3 +252,23 @@ test('early write: a WRITE arriving slowly is on file in steps before its last b
     c.close();
   }
 });
+
+test('client: large signed and encrypted READ answers are verified / decrypted while they arrive', { timeout: 60_000 }, async () => {
+  const data = randomBytes(16 * MiB + 5);
+  await writeFile(join(dir, 'down.bin'), data);
+  for (const opts of [{ sign: true }, { encrypt: true }]) {
+    const c = await connect(url(), opts);
+    try {
+      const v0 = StreamingVerifier.started;
+      const o0 = StreamingOpener.started;
+      const local = join(dir, 'down-copy.bin');
+      await c.download('down.bin', local);
+      assert.deepEqual(await readFile(local), data, JSON.stringify(opts));
+      // the server sends READ answers, so any streaming started during a download is the client's
+      if (opts.sign) assert.ok(StreamingVerifier.started > v0, 'signed READ answers verified as they arrive');
+      else assert.ok(StreamingOpener.started > o0, 'encrypted READ answers decrypted as they arrive');
+    } finally {
+      await c.close();
+    }
+  }
+});
