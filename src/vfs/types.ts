@@ -60,7 +60,11 @@ export interface FsInfo {
 /** Error carrying an NTSTATUS; every Vfs method rejects only with this. */
 export class VfsError extends Error {
   constructor(public readonly status: number, message?: string) {
+    // An NTSTATUS answer (not found, access denied...), not a bug: no stack trace (costly per throw).
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message ?? `NTSTATUS 0x${(status >>> 0).toString(16).padStart(8, '0')}`);
+    Error.stackTraceLimit = limit;
     this.name = 'VfsError';
   }
 

@@ -176,10 +176,17 @@ export function isError(code: number): boolean {
   return (code >>> 0) >= 0xc0000000;
 }
 
-/** An error carrying an NTSTATUS: handlers throw it, the dispatcher turns it into an error response. */
+/**
+ * An error carrying an NTSTATUS: handlers throw it, the dispatcher turns it into an error response.
+ * It is an answer, not a bug, so no stack trace is captured: capturing one through the request
+ * path's async frames cost ~50 µs per throw (profiled: a third of smbclient `allinfo`'s IOCTL).
+ */
 export class NtStatusError extends Error {
   constructor(readonly status: number, message?: string) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message ?? `${statusName(status)}: ${statusMessage(status)}`);
+    Error.stackTraceLimit = limit;
     this.name = 'NtStatusError';
   }
 }
