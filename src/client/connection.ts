@@ -426,11 +426,16 @@ export class Connection {
     if (!s) throw new SmbError(Status.CONNECTION_DISCONNECTED, 'not connected');
     this.lastActivity = Date.now();
     this.lastSend = this.lastActivity;
-    s.cork();
-    for (const p of parts) {
-      this.bytesSent += p.length;
-      s.write(p);
+    let len = 0;
+    for (const p of parts) len += p.length;
+    this.bytesSent += len;
+    if (parts.length > 1 && len <= 16 * 1024) {
+      // small request: one joined buffer, one write (cheaper than the stream's cork/writev path)
+      s.write(Buffer.concat(parts, len));
+      return;
     }
+    s.cork();
+    for (const p of parts) s.write(p);
     s.uncork();
   }
 
