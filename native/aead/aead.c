@@ -318,7 +318,21 @@ static napi_value CcmOpen(napi_env env, napi_callback_info info) {
 
 /* ---------------------------------------------------------------- streaming GCM open */
 
+/* Contexts handed to JS as Externals start with a tag, so one of the wrong kind is refused. */
+#define GCM_STREAM_TAG 0x67636d73u /* "gcms" */
+#define MAC_STREAM_TAG 0x6d616373u /* "macs" */
+
+/* The context behind External `v` when it carries `tag`, else NULL. */
+static void *get_tagged(napi_env env, napi_value v, uint32_t tag) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external) return NULL;
+  void *p = NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok || p == NULL) return NULL;
+  return *(uint32_t *)p == tag ? p : NULL;
+}
+
 typedef struct {
+  uint32_t tag;
   EVP_CIPHER_CTX *ctx;
 } gcm_stream;
 
@@ -326,14 +340,6 @@ static void gcm_stream_free(napi_env env, void *data, void *hint) {
   gcm_stream *st = (gcm_stream *)data;
   if (st->ctx) EVP_CIPHER_CTX_free(st->ctx);
   free(st);
-}
-
-static gcm_stream *get_stream(napi_env env, napi_value v) {
-  napi_valuetype t;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external) return NULL;
-  void *p = NULL;
-  if (napi_get_value_external(env, v, &p) != napi_ok) return NULL;
-  return (gcm_stream *)p;
 }
 
 /* gcmOpenStart(key, nonce12, aad) -> External */
@@ -349,6 +355,7 @@ static napi_value GcmOpenStart(napi_env env, napi_callback_info info) {
   if (nonce.n != 12) return throw_range(env, "gcmOpenStart: nonce must be 12 bytes");
   gcm_stream *st = (gcm_stream *)calloc(1, sizeof(gcm_stream));
   if (!st) return throw_range(env, "gcmOpenStart: out of memory");
+  st->tag = GCM_STREAM_TAG;
   st->ctx = EVP_CIPHER_CTX_new();
   int outl = 0;
   int ok = st->ctx != NULL && EVP_DecryptInit_ex(st->ctx, c, NULL, key.p, nonce.p) == 1;
@@ -366,7 +373,7 @@ static napi_value GcmOpenUpdate(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value a[2];
   napi_get_cb_info(env, info, &argc, a, NULL, NULL);
-  gcm_stream *st = argc >= 2 ? get_stream(env, a[0]) : NULL;
+  gcm_stream *st = argc >= 2 ? (gcm_stream *)get_tagged(env, a[0], GCM_STREAM_TAG) : NULL;
   span data;
   if (!st || !get_buf(env, a[1], &data)) return throw_type(env, "gcmOpenUpdate(ctx, data)");
   if (!st->ctx) return throw_range(env, "gcmOpenUpdate: context already finished");
@@ -381,7 +388,7 @@ static napi_value GcmOpenFinal(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value a[2];
   napi_get_cb_info(env, info, &argc, a, NULL, NULL);
-  gcm_stream *st = argc >= 2 ? get_stream(env, a[0]) : NULL;
+  gcm_stream *st = argc >= 2 ? (gcm_stream *)get_tagged(env, a[0], GCM_STREAM_TAG) : NULL;
   span tag;
   if (!st || !get_buf(env, a[1], &tag)) return throw_type(env, "gcmOpenFinal(ctx, tag)");
   if (!st->ctx) return throw_range(env, "gcmOpenFinal: context already finished");
@@ -430,6 +437,7 @@ static napi_value Gmac(napi_env env, napi_callback_info info) {
 /* ---------------------------------------------------------------- streaming MACs */
 
 typedef struct {
+  uint32_t tag;
   EVP_CIPHER_CTX *gcm; /* gmac */
   EVP_MAC_CTX *cmac;   /* cmac */
 } mac_stream;
@@ -439,14 +447,6 @@ static void mac_stream_free(napi_env env, void *data, void *hint) {
   if (st->gcm) EVP_CIPHER_CTX_free(st->gcm);
   if (st->cmac) EVP_MAC_CTX_free(st->cmac);
   free(st);
-}
-
-static mac_stream *get_mac_stream(napi_env env, napi_value v) {
-  napi_valuetype t;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external) return NULL;
-  void *p = NULL;
-  if (napi_get_value_external(env, v, &p) != napi_ok) return NULL;
-  return (mac_stream *)p;
 }
 
 static EVP_MAC *cmac_alg(void) {
@@ -482,6 +482,7 @@ static napi_value MacStart(napi_env env, napi_callback_info info) {
       !get_buf(env, a[1], &key) || !get_buf(env, a[2], &nonce)) return throw_type(env, "macStart: bad argument");
   mac_stream *st = (mac_stream *)calloc(1, sizeof(mac_stream));
   if (!st) return throw_range(env, "macStart: out of memory");
+  st->tag = MAC_STREAM_TAG;
   int ok;
   if (strcmp(kind, "gmac") == 0) {
     const EVP_CIPHER *c = gcm_for(key.n);
@@ -515,7 +516,7 @@ static napi_value MacUpdate(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value a[2];
   napi_get_cb_info(env, info, &argc, a, NULL, NULL);
-  mac_stream *st = argc >= 2 ? get_mac_stream(env, a[0]) : NULL;
+  mac_stream *st = argc >= 2 ? (mac_stream *)get_tagged(env, a[0], MAC_STREAM_TAG) : NULL;
   span data;
   if (!st || !get_buf(env, a[1], &data)) return throw_type(env, "macUpdate(ctx, data)");
   if (!st->gcm && !st->cmac) return throw_range(env, "macUpdate: context already finished");
@@ -532,7 +533,7 @@ static napi_value MacFinal(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value a[2];
   napi_get_cb_info(env, info, &argc, a, NULL, NULL);
-  mac_stream *st = argc >= 2 ? get_mac_stream(env, a[0]) : NULL;
+  mac_stream *st = argc >= 2 ? (mac_stream *)get_tagged(env, a[0], MAC_STREAM_TAG) : NULL;
   span out;
   if (!st || !get_buf(env, a[1], &out)) return throw_type(env, "macFinal(ctx, out)");
   if (!st->gcm && !st->cmac) return throw_range(env, "macFinal: context already finished");

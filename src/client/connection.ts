@@ -129,7 +129,7 @@ export class Connection {
   private socket: net.Socket | undefined;
   private readonly frames = new FrameReader();
   /** The large frame being received and the crypto begun on it (onPartialFrame). */
-  private early: { frame: Buffer; started: boolean; key?: Buffer; opener: StreamingOpener | undefined; verifier: StreamingVerifier | undefined } | undefined;
+  private early: { frame: Buffer; started: boolean; opener: StreamingOpener | undefined; verifier: StreamingVerifier | undefined } | undefined;
   private readonly pending = new Map<bigint, Pending>();
   private readonly waiters: Waiter[] = [];
   /** Requests we gave up on (timeout): their credits come back if the answer still arrives. */
@@ -479,16 +479,11 @@ export class Connection {
       e.started = true;
       if (isTransformHeader(frame)) {
         const ch = this.channels.get(transformSessionId(frame));
-        if (ch?.decryptionKey) {
-          e.opener = StreamingOpener.start(ch.cipherId, ch.decryptionKey, frame, filled);
-          e.key = ch.decryptionKey;
-        }
-      } else if (frame.readUInt32LE(0) === 0x424d53fe && (frame.readUInt32LE(16) & HeaderFlags.SIGNED) !== 0 && frame.readUInt32LE(20) === 0) {
+        if (ch?.decryptionKey) e.opener = StreamingOpener.start(ch.cipherId, ch.decryptionKey, frame, filled);
+      } else {
         const ch = this.channels.get(frame.readBigUInt64LE(40));
         if (ch?.signingKey) e.verifier = StreamingVerifier.start(ch.signingAlg, ch.signingKey, frame, filled);
       }
-      e.opener?.update(filled);
-      e.verifier?.update(filled);
     }
   }
 
@@ -503,7 +498,7 @@ export class Connection {
       if (!ch?.decryptionKey) throw new WireError(`encrypted message for unknown session 0x${sid.toString(16)}`);
       // The frame is ours (received into a buffer of its own): decrypt where it lies (begun while
       // it arrived when it was large; valid only with the key it was begun with).
-      if (early?.opener && early.key !== ch.decryptionKey) throw new WireError('session key changed during a message');
+      if (early?.opener && early.opener.key !== ch.decryptionKey) throw new WireError('session key changed during a message');
       plain = early?.opener ? early.opener.finish().plaintext : openMessageInPlace(ch.cipherId, ch.decryptionKey, frame).plaintext;
       encrypted = true;
     }

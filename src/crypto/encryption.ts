@@ -48,7 +48,8 @@ const GCM_PIECE = 64 * 1024;
 
 /**
  * Encrypts one SMB2 message (or a compound chain) for `sessionId`.
- * Returns [transformHeader (52 bytes), ciphertext]. `nonce` is for tests only (defaults to random).
+ * Returns [transformHeader (52 bytes), ciphertext], two views of one sealMessage buffer.
+ * `nonce` is for tests only (defaults to random).
  */
 export function encryptMessage(
   cipherId: number,
@@ -57,64 +58,8 @@ export function encryptMessage(
   plaintext: Buffer | Buffer[],
   nonce?: Buffer,
 ): Buffer[] {
-  const [header, ...ct] = encryptMessageParts(cipherId, key, sessionId, plaintext, nonce);
-  return [header!, ct.length === 1 ? ct[0]! : Buffer.concat(ct)];
-}
-
-/**
- * As encryptMessage, but the ciphertext may come back in several pieces (for writev):
- * [transformHeader, ...ciphertext pieces].
- */
-export function encryptMessageParts(
-  cipherId: number,
-  key: Buffer,
-  sessionId: bigint,
-  plaintext: Buffer | Buffer[],
-  nonce?: Buffer,
-): Buffer[] {
-  if (aeadBinding()) {
-    const sealed = sealMessage(cipherId, key, sessionId, plaintext, Buffer.allocUnsafe, nonce);
-    return [sealed.subarray(0, TRANSFORM_HEADER_SIZE), sealed.subarray(TRANSFORM_HEADER_SIZE)];
-  }
-  const info = cipherInfo(cipherId);
-  checkKey(info, key);
-  const parts = Array.isArray(plaintext) ? plaintext : [plaintext];
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const n = nonce ?? randomBytes(info.nonceLen);
-  if (n.length !== info.nonceLen) throw new RangeError(`nonce must be ${info.nonceLen} bytes`);
-  const nonceField = Buffer.alloc(16);
-  n.copy(nonceField);
-  const header = encodeTransformHeader({
-    signature: Buffer.alloc(16),
-    nonce: nonceField,
-    originalMessageSize: size,
-    flags: TRANSFORM_FLAG_ENCRYPTED,
-    sessionId,
-  });
-  const aad = header.subarray(TRANSFORM_AAD_OFFSET);
-  if (info.ccm) {
-    // CCM needs the total length up front and a single update() call.
-    const c = createCipheriv(info.name as CipherCCMTypes, key, n, { authTagLength: 16 });
-    c.setAAD(aad, { plaintextLength: size });
-    const ciphertext = c.update(parts.length === 1 ? parts[0]! : Buffer.concat(parts, size));
-    c.final();
-    c.getAuthTag().copy(header, 4);
-    return [header, ciphertext];
-  }
-  const c = createCipheriv(info.name as CipherGCMTypes, key, n, { authTagLength: 16 });
-  c.setAAD(aad);
-  const out: Buffer[] = [header];
-  for (const p of parts) {
-    for (let off = 0; off < p.length; off += GCM_PIECE) {
-      out.push(c.update(off === 0 && p.length <= GCM_PIECE ? p : p.subarray(off, off + GCM_PIECE)));
-    }
-  }
-  const fin = c.final();
-  if (fin.length) out.push(fin);
-  if (out.length === 1) out.push(Buffer.alloc(0));
-  c.getAuthTag().copy(header, 4);
-  return out;
+  const sealed = sealMessage(cipherId, key, sessionId, plaintext, Buffer.allocUnsafe, nonce);
+  return [sealed.subarray(0, TRANSFORM_HEADER_SIZE), sealed.subarray(TRANSFORM_HEADER_SIZE)];
 }
 
 /** Allocator for sealMessage's output (a buffer pool's get, or Buffer.allocUnsafe). */
@@ -280,7 +225,8 @@ export class StreamingOpener {
     readonly sessionId: bigint,
     private readonly tag: Buffer,
     cipherName: CipherGCMTypes,
-    key: Buffer,
+    /** The key it decrypts with: a caller that looks the key up again can tell it did not change. */
+    readonly key: Buffer,
     nonce: Buffer,
   ) {
     const aad = frame.subarray(TRANSFORM_AAD_OFFSET, TRANSFORM_HEADER_SIZE);
@@ -296,9 +242,10 @@ export class StreamingOpener {
   }
 
   /**
-   * For a frame of which `filled` bytes (at least the 52-byte header) have arrived; undefined when
-   * the cipher is not GCM or the header is not one this frame can satisfy (the caller then decrypts
-   * the usual way once the frame is complete, and gets the usual errors).
+   * For a frame of which `filled` bytes (at least the 52-byte header) have arrived (decrypts what
+   * is there already); undefined when the cipher is not GCM or the header is not one this frame
+   * can satisfy (the caller then decrypts the usual way once the frame is complete, and gets the
+   * usual errors).
    */
   static start(cipherId: number, key: Buffer, frame: Buffer, filled: number): StreamingOpener | undefined {
     if (filled < TRANSFORM_HEADER_SIZE) return undefined;
@@ -319,7 +266,9 @@ export class StreamingOpener {
     const tag = Buffer.from(h.signature);
     const nonce = Buffer.from(h.nonce.subarray(0, info.nonceLen));
     StreamingOpener.started++;
-    return new StreamingOpener(frame, h.sessionId, tag, info.name as CipherGCMTypes, key, nonce);
+    const opener = new StreamingOpener(frame, h.sessionId, tag, info.name as CipherGCMTypes, key, nonce);
+    opener.update(filled);
+    return opener;
   }
 
   /** `filled` bytes of the frame are final: decrypt what is new, in steps. */
@@ -361,38 +310,9 @@ export class StreamingOpener {
 }
 
 /**
- * Decrypts a TRANSFORM_HEADER-framed message; throws WireError when malformed or not authentic.
- * (One update() over the whole ciphertext: decrypting in pieces into a pooled buffer measured
- * slower in the server, the extra copy of cache-cold data costs more than the fresh buffer.)
+ * Decrypts a TRANSFORM_HEADER-framed message into a new buffer (the frame is left as it is);
+ * throws WireError when malformed or not authentic. openMessageInPlace on a copy.
  */
 export function decryptMessage(cipherId: number, key: Buffer, frame: Buffer): { sessionId: bigint; plaintext: Buffer } {
-  if (aeadBinding()) return openMessageInPlace(cipherId, key, Buffer.from(frame));
-  const info = cipherInfo(cipherId);
-  checkKey(info, key);
-  const h = decodeTransformHeader(frame);
-  if (h.flags !== TRANSFORM_FLAG_ENCRYPTED) throw new WireError('TRANSFORM_HEADER flags/algorithm is not 0x0001');
-  const ct = frame.subarray(TRANSFORM_HEADER_SIZE);
-  if (h.originalMessageSize !== ct.length) throw new WireError('TRANSFORM_HEADER OriginalMessageSize mismatch');
-  const n = h.nonce.subarray(0, info.nonceLen);
-  const aad = frame.subarray(TRANSFORM_AAD_OFFSET, TRANSFORM_HEADER_SIZE);
-  let plaintext: Buffer;
-  try {
-    if (info.ccm) {
-      const d = createDecipheriv(info.name as CipherCCMTypes, key, n, { authTagLength: 16 });
-      d.setAuthTag(h.signature);
-      d.setAAD(aad, { plaintextLength: ct.length });
-      plaintext = d.update(ct);
-      d.final();
-    } else {
-      const d = createDecipheriv(info.name as CipherGCMTypes, key, n, { authTagLength: 16 });
-      d.setAuthTag(h.signature);
-      d.setAAD(aad);
-      const a = d.update(ct);
-      const b = d.final();
-      plaintext = b.length ? Buffer.concat([a, b]) : a;
-    }
-  } catch {
-    throw new WireError('SMB2 decryption failed (bad key, tag or data)', 0xc000000d);
-  }
-  return { sessionId: h.sessionId, plaintext };
+  return openMessageInPlace(cipherId, key, Buffer.from(frame));
 }

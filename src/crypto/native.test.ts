@@ -116,6 +116,12 @@ test('native addon refuses bad arguments with exceptions, never crashes', () => 
   assert.throws(() => b.ccmOpen(key, Buffer.alloc(12), Buffer.alloc(0), Buffer.alloc(1), tag), RangeError);
   assert.throws(() => b.cmac(Buffer.alloc(32), [], tag), RangeError);
   assert.equal(b.gcmOpen(key, Buffer.alloc(12), Buffer.alloc(0), Buffer.alloc(5, 1), tag), false);
+  // a streaming context of the other kind (or anything else) is refused, not misread
+  const mac = b.macStart('gmac', key, Buffer.alloc(12));
+  const gcm = b.gcmOpenStart(key, Buffer.alloc(12), Buffer.alloc(0));
+  assert.throws(() => b.gcmOpenUpdate(mac as never, Buffer.alloc(16)), TypeError);
+  assert.throws(() => b.macUpdate(gcm as never, Buffer.alloc(16)), TypeError);
+  assert.throws(() => b.macFinal({} as never, tag), TypeError);
 });
 
 test('StreamingOpener: decrypting while the frame arrives equals the one-shot result, both backends', () => {

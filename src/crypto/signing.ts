@@ -14,6 +14,9 @@ const SIG_END = 64;
 const HEADER_LEN = 64;
 const ZERO16 = Buffer.alloc(16);
 const FLAG_SERVER_TO_REDIR = 0x1;
+const FLAG_SIGNED = 0x8;
+/** 0xFE 'S' 'M' 'B' read as a little-endian u32 (MS-SMB2 2.2.1). */
+const SMB2_PROTOCOL_ID = 0x424d53fe;
 const CMD_CANCEL = 0x000c;
 
 /** The message as parts, with bytes 48..63 replaced by zeros (no copy of the body). */
@@ -132,9 +135,19 @@ export class StreamingVerifier {
     StreamingVerifier.started++;
   }
 
-  /** For a frame of which `filled` bytes (at least the 64-byte header) are final; else undefined. */
+  /**
+   * For a frame holding one signed SMB2 message (not a compound) of which `filled` bytes (at least
+   * the 64-byte header) are final (feeds what is there already); else undefined.
+   */
   static start(alg: SigningAlgorithm, key: Buffer, frame: Buffer, filled: number): StreamingVerifier | undefined {
+    const v = StreamingVerifier.create(alg, key, frame, filled);
+    v?.update(filled);
+    return v;
+  }
+
+  private static create(alg: SigningAlgorithm, key: Buffer, frame: Buffer, filled: number): StreamingVerifier | undefined {
     if (filled < HEADER_LEN || frame.length < HEADER_LEN || key.length === 0) return undefined;
+    if (frame.readUInt32LE(0) !== SMB2_PROTOCOL_ID || !(frame.readUInt32LE(16) & FLAG_SIGNED) || frame.readUInt32LE(20) !== 0) return undefined;
     const native = aeadBinding();
     switch (alg) {
       case 'hmac-sha256':

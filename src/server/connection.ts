@@ -75,11 +75,11 @@ function bodyLength(parts: Buffer[]): number {
   return n;
 }
 
-/** A single (uncompounded) SMB2 WRITE request: its handler keeps no reference to the frame. */
 const poolAlloc = (size: number): Buffer => ioPool.get(size);
 /** Frames up to this size are sent as one freshly joined buffer (see send()). */
 const SMALL_FRAME = 16 * 1024;
 
+/** A single (uncompounded) SMB2 WRITE request: its handler keeps no reference to the frame. */
 function isLoneWrite(f: Buffer): boolean {
   return f.length >= HEADER_SIZE && f.readUInt32LE(0) === PROTOCOL_ID && f.readUInt16LE(12) === Command.WRITE &&
     f.readUInt32LE(20) === 0;
@@ -136,12 +136,10 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
   readonly credits = new CreditWindow();
   private readonly reader = new FrameReader(undefined, ioPool);
   private readonly pending = new Map<bigint, Pending>();
-  /** The key each streaming decryption was started with. */
-  private readonly openerKeys = new WeakMap<StreamingOpener, Buffer>();
   private readonly asyncOps = new Map<bigint, Pending>();
   private nextAsyncId = 1n;
   private idleTimer: NodeJS.Timeout | undefined;
-  /** The large frame being received, and its early write when it qualified for one. */
+  /** The large frame being received, and what was begun on it while it arrives (onPartialFrame). */
   private early: {
     frame: Buffer; tried: boolean;
     ew: EarlyWrite | undefined; opener: StreamingOpener | undefined; verifier: StreamingVerifier | undefined;
@@ -223,33 +221,26 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
       e.verifier.update(filled);
     } else if (!e.tried && filled >= EARLY_DATA_START) {
       e.tried = true;
-      if (!STREAM_CRYPTO && frame.readUInt32LE(0) !== PROTOCOL_ID) return;
-      if (!STREAM_CRYPTO && frame.readUInt32LE(16) & HeaderFlags.SIGNED) return;
-      if (frame.readUInt32LE(0) === TRANSFORM_PROTOCOL_ID) e.opener = this.startOpener(frame, filled);
-      else if (frame.readUInt32LE(16) & HeaderFlags.SIGNED) e.verifier = this.startVerifier(frame, filled);
-      else e.ew = EarlyWrite.start(this, frame, filled);
+      const transform = frame.readUInt32LE(0) === TRANSFORM_PROTOCOL_ID;
+      const signed = !transform && (frame.readUInt32LE(16) & HeaderFlags.SIGNED) !== 0;
+      if (!transform && !signed) e.ew = EarlyWrite.start(this, frame, filled);
+      else if (!STREAM_CRYPTO) return;
+      else if (transform) e.opener = this.startOpener(frame, filled);
+      else e.verifier = this.startVerifier(frame, filled);
     }
   }
 
-  /** A signed lone message: its signature is computed as it arrives, with its channel's key. */
+  /** A signed message: its signature is computed as it arrives, with its channel's key. */
   private startVerifier(frame: Buffer, filled: number): StreamingVerifier | undefined {
-    if (frame.readUInt32LE(0) !== PROTOCOL_ID || frame.readUInt32LE(20) !== 0) return undefined;
-    const session = this.server.sessions.get(frame.readBigUInt64LE(40));
-    const key = session?.channelFor(this.id)?.signingKey;
-    if (!key || key.length === 0) return undefined;
-    const v = StreamingVerifier.start(this.signingAlgorithm, key, frame, filled);
-    v?.update(filled);
-    return v;
+    const key = this.server.sessions.get(frame.readBigUInt64LE(40))?.channelFor(this.id)?.signingKey;
+    return key ? StreamingVerifier.start(this.signingAlgorithm, key, frame, filled) : undefined;
   }
 
   private startOpener(frame: Buffer, filled: number): StreamingOpener | undefined {
     if (this.dialect < Dialect.SMB3_00 || !this.negotiated) return undefined;
     const session = this.server.sessions.get(transformSessionId(frame));
     if (!session || session.decryptionKey.length === 0) return undefined;
-    const opener = StreamingOpener.start(session.cipherId, session.decryptionKey, frame, filled);
-    if (opener) this.openerKeys.set(opener, session.decryptionKey);
-    opener?.update(filled);
-    return opener;
+    return StreamingOpener.start(session.cipherId, session.decryptionKey, frame, filled);
   }
 
   private dispatch(frames: Buffer[]): void {
@@ -313,7 +304,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
     try {
       // In place: the plaintext is a view of the frame (no fresh multi-MiB buffer per WRITE).
       // Begun while the frame arrived: valid only with the key it was started with.
-      if (opener && this.openerKeys.get(opener) !== session.decryptionKey) throw new Error('session key changed');
+      if (opener && opener.key !== session.decryptionKey) throw new Error('session key changed');
       plaintext = opener ? opener.finish().plaintext : openMessageInPlace(session.cipherId, session.decryptionKey, frame).plaintext;
     } catch {
       ioPool.release(frame);

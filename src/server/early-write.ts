@@ -15,7 +15,7 @@
 // the only difference a client could see is after a connection lost mid-request: a prefix of the
 // data may be on disk, as it could be with any server that writes before replying.
 import { Command, HeaderFlags, Access } from '../wire/constants.js';
-import { HEADER_SIZE } from '../wire/header.js';
+import { HEADER_SIZE, PROTOCOL_ID } from '../wire/header.js';
 import type { Open } from './types.js';
 import type { Session } from './session.js';
 import { ioAllowed } from './locks.js';
@@ -23,7 +23,6 @@ import { stateOf } from './open-file.js';
 import { channelSequenceOf } from './replay.js';
 import { queuedWrite } from './write-queue.js';
 
-const PROTOCOL_ID = 0x424d53fe;
 const WRITE_REQ_SIZE = 48;
 /** Data starts here in a WRITE whose payload follows the fixed part (DataOffset 0x70). */
 export const EARLY_DATA_START = HEADER_SIZE + WRITE_REQ_SIZE;
@@ -42,7 +41,6 @@ export interface EarlyWriteHost {
   /** Whether the credit window would accept this MessageId/charge (without consuming it). */
   canConsume(messageId: bigint, charge: number): boolean;
   readonly sessions: ReadonlyMap<bigint, Session>;
-  log?(line: string): void;
 }
 
 const byBuffer = new WeakMap<ArrayBufferLike, EarlyWrite>();
