@@ -9,7 +9,7 @@ import { decodeCreateRequest, decodeCreateResponse } from '../wire/create.js';
 import { CreateContextName, decodeDH2QRequest } from '../wire/create-contexts.js';
 import { onAnyClose, stateOf as openStateOf } from './open-file.js';
 import { channelSequence } from '../wire/header.js';
-import { Status } from '../wire/status.js';
+import { NtStatusError, Status } from '../wire/status.js';
 
 interface SeqState {
   /** Open.ChannelSequence */
@@ -65,6 +65,20 @@ export function enterChannelSequence(ctx: RequestContext, open: Open): SequenceT
     return { status: Status.FILE_NOT_AVAILABLE };
   }
   return { release };
+}
+
+/**
+ * Runs `work` (a WRITE, SET_INFO or IOCTL on `open`) inside the request's channel sequence
+ * (enterChannelSequence): fails with its status when refused, releases it when done.
+ */
+export async function withChannelSequence<T>(ctx: RequestContext, open: Open, work: () => Promise<T>): Promise<T> {
+  const ticket = enterChannelSequence(ctx, open);
+  if ('status' in ticket) throw new NtStatusError(ticket.status);
+  try {
+    return await work();
+  } finally {
+    ticket.release();
+  }
 }
 
 /** Snapshot for tests and status. */

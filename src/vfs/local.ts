@@ -179,6 +179,16 @@ async function writeFully(fh: FileIo, data: Buffer, position: bigint): Promise<n
   return total;
 }
 
+/** An entry found while listing a directory. */
+interface ListHit {
+  name: string;
+  st: BigIntStats;
+  path: string;
+  link: boolean;
+  /** dev:ino, when already computed */
+  key?: string;
+}
+
 export class LocalVfs implements Vfs {
   readonly caseSensitive: boolean;
   private readonly follow: 'inside' | 'never';
@@ -792,40 +802,66 @@ export class LocalVfs implements Vfs {
     return this.toFileStat(r.st, false, r.abs);
   }
 
-  /** Lists a directory (no '.' / '..'; names that SMB cannot express are skipped). */
-  async readdir(path: string): Promise<DirEntry[]> {
+  /** The directory at `path` (its absolute path) and the share root, for listings. */
+  private async listedDir(path: string): Promise<{ abs: string; root: string }> {
     const r = await this.resolve(path, true);
     if (!r.exists || !r.st) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, path);
     if (!r.st.isDirectory()) throw new VfsError(NtStatus.NOT_A_DIRECTORY, path);
-    const root = await this.rootReal();
+    return { abs: r.abs, root: await this.rootReal() };
+  }
+
+  /** Whether a directory entry is listed: not the depot, and a name SMB can express. */
+  private listable(abs: string, name: string): boolean {
+    const hidden = this.depotInside;
+    if (hidden !== undefined && this.inside(hidden, abs)) return false;
+    try {
+      validateName(name);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** One listed entry: symlinks inside the share report their target; undefined if it vanished. */
+  private async listEntry(name: string, abs: string, root: string): Promise<ListHit | undefined> {
+    try {
+      const lst = await this.io.lstat(abs);
+      if (!lst.isSymbolicLink()) return { name, st: lst, path: abs, link: false };
+      if (this.follow === 'inside') {
+        try {
+          const target = await this.io.realpath(abs);
+          if (this.inside(root, target)) return { name, st: await this.io.stat(target), path: target, link: true };
+        } catch {
+          /* dangling: report the link itself */
+        }
+      }
+      return { name, st: lst, path: abs, link: true };
+    } catch {
+      return undefined; // vanished meanwhile
+    }
+  }
+
+  /** Lists a directory (no '.' / '..'; names that SMB cannot express are skipped). */
+  async readdir(path: string): Promise<DirEntry[]> {
+    const { abs: dir, root } = await this.listedDir(path);
     let names: string[];
     try {
-      names = await fsp.readdir(r.abs);
+      names = await fsp.readdir(dir);
     } catch (e) {
       throw wrap(e);
     }
-    const hidden = this.depotInside;
-    names = names.filter((n) => {
-      if (hidden !== undefined && this.inside(hidden, nodePath.join(r.abs, n))) return false;
-      try {
-        validateName(n);
-        return true;
-      } catch {
-        return false;
-      }
-    });
+    names = names.filter((n) => this.listable(nodePath.join(dir, n), n));
     const out: DirEntry[] = [];
     const BATCH = 64;
-    interface Hit { name: string; st: BigIntStats; path: string; link: boolean; key?: string }
     const sync = this.io.sync;
     for (let i = 0; i < names.length; i += BATCH) {
       const batch = names.slice(i, i + BATCH);
-      let part: Array<Hit | undefined> | undefined;
+      let part: Array<ListHit | undefined> | undefined;
       if (sync) {
         // Synchronous metadata calls: a plain loop (no promise per entry); symlinks go the long way.
         part = [];
         for (const name of batch) {
-          const abs = r.abs + '/' + name;
+          const abs = dir + '/' + name;
           const lst = this.io.lstatNow(abs);
           if (lst?.isSymbolicLink()) {
             part = undefined;
@@ -834,27 +870,8 @@ export class LocalVfs implements Vfs {
           if (lst) part.push({ name, st: lst, path: abs, link: false, key: metaKey(lst) });
         }
       }
-      part ??= await Promise.all(
-        batch.map(async (name): Promise<Hit | undefined> => {
-          const abs = nodePath.join(r.abs, name);
-          try {
-            const lst = await this.io.lstat(abs);
-            if (!lst.isSymbolicLink()) return { name, st: lst, path: abs, link: false };
-            if (this.follow === 'inside') {
-              try {
-                const target = await this.io.realpath(abs);
-                if (this.inside(root, target)) return { name, st: await this.io.stat(target), path: target, link: true };
-              } catch {
-                /* dangling: report the link itself */
-              }
-            }
-            return { name, st: lst, path: abs, link: true };
-          } catch {
-            return undefined; // vanished meanwhile
-          }
-        }),
-      );
-      const hits = part.filter((h): h is Hit => h !== undefined);
+      part ??= await Promise.all(batch.map((name) => this.listEntry(name, nodePath.join(dir, name), root)));
+      const hits = part.filter((h): h is ListHit => h !== undefined);
       // DOSATTRIB of the entries not cached yet, read on the libuv pool (not one sync call each).
       await this.dos.prefetch(hits);
       for (const h of hits) out.push({ name: h.name, stat: this.toFileStat(h.st, h.link, h.path, h.key) });
@@ -864,43 +881,20 @@ export class LocalVfs implements Vfs {
 
   /** readdir(path) restricted to the names equal to `name` (Vfs.readdirMatch); uses the name index. */
   async readdirMatch(path: string, name: string): Promise<DirEntry[]> {
-    const r = await this.resolve(path, true);
-    if (!r.exists || !r.st) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, path);
-    if (!r.st.isDirectory()) throw new VfsError(NtStatus.NOT_A_DIRECTORY, path);
-    const root = await this.rootReal();
+    const { abs: dir, root } = await this.listedDir(path);
     let names: string[];
     try {
-      if (this.caseSensitive) names = (await this.io.exists(nodePath.join(r.abs, name))) ? [name] : [];
-      else names = await this.names.lookup(r.abs, name);
+      if (this.caseSensitive) names = (await this.io.exists(nodePath.join(dir, name))) ? [name] : [];
+      else names = await this.names.lookup(dir, name);
     } catch (e) {
       throw wrap(e);
     }
-    const hidden = this.depotInside;
     const out: DirEntry[] = [];
     for (const n of names) {
-      const abs = nodePath.join(r.abs, n);
-      if (hidden !== undefined && this.inside(hidden, abs)) continue;
-      try {
-        validateName(n);
-      } catch {
-        continue;
-      }
-      // Same per-entry rules as readdir: symlinks inside the share report their target.
-      let hit: { name: string; st: BigIntStats; path: string; link: boolean } | undefined;
-      try {
-        const lst = await this.io.lstat(abs);
-        hit = { name: n, st: lst, path: abs, link: lst.isSymbolicLink() };
-        if (lst.isSymbolicLink() && this.follow === 'inside') {
-          try {
-            const target = await this.io.realpath(abs);
-            if (this.inside(root, target)) hit = { name: n, st: await this.io.stat(target), path: target, link: true };
-          } catch {
-            /* dangling: report the link itself */
-          }
-        }
-      } catch {
-        continue; // vanished meanwhile
-      }
+      const abs = nodePath.join(dir, n);
+      if (!this.listable(abs, n)) continue;
+      const hit = await this.listEntry(n, abs, root);
+      if (!hit) continue;
       await this.dos.prefetch([hit]);
       out.push({ name: hit.name, stat: this.toFileStat(hit.st, hit.link, hit.path) });
     }

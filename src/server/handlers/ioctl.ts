@@ -11,7 +11,7 @@ import { networkInterfaces } from 'node:os';
 import type { Open, Reply, RequestContext } from '../types.js';
 import { Status } from '../../wire/status.js';
 import { decodeIoctlRequest, encodeIoctlResponse, type IoctlRequest } from '../../wire/ioctl.js';
-import { enterChannelSequence } from '../replay.js';
+import { withChannelSequence } from '../replay.js';
 import * as Fs from '../../wire/fsctl.js';
 import { Access, Fsctl, IoctlFlags } from '../../wire/constants.js';
 import { FileAttribute } from '../../vfs/types.js';
@@ -155,13 +155,7 @@ export const handler = handlerOf(async (ctx) => {
   // An all-0xFF FileId is the previous CREATE's in a related compound (smb2.compound.related3), else FILE_CLOSED.
   const open = requireOpen(ctx, fid);
   // 3.3.5.2.10: a multichannel replay must not run while the original may still be in progress.
-  const ticket = enterChannelSequence(ctx, open);
-  if ('status' in ticket) fail(ticket.status);
-  try {
-    return await onOpen(ctx, req, code, maxOut, open);
-  } finally {
-    ticket.release();
-  }
+  return withChannelSequence(ctx, open, () => onOpen(ctx, req, code, maxOut, open));
 });
 
 async function onOpen(ctx: RequestContext, req: IoctlRequest, code: number, maxOut: number, open: Open): Promise<Reply> {

@@ -1,6 +1,6 @@
 // SMB2 SET_INFO (MS-SMB2 3.3.5.21; behaviour per MS-FSA 2.1.5.14).
 import type { Open, Reply, RequestContext } from '../types.js';
-import { enterChannelSequence } from '../replay.js';
+import { withChannelSequence } from '../replay.js';
 import { Status } from '../../wire/status.js';
 import { decodeSetInfoRequest, encodeSetInfoResponse, type SetInfoRequest } from '../../wire/set-info.js';
 import * as I from '../../wire/fscc-info.js';
@@ -188,13 +188,7 @@ export const handler = handlerOf(async (ctx) => {
   const req = decodeSetInfoRequest(ctx.msg);
   const open = requireOpen(ctx, req.fileId);
   // 3.3.5.2.10: a multichannel replay must not run while the original may still be in progress.
-  const ticket = enterChannelSequence(ctx, open);
-  if ('status' in ticket) fail(ticket.status);
-  try {
-    return await setInfo(ctx, req, open);
-  } finally {
-    ticket.release();
-  }
+  return withChannelSequence(ctx, open, () => setInfo(ctx, req, open));
 });
 
 async function setInfo(ctx: RequestContext, req: SetInfoRequest, open: Open): Promise<Reply> {

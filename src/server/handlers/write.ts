@@ -8,7 +8,7 @@ import { ioAllowed } from '../locks.js';
 import { breakLevelII } from '../oplocks.js';
 import { reportChange, FileAction, NotifyFilter } from '../open-file.js';
 import { pipeWrite } from '../files/pipes.js';
-import { enterChannelSequence } from '../replay.js';
+import { withChannelSequence } from '../replay.js';
 import { ioPool } from '../../transport/bufpool.js';
 import { EarlyWrite } from '../early-write.js';
 import { queuedWrite } from '../write-queue.js';
@@ -24,13 +24,7 @@ export const handler = handlerOf(async (ctx) => {
   if (open.isDirectory || !open.handle) fail(Status.INVALID_DEVICE_REQUEST);
   if (!(open.grantedAccess & (Access.FILE_WRITE_DATA | Access.FILE_APPEND_DATA))) fail(Status.ACCESS_DENIED);
   // 3.3.5.2.10: a multichannel replay must not run while the original may still be in progress.
-  const ticket = enterChannelSequence(ctx, open);
-  if ('status' in ticket) fail(ticket.status);
-  try {
-    return await writeData(ctx, open, req);
-  } finally {
-    ticket.release();
-  }
+  return withChannelSequence(ctx, open, () => writeData(ctx, open, req));
 });
 
 async function writeData(ctx: RequestContext, open: Open, req: WriteRequest): Promise<Reply> {
