@@ -45,6 +45,11 @@ function print(s: ServerStatus): void {
       console.log(`      channel conn #${ch.connectionId} ${ch.remoteAddress} -> ${ch.localAddress}  signing key ${ch.signingKeyId}  in ${ch.bytesIn} B  out ${ch.bytesOut} B  in flight ${ch.requestsInFlight}`);
     }
   }
+  const dis = s.disconnectedOpens ?? [];
+  console.log(`  disconnected opens: ${dis.length}`);
+  for (const d of dis) {
+    console.log(`    [${d.share}] ${d.path || '\\'}  ${d.kind}  ${d.user}  ${d.lease}  locks ${d.locks}  closes in ${d.remainingSeconds} s`);
+  }
 }
 
 export async function statusCommand(argv: string[]): Promise<number> {

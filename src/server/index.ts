@@ -5,6 +5,7 @@ import type { UserDb } from '../auth/userdb.js';
 import { Connection } from './connection.js';
 import { ServerStateImpl } from './state.js';
 import { keyId } from './session.js';
+import { disconnectedOpens, restorePersistent, shutdownDurable, type DisconnectedOpenStatus } from './durable.js';
 
 export interface StartServerOptions {
   config: ServerConfig;
@@ -60,6 +61,8 @@ export interface ServerStatus {
   connections: ConnectionStatus[];
   sessions: SessionStatus[];
   openFiles: number;
+  /** Durable/resilient/persistent opens waiting for their client to reconnect (durable.ts). */
+  disconnectedOpens?: DisconnectedOpenStatus[];
 }
 
 export interface SmbServer {
@@ -95,6 +98,9 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
   const host = opts.host ?? '0.0.0.0';
   const wantPort = opts.port ?? opts.config.port;
   const startedAt = new Date();
+  // Persistent opens of CA shares come back from the state store before the first connection.
+  const restored = await restorePersistent(state);
+  if (restored) log(`restored ${restored} persistent open(s)`);
 
   const server = net.createServer({ noDelay: true }, (socket) => {
     try {
@@ -127,6 +133,7 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
         const done = new Promise<void>((resolve) => server.close(() => resolve()));
         for (const c of [...state.connections]) c.close();
         for (const s of [...state.sessions.values()]) await state.destroySession(s, 'shutdown');
+        await shutdownDurable(state);
         await done;
       })();
       return closing;
@@ -138,6 +145,7 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
         port: addr.port,
         startedAt: startedAt.toISOString(),
         openFiles: state.openCount,
+        disconnectedOpens: disconnectedOpens(state),
         connections: conns.map((c) => ({
           id: c.id, localAddress: c.localAddress, remoteAddress: c.remoteAddress, dialect: dialectName(c.dialect),
           bytesIn: c.bytesIn, bytesOut: c.bytesOut, requestsInFlight: c.requestsInFlight,

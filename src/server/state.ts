@@ -11,6 +11,7 @@ import type { Connection } from './connection.js';
 import type { ServerConfig, ShareConfig } from '../config/config.js';
 import type { Vfs } from '../vfs/types.js';
 import { LocalVfs } from '../vfs/local.js';
+import { keepDisconnected } from './durable.js';
 import { msToFiletime } from '../wire/buf.js';
 import type { UserDb } from '../auth/userdb.js';
 import { NtlmServer } from '../auth/ntlm-server.js';
@@ -130,6 +131,11 @@ export class ServerStateImpl implements ServerCore {
     return { persistent: n, volatile: n };
   }
 
+  /** Keeps new FileIds above `id` (persistent opens restored after a restart, durable.ts). */
+  reserveFileId(id: bigint): void {
+    if (id >= this.nextFileId) this.nextFileId = id + 1n;
+  }
+
   registerOpen(open: Open): void {
     this.opens.set(open.fileId.persistent, open);
     open.session.opens.set(open.fileId.volatile, open);
@@ -164,6 +170,9 @@ export class ServerStateImpl implements ServerCore {
   }
 
   async closeOpen(open: Open, reason: TeardownReason): Promise<void> {
+    // A durable open outlives its connection and its session (durable.ts; a LOGOFF too, as Samba:
+    // smb2.durable-open.reopen4).
+    if ((reason === 'disconnect' || reason === 'logoff') && keepDisconnected(this, open)) return;
     const closer = exported<OpenCloser>(closeModule, 'closeOpen');
     try {
       if (closer) {

@@ -15,6 +15,7 @@ import { grantLevel, startBreak, waitForBreaks, anyBreaking, OPEN_CONNECTION } f
 import { leaseRequestOf, leaseKeyClash, breakLeasesForCreate, leasesBreaking, waitForLeaseBreaks, grantLease, oplockBesideLeases } from '../leases.js';
 import { openPipe } from '../files/pipes.js';
 import { replayableCreate } from '../replay.js';
+import { durableCreate } from './create-durable.js';
 import { baseDeletePending } from '../files/streams.js';
 import { tokenOf, accessLimit, checkAddChild, newObjectSd, encodeSecurityDescriptor } from '../acl.js';
 
@@ -83,7 +84,7 @@ const TRUNCATING = new Set<CreateDisposition>(['overwrite', 'overwrite-if', 'sup
 export const SUPPORTS_LEASING = true;
 
 // Replays of a CREATE with the same CreateGuid return the original open (replay.ts, 3.3.5.9.10).
-export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) => {
+export const handler = replayableCreate(durableCreate(handlerOf(async (ctx: RequestContext) => {
   const tree = ctx.tree;
   const session = ctx.session;
   if (!tree || !session) return { status: Status.NETWORK_NAME_DELETED };
@@ -329,7 +330,7 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
       }),
     };
   }
-}));
+})));
 
 function hashName(s: string): number {
   let h = 0x811c9dc5;

@@ -15,6 +15,7 @@ import { Status } from '../../wire/status.js';
 import { msToFiletime } from '../../wire/buf.js';
 import { PreauthHash } from '../../crypto/preauth.js';
 import { serverNegotiateHint } from '../../auth/spnego.js';
+import { continuouslyAvailable } from '../durable.js';
 
 const MiB8 = 8 * 1024 * 1024;
 const KiB64 = 65536;
@@ -140,6 +141,7 @@ export const handler: Handler = async (c) => {
   if (dialect >= Dialect.SMB2_10) {
     caps |= Capabilities.LARGE_MTU;
     if (server.leasing) caps |= Capabilities.LEASING;
+    if (dialect >= Dialect.SMB3_00 && server.config.shares.some(continuouslyAvailable)) caps |= Capabilities.PERSISTENT_HANDLES;
   }
   if (dialect >= Dialect.SMB3_00) {
     if (server.config.maxChannels > 1) caps |= Capabilities.MULTI_CHANNEL;

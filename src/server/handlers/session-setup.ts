@@ -186,11 +186,12 @@ export const handler: Handler = async (c) => {
       return { status: Status.ACCESS_DENIED };
     }
     session.channels.set(conn.id, { connection: conn, signingKey: session.signingKey });
-    // PreviousSessionId (3.3.5.5.3): the client reconnected; drop its old session of the same user.
+    // PreviousSessionId (3.3.5.5.3): the client reconnected; drop its old session of the same user
+    // as if its connection had gone (its durable opens stay, disconnected, for the reconnect).
     if (req.previousSessionId !== 0n && req.previousSessionId !== session.id) {
       const old = server.sessions.get(req.previousSessionId);
       if (old && old.user.toLowerCase() === step.user.toLowerCase() && hasKey) {
-        server.destroySession(old, 'logoff').catch(() => undefined);
+        server.destroySession(old, 'disconnect').catch(() => undefined);
       }
     }
   }

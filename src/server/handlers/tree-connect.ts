@@ -3,8 +3,9 @@
 import type { Handler, ShareTree } from '../types.js';
 import { internal } from '../internal.js';
 import { decodeTreeConnectRequest, encodeTreeConnectResponse } from '../../wire/tree-connect.js';
-import { Dialect, ShareFlags, ShareType } from '../../wire/constants.js';
+import { Dialect, ShareCapabilities, ShareFlags, ShareType } from '../../wire/constants.js';
 import { Status } from '../../wire/status.js';
+import { continuouslyAvailable } from '../durable.js';
 
 /** FILE_ALL_ACCESS and FILE_GENERIC_READ | FILE_GENERIC_EXECUTE (MS-DTYP 2.4.3 / MS-SMB2 2.2.13.1). */
 const ALL_ACCESS = 0x001f01ff;
@@ -71,7 +72,8 @@ export const handler: Handler = async (c) => {
   const body = encodeTreeConnectResponse({
     shareType: isIpc ? ShareType.PIPE : ShareType.DISK,
     shareFlags,
-    capabilities: 0,
+    // Persistent handles (2.2.10, 3.3.5.7): shares configured for continuous availability, SMB 3.x.
+    capabilities: ctx.conn.dialect >= Dialect.SMB3_00 && continuouslyAvailable(share) ? ShareCapabilities.CONTINUOUS_AVAILABILITY : 0,
     maximalAccess,
   });
   return { status: Status.SUCCESS, body };
