@@ -413,3 +413,26 @@ export async function shutdownDurable(server: ServerState): Promise<void> {
   }
   for (const s of t.stores.values()) await s.close().catch(() => undefined);
 }
+
+// ------------------------------------------------------------------------------------ resiliency
+
+/**
+ * FSCTL_LMR_REQUEST_RESILIENCY (MS-SMB2 3.3.5.15.9): NETWORK_RESILIENCY_REQUEST = Timeout(4) ms |
+ * Reserved(4). The open survives a lost connection for Timeout ms (reclaimed with DHnC); returns
+ * the NTSTATUS. A timeout above MaxResiliencyTimeout is INVALID_PARAMETER.
+ */
+export async function requestResiliency(server: ServerState, open: Open, session: SessionView, clientGuid: Buffer, dialect: number, input: Buffer): Promise<number> {
+  if (dialect < 0x0210 || open.pipe) return 0xc0000010; // STATUS_INVALID_DEVICE_REQUEST
+  if (input.length < 8) return 0xc000000d; // STATUS_INVALID_PARAMETER
+  const timeout = input.readUInt32LE(0);
+  if (timeout > MAX_RESILIENCY_TIMEOUT_MS) return 0xc000000d;
+  const prev = durableOf(open);
+  await makeDurable(server, open, {
+    version: prev?.version ?? 1, persistent: prev?.persistent ?? false, resilient: true,
+    // 0: implementation default (Windows: 120 s).
+    timeoutMs: timeout === 0 ? 120_000 : timeout,
+    createGuid: prev?.createGuid, clientGuid: prev?.clientGuid ?? Buffer.from(clientGuid),
+    user: prev?.user ?? session.user, domain: prev?.domain ?? session.domain,
+  });
+  return 0;
+}

@@ -21,6 +21,7 @@ import { ioAllowed } from '../locks.js';
 import { breakLevelII } from '../oplocks.js';
 import { pipeTransceive } from '../files/pipes.js';
 import { internalDisconnect } from '../files/disconnect.js';
+import { requestResiliency } from '../durable.js';
 
 /** MS-SMB2 3.3.3: ServerSideCopyMaxNumberofChunks, MaxChunkSize, MaxDataSize. */
 export const COPYCHUNK_MAX_CHUNKS = 256;
@@ -185,6 +186,12 @@ async function onOpen(ctx: RequestContext, req: IoctlRequest, code: number, maxO
     case Fsctl.SRV_COPYCHUNK_WRITE:
       if (open.pipe) fail(Status.INVALID_DEVICE_REQUEST);
       return copyChunk(ctx, code, open, req.input, req.maxOutputResponse);
+    case Fsctl.LMR_REQUEST_RESILIENCY: {
+      if (!ctx.session) fail(Status.USER_SESSION_DELETED);
+      const s = await requestResiliency(ctx.server, open, ctx.session, ctx.conn.clientGuid, ctx.conn.dialect, req.input);
+      if (s) fail(s);
+      return ok(code, open, Buffer.alloc(0));
+    }
     case Fsctl.SET_SPARSE: {
       if (!open.handle || open.isDirectory) fail(Status.INVALID_PARAMETER);
       if (!(open.grantedAccess & (Access.FILE_WRITE_DATA | Access.FILE_WRITE_ATTRIBUTES | Access.FILE_APPEND_DATA))) fail(Status.ACCESS_DENIED);

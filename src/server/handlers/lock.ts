@@ -5,6 +5,7 @@ import { Status } from '../../wire/status.js';
 import { decodeLockRequest, encodeLockResponse, type LockElement } from '../../wire/lock.js';
 import { LockFlags } from '../../wire/constants.js';
 import type { Open, RequestContext } from '../types.js';
+import { persist } from '../durable.js';
 import { handlerOf, requireOpen, fail, cancelledByClient } from '../files/util.js';
 import { stateOf } from '../open-file.js';
 import { tryLock, unlock, validRange, STATUS_INVALID_LOCK_RANGE } from '../locks.js';
@@ -111,5 +112,7 @@ export const handler = handlerOf(async (ctx) => {
   }
   if (status) return { status };
   if (replayable) st.lockSequence.set(idx, req.lockSequenceNumber);
+  // Persistent opens: the lock is on disk before the client hears of it (durable.ts).
+  await persist(ctx.server, open).catch(() => undefined);
   return { status: Status.SUCCESS, body: encodeLockResponse() };
 });
