@@ -7,7 +7,8 @@ import { ioPool } from '../transport/bufpool.js';
 import { Access, Command, CreateDisposition, CreateOptions, FileAttributes, OplockLevel } from '../wire/constants.js';
 import { decodeCreateResponse } from '../wire/create.js';
 import { decodeCloseResponse } from '../wire/close.js';
-import { decodeOplockBreak, encodeOplockBreak } from '../wire/oplock-break.js';
+import { decodeOplockBreak, encodeLeaseBreakAck, encodeOplockBreak, LEASE_BREAK_FLAG_ACK_REQUIRED } from '../wire/oplock-break.js';
+import { Reconnector, type ReconnectHost, type ReconnectOptions } from './reconnect.js';
 import { Status } from '../wire/status.js';
 import { Connection } from './connection.js';
 import { negotiate, type NegotiateResult } from './negotiate.js';
@@ -48,6 +49,13 @@ export interface ConnectOptions {
    * maxChannels-1 more connections to it (default maxChannels 1 = off). See multichannel.ts.
    */
   multichannel?: MultichannelOptions;
+  /**
+   * Files opened through this API ask for durable v2 handles (persistent on shares with
+   * continuous availability), so a lost connection is survived (default true; SMB 3.x only).
+   */
+  durable?: boolean;
+  /** Reconnect after a lost connection (reconnect.ts); `{ attempts: 0 }` turns it off. */
+  reconnect?: ReconnectOptions;
 }
 
 export interface ReaddirOptions {
@@ -98,6 +106,13 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
     const tree = await connectTree(session, u.host, u.share, !!options.encrypt);
     await validateNegotiate(tree, neg);
     const client = new SmbClient(conn, neg, session, tree, u.path, options);
+    if ((options.reconnect?.attempts ?? 1) > 0 && (options.multichannel?.maxChannels ?? 1) <= 1) {
+      client.enableReconnect({
+        host: u.host, port: u.port, share: u.share, timeoutMs, keepaliveMs: options.keepaliveMs ?? 60_000,
+        dialects: options.dialects, ciphers: options.ciphers, requireSigning: !!options.sign, encrypt: !!options.encrypt,
+        clientGuid, gss,
+      });
+    }
     if ((options.multichannel?.maxChannels ?? 1) > 1) {
       await client.startMultichannel({
         port: u.port, timeoutMs, keepaliveMs: options.keepaliveMs ?? 60_000, dialects: options.dialects,
@@ -116,9 +131,11 @@ export class SmbClient {
   private mc: ChannelManager | undefined;
   private closing = false;
 
+  private reconnector: Reconnector | undefined;
+
   constructor(
-    private readonly conn: Connection,
-    private readonly neg: NegotiateResult,
+    private conn: Connection,
+    private neg: NegotiateResult,
     readonly session: Session,
     readonly tree: Tree,
     /** Path inside the share from the URL; relative paths of the API resolve against it. */
@@ -126,6 +143,26 @@ export class SmbClient {
     private readonly options: ConnectOptions,
   ) {
     conn.onOplockBreak = (msg) => { void this.onBreak(msg); };
+  }
+
+  /** Reconnects after a lost connection and reopens durable handles (reconnect.ts). */
+  enableReconnect(p: Omit<ReconnectHost, 'session' | 'tree' | 'adoptConnection'>): void {
+    this.reconnector = new Reconnector({
+      ...p, session: this.session, tree: this.tree,
+      adoptConnection: (conn, neg) => {
+        const old = this.conn;
+        this.conn = conn;
+        this.neg = neg;
+        conn.onOplockBreak = (msg) => { void this.onBreak(msg); };
+        void old.close().catch(() => undefined);
+      },
+    }, this.options.reconnect);
+    this.session.recover = () => this.reconnector!.recover();
+  }
+
+  /** Reconnects completed so far (0 while the first connection lives). */
+  get reconnects(): number {
+    return this.reconnector?.reconnects ?? 0;
   }
 
   /** Binds more channels (ConnectOptions.multichannel); failures to bind leave fewer channels, never an error. */
@@ -174,6 +211,12 @@ export class SmbClient {
   private async onBreak(msg: Buffer): Promise<void> {
     try {
       const b = decodeOplockBreak(msg);
+      if (b.kind === 'lease-notification') {
+        // Our durable opens hold read+handle leases and cache nothing: agree at once (3.2.5.19.2).
+        if (!(b.flags & LEASE_BREAK_FLAG_ACK_REQUIRED)) return;
+        await this.tree.request({ command: Command.OPLOCK_BREAK, body: encodeLeaseBreakAck({ flags: 0, leaseKey: b.leaseKey, leaseState: b.newLeaseState, leaseDuration: 0n }) });
+        return;
+      }
       if (b.kind !== 'oplock') return;
       const h = this.opens.get(b.fileId.volatile);
       if (!h) return;
@@ -184,16 +227,17 @@ export class SmbClient {
   async open(path: string, flags: OpenFlag = 'r'): Promise<FileHandle> {
     const f = OpenFlags[flags];
     if (!f) throw new SmbError(Status.INVALID_PARAMETER, `unknown open flags "${String(flags)}"`);
-    const h = await openFile(this.tree, this.resolve(path), { access: f.access, disposition: f.disposition, options: FILE_OPTIONS });
+    const h = await openFile(this.tree, this.resolve(path), { access: f.access, disposition: f.disposition, options: FILE_OPTIONS }, this.options.durable !== false);
     if (flags.startsWith('a')) appendMode(h);
     this.track(h);
     return h;
   }
 
   private track(h: FileHandle): void {
-    this.opens.set(h.fileId.volatile, h);
+    const key = h.fileId.volatile;
+    this.opens.set(key, h);
     const close = h.close.bind(h);
-    h.close = async () => { this.opens.delete(h.fileId.volatile); await close(); };
+    h.close = async () => { this.opens.delete(key); await close(); };
   }
 
   async readFile(path: string, o: TransferOptions = {}): Promise<Buffer> {
@@ -528,6 +572,7 @@ export class SmbClient {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.session.recover = undefined;
     if (this.session.liveChannels().length === 0) {
       await this.mc?.close();
       await this.conn.close();

@@ -14,6 +14,8 @@ import type { FileId } from '../wire/common.js';
 import { Status } from '../wire/status.js';
 import { FRAME_HEAD, type SmbRequest, type SmbResponse } from './connection.js';
 import type { Tree } from './tree.js';
+import type { RequestOptions } from './session.js';
+import { durableGranted, durableRequest, isDisconnect, MAX_RECOVERIES, type DurableHandleState } from './durable-open.js';
 import { SmbError, parse } from './errors.js';
 import { queryNetworkOpen, setEndOfFile } from './info.js';
 
@@ -99,10 +101,19 @@ export function closeRequest(fileId: FileId, postQuery = false, related = false)
   };
 }
 
-/** Opens `path` and returns a handle. */
-export async function openFile(tree: Tree, path: string, c: CreateParams): Promise<FileHandle> {
-  const res = await tree.request(createRequest(path, c), { path: displayPath(path) });
-  return new FileHandle(tree, path, parse(() => decodeCreateResponse(res.msg)));
+/**
+ * Opens `path` and returns a handle. With `durable` (SMB 3.x) the open asks for a durable v2 handle
+ * (persistent on a share with CONTINUOUS_AVAILABILITY) so it survives a lost connection
+ * (reconnect.ts reopens it).
+ */
+export async function openFile(tree: Tree, path: string, c: CreateParams, durable = false): Promise<FileHandle> {
+  const req = durable ? durableRequest(tree, path, c) : undefined;
+  const res = await tree.request(req?.req ?? createRequest(path, c), { path: displayPath(path) });
+  const created = parse(() => decodeCreateResponse(res.msg));
+  const h = new FileHandle(tree, path, created);
+  if (req) h.durable = durableGranted(created, req.state, c);
+  tree.handles.add(h);
+  return h;
 }
 
 export function displayPath(p: string): string {
@@ -118,8 +129,13 @@ export interface TransferOptions {
 }
 
 export class FileHandle {
-  readonly fileId: FileId;
+  /** Changes when a reconnect reopens the handle (the server may give a new volatile part). */
+  fileId: FileId;
   private closed = false;
+  /** Set when the handle is durable: what a reconnect needs to reclaim it (reconnect.ts). */
+  durable: DurableHandleState | undefined;
+  /** Set when a reconnect could not reclaim the handle: every later call throws it. */
+  lost: SmbError | undefined;
   /** Size as of the open, kept current by our own writes/truncates. */
   size: number;
 
@@ -149,6 +165,28 @@ export class FileHandle {
 
   private check(): void {
     if (this.closed) throw new SmbError(Status.FILE_CLOSED, 'file handle is closed', displayPath(this.path));
+    if (this.lost) throw this.lost;
+  }
+
+  /**
+   * Sends a request about this handle. When the session lost its every connection meanwhile, the
+   * session's recover() reconnects and reopens the handle, and the request (rebuilt with the new
+   * FileId) goes again with SMB2_FLAGS_REPLAY_OPERATION (MS-SMB2 3.2.4.1.1 / 3.2.5.1.5).
+   */
+  private async call(build: () => SmbRequest, o: RequestOptions): Promise<SmbResponse> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        // Built after any reconnect in progress: the FileId may change with it.
+        await this.tree.session.ready();
+        if (this.lost) throw this.lost;
+        return await this.tree.request(build(), attempt > 0 ? { ...o, replay: true } : o);
+      } catch (e) {
+        const session = this.tree.session;
+        if (!session.recover || !this.durable || attempt >= MAX_RECOVERIES || !isDisconnect(e)) throw e;
+        await session.recover();
+        if (this.lost) throw this.lost;
+      }
+    }
   }
 
   /**
@@ -158,7 +196,7 @@ export class FileHandle {
    */
   async readChunk(offset: number, length: number, pooled = false): Promise<Buffer> {
     this.check();
-    const res = await this.tree.request({
+    const res = await this.call(() => ({
       command: Command.READ,
       body: encodeReadRequest({
         padding: 0x50, flags: 0, length, offset: BigInt(offset), fileId: this.fileId,
@@ -166,7 +204,7 @@ export class FileHandle {
       }),
       payloadSize: length,
       pooledResponse: pooled,
-    }, { allow: [Status.END_OF_FILE], path: displayPath(this.path) });
+    }), { allow: [Status.END_OF_FILE], path: displayPath(this.path) });
     if (res.header.status === Status.END_OF_FILE) return Buffer.alloc(0);
     return parse(() => decodeReadResponse(res.msg)).data;
   }
@@ -180,12 +218,14 @@ export class FileHandle {
     this.check();
     const n = frame.length - WRITE_FRAME_DATA;
     if (n <= 0) throw new RangeError('writeFrame needs data after WRITE_FRAME_DATA');
-    encodeWriteRequest({
-      offset: BigInt(offset), fileId: this.fileId, channel: 0, remainingBytes: 0, flags: 0,
-      data: EMPTY, writeChannelInfo: EMPTY,
-    }).copy(frame, FRAME_HEAD, 0, 48);
-    frame.writeUInt32LE(n, FRAME_HEAD + 4); // Length (2.2.21); DataOffset already 0x70
-    const res = await this.tree.request({ command: Command.WRITE, body: EMPTY, frame, payloadSize: n }, { path: displayPath(this.path) });
+    const res = await this.call(() => {
+      encodeWriteRequest({
+        offset: BigInt(offset), fileId: this.fileId, channel: 0, remainingBytes: 0, flags: 0,
+        data: EMPTY, writeChannelInfo: EMPTY,
+      }).copy(frame, FRAME_HEAD, 0, 48);
+      frame.writeUInt32LE(n, FRAME_HEAD + 4); // Length (2.2.21); DataOffset already 0x70
+      return { command: Command.WRITE, body: EMPTY, frame, payloadSize: n };
+    }, { path: displayPath(this.path) });
     const count = parse(() => decodeWriteResponse(res.msg)).count;
     if (offset + count > this.size) this.size = offset + count;
     return count;
@@ -198,12 +238,14 @@ export class FileHandle {
     const parts = Array.isArray(data) ? data : [data];
     let len = 0;
     for (const p of parts) len += p.length;
-    const head = encodeWriteRequest({
-      offset: BigInt(offset), fileId: this.fileId, channel: 0, remainingBytes: 0, flags: 0,
-      data: EMPTY, writeChannelInfo: EMPTY,
-    }).subarray(0, 48);
-    head.writeUInt32LE(len, 4); // Length (2.2.21); DataOffset already 0x70
-    const res = await this.tree.request({ command: Command.WRITE, body: [head, ...parts], payloadSize: len }, { path: displayPath(this.path) });
+    const res = await this.call(() => {
+      const head = encodeWriteRequest({
+        offset: BigInt(offset), fileId: this.fileId, channel: 0, remainingBytes: 0, flags: 0,
+        data: EMPTY, writeChannelInfo: EMPTY,
+      }).subarray(0, 48);
+      head.writeUInt32LE(len, 4); // Length (2.2.21); DataOffset already 0x70
+      return { command: Command.WRITE, body: [head, ...parts], payloadSize: len };
+    }, { path: displayPath(this.path) });
     const count = parse(() => decodeWriteResponse(res.msg)).count;
     if (offset + count > this.size) this.size = offset + count;
     return count;
@@ -258,7 +300,7 @@ export class FileHandle {
 
   async flush(): Promise<void> {
     this.check();
-    await this.tree.request({ command: Command.FLUSH, body: encodeFlushRequest({ fileId: this.fileId }) }, { path: displayPath(this.path) });
+    await this.call(() => ({ command: Command.FLUSH, body: encodeFlushRequest({ fileId: this.fileId }) }), { path: displayPath(this.path) });
   }
 
   /** Current attributes (QUERY_INFO FileNetworkOpenInformation). */
@@ -276,8 +318,11 @@ export class FileHandle {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.tree.handles.delete(this);
+    if (this.lost) return;
     try {
-      await this.tree.request(closeRequest(this.fileId), { path: displayPath(this.path), allow: [Status.FILE_CLOSED] });
+      // A durable handle is closed even across a reconnect (else the server keeps it until it expires).
+      await this.call(() => closeRequest(this.fileId), { path: displayPath(this.path), allow: [Status.FILE_CLOSED] });
     } catch (e) {
       if (e instanceof SmbError && (e.status === Status.CONNECTION_DISCONNECTED || e.status === Status.NETWORK_NAME_DELETED)) return;
       throw e;

@@ -45,6 +45,8 @@ export interface RequestOptions {
   /** Path the request is about, for error messages. */
   path?: string;
   timeoutMs?: number;
+  /** Send with SMB2_FLAGS_REPLAY_OPERATION (a request replayed after a reconnect, 3.2.4.1.1). */
+  replay?: boolean;
 }
 
 export class Session {
@@ -66,8 +68,35 @@ export class Session {
   /** Smooth weighted round-robin state: channel -> current weight. */
   private readonly current = new Map<Channel, number>();
   private weightOf: ((ch: Channel) => number) | undefined;
+  /**
+   * Set by the client when it can reconnect (reconnect.ts): brings the session back on a new
+   * connection after its last channel died. Requests made while no channel lives wait for it.
+   */
+  recover: (() => Promise<void>) | undefined;
 
   constructor(readonly dialect: number) {}
+
+  /** Waits for a reconnect when the session has no live channel and can recover (reconnect.ts). */
+  async ready(): Promise<void> {
+    if (this.recover && this.liveChannels().length === 0) await this.recover();
+  }
+
+  /** Takes over what a new session setup produced (a reconnect with PreviousSessionId, reconnect.ts). */
+  adopt(fresh: Session): void {
+    for (const ch of this.channels) ch.connection.channels.delete(this.id);
+    this.id = fresh.id;
+    this.channels.splice(0, this.channels.length, ...fresh.channels);
+    this.current.clear();
+    this.signingRequired = fresh.signingRequired;
+    this.encryptData = this.encryptData || fresh.encryptData;
+    this.cipherId = fresh.cipherId;
+    this.encryptionKey = fresh.encryptionKey;
+    this.decryptionKey = fresh.decryptionKey;
+    this.applicationKey = fresh.applicationKey;
+    this.guest = fresh.guest;
+    this.anonymous = fresh.anonymous;
+    this.signingKey = fresh.signingKey;
+  }
 
   liveChannels(): Channel[] {
     return this.channels.filter((c) => !c.connection.closed);
@@ -149,8 +178,9 @@ export class Session {
    */
   async compound(reqs: SmbRequest[], o: RequestOptions = {}, throwOnError = true): Promise<SmbResponse[]> {
     const is3 = this.dialect >= Dialect.SMB3_00;
-    let replay = false;
+    let replay = !!o.replay;
     let res: SmbResponse[];
+    await this.ready();
     for (let attempt = 0; ; attempt++) {
       const ch = this.channel();
       const f = this.frame(ch, reqs, o);
@@ -207,6 +237,8 @@ export interface SessionSetupOptions {
   /** Client insists on signing (options.sign). */
   requireSigning: boolean;
   timeoutMs: number;
+  /** PreviousSessionId (3.2.4.2.3): the session this one replaces after a reconnect. */
+  previousSessionId?: bigint;
 }
 
 /**
@@ -230,7 +262,7 @@ export async function setupSession(conn: Connection, neg: NegotiateResult, o: Se
   let final: SmbResponse | undefined;
   for (let round = 0; round < 8; round++) {
     const body = encodeSessionSetupRequest({
-      flags: 0, securityMode, capabilities: 0, channel: 0, previousSessionId: 0n, securityBuffer: token,
+      flags: 0, securityMode, capabilities: 0, channel: 0, previousSessionId: o.previousSessionId ?? 0n, securityBuffer: token,
     });
     const res = await conn.send(
       { command: Command.SESSION_SETUP, body, sessionId: session.id },

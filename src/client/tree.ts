@@ -11,11 +11,18 @@ import { Status } from '../wire/status.js';
 import type { SmbRequest, SmbResponse } from './connection.js';
 import type { RequestOptions, Session } from './session.js';
 import { SmbError, parse } from './errors.js';
+import type { FileHandle } from './file.js';
 
 export class Tree {
+  /** Share capabilities of the TREE_CONNECT response (CONTINUOUS_AVAILABILITY: persistent handles). */
+  capabilities = 0;
+  /** Open handles of this tree: a reconnect reopens the durable ones (reconnect.ts). */
+  readonly handles = new Set<FileHandle>();
+
   constructor(
     readonly session: Session,
-    readonly id: number,
+    /** Changes when a reconnect connects the share again. */
+    public id: number,
     readonly share: string,
     readonly shareType: number,
     readonly shareFlags: number,
@@ -23,11 +30,14 @@ export class Tree {
     readonly encrypt: boolean,
   ) {}
 
-  request(req: SmbRequest, o: RequestOptions = {}): Promise<SmbResponse> {
+  async request(req: SmbRequest, o: RequestOptions = {}): Promise<SmbResponse> {
+    // After a lost connection the TreeId changes with the reconnect: read it once that is done.
+    await this.session.ready();
     return this.session.request(req, { ...o, treeId: this.id, encrypt: this.encrypt || o.encrypt });
   }
 
-  compound(reqs: SmbRequest[], o: RequestOptions = {}, throwOnError = true): Promise<SmbResponse[]> {
+  async compound(reqs: SmbRequest[], o: RequestOptions = {}, throwOnError = true): Promise<SmbResponse[]> {
+    await this.session.ready();
     return this.session.compound(reqs, { ...o, treeId: this.id, encrypt: this.encrypt || o.encrypt }, throwOnError);
   }
 
@@ -93,5 +103,7 @@ export async function connectTree(session: Session, host: string, share: string,
   if (r.shareType !== ShareType.DISK && r.shareType !== ShareType.PIPE) {
     throw new SmbError(Status.NOT_SUPPORTED, `share "${share}" is not a disk share`);
   }
-  return new Tree(session, res.header.treeId, share, r.shareType, r.shareFlags, r.maximalAccess, encrypt);
+  const tree = new Tree(session, res.header.treeId, share, r.shareType, r.shareFlags, r.maximalAccess, encrypt);
+  tree.capabilities = r.capabilities;
+  return tree;
 }

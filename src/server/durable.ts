@@ -288,7 +288,15 @@ export async function breakDisconnected(server: ServerState, share: string, path
     const caching = lease
       ? (lease.state & (LeaseState.HANDLE | LeaseState.WRITE)) !== 0 || (truncating && lease.state !== 0)
       : level === OplockLevel.BATCH || level === OplockLevel.EXCLUSIVE || (truncating && level === OplockLevel.II);
-    if (caching) await scavenge(server, o);
+    if (!caching) continue;
+    if (durableOf(o)!.persistent) {
+      // A persistent open keeps its share mode (continuous availability): it just stops caching,
+      // as it could not answer a break; a conflicting open then meets its share mode.
+      if (lease) lease.state &= LeaseState.READ;
+      else o.oplockLevel = OplockLevel.NONE;
+      continue;
+    }
+    await scavenge(server, o);
   }
 }
 

@@ -1,0 +1,141 @@
+// Reconnect after a lost connection (MS-SMB2 3.2.4.4 re-establishing a durable open, 3.2.4.2.3
+// PreviousSessionId). When the last connection of the session dies, the first request that notices
+// calls Session.recover(): one reconnect runs for everyone (others wait on the same promise) with
+// bounded exponential backoff. It opens a new connection with the same ClientGUID, negotiates,
+// sets up a session naming the old one as PreviousSessionId (the server then treats the old
+// session's opens as disconnected), connects the share again and reopens every durable handle with
+// DH2C. Handles the server refuses (or that were not durable) get a HandleLostError that their
+// next call throws; everything else continues: FileHandle requests that failed with the
+// connection are sent again, rebuilt with the new FileId and flagged as replays.
+import { Connection } from './connection.js';
+import { negotiate, type NegotiateResult } from './negotiate.js';
+import { setupSession, type GssClient, type Session } from './session.js';
+import { connectTree, type Tree } from './tree.js';
+import { decodeCreateResponse } from '../wire/create.js';
+import { Status } from '../wire/status.js';
+import { SmbError } from './errors.js';
+import { HandleLostError, reopenRequest } from './durable-open.js';
+import { displayPath, type FileHandle } from './file.js';
+import type { FileId } from '../wire/common.js';
+
+export interface ReconnectOptions {
+  /** Reconnect attempts before giving up (default 6; 0 = never reconnect). */
+  attempts?: number;
+  /** First wait between attempts, doubled each time (default 200 ms). */
+  initialDelayMs?: number;
+  /** Longest wait between attempts (default 5 s). */
+  maxDelayMs?: number;
+}
+
+/** What the reconnector needs of the client (client.ts provides it). */
+export interface ReconnectHost {
+  readonly session: Session;
+  readonly tree: Tree;
+  readonly host: string;
+  readonly port: number;
+  readonly share: string;
+  readonly timeoutMs: number;
+  readonly keepaliveMs: number;
+  readonly dialects: number[] | undefined;
+  readonly ciphers: number[] | undefined;
+  readonly requireSigning: boolean;
+  readonly encrypt: boolean;
+  readonly clientGuid: Buffer;
+  gss(): GssClient;
+  /** The new connection replaces the old one (oplock/lease break handler, close()). */
+  adoptConnection(conn: Connection, neg: NegotiateResult): void;
+  /** For diagnostics. */
+  log?(line: string): void;
+}
+
+export class Reconnector {
+  private running: Promise<void> | undefined;
+  /** Completed reconnects (tests and diagnostics). */
+  reconnects = 0;
+
+  constructor(private readonly host: ReconnectHost, private readonly o: ReconnectOptions = {}) {}
+
+  /** Brings the session back (one run at a time); rejects when every attempt failed. */
+  recover(): Promise<void> {
+    this.running ??= this.run().finally(() => { this.running = undefined; });
+    return this.running;
+  }
+
+  private async run(): Promise<void> {
+    const session = this.host.session;
+    if (session.liveChannels().length > 0) return;
+    const attempts = this.o.attempts ?? 6;
+    let delay = this.o.initialDelayMs ?? 200;
+    let last: unknown;
+    for (let i = 0; i < attempts; i++) {
+      if (i > 0) {
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, this.o.maxDelayMs ?? 5000);
+      }
+      try {
+        await this.once();
+        this.reconnects++;
+        return;
+      } catch (e) {
+        last = e;
+        this.host.log?.(`reconnect attempt ${i + 1} failed: ${(e as Error).message}`);
+        // A refused logon will not get better by waiting.
+        if (e instanceof SmbError && e.status === Status.LOGON_FAILURE) break;
+      }
+    }
+    const why = last instanceof Error ? last.message : String(last);
+    throw new SmbError(Status.CONNECTION_DISCONNECTED, `connection lost and reconnecting failed (${attempts} attempts): ${why}`);
+  }
+
+  private async once(): Promise<void> {
+    const h = this.host;
+    const conn = new Connection({ host: h.host, port: h.port, timeoutMs: h.timeoutMs, keepaliveMs: h.keepaliveMs });
+    try {
+      await conn.connect();
+      const neg = await negotiate(conn, {
+        dialects: h.dialects, requireSigning: h.requireSigning, ciphers: h.ciphers, clientGuid: h.clientGuid, host: h.host,
+      });
+      if (neg.dialect !== h.session.dialect) throw new SmbError(Status.NOT_SUPPORTED, `the server now speaks dialect 0x${neg.dialect.toString(16)}`);
+      const fresh = await setupSession(conn, neg, {
+        gss: h.gss(), requireSigning: h.requireSigning, timeoutMs: h.timeoutMs, previousSessionId: h.session.id,
+      });
+      // Everything happens on the new session first; requests of the old one wait for recover()
+      // and go out only once the share and the handles are back (one synchronous switch below).
+      const t = await connectTree(fresh, h.host, h.share, h.encrypt);
+      const reopened = await this.reopenAll(t);
+      h.session.adopt(fresh);
+      h.adoptConnection(conn, neg);
+      h.tree.id = t.id;
+      h.tree.capabilities = t.capabilities;
+      for (const [fh, r] of reopened) {
+        if (r instanceof SmbError) fh.lost = r;
+        else fh.fileId = r;
+      }
+    } catch (e) {
+      await conn.close();
+      throw e;
+    }
+  }
+
+  /** DH2C for every durable handle on `t` (the new tree); the others, and refused ones, are lost (typed error). */
+  private async reopenAll(t: Tree): Promise<Map<FileHandle, FileId | SmbError>> {
+    const out = new Map<FileHandle, FileId | SmbError>();
+    await Promise.all([...this.host.tree.handles].map(async (fh) => {
+      const path = displayPath(fh.path);
+      if (!fh.durable) {
+        out.set(fh, new HandleLostError(Status.FILE_CLOSED, path));
+        return;
+      }
+      try {
+        const res = await t.request(reopenRequest(fh.path, fh.fileId, fh.durable), { path });
+        out.set(fh, decodeCreateResponse(res.msg).fileId);
+      } catch (e) {
+        if (e instanceof SmbError && e.status === Status.CONNECTION_DISCONNECTED) throw e; // the whole reconnect again
+        const lost = new HandleLostError(e instanceof SmbError ? e.status : Status.UNSUCCESSFUL, path);
+        out.set(fh, lost);
+        this.host.log?.(`${path}: ${lost.message}`);
+      }
+    }));
+    return out;
+  }
+}
