@@ -149,7 +149,9 @@ export class FileHandle {
   }
 
   private get conn(): { maxReadSize: number; maxWriteSize: number; byCredits: number } {
-    const c = this.tree.session.channel().connection;
+    // While a reconnect is due, the sizes of the last connection stand (the next request waits for it).
+    const s = this.tree.session;
+    const c = (s.liveChannels().length ? s.channel() : s.channels[0] ?? s.channel()).connection;
     return { maxReadSize: c.params.maxReadSize, maxWriteSize: c.params.maxWriteSize, byCredits: c.maxPayloadByCredits };
   }
 

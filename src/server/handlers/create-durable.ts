@@ -149,12 +149,16 @@ async function reconnectOpen(ctx: RequestContext, req: CreateRequest, open: Open
   const d = durableOf(open)!;
   const session = ctx.session!;
   const tree = ctx.tree!;
-  // Still connected, or of another kind than the reconnect names.
-  if (!isDisconnected(open)) return NOT_FOUND;
   // DH2C names the CreateGuid; a v1 open has none (all zero), so DH2C with a zero CreateGuid
   // reclaims it too (as Samba: smb2.durable-open.reopen2-lease). DHnC names no CreateGuid and
   // reclaims v2 opens as well (smb2.durable-v2-open.reopen2b).
   if (kind === 'v2' && (!createGuid || !createGuid.equals(d.createGuid ?? ZERO_GUID))) return NOT_FOUND;
+  // Open.DurableOwner (3.3.5.9.7 / .12): only the user who opened it (before the lease checks, as Samba).
+  if (session.user.toLowerCase() !== d.user.toLowerCase() || session.domain.toLowerCase() !== d.domain.toLowerCase()) {
+    return { status: Status.ACCESS_DENIED };
+  }
+  // Still connected.
+  if (!isDisconnected(open)) return NOT_FOUND;
   // The ClientGUID is not compared (a reconnecting client may come back with a new one; Windows
   // and Samba accept it): the CreateGuid and the owner are what bind the open.
   if (open.tree.share.name.toLowerCase() !== tree.share.name.toLowerCase()) return NOT_FOUND;
@@ -177,10 +181,6 @@ async function reconnectOpen(ctx: RequestContext, req: CreateRequest, open: Open
   if (heldKey) {
     const p = safePath(req.name);
     if (p === undefined || p.toLowerCase() !== open.path.toLowerCase()) return { status: Status.INVALID_PARAMETER };
-  }
-  // Open.DurableOwner (3.3.5.9.7 / .12): only the user who opened it.
-  if (session.user.toLowerCase() !== d.user.toLowerCase() || session.domain.toLowerCase() !== d.domain.toLowerCase()) {
-    return { status: Status.ACCESS_DENIED };
   }
   const handle = open.handle;
   if (!handle) return NOT_FOUND;
