@@ -59,6 +59,14 @@ export interface ServerConfig {
   extra: Record<string, string>;
 }
 
+/**
+ * Keys kept in `extra` for the module that reads them (not unknown): durable and persistent
+ * handles (server/durable.ts, docs/config.md).
+ */
+const MODULE_KEYS = new Set([
+  'durablehandles', 'continuousavailability', 'smb3persistenthandles', 'durablehandletimeout', 'durablev2maxtimeout',
+]);
+
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);
@@ -463,7 +471,7 @@ export function parseConfig(text: string, opts: ParseOptions = {}): ServerConfig
         default:
           if (!applyShareKey(shareDefaults as Partial<ShareConfig>, e.key, v, where, warnings)) {
             cfg.extra[e.key] = v;
-            warnings.push(`${where}: unknown parameter ignored`);
+            if (!MODULE_KEYS.has(e.key)) warnings.push(`${where}: unknown parameter ignored`);
           } else if (e.key === 'path' || e.key === 'directory') {
             warnings.push(`${where}: "path" in [global] has no effect`);
           }
@@ -498,7 +506,7 @@ export function parseConfig(text: string, opts: ParseOptions = {}): ServerConfig
       const where = `line ${e.line} (${e.rawKey}) in [${sec.name}]`;
       if (!applyShareKey(share, e.key, e.value, where, warnings)) {
         extra[e.key] = e.value;
-        warnings.push(`${where}: unknown parameter ignored`);
+        if (!MODULE_KEYS.has(e.key)) warnings.push(`${where}: unknown parameter ignored`);
       }
     }
     if (share.available === false) continue;

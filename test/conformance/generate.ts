@@ -40,7 +40,7 @@ async function runAll(target: 'smbts' | 'samba', suites: Suite[]): Promise<Suite
     const srv =
       target === 'smbts'
         ? await startSmbts()
-        : await startSamba().then((s) => ({ port: s.port, shareDir: s.shareDir, stop: s.stop }));
+        : await startSamba(suite.samba ?? {}).then((s) => ({ port: s.port, shareDir: s.shareDir, stop: s.stop }));
     const t0 = Date.now();
     let cases: TortureCase[] = [];
     try {

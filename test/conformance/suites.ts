@@ -9,7 +9,15 @@ export interface Suite {
   timeoutMs: number;
   /** Extra smbtorture arguments for this suite. */
   args?: string[];
+  /** Settings of the reference Samba for this suite (peers.ts startSamba). */
+  samba?: { extraGlobal?: string[]; shareOptions?: string[] };
 }
+
+/** Samba selftest's durable-handle share (issue 10): what the durable and replay suites need there. */
+const SAMBA_DURABLE = {
+  extraGlobal: ['smb2 leases = yes'],
+  shareOptions: ['durable handles = yes', 'vfs objects = acl_xattr streams_xattr', 'kernel oplocks = no', 'kernel share modes = no', 'posix locking = no'],
+};
 
 export const SUITES: Suite[] = [
   { name: 'smb2.connect', timeoutMs: 60_000 },
@@ -36,6 +44,13 @@ export const SUITES: Suite[] = [
   { name: 'smb2.streams', timeoutMs: 120_000 },
   { name: 'smb2.notify', timeoutMs: 300_000 },
   { name: 'smb2.acls', timeoutMs: 180_000 },
+  // Durable, resilient and persistent handles (server/durable.ts), against Samba's durable share.
+  { name: 'smb2.durable-open', timeoutMs: 120_000, samba: SAMBA_DURABLE },
+  { name: 'smb2.durable-v2-open', timeoutMs: 120_000, samba: SAMBA_DURABLE },
+  { name: 'smb2.durable-v2-delay', timeoutMs: 120_000, samba: SAMBA_DURABLE },
+  { name: 'smb2.durable-open-disconnect', timeoutMs: 60_000, samba: SAMBA_DURABLE },
+  // Several subtests wait out break and durable timeouts: ~3.5 min on Samba.
+  { name: 'smb2.replay', timeoutMs: 400_000, samba: SAMBA_DURABLE },
 ];
 
 /** Optional single-suite filter for quick runs: CONFORMANCE_SUITES=smb2.read,smb2.lock */
