@@ -10,6 +10,7 @@ import { CreateContextName, decodeDH2QRequest } from '../wire/create-contexts.js
 import { onAnyClose, stateOf as openStateOf } from './open-file.js';
 import { channelSequence } from '../wire/header.js';
 import { NtStatusError, Status } from '../wire/status.js';
+import { replayReply } from './handlers/create-durable.js';
 
 interface SeqState {
   /** Open.ChannelSequence */
@@ -130,7 +131,7 @@ export function replayableCreate(inner: Handler): Handler {
       if (!(ctx.header.flags & HeaderFlags.REPLAY_OPERATION)) return { status: Status.DUPLICATE_OBJECTID };
       if (prior.open.session.id !== ctx.session.id) return { status: Status.ACCESS_DENIED };
       ctx.setRelatedFileId(prior.open.fileId);
-      return { status: Status.SUCCESS, body: prior.body };
+      return replayReply(ctx, prior.open, Array.isArray(prior.body) ? Buffer.concat(prior.body) : prior.body);
     }
     const reply = await inner(ctx);
     if (reply.status === Status.SUCCESS && reply.body !== undefined) {

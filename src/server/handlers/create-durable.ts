@@ -217,3 +217,50 @@ async function reconnectOpen(ctx: RequestContext, req: CreateRequest, open: Open
     }),
   };
 }
+
+/**
+ * The answer to a replayed CREATE (3.3.5.9.10, as Windows and Samba: smb2.replay.replay-dhv2-*):
+ * the original open's answer, with the lease as it is now; a replay asking for a lower oplock gets
+ * that level (and a durable context only if that level would have made the open durable); a
+ * replay that names a lease for an oplock open, or the reverse, is ACCESS_DENIED.
+ */
+export function replayReply(ctx: RequestContext, open: Open, body: Buffer): Reply {
+  let req: CreateRequest;
+  try {
+    req = decodeCreateRequest(ctx.msg);
+  } catch {
+    return { status: Status.SUCCESS, body };
+  }
+  const res = decodeCreateResponse(Buffer.concat([Buffer.alloc(64), body]));
+  const lease = leaseOf(open);
+  const wantsLease = req.requestedOplockLevel === OplockLevel.LEASE;
+  if (!!lease !== wantsLease) return { status: Status.ACCESS_DENIED };
+  if (lease) {
+    let asked: ReturnType<typeof leaseRequestOf>;
+    try {
+      asked = leaseRequestOf(req.contexts, ctx.conn.dialect);
+    } catch {
+      return { status: Status.INVALID_PARAMETER };
+    }
+    if (!asked || !asked.leaseKey.equals(lease.key)) return { status: Status.ACCESS_DENIED };
+  }
+  let contexts = res.contexts;
+  let oplockLevel = res.oplockLevel;
+  if (lease) {
+    contexts = contexts.map((c) => {
+      if (c.name !== CreateContextName.REQUEST_LEASE) return c;
+      return {
+        name: c.name,
+        data: encodeLease(lease.version === 2
+          ? { version: 2, leaseKey: lease.key, leaseState: lease.state, leaseFlags: 0, leaseDuration: 0n, parentLeaseKey: lease.parentKey ?? Buffer.alloc(16), epoch: lease.epoch }
+          : { version: 1, leaseKey: lease.key, leaseState: lease.state, leaseFlags: 0, leaseDuration: 0n }),
+      };
+    });
+  } else if (req.requestedOplockLevel < oplockLevel) {
+    oplockLevel = req.requestedOplockLevel;
+    if (oplockLevel !== OplockLevel.BATCH && !durableOf(open)?.persistent) {
+      contexts = contexts.filter((c) => c.name !== CreateContextName.DURABLE_HANDLE_REQUEST_V2);
+    }
+  }
+  return { status: Status.SUCCESS, body: encodeCreateResponse({ ...res, oplockLevel, contexts }) };
+}
