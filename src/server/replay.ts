@@ -100,6 +100,8 @@ interface CreateRecord {
 }
 
 const byCreateGuid = new Map<string, CreateRecord>();
+/** ClientGuid:CreateGuid of CREATEs in progress. */
+const pendingCreates = new Set<string>();
 const keyOfOpen = new WeakMap<Open, string>();
 
 onAnyClose((_server, open) => {
@@ -133,7 +135,16 @@ export function replayableCreate(inner: Handler): Handler {
       ctx.setRelatedFileId(prior.open.fileId);
       return replayReply(ctx, prior.open, Array.isArray(prior.body) ? Buffer.concat(prior.body) : prior.body);
     }
-    const reply = await inner(ctx);
+    // A CREATE with this CreateGuid is still running (waiting for a break): its replay cannot be
+    // answered yet (3.3.5.9.10, as Samba: smb2.replay.dhv2-pending*-sane).
+    if (pendingCreates.has(key)) return { status: Status.FILE_NOT_AVAILABLE };
+    pendingCreates.add(key);
+    let reply: Awaited<ReturnType<Handler>>;
+    try {
+      reply = await inner(ctx);
+    } finally {
+      pendingCreates.delete(key);
+    }
     if (reply.status === Status.SUCCESS && reply.body !== undefined) {
       // A copy: reply buffers may be pooled and reused once sent.
       const body = Array.isArray(reply.body) ? Buffer.concat(reply.body) : Buffer.from(reply.body);
