@@ -48,14 +48,20 @@ describe('durable handles on the server (smbts)', { timeout: 120_000 }, () => {
   let srv: SmbtsHandle;
   let dir: string;
   let proxy: TcpProxy;
+  let prevHome: string | undefined;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'smbts-dh-'));
+    // Persistent state of the [ca] share goes under this test's own SMBTS_HOME.
+    prevHome = process.env.SMBTS_HOME;
+    process.env.SMBTS_HOME = join(dir, '.home');
     srv = await startSmbts({ shareDir: dir, configText: conf(dir), users: [[DEFAULT_USER, DEFAULT_PASS], ['other', 'otherpw']] });
     proxy = await startProxy(srv.port);
   });
   after(async () => {
     await proxy?.close();
     await srv?.stop();
+    if (prevHome === undefined) delete process.env.SMBTS_HOME;
+    else process.env.SMBTS_HOME = prevHome;
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
