@@ -5,7 +5,9 @@
  * Rules (MS-FSCC 2.1.5 "Pathname", MS-SMB2 3.3.5.9; error choices follow Samba/Windows):
  *  - '\' is the separator; one leading '\' and one trailing '\' are tolerated.
  *  - '..' component                         -> OBJECT_PATH_SYNTAX_BAD (Samba check_path_syntax)
- *  - '.' component, empty component ('a\\b') -> OBJECT_NAME_INVALID
+ *  - '.' component                         -> OBJECT_NAME_INVALID
+ *  - repeated separators inside a path ('a\\\\b') count as one, as Samba (check_path_syntax) and
+ *    Windows clients expect
  *  - UNC ('\\srv\x') or drive ('C:\x') forms -> OBJECT_PATH_SYNTAX_BAD
  *  - NUL, control chars 0x01-0x1F, '/', and " < > | * ? in a name -> OBJECT_NAME_INVALID
  *  - name longer than 255 UTF-16 units -> OBJECT_NAME_INVALID
@@ -88,7 +90,8 @@ export function parseSmbPath(smbPath: string): ParsedSmbPath {
   if (p.startsWith('\\')) p = p.slice(1);
   if (p.endsWith('\\')) p = p.slice(0, -1);
   if (p === '') return { path: '', base: '', stream: undefined, explicitData: false };
-  const comps = p.split('\\');
+  const comps = p.split('\\').filter((c) => c !== '');
+  if (comps.length === 0) return { path: '', base: '', stream: undefined, explicitData: false };
   const last = comps.length - 1;
   const ps = parseStream(comps[last]!);
   comps[last] = ps.base;

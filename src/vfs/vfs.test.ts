@@ -334,6 +334,9 @@ describe('normalizeSmbPath', () => {
     assert.equal(normalizeSmbPath('a\\b c\\d.txt'), 'a/b c/d.txt');
     assert.equal(normalizeSmbPath('\\a\\b'), 'a/b');
     assert.equal(normalizeSmbPath('dir\\'), 'dir');
+    // repeated separators count as one (Samba check_path_syntax; Windows clients send them)
+    assert.equal(normalizeSmbPath('a\\\\b'), 'a/b');
+    assert.equal(normalizeSmbPath('a\\\\\\b\\\\c\\\\'), 'a/b/c');
     assert.equal(normalizeSmbPath('file::$DATA'), 'file');
     assert.equal(normalizeSmbPath('d\\file::$data'), 'd/file');
     assert.equal(normalizeSmbPath('ünïcødé ✓'), 'ünïcødé ✓');
@@ -353,7 +356,6 @@ describe('normalizeSmbPath', () => {
     ['/etc/passwd', NtStatus.OBJECT_NAME_INVALID],
     ['a/b', NtStatus.OBJECT_NAME_INVALID],
     ['a\\.\\b', NtStatus.OBJECT_NAME_INVALID],
-    ['a\\\\b', NtStatus.OBJECT_NAME_INVALID],
     ['a\0b', NtStatus.OBJECT_NAME_INVALID],
     ['a\x01b', NtStatus.OBJECT_NAME_INVALID],
     ['*.txt', NtStatus.OBJECT_NAME_INVALID],
