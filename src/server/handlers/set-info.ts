@@ -167,6 +167,36 @@ async function setRename(ctx: RequestContext, open: Open, buf: Buffer): Promise<
   }
 }
 
+/** FileLinkInformation (MS-FSCC 2.4.27.2, MS-FSA 2.1.5.14.6): a new name for the open file. */
+async function setLink(ctx: RequestContext, open: Open, buf: Buffer): Promise<void> {
+  exact(buf, 20);
+  const r = I.decodeFileLinkInformation(buf);
+  const vfs = open.tree.vfs;
+  if (!vfs?.link) fail(Status.NOT_SUPPORTED);
+  if (r.rootDirectory !== 0n) fail(Status.INVALID_PARAMETER);
+  if (open.isDirectory) fail(Status.FILE_IS_A_DIRECTORY);
+  let name = r.fileName;
+  if (name.startsWith('\\')) name = name.slice(1);
+  const target = normalizeSmbPath(name);
+  // Links are names of files, never of streams (either side).
+  if (target === '' || target.includes(':') || open.path.includes(':')) fail(Status.INVALID_PARAMETER);
+  const server = ctx.server;
+  for (const o of opensOf(server, open.tree, parentPath(target))) {
+    if (stateOf(o).node.deletePending) fail(Status.DELETE_PENDING);
+  }
+  if (!samePath(open.path, target)) {
+    let exists = true;
+    try { await vfs.stat(target); } catch { exists = false; }
+    if (exists) {
+      if (!r.replaceIfExists) fail(Status.OBJECT_NAME_COLLISION);
+      // An open target cannot be replaced (as for rename, MS-FSA 2.1.5.14.6).
+      if (opensOf(server, open.tree, target).length) fail(Status.ACCESS_DENIED);
+    }
+  }
+  await vfs.link(open.path, target, r.replaceIfExists);
+  reportChange(server, open.tree, target, FileAction.ADDED, NotifyFilter.FILE_NAME);
+}
+
 /** Every open on the same share (all sessions), found via the paths of the share's opens. */
 function allOpensOfShare(ctx: RequestContext, open: Open): Open[] {
   const seen = new Set<Open>();
@@ -249,7 +279,7 @@ async function setInfo(ctx: RequestContext, req: SetInfoRequest, open: Open): Pr
           exact(buf, 8);
           need(open, Access.FILE_WRITE_DATA);
           break;
-        case C.FileLinkInformation:
+        case C.FileLinkInformation: await setLink(ctx, open, buf); break;
         case C.FileShortNameInformation:
           fail(Status.NOT_SUPPORTED);
         // falls through (never reached)
