@@ -51,6 +51,10 @@ const OVERRIDES: Record<string, Omit<Suite, 'name'>> = {
   'smb2.ea': { timeoutMs: 60_000, args: ['--option=torture:acl_xattr_name=hackme'] },
   // smb2.bench.* are load generators with a time limit (default 10 s each).
   'smb2.bench': { timeoutMs: 120_000, args: ['--option=torture:timelimit=3'] },
+  // Both need a Samba-only share (aio_delay_inject, change notify disabled): they wait for what
+  // never comes on an ordinary share, so a short limit.
+  'smb2.aio_delay': { timeoutMs: 45_000 },
+  'smb2.change_notify_disabled': { timeoutMs: 45_000 },
 };
 
 /** The suites of smbtorture 4.17 as registered (used when smbtorture cannot be asked). */
