@@ -771,7 +771,8 @@ export class LocalVfs implements Vfs {
           const m = this.metaFor(nst);
           const before = this.toFileStat(nst, false, fh.fd);
           const keep = before.attributes & (FileAttribute.HIDDEN | FileAttribute.SYSTEM);
-          m.attrs = (initialAttributes(false, opts.attributes) | keep) & ~FileAttribute.READONLY;
+          // MS-FSA 2.1.5.1.2.1: the new attributes, READONLY included (smb2.openattr), plus HIDDEN/SYSTEM kept.
+          m.attrs = initialAttributes(false, opts.attributes) | keep;
           this.saveDos(nst, fh.fd, m.attrs, before.creationTime);
           delete m.lastWriteTime;
           delete m.changeTime;
