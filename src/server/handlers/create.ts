@@ -256,7 +256,7 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
         if (handle.setSecurity && (secd || (action === 'created' && parsed.stream === undefined))) {
           let sd;
           try {
-            sd = newObjectSd(secd?.data, parentSd, token, isDir, (req.fileAttributes & FileAttribute.READONLY) !== 0);
+            sd = newObjectSd(secd?.data, parentSd, token, isDir);
           } catch {
             fail(Status.INVALID_SECURITY_DESCR);
           }

@@ -304,7 +304,7 @@ async function setInfo(ctx: RequestContext, req: SetInfoRequest, open: Open): Pr
         let base = parseStored(await h.getSecurity?.());
         if (!base) {
           const st = await statOpen(open);
-          base = defaultSd(tokenOf(open.session), st.isDirectory, !st.isDirectory && (st.attributes & FileAttribute.READONLY) !== 0);
+          base = defaultSd(tokenOf(open.session), st.isDirectory);
         }
         await h.setSecurity(encodeSecurityDescriptor(mergeSd(base, incoming, req.additionalInformation)));
       }
