@@ -125,9 +125,11 @@ async function setRename(ctx: RequestContext, open: Open, buf: Buffer): Promise<
   // The rename opens the target's parent for FILE_ADD_FILE sharing read+write (MS-FSA 2.1.5.14.11;
   // Samba smbd_smb2_setinfo_rename_dst_parent_check): a parent open with DELETE access, or one
   // not sharing write, is a sharing violation; a delete-pending parent is DELETE_PENDING.
+  // Samba 4.17 makes the share-mode part of that check for files only: a directory renamed inside
+  // a parent that another client holds open with DELETE access succeeds (smb2.notify-inotify).
   for (const o of opensOf(server, open.tree, parentPath(target))) {
     if (stateOf(o).node.deletePending) fail(Status.DELETE_PENDING);
-    if (shareConflict(o, Access.FILE_WRITE_DATA | Access.SYNCHRONIZE, ShareAccess.READ | ShareAccess.WRITE)) {
+    if (!open.isDirectory && shareConflict(o, Access.FILE_WRITE_DATA | Access.SYNCHRONIZE, ShareAccess.READ | ShareAccess.WRITE)) {
       fail(Status.SHARING_VIOLATION);
     }
   }
