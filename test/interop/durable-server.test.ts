@@ -2,7 +2,7 @@
 // a disconnected open keeps its share mode until its timeout, then the scavenger frees it; a
 // conflicting open closes a disconnected caching holder on a plain share; reconnects with a wrong
 // CreateGuid, a forged FileId, another user or after expiry get the spec's status and leave the
-// open reclaimable by its owner; `smbts status` lists disconnected opens; a persistent handle on a
+// open reclaimable by its owner; FSCTL_LMR_REQUEST_RESILIENCY keeps an open without a lease; `smbts status` lists disconnected opens; a persistent handle on a
 // continuously available share survives kill -9 of the server process and a restart.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,11 +16,13 @@ import { startProxy, type TcpProxy } from './tcp-proxy.js';
 import { connect, SmbError, type SmbClient } from '../../src/client/index.js';
 import { openFile, FILE_OPTIONS, type FileHandle } from '../../src/client/file.js';
 import { reopenRequest, HandleLostError } from '../../src/client/durable-open.js';
-import { Access, CreateDisposition, ShareAccess } from '../../src/wire/constants.js';
+import { Access, Command, CreateDisposition, Fsctl, IoctlFlags, ShareAccess } from '../../src/wire/constants.js';
+import { encodeIoctlRequest } from '../../src/wire/ioctl.js';
 
 const NOT_FOUND = 0xc0000034;
 const ACCESS_DENIED = 0xc0000022;
 const SHARING_VIOLATION = 0xc0000043;
+const INVALID_PARAMETER = 0xc000000d;
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -127,6 +129,30 @@ describe('durable handles on the server (smbts)', { timeout: 120_000 }, () => {
     } finally {
       await other.close();
       await owner.close();
+      await c.close();
+    }
+  });
+
+  it('FSCTL_LMR_REQUEST_RESILIENCY: a resilient open keeps its share mode for its timeout; too long a timeout is refused', async () => {
+    const c = await connect(url('share', DEFAULT_USER, proxy.port), { password: DEFAULT_PASS, reconnect: { attempts: 0 } });
+    const b = await connect(url('share'), { password: DEFAULT_PASS });
+    try {
+      const h = await openFile(c.tree, 'resilient.bin', { access: Access.GENERIC_READ | Access.GENERIC_WRITE, disposition: CreateDisposition.OVERWRITE_IF, options: FILE_OPTIONS, share: 0 });
+      assert.equal(h.durable, undefined);
+      const fsctl = (timeoutMs: number) => ({
+        command: Command.IOCTL,
+        body: encodeIoctlRequest({ ctlCode: Fsctl.LMR_REQUEST_RESILIENCY, fileId: h.fileId, input: Buffer.from(new Uint32Array([timeoutMs, 0]).buffer), maxInputResponse: 0, maxOutputResponse: 0, flags: IoctlFlags.IS_FSCTL }),
+      });
+      const tooLong = await c.tree.request(fsctl(3_600_000), { allow: [INVALID_PARAMETER] });
+      assert.equal(tooLong.header.status, INVALID_PARAMETER);
+      assert.equal((await c.tree.request(fsctl(1500))).header.status, 0);
+      proxy.cut();
+      await sleep(100);
+      assert.equal(await statusOf(b, 'resilient.bin', 'share'), SHARING_VIOLATION, 'kept while disconnected');
+      await sleep(2000);
+      assert.equal(await statusOf(b, 'resilient.bin', 'share'), 0, 'scavenged after its timeout');
+    } finally {
+      await b.close();
       await c.close();
     }
   });
