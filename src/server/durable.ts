@@ -99,6 +99,8 @@ export function v2TimeoutMs(config: ServerConfig, requested: number): number {
 interface Table {
   /** Durable opens (connected or not) by persistent FileId, for reconnects. */
   byId: Map<bigint, Open>;
+  /** How many of them are disconnected (CREATE skips breakDisconnected while 0). */
+  disconnected: number;
   /** One store per CA share (by share name, folded). */
   stores: Map<string, StateStore>;
 }
@@ -107,7 +109,7 @@ const tables = new WeakMap<ServerState, Table>();
 
 function table(server: ServerState): Table {
   let t = tables.get(server);
-  if (!t) tables.set(server, (t = { byId: new Map(), stores: new Map() }));
+  if (!t) tables.set(server, (t = { byId: new Map(), disconnected: 0, stores: new Map() }));
   return t;
 }
 
@@ -189,6 +191,10 @@ onAnyClose((server, open) => {
   if (d.timer) clearTimeout(d.timer);
   d.timer = undefined;
   const t = table(server);
+  if (d.disconnectedAt !== undefined) {
+    d.disconnectedAt = undefined;
+    t.disconnected--;
+  }
   if (t.byId.get(open.fileId.persistent) === open) t.byId.delete(open.fileId.persistent);
   if (d.persistent) {
     storeFor(server, open.tree.share).deleteOpen(open.fileId.persistent.toString())
@@ -209,6 +215,7 @@ export function keepDisconnected(server: ServerState, open: Open): boolean {
   const lease = leaseOf(open);
   if (st.breakingTo !== undefined || lease?.breakingTo !== undefined) return false;
   d.disconnectedAt = Date.now();
+  table(server).disconnected++;
   open.session.opens.delete(open.fileId.volatile);
   open.extra.delete('open.connectionId');
   armScavenger(server, open, d, d.timeoutMs);
@@ -262,6 +269,7 @@ export function reattach(server: ServerState, open: Open, session: SessionView, 
   const d = durableOf(open)!;
   if (d.timer) clearTimeout(d.timer);
   d.timer = undefined;
+  if (d.disconnectedAt !== undefined) table(server).disconnected--;
   d.disconnectedAt = undefined;
   const o = open as { session: SessionView; tree: ShareTree };
   o.session = session;
@@ -279,6 +287,7 @@ export function reattach(server: ServerState, open: Open, session: SessionView, 
  * stay and keep their share mode (a conflicting open gets SHARING_VIOLATION until they expire).
  */
 export async function breakDisconnected(server: ServerState, share: string, path: string, desiredAccess: number, truncating: boolean): Promise<void> {
+  if (table(server).disconnected === 0) return;
   const statOnly = (desiredAccess & ~(Access.SYNCHRONIZE | Access.FILE_READ_ATTRIBUTES | Access.FILE_WRITE_ATTRIBUTES | Access.READ_CONTROL)) === 0;
   if (statOnly && !truncating) return;
   for (const o of server.opensByPath(share, path)) {
@@ -408,6 +417,7 @@ async function restoreOne(server: RestoreHost, share: ShareConfig, vfs: Vfs, r: 
   };
   open.extra.set(KEY, d);
   table(server).byId.set(id, open);
+  table(server).disconnected++;
   armScavenger(server, open, d, d.timeoutMs);
 }
 
