@@ -58,7 +58,8 @@ export const EXACT: Record<string, string> = {
 
 export const PATTERNS: Array<[RegExp, string]> = [
   [/smb2\.replay\.dhv2-pending3/, 'needs a Samba-only test hook that blocks the transport (Samba fails it too)'],
-  [/smb2\.replay\.dhv2-pending/, 'a replay of a CREATE still waiting for an oplock/lease break is not answered FILE_NOT_AVAILABLE / ACCESS_DENIED yet (pending CREATEs are not tracked by CreateGuid)'],
+  [/smb2\.replay\.dhv2-pending.*-windows$/, 'expects Windows\' ACCESS_DENIED / SHARING_VIOLATION for the replay of a pending CREATE; smbts answers as Samba (FILE_NOT_AVAILABLE), and Samba fails it too'],
+  [/smb2\.replay\.dhv2-pending2/, 'the CREATE still waiting for a break is dropped with its connection, so its replay on a new connection waits for the break instead of FILE_NOT_AVAILABLE'],
   [/durable|persistent|reconnect|replay/i, 'durable handles: case not covered yet (server/durable.ts)'],
   [/lease/i, 'leases: not covered yet (server/leases.ts)'],
   [/delete-on-close-perms\.\w+ Existing/, 'ACLs / security descriptors (later issue): needs a DACL that denies delete'],
