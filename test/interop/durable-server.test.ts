@@ -16,13 +16,15 @@ import { startProxy, type TcpProxy } from './tcp-proxy.js';
 import { connect, SmbError, type SmbClient } from '../../src/client/index.js';
 import { openFile, FILE_OPTIONS, type FileHandle } from '../../src/client/file.js';
 import { reopenRequest, HandleLostError } from '../../src/client/durable-open.js';
-import { Access, Command, CreateDisposition, Fsctl, IoctlFlags, ShareAccess } from '../../src/wire/constants.js';
+import { Access, Command, CreateDisposition, Fsctl, IoctlFlags, LockFlags, ShareAccess } from '../../src/wire/constants.js';
 import { encodeIoctlRequest } from '../../src/wire/ioctl.js';
+import { encodeLockRequest } from '../../src/wire/lock.js';
 
 const NOT_FOUND = 0xc0000034;
 const ACCESS_DENIED = 0xc0000022;
 const SHARING_VIOLATION = 0xc0000043;
 const INVALID_PARAMETER = 0xc000000d;
+const LOCK_NOT_GRANTED = 0xc0000055;
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -207,7 +209,7 @@ describe('persistent handles across kill -9 and restart', { timeout: 120_000 }, 
     if (base) await rm(base, { recursive: true, force: true });
   });
 
-  it('an upload continues across kill -9 + restart, byte-identical; smbts status lists the disconnected open', async () => {
+  it('an upload continues across kill -9 + restart, byte-identical; a restored open keeps its lock; smbts status lists it', async () => {
     const data = randomBytes(32 * 1024 * 1024);
     await writeFile(join(base, 'src.bin'), data);
     const c = await connect(`smb://smbts@127.0.0.1:${port}/ca`, { password: PASS, reconnect: { attempts: 10, initialDelayMs: 100, maxDelayMs: 1000 } });
@@ -215,6 +217,12 @@ describe('persistent handles across kill -9 and restart', { timeout: 120_000 }, 
     const idle = await connect(`smb://smbts@127.0.0.1:${port}/ca`, { password: PASS, reconnect: { attempts: 0 } });
     const ih = await idle.open('idle.bin', 'w');
     assert.ok(ih.durable?.persistent);
+    // Its byte-range lock is on disk before the LOCK answer, and comes back with the open.
+    const lock = (fileId: FileHandle['fileId']) => ({
+      command: Command.LOCK,
+      body: encodeLockRequest({ lockSequenceNumber: 0, lockSequenceIndex: 0, fileId, locks: [{ offset: 0n, length: 10n, flags: LockFlags.EXCLUSIVE | LockFlags.FAIL_IMMEDIATELY }] }),
+    });
+    assert.equal((await idle.tree.request(lock(ih.fileId))).header.status, 0);
     let statusText = '';
     try {
       let seen = 0;
@@ -235,6 +243,11 @@ describe('persistent handles across kill -9 and restart', { timeout: 120_000 }, 
       });
       await restarting;
       assert.equal(n, data.length);
+      // The restored open still holds its lock against everyone else.
+      const other = await c.open('idle.bin', 'r');
+      const r = await c.tree.request(lock(other.fileId), { allow: [LOCK_NOT_GRANTED] });
+      assert.equal(r.header.status, LOCK_NOT_GRANTED, 'the restored lock conflicts');
+      await other.close();
       assert.ok(c.reconnects >= 1, 'the client reconnected');
       assert.equal(sha(await readFile(join(share, 'big.bin'))), sha(data));
     } finally {
