@@ -49,6 +49,8 @@ export interface ServerConfig {
   serverString: string;
   /** Path to a user database in smbpasswd format. */
   userDb?: string;
+  /** Host paths of server state no share may expose (besides SMBTS_HOME and userDb; server/private-state.ts). */
+  privatePaths?: string[];
   mapToGuest: 'never' | 'bad user';
   maxChannels: number;
   /** Always ends with the implicit IPC$ share. */

@@ -49,6 +49,7 @@ import { DosAttribStore, type DosStorage } from './dosstore.js';
 import type { XattrBinding } from './xattr.js';
 import { NameIndex } from './name-index.js';
 import { MetaIo, type FileIo, type MetadataCalls } from './metaio.js';
+import { HiddenPaths } from './hidden.js';
 
 export interface LocalVfsOptions {
   /** Default false: names are matched case-insensitively when the exact spelling is missing. */
@@ -71,6 +72,12 @@ export interface LocalVfsOptions {
    * them synchronously when the share is on a local filesystem, 'sync' / 'async' force one way.
    */
   metadataCalls?: MetadataCalls;
+  /**
+   * Host paths of the server's own state (SMBTS_HOME, the user database ...): when they lie
+   * inside the share they are hidden from listings and unreachable (./hidden.ts); when the share
+   * lies inside one of them, nothing is served.
+   */
+  hiddenPaths?: readonly string[];
 }
 
 interface Override { value: bigint; observedNs: bigint }
@@ -202,6 +209,9 @@ export class LocalVfs implements Vfs {
   private depotPromise: Promise<string> | undefined;
   /** realpath of the depot when it lies inside the share (then hidden), else undefined */
   private depotInside: string | undefined;
+  private readonly hiddenOpt: readonly string[] | undefined;
+  /** The server state inside this share (set with the root's real path). */
+  private hidden = HiddenPaths.NONE;
   /** @internal user.DOSATTRIB persistence (./dosstore.ts) */
   readonly dos: DosAttribStore;
   /** @internal metadata system calls (./metaio.ts) */
@@ -214,6 +224,7 @@ export class LocalVfs implements Vfs {
     this.follow = opts.followSymlinks ?? 'inside';
     this.label = opts.label ?? nodePath.basename(nodePath.resolve(root));
     this.streamsOpt = opts.streamsDir;
+    this.hiddenOpt = opts.hiddenPaths;
     this.dos = new DosAttribStore(opts.dosAttributes ?? 'xattr', opts.xattrBinding);
     this.io = new MetaIo(opts.metadataCalls);
     this.names = new NameIndex(undefined, undefined, this.io);
@@ -542,9 +553,10 @@ export class LocalVfs implements Vfs {
   }
 
   private rootReal(): Promise<string> {
-    this.rootPromise ??= fsp.realpath(this.root).then((root) => {
+    this.rootPromise ??= fsp.realpath(this.root).then(async (root) => {
       this.dos.init(root); // first use: does this filesystem take user xattrs?
       this.io.init(root); // and are its metadata calls local (cheap enough to make synchronously)?
+      this.hidden = await HiddenPaths.load(root, this.hiddenOpt);
       return root;
     }, (e: unknown) => {
       this.rootPromise = undefined;
@@ -587,6 +599,10 @@ export class LocalVfs implements Vfs {
     // A stream depot inside the share is not reachable by path.
     if (this.depotInside !== undefined && (this.inside(this.depotInside, r.abs))) {
       throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, p);
+    }
+    // The server's own state is neither listed nor reachable, by any spelling (DESIGN.md rule 10).
+    if (!this.hidden.empty && await this.hidden.covers(r.abs, (x) => this.io.lstatOrUndefined(x))) {
+      throw new VfsError(this.hidden.everything ? NtStatus.ACCESS_DENIED : NtStatus.OBJECT_NAME_NOT_FOUND, p);
     }
     return r;
   }
@@ -814,6 +830,7 @@ export class LocalVfs implements Vfs {
   private listable(abs: string, name: string): boolean {
     const hidden = this.depotInside;
     if (hidden !== undefined && this.inside(hidden, abs)) return false;
+    if (!this.hidden.empty && this.hidden.listed(abs, undefined)) return false;
     try {
       validateName(name);
       return true;
@@ -871,7 +888,8 @@ export class LocalVfs implements Vfs {
         }
       }
       part ??= await Promise.all(batch.map((name) => this.listEntry(name, nodePath.join(dir, name), root)));
-      const hits = part.filter((h): h is ListHit => h !== undefined);
+      // Server state: also a symlink to it and the same directory under another spelling.
+      const hits = part.filter((h): h is ListHit => h !== undefined && (this.hidden.empty || !this.hidden.listed(h.path, h.st)));
       // DOSATTRIB of the entries not cached yet, read on the libuv pool (not one sync call each).
       await this.dos.prefetch(hits);
       for (const h of hits) out.push({ name: h.name, stat: this.toFileStat(h.st, h.link, h.path, h.key) });
@@ -894,7 +912,7 @@ export class LocalVfs implements Vfs {
       const abs = nodePath.join(dir, n);
       if (!this.listable(abs, n)) continue;
       const hit = await this.listEntry(n, abs, root);
-      if (!hit) continue;
+      if (!hit || (!this.hidden.empty && this.hidden.listed(hit.path, hit.st))) continue;
       await this.dos.prefetch([hit]);
       out.push({ name: hit.name, stat: this.toFileStat(hit.st, hit.link, hit.path) });
     }
