@@ -184,9 +184,10 @@ export class ServerStateImpl implements ServerCore {
 
   // ------------------------------------------------------------------ rpc
 
-  rpcInfo(): RpcServerInfo {
+  rpcInfo(callerIsAdmin = false): RpcServerInfo {
     const config = this.config;
     return {
+      callerIsAdmin,
       serverName: config.netbiosName,
       domain: config.workgroup,
       comment: config.serverString,

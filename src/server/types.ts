@@ -149,7 +149,7 @@ export interface ServerState {
   /** Every open of a share across all sessions (rename of directories, change notify). Optional until implemented. */
   opensOfShare?(shareName: string): Open[];
   /** What srvsvc/wkssvc report (share list, server name) for IPC$ pipes. */
-  rpcInfo(): import('../rpc/pipe.js').RpcServerInfo;
+  rpcInfo(callerIsAdmin?: boolean): import('../rpc/pipe.js').RpcServerInfo;
   unregisterOpen(open: Open): void;
 }
 
