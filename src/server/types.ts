@@ -33,6 +33,8 @@ export interface ShareTree {
   readonly vfs: Vfs | undefined;
   readonly isIpc: boolean;
   readonly readOnly: boolean;
+  /** `admin users` of the share: per-file ACLs do not limit them (Samba: they act as root). */
+  readonly admin?: boolean;
   /** Access mask granted on this share (MaximalAccess of the tree connect response). */
   readonly maximalAccess: number;
   readonly encrypt: boolean;

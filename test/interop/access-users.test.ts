@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, writeFile, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSmbts, run, missingTools, HOST, type SmbtsHandle } from './peers.js';
+import { startSmbts, run, impacket, missingTools, HOST, type SmbtsHandle } from './peers.js';
 
-const skip = missingTools(['smbclient', 'rpcclient']);
+const skip = missingTools(['smbclient', 'rpcclient', 'impacket']);
 const USERS: Array<[string, string]> = [['u1', 'pw-u1'], ['u2', 'pw-u2'], ['u3', 'pw-u3'], ['boss', 'pw-boss']];
 const pass = (u: string) => USERS.find(([n]) => n === u)?.[1] ?? 'wrong';
 
@@ -34,7 +34,7 @@ describe('share user lists and srvsvc path levels', { skip, timeout: 120_000 }, 
 
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'smbts-users-'));
-    for (const d of ['guarded', 'open', 'ro']) {
+    for (const d of ['guarded', 'open', 'ro', 'acl']) {
       await mkdir(join(root, d));
       await writeFile(join(root, d, 'f.txt'), `${d} data\n`);
     }
@@ -48,6 +48,7 @@ describe('share user lists and srvsvc path levels', { skip, timeout: 120_000 }, 
         '[guarded]', `  path = ${join(root, 'guarded')}`, '  guest ok = yes', '  read only = no', '  valid users = u1',
         '[open]', `  path = ${join(root, 'open')}`, '  guest ok = yes', '  read only = no', '  invalid users = u2', '  read list = u3, nobody',
         '[ro]', `  path = ${join(root, 'ro')}`, '  read only = yes', '  write list = u1 u3', '  read list = u3',
+        '[acl]', `  path = ${join(root, 'acl')}`, '  read only = no', '  admin users = boss',
         '',
       ].join('\n'),
     });
@@ -93,6 +94,18 @@ describe('share user lists and srvsvc path levels', { skip, timeout: 120_000 }, 
     }
     const w = await smb('u2', 'ro', 'put up.txt by-u2.txt');
     assert.match(w.stdout + w.stderr, /NT_STATUS_ACCESS_DENIED/);
+  });
+
+  it('admin users of a share are not limited by per-file ACLs (Samba: root); others are', async () => {
+    const set = await impacket('deny-all.py', [HOST, String(srv.port), 'u1', pass('u1'), 'acl', 'f.txt'], { timeoutMs: 30_000 });
+    assert.equal(set.stdout.trim(), 'ok', set.stdout + set.stderr);
+    for (const who of ['u1', 'u2'] as const) {
+      const r = await smb(who, 'acl', `get f.txt got-acl-${who}`);
+      assert.match(r.stdout + r.stderr, /NT_STATUS_ACCESS_DENIED/, who);
+    }
+    const r = await smb('boss', 'acl', 'get f.txt got-acl-boss');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(await readFile(join(root, 'got-acl-boss'), 'utf8'), 'acl data\n');
   });
 
   it('srvsvc levels 2/502 (paths): WERR_ACCESS_DENIED for null sessions and normal users, served to admin users', async () => {

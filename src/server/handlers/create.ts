@@ -149,11 +149,12 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
     const baseExists = parsed.stream === undefined ? exists : exists || !!(await statOrUndefined(tree, parsed.base));
     let sdLimit: number | undefined;
     let parentSd: Awaited<ReturnType<typeof checkAddChild>>['parent'];
+    // `admin users` are not limited by per-file ACLs (Samba runs them as root); read only still holds.
     if (baseExists) {
-      sdLimit = await accessLimit(vfs, parsed.base, token);
+      if (!tree.admin) sdLimit = await accessLimit(vfs, parsed.base, token);
     } else {
       const add = await checkAddChild(vfs, parsed.base, isDir, token);
-      if (!add.ok) fail(Status.ACCESS_DENIED);
+      if (!add.ok && !tree.admin) fail(Status.ACCESS_DENIED);
       parentSd = add.parent;
     }
     const withSd = (m: number) => (sdLimit === undefined ? m : (m & sdLimit) >>> 0);
@@ -265,7 +266,7 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
           }
           if (sd) {
             await handle.setSecurity(encodeSecurityDescriptor(sd));
-            if (!exists) sdLimit = await accessLimit(vfs, handle.path, token, sd);
+            if (!exists && !tree.admin) sdLimit = await accessLimit(vfs, handle.path, token, sd);
           }
         }
       }

@@ -33,7 +33,7 @@ export const handler: Handler = async (c) => {
   const isIpc = share.ipc === true;
 
   // Guests and null sessions are the guest account for the user lists, as in Samba.
-  const access = isIpc ? { allowed: true, readOnly: true } : shareAccess(share, session);
+  const access = isIpc ? { allowed: true, readOnly: true, admin: false } : shareAccess(share, session);
   if (!isIpc) {
     if ((session.guest || session.anonymous) && !share.guestOk) return { status: Status.ACCESS_DENIED };
     if (!access.allowed) {
@@ -64,6 +64,7 @@ export const handler: Handler = async (c) => {
     vfs: ctx.server.vfsFor(share),
     isIpc,
     readOnly,
+    admin: access.admin,
     maximalAccess,
     encrypt,
   };
