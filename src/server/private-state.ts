@@ -6,8 +6,13 @@ import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import type { ServerConfig } from '../config/config.js';
 
+export function stateHome(): string {
+  return nodePath.resolve(process.env.SMBTS_HOME || nodePath.join(os.homedir(), '.smbts'));
+}
+
+/** Every path; a share may lie inside stateHome() (not the others: the stream depots...). */
 export function privateStatePaths(config: Pick<ServerConfig, 'userDb' | 'privatePaths'>): string[] {
-  const home = process.env.SMBTS_HOME || nodePath.join(os.homedir(), '.smbts');
-  const all = [home, ...(config.userDb ? [config.userDb] : []), ...(config.privatePaths ?? [])];
+  const home = stateHome();
+  const all = [home, nodePath.join(home, 'streams'), ...(config.userDb ? [config.userDb] : []), ...(config.privatePaths ?? [])];
   return [...new Set(all.map((p) => nodePath.resolve(p)))];
 }

@@ -35,6 +35,18 @@ describe('HiddenPaths', () => {
     assert.ok(h.listed(join(root, '.SMBTS'), real));
   });
 
+  it('a share may live inside the state home (not be it, nor lie in the depots)', async () => {
+    const home = join(root, '.smbts');
+    await mkdir(join(home, 'share'), { recursive: true });
+    const paths = [home, join(home, 'streams'), join(home, 'smbpasswd')];
+    const inHome = await HiddenPaths.load(join(home, 'share'), paths, home);
+    assert.equal(inHome.everything, false);
+    assert.equal(inHome.empty, true);
+    assert.equal((await HiddenPaths.load(home, paths, home)).everything, true);
+    await mkdir(join(home, 'streams', 'abc'), { recursive: true });
+    assert.equal((await HiddenPaths.load(join(home, 'streams', 'abc'), paths, home)).everything, true);
+  });
+
   it('a share inside the state directory is all hidden', async () => {
     const h = await HiddenPaths.load(join(root, '.smbts'), [root]);
     assert.equal(h.everything, true);

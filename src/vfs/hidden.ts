@@ -48,14 +48,19 @@ export class HiddenPaths {
 
   static readonly NONE = new HiddenPaths('/', [], false, new Set());
 
-  /** The entries of `paths` that lie inside the share rooted at the real path `root`. */
-  static async load(root: string, paths: readonly string[] | undefined): Promise<HiddenPaths> {
+  /**
+   * The entries of `paths` that lie inside the share rooted at the real path `root`. A share
+   * inside one of them serves nothing, except inside `home` (a state directory an administrator
+   * may keep a share in, e.g. SMBTS_HOME/share): there only the home itself is refused.
+   */
+  static async load(root: string, paths: readonly string[] | undefined, home?: string): Promise<HiddenPaths> {
     if (!paths?.length) return HiddenPaths.NONE;
+    const realHome = home === undefined ? undefined : await realish(home);
     const entries: Entry[] = [];
     let everything = false;
     for (const p of paths) {
       const real = await realish(p);
-      if (inside(real, root)) everything = true;
+      if (real === root || (inside(real, root) && real !== realHome)) everything = true;
       if (!inside(root, real) || real === root) continue;
       const st = await fsp.lstat(real, { bigint: true }).catch(() => undefined);
       const depth = nodePath.relative(root, real).split(nodePath.sep).length;

@@ -78,6 +78,8 @@ export interface LocalVfsOptions {
    * lies inside one of them, nothing is served.
    */
   hiddenPaths?: readonly string[];
+  /** The one of hiddenPaths a share may lie inside (SMBTS_HOME); see ./hidden.ts. */
+  stateHome?: string;
 }
 
 interface Override { value: bigint; observedNs: bigint }
@@ -210,6 +212,7 @@ export class LocalVfs implements Vfs {
   /** realpath of the depot when it lies inside the share (then hidden), else undefined */
   private depotInside: string | undefined;
   private readonly hiddenOpt: readonly string[] | undefined;
+  private readonly stateHome: string | undefined;
   /** The server state inside this share (set with the root's real path). */
   private hidden = HiddenPaths.NONE;
   /** @internal user.DOSATTRIB persistence (./dosstore.ts) */
@@ -225,6 +228,7 @@ export class LocalVfs implements Vfs {
     this.label = opts.label ?? nodePath.basename(nodePath.resolve(root));
     this.streamsOpt = opts.streamsDir;
     this.hiddenOpt = opts.hiddenPaths;
+    this.stateHome = opts.stateHome;
     this.dos = new DosAttribStore(opts.dosAttributes ?? 'xattr', opts.xattrBinding);
     this.io = new MetaIo(opts.metadataCalls);
     this.names = new NameIndex(undefined, undefined, this.io);
@@ -556,7 +560,7 @@ export class LocalVfs implements Vfs {
     this.rootPromise ??= fsp.realpath(this.root).then(async (root) => {
       this.dos.init(root); // first use: does this filesystem take user xattrs?
       this.io.init(root); // and are its metadata calls local (cheap enough to make synchronously)?
-      this.hidden = await HiddenPaths.load(root, this.hiddenOpt);
+      this.hidden = await HiddenPaths.load(root, this.hiddenOpt, this.stateHome);
       return root;
     }, (e: unknown) => {
       this.rootPromise = undefined;
