@@ -173,7 +173,10 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
     // made with (a truncating disposition adds FILE_WRITE_DATA) and DELETE_ON_CLOSE, before
     // anything touches the disk (MS-SMB2 3.3.5.9; Samba open_file: !CAN_WRITE -> ACCESS_DENIED).
     const deleteOnClose = !!(req.createOptions & Opt.DELETE_ON_CLOSE);
-    if (tree.readOnly && ((openAccess & WRITE_ACCESS_BITS) || deleteOnClose)) fail(Status.ACCESS_DENIED);
+    if (tree.readOnly && ((openAccess & WRITE_ACCESS_BITS) || deleteOnClose)) {
+      // DELETE_ON_CLOSE without DELETE stays a bad request (as Samba answers there).
+      fail(deleteOnClose && !(granted & Access.DELETE) ? Status.INVALID_PARAMETER : Status.ACCESS_DENIED);
+    }
     if (exists && TRUNCATING.has(disposition)) {
       if (req.desiredAccess === 0) fail(Status.ACCESS_DENIED);
       // MS-FSA 2.1.5.1.2.1: overwriting a HIDDEN/SYSTEM file must keep those attributes.
