@@ -9,6 +9,7 @@ import type { Authenticator, ServerCore, TeardownReason } from './internal.js';
 import type { Session } from './session.js';
 import type { Connection } from './connection.js';
 import type { ServerConfig, ShareConfig } from '../config/config.js';
+import { privateStatePaths, stateHome } from './private-state.js';
 import type { Vfs } from '../vfs/types.js';
 import { LocalVfs } from '../vfs/local.js';
 import { msToFiletime } from '../wire/buf.js';
@@ -111,7 +112,7 @@ export class ServerStateImpl implements ServerCore {
     const key = share.name.toLowerCase();
     let v = this.vfs.get(key);
     if (!v) {
-      v = new LocalVfs(share.path, { label: share.name });
+      v = new LocalVfs(share.path, { label: share.name, hiddenPaths: privateStatePaths(this.config), stateHome: stateHome() });
       this.vfs.set(key, v);
     }
     return v;
@@ -184,9 +185,10 @@ export class ServerStateImpl implements ServerCore {
 
   // ------------------------------------------------------------------ rpc
 
-  rpcInfo(): RpcServerInfo {
+  rpcInfo(callerIsAdmin = false): RpcServerInfo {
     const config = this.config;
     return {
+      callerIsAdmin,
       serverName: config.netbiosName,
       domain: config.workgroup,
       comment: config.serverString,

@@ -33,6 +33,8 @@ export interface ShareTree {
   readonly vfs: Vfs | undefined;
   readonly isIpc: boolean;
   readonly readOnly: boolean;
+  /** `admin users` of the share: per-file ACLs do not limit them (Samba: they act as root). */
+  readonly admin?: boolean;
   /** Access mask granted on this share (MaximalAccess of the tree connect response). */
   readonly maximalAccess: number;
   readonly encrypt: boolean;
@@ -149,7 +151,7 @@ export interface ServerState {
   /** Every open of a share across all sessions (rename of directories, change notify). Optional until implemented. */
   opensOfShare?(shareName: string): Open[];
   /** What srvsvc/wkssvc report (share list, server name) for IPC$ pipes. */
-  rpcInfo(): import('../rpc/pipe.js').RpcServerInfo;
+  rpcInfo(callerIsAdmin?: boolean): import('../rpc/pipe.js').RpcServerInfo;
   unregisterOpen(open: Open): void;
 }
 

@@ -49,6 +49,7 @@ import { DosAttribStore, type DosStorage } from './dosstore.js';
 import type { XattrBinding } from './xattr.js';
 import { NameIndex } from './name-index.js';
 import { MetaIo, type FileIo, type MetadataCalls } from './metaio.js';
+import { HiddenPaths } from './hidden.js';
 
 export interface LocalVfsOptions {
   /** Default false: names are matched case-insensitively when the exact spelling is missing. */
@@ -71,6 +72,14 @@ export interface LocalVfsOptions {
    * them synchronously when the share is on a local filesystem, 'sync' / 'async' force one way.
    */
   metadataCalls?: MetadataCalls;
+  /**
+   * Host paths of the server's own state (SMBTS_HOME, the user database ...): when they lie
+   * inside the share they are hidden from listings and unreachable (./hidden.ts); when the share
+   * lies inside one of them, nothing is served.
+   */
+  hiddenPaths?: readonly string[];
+  /** The one of hiddenPaths a share may lie inside (SMBTS_HOME); see ./hidden.ts. */
+  stateHome?: string;
 }
 
 interface Override { value: bigint; observedNs: bigint }
@@ -202,6 +211,10 @@ export class LocalVfs implements Vfs {
   private depotPromise: Promise<string> | undefined;
   /** realpath of the depot when it lies inside the share (then hidden), else undefined */
   private depotInside: string | undefined;
+  private readonly hiddenOpt: readonly string[] | undefined;
+  private readonly stateHome: string | undefined;
+  /** The server state inside this share (set with the root's real path). */
+  private hidden = HiddenPaths.NONE;
   /** @internal user.DOSATTRIB persistence (./dosstore.ts) */
   readonly dos: DosAttribStore;
   /** @internal metadata system calls (./metaio.ts) */
@@ -214,6 +227,8 @@ export class LocalVfs implements Vfs {
     this.follow = opts.followSymlinks ?? 'inside';
     this.label = opts.label ?? nodePath.basename(nodePath.resolve(root));
     this.streamsOpt = opts.streamsDir;
+    this.hiddenOpt = opts.hiddenPaths;
+    this.stateHome = opts.stateHome;
     this.dos = new DosAttribStore(opts.dosAttributes ?? 'xattr', opts.xattrBinding);
     this.io = new MetaIo(opts.metadataCalls);
     this.names = new NameIndex(undefined, undefined, this.io);
@@ -542,9 +557,10 @@ export class LocalVfs implements Vfs {
   }
 
   private rootReal(): Promise<string> {
-    this.rootPromise ??= fsp.realpath(this.root).then((root) => {
+    this.rootPromise ??= fsp.realpath(this.root).then(async (root) => {
       this.dos.init(root); // first use: does this filesystem take user xattrs?
       this.io.init(root); // and are its metadata calls local (cheap enough to make synchronously)?
+      this.hidden = await HiddenPaths.load(root, this.hiddenOpt, this.stateHome);
       return root;
     }, (e: unknown) => {
       this.rootPromise = undefined;
@@ -587,6 +603,10 @@ export class LocalVfs implements Vfs {
     // A stream depot inside the share is not reachable by path.
     if (this.depotInside !== undefined && (this.inside(this.depotInside, r.abs))) {
       throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, p);
+    }
+    // The server's own state is neither listed nor reachable, by any spelling (DESIGN.md rule 10).
+    if (!this.hidden.empty && await this.hidden.covers(r.abs, (x) => this.io.lstatOrUndefined(x))) {
+      throw new VfsError(this.hidden.everything ? NtStatus.ACCESS_DENIED : NtStatus.OBJECT_NAME_NOT_FOUND, p);
     }
     return r;
   }
@@ -815,6 +835,7 @@ export class LocalVfs implements Vfs {
   private listable(abs: string, name: string): boolean {
     const hidden = this.depotInside;
     if (hidden !== undefined && this.inside(hidden, abs)) return false;
+    if (!this.hidden.empty && this.hidden.listed(abs, undefined)) return false;
     try {
       validateName(name);
       return true;
@@ -872,7 +893,8 @@ export class LocalVfs implements Vfs {
         }
       }
       part ??= await Promise.all(batch.map((name) => this.listEntry(name, nodePath.join(dir, name), root)));
-      const hits = part.filter((h): h is ListHit => h !== undefined);
+      // Server state: also a symlink to it and the same directory under another spelling.
+      const hits = part.filter((h): h is ListHit => h !== undefined && (this.hidden.empty || !this.hidden.listed(h.path, h.st)));
       // DOSATTRIB of the entries not cached yet, read on the libuv pool (not one sync call each).
       await this.dos.prefetch(hits);
       for (const h of hits) out.push({ name: h.name, stat: this.toFileStat(h.st, h.link, h.path, h.key) });
@@ -895,7 +917,7 @@ export class LocalVfs implements Vfs {
       const abs = nodePath.join(dir, n);
       if (!this.listable(abs, n)) continue;
       const hit = await this.listEntry(n, abs, root);
-      if (!hit) continue;
+      if (!hit || (!this.hidden.empty && this.hidden.listed(hit.path, hit.st))) continue;
       await this.dos.prefetch([hit]);
       out.push({ name: hit.name, stat: this.toFileStat(hit.st, hit.link, hit.path) });
     }

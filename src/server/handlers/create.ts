@@ -153,11 +153,12 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
     const baseExists = parsed.stream === undefined ? exists : exists || !!(await statOrUndefined(tree, parsed.base));
     let sdLimit: number | undefined;
     let parentSd: Awaited<ReturnType<typeof checkAddChild>>['parent'];
+    // `admin users` are not limited by per-file ACLs (Samba runs them as root); read only still holds.
     if (baseExists) {
-      sdLimit = await accessLimit(vfs, parsed.base, token);
+      if (!tree.admin) sdLimit = await accessLimit(vfs, parsed.base, token);
     } else {
       const add = await checkAddChild(vfs, parsed.base, isDir, token);
-      if (!add.ok) fail(Status.ACCESS_DENIED);
+      if (!add.ok && !tree.admin) fail(Status.ACCESS_DENIED);
       parentSd = add.parent;
     }
     const withSd = (m: number) => (sdLimit === undefined ? m : (m & sdLimit) >>> 0);
@@ -172,7 +173,14 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
     // Overwriting needs FILE_WRITE_DATA, whatever was asked for (as Samba open_access_mask).
     const openAccess = exists && TRUNCATING.has(disposition) ? granted | Access.FILE_WRITE_DATA : granted;
     if (sdLimit !== undefined && (openAccess & ~sdLimit & ~Access.SYNCHRONIZE)) fail(Status.ACCESS_DENIED);
-    if (tree.readOnly && (granted & WRITE_ACCESS_BITS)) fail(Status.ACCESS_DENIED);
+    // A read-only share refuses every open that could modify, judged on the access the open is
+    // made with (a truncating disposition adds FILE_WRITE_DATA) and DELETE_ON_CLOSE, before
+    // anything touches the disk (MS-SMB2 3.3.5.9; Samba open_file: !CAN_WRITE -> ACCESS_DENIED).
+    const deleteOnClose = !!(req.createOptions & Opt.DELETE_ON_CLOSE);
+    if (tree.readOnly && ((openAccess & WRITE_ACCESS_BITS) || deleteOnClose)) {
+      // DELETE_ON_CLOSE without DELETE stays a bad request (as Samba answers there).
+      fail(deleteOnClose && !(granted & Access.DELETE) ? Status.INVALID_PARAMETER : Status.ACCESS_DENIED);
+    }
     if (exists && TRUNCATING.has(disposition)) {
       if (req.desiredAccess === 0) fail(Status.ACCESS_DENIED);
       // MS-FSA 2.1.5.1.2.1: overwriting a HIDDEN/SYSTEM file must keep those attributes.
@@ -180,7 +188,6 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
       if (keep & ~req.fileAttributes) fail(Status.ACCESS_DENIED);
       if (st.attributes & FileAttribute.READONLY) fail(Status.ACCESS_DENIED);
     }
-    const deleteOnClose = !!(req.createOptions & Opt.DELETE_ON_CLOSE);
     if (deleteOnClose) {
       if (!(granted & Access.DELETE)) fail(Status.INVALID_PARAMETER, 'DELETE_ON_CLOSE without DELETE');
       if (exists && (st.attributes & FileAttribute.READONLY)) fail(Status.CANNOT_DELETE);
@@ -266,7 +273,7 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
           }
           if (sd) {
             await handle.setSecurity(encodeSecurityDescriptor(sd));
-            if (!exists) sdLimit = await accessLimit(vfs, handle.path, token, sd);
+            if (!exists && !tree.admin) sdLimit = await accessLimit(vfs, handle.path, token, sd);
           }
         }
       }
