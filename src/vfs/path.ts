@@ -35,6 +35,8 @@ export function validateName(name: string): void {
   if (name === '..') throw syntaxBad("'..' not allowed");
   if (name === '.') throw invalidName("'.' not allowed");
   if (name.length > MAX_NAME_LENGTH) throw invalidName('name too long');
+  // Invalid UTF-16 would collapse to U+FFFD on disk, aliasing distinct names (Samba refuses it too).
+  if (hasLoneSurrogate(name)) throw invalidName('invalid UTF-16 in name');
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
     if (c < 0x20) throw invalidName('control character in name');
@@ -47,6 +49,7 @@ export function validateName(name: string): void {
 export function validateStreamName(name: string): void {
   if (name.length === 0) throw invalidName('empty stream name');
   if (name.length > MAX_NAME_LENGTH) throw invalidName('stream name too long');
+  if (hasLoneSurrogate(name)) throw invalidName('invalid UTF-16 in stream name');
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
     if (c === 0 || c === 0x3a || c === 0x5c || c === 0x2f) throw invalidName('bad character in stream name');
@@ -146,7 +149,52 @@ export function assertSharePath(p: string): void {
   if (stream !== undefined) validateStreamName(stream);
 }
 
-/** Case-folding used for case-insensitive name comparison (approximates the NTFS upcase table). */
+/**
+ * The one case-folding rule for case-insensitive names: NTFS upcase-table semantics. NTFS and the
+ * Windows name routines (FsRtlAreNamesEqual: "converting both strings to uppercase", through an
+ * upcase table "indexed by the Unicode character"; NTFS's 128 KiB $UpCase file) map each UTF-16
+ * code unit to one code unit, so:
+ *  - only simple 1:1 uppercase mappings: no expansions (U+00DF sharp s stays itself, never "SS");
+ *  - no mapping from a non-ASCII letter onto ASCII (U+0131 dotless i and U+017F long s stay
+ *    themselves: the NTFS table, as mkntfs/ntfs-3g generate it, skips them);
+ *  - surrogates and supplementary characters are never folded.
+ * Differences to Windows are limited to letters whose case pairs Unicode added after its table.
+ */
 export function foldCase(name: string): string {
-  return name.toUpperCase();
+  let out: string | undefined;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    const u = c < 0x80 ? (c >= 0x61 && c <= 0x7a ? c - 32 : c) : upcase(c);
+    if (u !== c && out === undefined) out = name.slice(0, i);
+    if (out !== undefined) out += String.fromCharCode(u);
+  }
+  return out ?? name;
+}
+
+/** Upcase table for non-ASCII code units (built on first use; 128 KiB). */
+let UPCASE: Uint16Array | undefined;
+function upcase(c: number): number {
+  if (!UPCASE) {
+    UPCASE = new Uint16Array(0x10000);
+    for (let x = 0; x < 0x10000; x++) {
+      UPCASE[x] = x;
+      if (x < 0x80 || (x >= 0xd800 && x <= 0xdfff)) continue;
+      const up = String.fromCharCode(x).toUpperCase();
+      if (up.length === 1 && up.charCodeAt(0) >= 0x80) UPCASE[x] = up.charCodeAt(0);
+    }
+  }
+  return UPCASE[c]!;
+}
+
+/** Whether a name holds a lone (unpaired) UTF-16 surrogate: it has no UTF-8 form on disk. */
+export function hasLoneSurrogate(name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdfff) continue;
+    if (c >= 0xdc00) return true;
+    const d = name.charCodeAt(i + 1);
+    if (!(d >= 0xdc00 && d <= 0xdfff)) return true;
+    i++;
+  }
+  return false;
 }
