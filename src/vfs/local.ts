@@ -43,6 +43,7 @@ import {
   type DirEntry, type ExtendedAttribute, type FileStat, type FsInfo, type OpenAction, type OpenOptions, type StreamInfo, type TimesUpdate, type Vfs, type VfsHandle,
 } from './types.js';
 import { NtStatus } from './status.js';
+import { punchHole, dataSegments } from './space.js';
 import { assertSharePath, foldCase, splitPath, splitStream, validateName, validateStreamName, baseName, parentPath } from './path.js';
 import { MAX_IO_CHUNK, initialAttributes, mergeSetAttributes, planOpen, reportAttributes, roundAlloc } from './common.js';
 import { DosAttribStore, type DosStorage } from './dosstore.js';
@@ -1170,17 +1171,30 @@ class LocalHandle implements VfsHandle {
     const end = endReq < st.size ? endReq : st.size;
     if (end <= start) return;
     try {
+      // MS-FSA 2.1.5.10.37 (FSCTL_SET_ZERO_DATA): a sparse file's range is deallocated (as Samba:
+      // fallocate PUNCH_HOLE | KEEP_SIZE); otherwise zeros are written.
+      const sparse = (this.vfs.toFileStat(st, false, fh.fd).attributes & FileAttribute.SPARSE_FILE) !== 0;
+      if (sparse && await punchHole(fh.fd, start, end - start)) return;
       if (end === st.size) {
         // Zeroing to EOF: truncate down and back up, which leaves a hole (sparse) on Linux FSes.
         await fh.truncate(Number(start));
         await fh.truncate(Number(st.size));
         return;
       }
+      // Only the data segments are written: a hole already reads as zeros, and writing zeros into
+      // it would allocate the whole range (a 136-byte request could fill the disk).
       const zero = Buffer.alloc(Number(end - start < BigInt(MAX_IO_CHUNK) ? end - start : BigInt(MAX_IO_CHUNK)));
       for (let pos = start; pos < end; ) {
-        const n = end - pos < BigInt(zero.length) ? Number(end - pos) : zero.length;
-        await this.write(zero.subarray(0, n), pos);
-        pos += BigInt(n);
+        const segs = dataSegments(fh.fd, pos, end, 64) ?? [[pos, end - pos]];
+        if (segs.length === 0) break;
+        for (const [segStart, segLen] of segs) {
+          for (let p = segStart, segEnd = segStart + segLen; p < segEnd; ) {
+            const n = segEnd - p < BigInt(zero.length) ? Number(segEnd - p) : zero.length;
+            await this.write(zero.subarray(0, n), p);
+            p += BigInt(n);
+          }
+          pos = segStart + segLen;
+        }
       }
     } catch (e) {
       throw wrap(e);
@@ -1188,11 +1202,17 @@ class LocalHandle implements VfsHandle {
   }
 
   async allocatedRanges(offset: bigint, length: bigint): Promise<Array<[bigint, bigint]>> {
-    this.check(true);
+    const fh = this.check(true);
     const st = await this.rawStat();
-    // No SEEK_DATA/SEEK_HOLE in node: report one range, or none when nothing is allocated.
-    if (offset >= st.size || length <= 0n || st.blocks === 0n) return [];
+    if (offset >= st.size || length <= 0n) return [];
     const end = offset + length < st.size ? offset + length : st.size;
+    // A sparse file reports its data segments (SEEK_DATA/SEEK_HOLE through the addon, ./space.ts);
+    // any other file, or without the addon, one range (as Samba), or none when nothing is allocated.
+    if (this.vfs.toFileStat(st, false, fh.fd).attributes & FileAttribute.SPARSE_FILE) {
+      const segs = dataSegments(fh.fd, offset, end);
+      if (segs) return segs;
+    }
+    if (st.blocks === 0n) return [];
     return [[offset, end - offset]];
   }
 
