@@ -2,10 +2,11 @@
 // LOCK must wait for.
 //
 // Such a WRITE began arriving before any LOCK that comes in meanwhile, so it is ordered first: a
-// LOCK over its range waits until the WRITE's handler is done (MS-FSA 2.1.5.7: a lock conflicts
-// with the I/O in progress on the range only once that I/O is complete; Windows serialises the
-// two the same way). Otherwise the lock would be granted with part of the WRITE already on file,
-// and the WRITE, checked again when complete, would fail with its data left behind (issue 9.9).
+// LOCK over its range waits until the WRITE's handler is done. MS-FSA checks a WRITE against the
+// locks when it is processed (2.1.5.3) and grants a lock against the locks held (2.1.5.8); neither
+// knows a WRITE that is half on disk. Ordering the WRITE first keeps both: it sees no lock, and
+// the lock is granted after it. Otherwise the lock would be granted with part of the WRITE already
+// on file, and the WRITE, checked again when complete, would fail with its data left behind.
 // The wait is bounded by the arrival of the frame (a connection that stalls is closed, which
 // abandons the early write); while a LOCK waits, no new WRITE on the file is streamed early.
 import type { FileNode } from './open-file.js';

@@ -1171,8 +1171,8 @@ class LocalHandle implements VfsHandle {
     const end = endReq < st.size ? endReq : st.size;
     if (end <= start) return;
     try {
-      // MS-FSA 2.1.5.10.37 (FSCTL_SET_ZERO_DATA): a sparse file's range is deallocated (as Samba:
-      // fallocate PUNCH_HOLE | KEEP_SIZE); otherwise zeros are written.
+      // FSCTL_SET_ZERO_DATA: a sparse file's range is deallocated (as NTFS and Samba: fallocate
+      // PUNCH_HOLE | KEEP_SIZE); otherwise zeros are written.
       const sparse = (this.vfs.toFileStat(st, false, fh.fd).attributes & FileAttribute.SPARSE_FILE) !== 0;
       if (sparse && await punchHole(fh.fd, start, end - start)) return;
       if (end === st.size) {
@@ -1182,7 +1182,8 @@ class LocalHandle implements VfsHandle {
         return;
       }
       // Only the data segments are written: a hole already reads as zeros, and writing zeros into
-      // it would allocate the whole range (a 136-byte request could fill the disk).
+      // it would allocate the whole range (a 136-byte request could fill the disk). NTFS files that
+      // are not sparse have no holes; Linux ones may, and reads cannot tell the difference.
       const zero = Buffer.alloc(Number(end - start < BigInt(MAX_IO_CHUNK) ? end - start : BigInt(MAX_IO_CHUNK)));
       for (let pos = start; pos < end; ) {
         const segs = dataSegments(fh.fd, pos, end, 64) ?? [[pos, end - pos]];

@@ -4,8 +4,9 @@
  * has neither). Every call reports "unsupported" (undefined / false) when the addon is missing or
  * the filesystem cannot do it, and the caller falls back.
  *
- * FSCTL_SET_ZERO_DATA on a sparse file deallocates the range (MS-FSA 2.1.5.10.37; Samba does it
- * with fallocate(PUNCH_HOLE | KEEP_SIZE)), so a tiny request can never fill the disk.
+ * FSCTL_SET_ZERO_DATA on a sparse file deallocates the range (Windows' FSCTL_SET_ZERO_DATA: "if the
+ * file is sparse ... NTFS may deallocate disk space"; Samba: fallocate(PUNCH_HOLE | KEEP_SIZE)), so
+ * a tiny request can never fill the disk.
  */
 import { xattrBinding, errnoCode } from './xattr.js';
 
