@@ -149,42 +149,8 @@ export function assertSharePath(p: string): void {
   if (stream !== undefined) validateStreamName(stream);
 }
 
-/**
- * The one case-folding rule for case-insensitive names: NTFS upcase-table semantics. NTFS and the
- * Windows name routines (FsRtlAreNamesEqual: "converting both strings to uppercase", through an
- * upcase table "indexed by the Unicode character"; NTFS's 128 KiB $UpCase file) map each UTF-16
- * code unit to one code unit, so:
- *  - only simple 1:1 uppercase mappings: no expansions (U+00DF sharp s stays itself, never "SS");
- *  - no mapping from a non-ASCII letter onto ASCII (U+0131 dotless i and U+017F long s stay
- *    themselves: the NTFS table, as mkntfs/ntfs-3g generate it, skips them);
- *  - surrogates and supplementary characters are never folded.
- * Differences to Windows are limited to letters whose case pairs Unicode added after its table.
- */
-export function foldCase(name: string): string {
-  let out: string | undefined;
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i);
-    const u = c < 0x80 ? (c >= 0x61 && c <= 0x7a ? c - 32 : c) : upcase(c);
-    if (u !== c && out === undefined) out = name.slice(0, i);
-    if (out !== undefined) out += String.fromCharCode(u);
-  }
-  return out ?? name;
-}
-
-/** Upcase table for non-ASCII code units (built on first use; 128 KiB). */
-let UPCASE: Uint16Array | undefined;
-function upcase(c: number): number {
-  if (!UPCASE) {
-    UPCASE = new Uint16Array(0x10000);
-    for (let x = 0; x < 0x10000; x++) {
-      UPCASE[x] = x;
-      if (x < 0x80 || (x >= 0xd800 && x <= 0xdfff)) continue;
-      const up = String.fromCharCode(x).toUpperCase();
-      if (up.length === 1 && up.charCodeAt(0) >= 0x80) UPCASE[x] = up.charCodeAt(0);
-    }
-  }
-  return UPCASE[c]!;
-}
+/** The one case-folding rule for names (NTFS upcase-table semantics): see wire/upcase.ts. */
+export { foldCase } from '../wire/upcase.js';
 
 /** Whether a name holds a lone (unpaired) UTF-16 surrogate: it has no UTF-8 form on disk. */
 export function hasLoneSurrogate(name: string): boolean {
