@@ -125,16 +125,14 @@ export function opensLike(server: ServerState, open: Open): Open[] {
   return opensOfFile(server, open.tree, open.path, open.fileKey);
 }
 
-/** Opens of the same path on the same share (excluding pipes), across all sessions. */
+/**
+ * Opens of the same path on the same share (excluding pipes), across all sessions: for name-based
+ * rules only (rename targets, a directory's children); what guards a file uses opensOfFile.
+ */
 export function opensOf(server: ServerState, tree: ShareTree, path: string): Open[] {
   return server.opensByPath(tree.share.name, path).filter((o) => !o.pipe && !stateOf(o).closed);
 }
 
-/** The FileNode for a path: shared with the existing opens, or fresh. */
-export function nodeFor(server: ServerState, tree: ShareTree, path: string): FileNode {
-  for (const o of opensOf(server, tree, path)) return stateOf(o).node;
-  return newNode();
-}
 
 /** Is `path` (or one of its ancestors) inside `dir`? both share-relative. */
 export function isUnder(path: string, dir: string): boolean {

@@ -128,7 +128,6 @@ export async function renameStream(ctx: RequestContext, open: Open, name: string
   }
   await vfs.renameStream(base, cur.stream!, t.stream, replace);
   const from = open.path;
-  const to = `${base}:${t.stream}`;
   // Every open of the stream, whichever name of the file it came through, follows the rename.
   for (const o of opensOfFile(ctx.server, open.tree, from, open.fileKey)) o.path = `${splitStream(o.path).base}:${t.stream}`;
   reportChange(ctx.server, open.tree, base, FileAction.MODIFIED, NotifyFilter.STREAM_NAME);
