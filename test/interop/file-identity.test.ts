@@ -15,6 +15,7 @@ import { setDeleteOnClose } from '../../src/client/info.js';
 import { Access, Command, CreateDisposition, ShareAccess } from '../../src/wire/constants.js';
 import { Status, statusName } from '../../src/wire/status.js';
 import { encodeLockRequest } from '../../src/wire/lock.js';
+import { RawConn, createFrame } from './raw.js';
 
 const SECRET = Buffer.from('the secret password file, locked by A\n');
 const RW = Access.FILE_READ_DATA | Access.FILE_WRITE_DATA | Access.SYNCHRONIZE | Access.FILE_READ_ATTRIBUTES;
@@ -121,6 +122,29 @@ test('a hard link and a second share reach the same file: same share modes, lock
     await a.close();
     await b.close();
     await o.close();
+  }
+});
+
+test('an open through a hard link on another share breaks the batch oplock of the file', { timeout: 60_000 }, async () => {
+  const a = await RawConn.open(srv.port);
+  const b = await connect(url('other'));
+  try {
+    await a.negotiate([0x210]);
+    assert.equal(await a.login('test', 'test'), 0);
+    assert.equal(await a.treeConnect(`\\\\127.0.0.1\\share`), 0);
+    const f = createFrame(a.mid++, a.sessionId, a.treeId, 'password.txt');
+    f[64 + 3] = 0x09; // RequestedOplockLevel: BATCH
+    const r = await a.request(f);
+    assert.ok(r.kind === 'reply' && r.msg.status === 0 && r.msg.body[2] === 0x09, 'batch oplock granted');
+    const pb = open(b, 'hardlink.txt', ShareAccess.READ | ShareAccess.WRITE | ShareAccess.DELETE);
+    const brk = await a.next(5_000);
+    assert.ok(brk.kind === 'reply' && brk.msg.command === Command.OPLOCK_BREAK, `an oplock break reaches A: ${brk.kind}`);
+    a.close(); // A goes away without acknowledging: B's open proceeds
+    const hb = await pb;
+    await hb.close();
+  } finally {
+    a.close();
+    await b.close();
   }
 });
 
