@@ -43,7 +43,7 @@ import {
   type DirEntry, type ExtendedAttribute, type FileStat, type FsInfo, type OpenAction, type OpenOptions, type StreamInfo, type TimesUpdate, type Vfs, type VfsHandle,
 } from './types.js';
 import { NtStatus } from './status.js';
-import { punchHole, dataSegments } from './space.js';
+import { punchHole, dataSegments, zeroData } from './space.js';
 import { assertSharePath, foldCase, splitPath, splitStream, validateName, validateStreamName, baseName, parentPath } from './path.js';
 import { MAX_IO_CHUNK, initialAttributes, mergeSetAttributes, planOpen, reportAttributes, roundAlloc } from './common.js';
 import { DosAttribStore, type DosStorage } from './dosstore.js';
@@ -1181,22 +1181,9 @@ class LocalHandle implements VfsHandle {
         await fh.truncate(Number(st.size));
         return;
       }
-      // Only the data segments are written: a hole already reads as zeros, and writing zeros into
-      // it would allocate the whole range (a 136-byte request could fill the disk). NTFS files that
-      // are not sparse have no holes; Linux ones may, and reads cannot tell the difference.
-      const zero = Buffer.alloc(Number(end - start < BigInt(MAX_IO_CHUNK) ? end - start : BigInt(MAX_IO_CHUNK)));
-      for (let pos = start; pos < end; ) {
-        const segs = dataSegments(fh.fd, pos, end, 64) ?? [[pos, end - pos]];
-        if (segs.length === 0) break;
-        for (const [segStart, segLen] of segs) {
-          for (let p = segStart, segEnd = segStart + segLen; p < segEnd; ) {
-            const n = segEnd - p < BigInt(zero.length) ? Number(segEnd - p) : zero.length;
-            await this.write(zero.subarray(0, n), p);
-            p += BigInt(n);
-          }
-          pos = segStart + segLen;
-        }
-      }
+      // Zeros over the data segments only (space.ts): NTFS files that are not sparse have no
+      // holes; Linux ones may, and writing zeros there would allocate them.
+      await zeroData(fh.fd, start, end, MAX_IO_CHUNK, (d, p) => this.write(d, p));
     } catch (e) {
       throw wrap(e);
     }
@@ -1360,12 +1347,8 @@ class LocalStreamHandle implements VfsHandle {
     const endReq = offset + length;
     const end = endReq < st.size ? endReq : st.size;
     if (end <= start) return;
-    const zero = Buffer.alloc(Number(end - start < BigInt(MAX_IO_CHUNK) ? end - start : BigInt(MAX_IO_CHUNK)));
-    for (let pos = start; pos < end; ) {
-      const n = end - pos < BigInt(zero.length) ? Number(end - pos) : zero.length;
-      await this.write(zero.subarray(0, n), pos);
-      pos += BigInt(n);
-    }
+    // Never into holes (space.ts): a stream extended with SET_EOF is one.
+    await zeroData(this.check().fd, start, end, MAX_IO_CHUNK, (d, p) => this.write(d, p));
   }
 
   async allocatedRanges(offset: bigint, length: bigint): Promise<Array<[bigint, bigint]>> {

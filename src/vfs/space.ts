@@ -59,3 +59,25 @@ export function dataSegments(fd: number, start: bigint, end: bigint, max = 4096)
   }
   return out;
 }
+
+/**
+ * Writes zeros over [start, end) in steps of at most `chunk` bytes, but only where the file has
+ * data: a hole already reads as zeros, and writing zeros into it would allocate it (so a tiny
+ * SET_ZERO_DATA could fill the disk). Without SEEK_DATA every byte counts as data.
+ */
+export async function zeroData(fd: number, start: bigint, end: bigint, chunk: number,
+  write: (data: Buffer, position: bigint) => Promise<unknown>): Promise<void> {
+  const zero = Buffer.alloc(Number(end - start < BigInt(chunk) ? end - start : BigInt(chunk)));
+  for (let pos = start; pos < end; ) {
+    const segs = dataSegments(fd, pos, end, 64) ?? [[pos, end - pos]];
+    if (segs.length === 0) return;
+    for (const [segStart, segLen] of segs) {
+      for (let p = segStart, segEnd = segStart + segLen; p < segEnd; ) {
+        const n = segEnd - p < BigInt(zero.length) ? Number(segEnd - p) : zero.length;
+        await write(zero.subarray(0, n), p);
+        p += BigInt(n);
+      }
+      pos = segStart + segLen;
+    }
+  }
+}

@@ -4,9 +4,9 @@
 // FSCTL_QUERY_ALLOCATED_RANGES reports the holes of a sparse file.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, open as fsOpen, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, open as fsOpen, realpath, rm, stat } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSmbts, type SmbtsHandle } from './peers.js';
 import { connect } from '../../src/client/client.js';
@@ -108,6 +108,28 @@ test('SET_ZERO_DATA on a file not marked sparse writes zeros over data only, nev
     assert.ok(used <= 4 * MiB, `256 MiB file with holes after SET_ZERO_DATA: ${used} bytes on disk`);
     assert.ok((await bytesAt('plain.bin', 0, MiB)).equals(Buffer.alloc(MiB)), 'the data in the range reads as zeros');
     assert.ok(!(await bytesAt('plain.bin', 255 * MiB, MiB)).equals(Buffer.alloc(MiB)), 'data past the range is kept');
+    await h.close();
+  } finally {
+    await c.close();
+  }
+});
+
+test('SET_ZERO_DATA on a named stream extended with SET_EOF does not allocate its hole', { timeout: 60_000 }, async () => {
+  const c = await connect(`smb://test:test@127.0.0.1:${srv.port}/share`);
+  try {
+    const h = await c.open('host.txt:big', 'w+');
+    await h.write(randomBytes(MiB), 0);
+    await h.truncate(256 * MiB); // SET_EOF: the rest is a hole
+    await ioctl(h, Fsctl.SET_ZERO_DATA, encodeZeroDataInformation({ fileOffset: 0n, beyondFinalZero: 200n * BigInt(MiB) }));
+    // The stream's host file in the depot (vfs/local.ts): $SMBTS_HOME/streams/<sha256(root)>/<dev>-<ino>/s-<hex(name)>.
+    const home = process.env.SMBTS_HOME || join(homedir(), '.smbts');
+    const st = await stat(join(dir, 'host.txt'));
+    const file = join(home, 'streams', createHash('sha256').update(await realpath(dir)).digest('hex').slice(0, 16),
+      `${st.dev}-${st.ino}`, 's-' + Buffer.from('big', 'utf8').toString('hex'));
+    const s = await stat(file);
+    assert.equal(s.size, 256 * MiB);
+    assert.ok(s.blocks * 512 <= 4 * MiB, `256 MiB stream after SET_ZERO_DATA: ${s.blocks * 512} bytes on disk`);
+    assert.ok((await h.read(0, MiB)).equals(Buffer.alloc(MiB)), 'the stream data reads as zeros');
     await h.close();
   } finally {
     await c.close();
