@@ -133,7 +133,6 @@ export function opensOf(server: ServerState, tree: ShareTree, path: string): Ope
   return server.opensByPath(tree.share.name, path).filter((o) => !o.pipe && !stateOf(o).closed);
 }
 
-
 /** Is `path` (or one of its ancestors) inside `dir`? both share-relative. */
 export function isUnder(path: string, dir: string): boolean {
   if (dir === '') return path !== '';
