@@ -107,8 +107,18 @@ export const handler = handlerOf(async (ctx) => {
       if (s) { status = s; break; }
     }
   } else {
-    // A WRITE still arriving over these ranges goes first (inflight-writes.ts).
-    await waitForInflightWrites(st.node, req.locks);
+    // A WRITE still arriving over these ranges goes first (inflight-writes.ts): the LOCK waits
+    // for it as an async operation that CANCEL ends (inline in the middle of a compound).
+    if (inflightOverlapping(st.node, req.locks)) {
+      const op = ctx.goAsync();
+      if (op.signal.aborted) {
+        await waitForInflightWrites(st.node, req.locks);
+      } else {
+        const aborted = new Promise<void>((r) => op.signal.addEventListener('abort', () => r(), { once: true }));
+        await Promise.race([waitForInflightWrites(st.node, req.locks), aborted]);
+        if (op.signal.aborted) return { status: cancelledByClient(op.signal) ? Status.CANCELLED : Status.RANGE_NOT_LOCKED };
+      }
+    }
     breakLevelII(ctx.server, open);
     const l = req.locks[0]!;
     if (!multi && !(l.flags & FAIL_IMM)) {
