@@ -43,6 +43,7 @@ import {
   type DirEntry, type ExtendedAttribute, type FileStat, type FsInfo, type OpenAction, type OpenOptions, type StreamInfo, type TimesUpdate, type Vfs, type VfsHandle,
 } from './types.js';
 import { NtStatus } from './status.js';
+import { punchHole, dataSegments, zeroData } from './space.js';
 import { assertSharePath, foldCase, splitPath, splitStream, validateName, validateStreamName, baseName, parentPath } from './path.js';
 import { MAX_IO_CHUNK, initialAttributes, mergeSetAttributes, planOpen, reportAttributes, roundAlloc } from './common.js';
 import { DosAttribStore, type DosStorage } from './dosstore.js';
@@ -716,6 +717,7 @@ export class LocalVfs implements Vfs {
       changeTime: ov(m?.changeTime, st.ctimeNs),
       attributes: reportAttributes(isDir, stored),
       fileId: st.ino,
+      identity: `${st.dev}:${st.ino}`,
       nlink: Number(st.nlink),
       eaSize: m?.eaSize ?? 0,
     };
@@ -1221,29 +1223,36 @@ class LocalHandle implements VfsHandle {
     const end = endReq < st.size ? endReq : st.size;
     if (end <= start) return;
     try {
+      // FSCTL_SET_ZERO_DATA: a sparse file's range is deallocated (as NTFS and Samba: fallocate
+      // PUNCH_HOLE | KEEP_SIZE); otherwise zeros are written.
+      const sparse = (this.vfs.toFileStat(st, false, fh.fd).attributes & FileAttribute.SPARSE_FILE) !== 0;
+      if (sparse && await punchHole(fh.fd, start, end - start)) return;
       if (end === st.size) {
         // Zeroing to EOF: truncate down and back up, which leaves a hole (sparse) on Linux FSes.
         await fh.truncate(Number(start));
         await fh.truncate(Number(st.size));
         return;
       }
-      const zero = Buffer.alloc(Number(end - start < BigInt(MAX_IO_CHUNK) ? end - start : BigInt(MAX_IO_CHUNK)));
-      for (let pos = start; pos < end; ) {
-        const n = end - pos < BigInt(zero.length) ? Number(end - pos) : zero.length;
-        await this.write(zero.subarray(0, n), pos);
-        pos += BigInt(n);
-      }
+      // Zeros over the data segments only (space.ts): NTFS files that are not sparse have no
+      // holes; Linux ones may, and writing zeros there would allocate them.
+      await zeroData(fh.fd, start, end, MAX_IO_CHUNK, (d, p) => this.write(d, p));
     } catch (e) {
       throw wrap(e);
     }
   }
 
   async allocatedRanges(offset: bigint, length: bigint): Promise<Array<[bigint, bigint]>> {
-    this.check(true);
+    const fh = this.check(true);
     const st = await this.rawStat();
-    // No SEEK_DATA/SEEK_HOLE in node: report one range, or none when nothing is allocated.
-    if (offset >= st.size || length <= 0n || st.blocks === 0n) return [];
+    if (offset >= st.size || length <= 0n) return [];
     const end = offset + length < st.size ? offset + length : st.size;
+    // A sparse file reports its data segments (SEEK_DATA/SEEK_HOLE through the addon, ./space.ts);
+    // any other file, or without the addon, one range (as Samba), or none when nothing is allocated.
+    if (this.vfs.toFileStat(st, false, fh.fd).attributes & FileAttribute.SPARSE_FILE) {
+      const segs = dataSegments(fh.fd, offset, end);
+      if (segs) return segs;
+    }
+    if (st.blocks === 0n) return [];
     return [[offset, end - offset]];
   }
 
@@ -1390,12 +1399,8 @@ class LocalStreamHandle implements VfsHandle {
     const endReq = offset + length;
     const end = endReq < st.size ? endReq : st.size;
     if (end <= start) return;
-    const zero = Buffer.alloc(Number(end - start < BigInt(MAX_IO_CHUNK) ? end - start : BigInt(MAX_IO_CHUNK)));
-    for (let pos = start; pos < end; ) {
-      const n = end - pos < BigInt(zero.length) ? Number(end - pos) : zero.length;
-      await this.write(zero.subarray(0, n), pos);
-      pos += BigInt(n);
-    }
+    // Never into holes (space.ts): a stream extended with SET_EOF is one.
+    await zeroData(this.check().fd, start, end, MAX_IO_CHUNK, (d, p) => this.write(d, p));
   }
 
   async allocatedRanges(offset: bigint, length: bigint): Promise<Array<[bigint, bigint]>> {
