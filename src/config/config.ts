@@ -9,6 +9,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
+import { applyLimitKey, defaultLimits, type Limits } from './limits.js';
 
 export type EncryptSetting = 'off' | 'desired' | 'required' | 'default';
 export type SigningSetting = 'auto' | 'mandatory' | 'disabled' | 'default' | 'desired';
@@ -51,6 +52,8 @@ export interface ServerConfig {
   userDb?: string;
   mapToGuest: 'never' | 'bad user';
   maxChannels: number;
+  /** Resource limits (config/limits.ts, docs/security.md). */
+  limits: Limits;
   /** Always ends with the implicit IPC$ share. */
   shares: ShareConfig[];
   /** Problems found while parsing (unknown keys, bad values); never fatal. */
@@ -363,6 +366,7 @@ export function parseConfig(text: string, opts: ParseOptions = {}): ServerConfig
     serverString: 'smbts',
     mapToGuest: 'never',
     maxChannels: 32,
+    limits: defaultLimits(),
     shares: [],
     warnings,
     extra: {},
@@ -461,6 +465,7 @@ export function parseConfig(text: string, opts: ParseOptions = {}): ServerConfig
           break;
         }
         default:
+          if (applyLimitKey(cfg.limits, e.key, v, where, warnings)) break;
           if (!applyShareKey(shareDefaults as Partial<ShareConfig>, e.key, v, where, warnings)) {
             cfg.extra[e.key] = v;
             warnings.push(`${where}: unknown parameter ignored`);
