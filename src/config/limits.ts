@@ -61,7 +61,7 @@ const KEYS: Record<string, { field: keyof Limits; scale: number; min: number; ma
   maxpendingsessions: { field: 'maxPendingSessions', scale: 1, min: 1, max: 65_535 },
   maxsessionsperconnection: { field: 'maxSessionsPerConnection', scale: 1, min: 1, max: 65_535 },
   maxopenfiles: { field: 'maxOpenFiles', scale: 1, min: 1, max: 10_000_000 },
-  fdreserve: { field: 'fdReserve', scale: 1, min: 0, max: 100_000 },
+  fdreserve: { field: 'fdReserve', scale: 1, min: 0, max: 100_000_000 },
   maxlockelements: { field: 'maxLockElements', scale: 1, min: 1, max: 65_535 },
   maxlocksperfile: { field: 'maxLocksPerFile', scale: 1, min: 1, max: 100_000_000 },
 };

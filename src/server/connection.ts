@@ -533,7 +533,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
     if (h.command === Command.CREATE && result.status !== Status.SUCCESS && (result.status >>> 0) >= 0xc0000000) {
       chain.cascade = result.status;
     }
-    if (h.command === Command.SESSION_SETUP) this.limits.sessionSetupDone(ctx.responseSessionId, result.status);
+    if (h.command === Command.SESSION_SETUP) this.limits.sessionSetupDone(h.sessionId, ctx.responseSessionId, result.status);
     if (h.command === Command.SESSION_SETUP || h.command === Command.TREE_CONNECT) {
       chain.session = ctx.signWith ?? session;
       if (ctx.responseTreeId !== undefined) chain.tree = chain.session?.trees.get(ctx.responseTreeId);

@@ -54,6 +54,9 @@ function hostOf(remoteAddress: string): string {
   return i > 0 ? remoteAddress.slice(0, i) : remoteAddress;
 }
 
+/** Descriptors never given to clients (logs, the depot, a pipe for a child). */
+const SERVER_FDS = 8;
+
 const guards = new WeakMap<object, ServerGuard>();
 
 /** The guard of a server (made on first use). */
@@ -88,8 +91,8 @@ export class ServerGuard {
     if (l.maxConnectionsPerClient > 0 && mine >= l.maxConnectionsPerClient) {
       return `connection from ${host} refused: ${mine} connections from this address (max connections per client = ${l.maxConnectionsPerClient})`;
     }
-    // The last quarter of the reserve is kept for the server itself.
-    if (this.fdsUsed() >= this.fdMax - Math.floor(l.fdReserve / 4)) {
+    // Opens stop at the reserve; connections may use it, all but a few kept for the server itself.
+    if (this.fdsUsed() + SERVER_FDS >= this.fdMax) {
       return `connection from ${host} refused: out of file descriptors (${this.fdsUsed()} of ${this.fdMax} in use)`;
     }
     this.total++;
@@ -169,6 +172,8 @@ export class ConnectionLimits {
   private partialLength = 0;
   /** Sessions whose SESSION_SETUP ran on this connection (new ones and binds). */
   private readonly sessions = new Set<Session>();
+  /** First legs admitted whose handler has not finished (pipelined requests run concurrently). */
+  private firstLegs = 0;
 
   constructor(private readonly server: ServerCore, private readonly connectionId: number) {
     this.limits = limitsOf(server.config);
@@ -200,9 +205,11 @@ export class ConnectionLimits {
         else if (s.channels.has(this.connectionId)) established++;
         else this.sessions.delete(s);
       }
+      pending += this.firstLegs;
       if (pending >= l.maxPendingSessions || pending + established >= l.maxSessionsPerConnection) {
         return Status.INSUFFICIENT_RESOURCES;
       }
+      this.firstLegs++;
     } else if (command === Command.CREATE && session) {
       // Samba answers TOO_MANY_OPENED_FILES at "max open files"; a server out of descriptors
       // INSUFFICIENT_RESOURCES. Requests in flight may pass together (bounded by credits).
@@ -212,8 +219,9 @@ export class ConnectionLimits {
     return 0;
   }
 
-  /** After a SESSION_SETUP's handler: the session it answered for, and its status. */
-  sessionSetupDone(sessionId: bigint | undefined, status: number): void {
+  /** After an admitted SESSION_SETUP's handler: the request's SessionId, the session it answered for, its status. */
+  sessionSetupDone(requestSessionId: bigint, sessionId: bigint | undefined, status: number): void {
+    if (requestSessionId === 0n) this.firstLegs = Math.max(0, this.firstLegs - 1);
     if (sessionId === undefined) return;
     const s = this.server.sessions.get(sessionId);
     if (s) this.sessions.add(s);
@@ -233,7 +241,7 @@ export class ConnectionLimits {
     }
     if (l.frameTimeoutMs > 0 && this.partialSince > 0) {
       // Slow links get 1 s more per 64 KiB of the frame (a 16 KiB/s floor for an 8 MiB WRITE).
-      const allowed = l.frameTimeoutMs + Math.ceil(this.partialLength / 65536) * 1000;
+      const allowed = l.frameTimeoutMs + Math.floor(this.partialLength / 65536) * 1000;
       if (now - this.partialSince > allowed) {
         return `frame of ${this.partialLength} bytes not complete after ${Math.round((now - this.partialSince) / 1000)} s (frame timeout)`;
       }
