@@ -4,6 +4,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type SmbServer } from '../../src/server/index.js';
@@ -256,6 +257,28 @@ describe('resource limits (issue 9)', { timeout: 120_000 }, () => {
       c.close();
       d.close();
     });
+  });
+
+  it('opens stop at the descriptor reserve and new connections are still served', async () => {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    assert.ok(m, 'soft RLIMIT_NOFILE is finite here');
+    const fdMax = Number(m[1]);
+    // Leave about 3 descriptors for opens beyond what is in use now.
+    const reserve = fdMax - readdirSync('/proc/self/fd').length - 4;
+    const s = await start([`fd reserve = ${reserve}`], 8);
+    try {
+      const c = await loggedIn(s.port);
+      const got: number[] = [];
+      for (let i = 0; i < 8; i++) got.push((await c.create(`f${i}.txt`)).status);
+      assert.ok(got.includes(ST.INSUFFICIENT_RESOURCES), got.map(statusName).join(' '));
+      assert.equal(got[0], 0);
+      // The reserve is for connections: a new client still negotiates and logs on.
+      const d = await loggedIn(s.port);
+      d.close();
+      c.close();
+    } finally {
+      await s.stop();
+    }
   });
 
   describe('byte-range locks', () => {
