@@ -281,6 +281,50 @@ describe('resource limits (issue 9)', { timeout: 120_000 }, () => {
     }
   });
 
+  describe('limits that were already there: compound members and credits', () => {
+    let s: Srv;
+    before(async () => {
+      s = await start([]);
+    });
+    after(() => s?.stop());
+
+    it('a compound of 513 members drops the connection; 512 are answered', async () => {
+      const chain = (n: number, c: RawConn): Buffer => {
+        const parts: Buffer[] = [];
+        for (let i = 0; i < n; i++) {
+          const e = Buffer.concat([echoFrame(c.mid++), Buffer.alloc(4)]); // 72 bytes, 8-aligned
+          if (i < n - 1) e.writeUInt32LE(e.length, 20);
+          parts.push(e);
+        }
+        return Buffer.concat(parts);
+      };
+      const ok = await RawConn.open(s.port);
+      await ok.negotiate();
+      ok.send(nbss(chain(512, ok)));
+      assert.equal((await ok.next(3_000)).kind, 'reply');
+      ok.close();
+      const bad = await RawConn.open(s.port);
+      await bad.negotiate();
+      bad.send(nbss(chain(513, bad)));
+      assert.notEqual(await closedWithin(bad, 3_000), undefined);
+    });
+
+    it('credits granted stay within 8192 outstanding whatever the client asks', async () => {
+      const c = await RawConn.open(s.port);
+      await c.negotiate();
+      let outstanding = 1;
+      for (let i = 0; i < 40; i++) {
+        const e = echoFrame(c.mid++);
+        e.writeUInt16LE(0xffff, 14); // CreditRequest
+        const o = await c.request(e);
+        assert.equal(o.kind, 'reply');
+        if (o.kind === 'reply') outstanding += o.msg.raw.readUInt16LE(14) - 1;
+      }
+      assert.ok(outstanding <= 8192, `${outstanding} credits outstanding`);
+      c.close();
+    });
+  });
+
   describe('byte-range locks', () => {
     let s: Srv;
     before(async () => {
