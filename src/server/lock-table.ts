@@ -17,58 +17,67 @@ export interface ByteLock {
   exclusive: boolean;
 }
 
-/** Locks sorted by (offset, end) with prefix maxima of the ends. */
+/** A lock with its end and the largest end of the entries up to it. */
+interface Entry {
+  lock: ByteLock;
+  end: bigint;
+  maxEnd: bigint;
+}
+
+/** Locks sorted by (offset, end) with prefix maxima of the ends (one array: one splice per change). */
 class IntervalList {
-  readonly items: ByteLock[] = [];
-  private readonly ends: bigint[] = [];
-  /** maxEnd[i] = max(ends[0..i]). */
-  private readonly maxEnd: bigint[] = [];
+  private readonly list: Entry[] = [];
 
   get size(): number {
-    return this.items.length;
+    return this.list.length;
+  }
+
+  get locks(): ByteLock[] {
+    return this.list.map((e) => e.lock);
   }
 
   /** Index of the first lock whose offset is >= `at` (every lock before it starts below `at`). */
   private startsBelow(at: bigint): number {
     let lo = 0;
-    let hi = this.items.length;
+    let hi = this.list.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.items[mid]!.offset < at) lo = mid + 1;
+      if (this.list[mid]!.lock.offset < at) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 
-  private refresh(from: number): void {
-    let m = from > 0 ? this.maxEnd[from - 1]! : -1n;
-    for (let i = from; i < this.items.length; i++) {
-      const e = this.ends[i]!;
-      if (e > m) m = e;
-      this.maxEnd[i] = m;
+  /**
+   * Recomputes maxEnd from `from` on, stopping where it agrees with the value already there (from
+   * then on every value is the same): after an insert or a removal usually only a short run changes.
+   */
+  private refresh(from: number, early = true): void {
+    const list = this.list;
+    let m = from > 0 ? list[from - 1]!.maxEnd : -1n;
+    for (let i = from; i < list.length; i++) {
+      const e = list[i]!;
+      if (e.end > m) m = e.end;
+      if (early && i > from && e.maxEnd === m) return;
+      e.maxEnd = m;
     }
-    this.maxEnd.length = this.items.length;
   }
 
   add(lock: ByteLock): void {
     const end = lock.offset + lock.length;
     // After every lock with a smaller offset, or an equal offset and an end not above ours.
     let i = this.startsBelow(lock.offset);
-    while (i < this.items.length && this.items[i]!.offset === lock.offset && this.ends[i]! <= end) i++;
-    this.items.splice(i, 0, lock);
-    this.ends.splice(i, 0, end);
-    this.maxEnd.splice(i, 0, 0n);
+    while (i < this.list.length && this.list[i]!.lock.offset === lock.offset && this.list[i]!.end <= end) i++;
+    this.list.splice(i, 0, { lock, end, maxEnd: end });
     this.refresh(i);
   }
 
   /** Removes the first lock of `open` with exactly this range; false if none. */
   remove(open: Open, offset: bigint, length: bigint): boolean {
-    for (let i = this.startsBelow(offset); i < this.items.length && this.items[i]!.offset === offset; i++) {
-      const l = this.items[i]!;
+    for (let i = this.startsBelow(offset); i < this.list.length && this.list[i]!.lock.offset === offset; i++) {
+      const l = this.list[i]!.lock;
       if (l.open === open && l.length === length) {
-        this.items.splice(i, 1);
-        this.ends.splice(i, 1);
-        this.maxEnd.splice(i, 1);
+        this.list.splice(i, 1);
         this.refresh(i);
         return true;
       }
@@ -78,31 +87,29 @@ class IntervalList {
 
   /** Removes every lock of `open`; true if there was one. */
   removeOpen(open: Open): boolean {
+    const n = this.list.length;
     let w = 0;
-    for (let r = 0; r < this.items.length; r++) {
-      const l = this.items[r]!;
-      if (l.open === open) continue;
-      this.items[w] = l;
-      this.ends[w] = this.ends[r]!;
-      w++;
+    for (let r = 0; r < n; r++) {
+      const e = this.list[r]!;
+      if (e.lock.open !== open) this.list[w++] = e;
     }
-    if (w === this.items.length) return false;
-    this.items.length = w;
-    this.ends.length = w;
-    this.refresh(0);
+    if (w === n) return false;
+    this.list.length = w;
+    this.refresh(0, false);
     return true;
   }
 
   /** Does any lock overlap [start, end)? O(log n). */
   anyOverlap(start: bigint, end: bigint): boolean {
     const n = this.startsBelow(end);
-    return n > 0 && this.maxEnd[n - 1]! > start;
+    return n > 0 && this.list[n - 1]!.maxEnd > start;
   }
 
   /** Is there a lock overlapping [start, end) that `pred` accepts? Visits candidates from the right. */
   findOverlap(start: bigint, end: bigint, pred: (l: ByteLock) => boolean): boolean {
-    for (let i = this.startsBelow(end) - 1; i >= 0 && this.maxEnd[i]! > start; i--) {
-      if (this.ends[i]! > start && pred(this.items[i]!)) return true;
+    for (let i = this.startsBelow(end) - 1; i >= 0 && this.list[i]!.maxEnd > start; i--) {
+      const e = this.list[i]!;
+      if (e.end > start && pred(e.lock)) return true;
     }
     return false;
   }
@@ -117,8 +124,8 @@ export class LockTable {
   }
 
   *[Symbol.iterator](): IterableIterator<ByteLock> {
-    yield* this.exclusive.items;
-    yield* this.shared.items;
+    yield* this.exclusive.locks;
+    yield* this.shared.locks;
   }
 
   /**
