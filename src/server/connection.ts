@@ -485,7 +485,10 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
 
 
     const refused = this.limits.admit(h.command, h.sessionId, session);
-    if (refused) return reply(refused);
+    if (refused) {
+      if (h.command === Command.CREATE) chain.cascade = refused; // as a failed CREATE (3.3.5.2.7.2)
+      return reply(refused);
+    }
 
     const pending: Pending = { messageId: h.messageId, asyncId: undefined, controller: new AbortController(), session, interimSent: false };
     const last = index === count - 1;
