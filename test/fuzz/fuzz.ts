@@ -39,6 +39,8 @@ export interface FuzzOptions {
   memoryMiB?: number;
   /** Resident memory of the server process in bytes (default: this process). */
   rss?: () => number;
+  /** Connections and sessions the server holds: after a batch, once its clients left, none may stay. */
+  held?: () => { connections: number; sessions: number };
   log?: (line: string) => void;
 }
 
@@ -280,6 +282,15 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
     report.batches++;
     const sick = await healthy(opts.port);
     if (sick) throw new Error(`${where}: a well-behaved client was not served: ${sick}`);
+    if (opts.held) {
+      // Every client of the batch has gone: its connections and sessions must go too.
+      let h = opts.held();
+      for (let t = 0; t < 40 && (h.connections > 0 || h.sessions > 0); t++) {
+        await new Promise((res) => setTimeout(res, 50));
+        h = opts.held();
+      }
+      if (h.connections > 0 || h.sessions > 0) throw new Error(`${where}: ${h.connections} connections and ${h.sessions} sessions left behind`);
+    }
     const grew = (rss() - rss0) / 2 ** 20;
     report.maxGrowthMiB = Math.max(report.maxGrowthMiB, grew);
     if (grew > memoryMiB) throw new Error(`${where}: resident memory grew ${grew.toFixed(0)} MiB (limit ${memoryMiB})`);
@@ -289,7 +300,9 @@ export async function fuzz(opts: FuzzOptions): Promise<FuzzReport> {
 }
 
 /** A server for the fuzzer: a share with a file, the fuzz user, short frame/auth deadlines. */
-export async function fuzzServer(log?: (l: string) => void): Promise<{ port: number; stop(): Promise<void> }> {
+export async function fuzzServer(log?: (l: string) => void): Promise<{
+  port: number; held(): { connections: number; sessions: number }; stop(): Promise<void>;
+}> {
   const dir = await mkdtemp(join(tmpdir(), 'smbts-fuzz-'));
   await writeFile(join(dir, 'fuzz.bin'), Buffer.alloc(4096, 0x5a));
   const config = parseConfig(['[global]', 'frame timeout = 1', 'auth timeout = 10', '[share]', `path = ${dir}`, 'read only = no', ''].join('\n'));
@@ -298,6 +311,10 @@ export async function fuzzServer(log?: (l: string) => void): Promise<{ port: num
   const server = await startServer({ config, users, host: '127.0.0.1', port: 0, log });
   return {
     port: server.port,
+    held() {
+      const st = server.status();
+      return { connections: st.connections.length, sessions: st.sessions.length };
+    },
     async stop() {
       await server.close();
       await rm(dir, { recursive: true, force: true });
@@ -314,7 +331,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const srv = await fuzzServer(process.env.SMBTS_LOG ? (l) => process.stderr.write(l + '\n') : undefined);
   try {
     const report = await fuzz({
-      port: srv.port, seconds: arg('seconds', 600), seed: arg('seed', Date.now() % 1e9), batch: arg('batch', 40),
+      port: srv.port, held: () => srv.held(), seconds: arg('seconds', 600), seed: arg('seed', Date.now() % 1e9), batch: arg('batch', 40),
       memoryMiB: arg('memory-mib', 512), log: (l) => process.stdout.write(l + '\n'),
     });
     process.stdout.write(`done: ${JSON.stringify(report)}\n`);
