@@ -372,6 +372,22 @@ describe('resource limits (issue 9)', { timeout: 120_000 }, () => {
     });
   });
 
+  it('locks past "max locks per file" get INSUFFICIENT_RESOURCES and the request is rolled back', async () => {
+    const s = await start(['max locks per file = 3'], 1);
+    try {
+      const c = await loggedIn(s.port);
+      const { fileId } = await c.create('f0.txt');
+      const mk = (n: number) => Array.from({ length: n }, (_, i) => ({ offset: BigInt(i * 10), length: 5n, flags: 0x12 }));
+      const four = await c.request(lockFrame(c.mid++, c.sessionId, c.treeId, fileId!, mk(4)));
+      assert.equal(four.kind === 'reply' && four.msg.status, ST.INSUFFICIENT_RESOURCES, outcome(four));
+      const three = await c.request(lockFrame(c.mid++, c.sessionId, c.treeId, fileId!, mk(3)));
+      assert.equal(three.kind === 'reply' && three.msg.status, 0, outcome(three));
+      c.close();
+    } finally {
+      await s.stop();
+    }
+  });
+
   describe('LOCK element cap (default 64)', () => {
     let s: Srv;
     before(async () => {
