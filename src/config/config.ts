@@ -52,8 +52,8 @@ export interface ServerConfig {
   userDb?: string;
   mapToGuest: 'never' | 'bad user';
   maxChannels: number;
-  /** Resource limits (config/limits.ts, docs/security.md). */
-  limits: Limits;
+  /** Resource limits (config/limits.ts, docs/security.md); parseConfig always sets them, defaults when absent. */
+  limits?: Limits;
   /** Always ends with the implicit IPC$ share. */
   shares: ShareConfig[];
   /** Problems found while parsing (unknown keys, bad values); never fatal. */
@@ -465,7 +465,7 @@ export function parseConfig(text: string, opts: ParseOptions = {}): ServerConfig
           break;
         }
         default:
-          if (applyLimitKey(cfg.limits, e.key, v, where, warnings)) break;
+          if (applyLimitKey(cfg.limits ??= defaultLimits(), e.key, v, where, warnings)) break;
           if (!applyShareKey(shareDefaults as Partial<ShareConfig>, e.key, v, where, warnings)) {
             cfg.extra[e.key] = v;
             warnings.push(`${where}: unknown parameter ignored`);

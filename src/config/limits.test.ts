@@ -19,5 +19,5 @@ test('resource limit keys: defaults, units, bad values', () => {
   });
   const bad = parseConfig('[global]\nmax open files = lots\nmax lock elements = 0\nmax pending sessions = 1.5\n');
   assert.equal(bad.warnings.length, 3);
-  assert.equal(bad.limits.maxOpenFiles, DEFAULT_LIMITS.maxOpenFiles);
+  assert.equal(bad.limits?.maxOpenFiles, DEFAULT_LIMITS.maxOpenFiles);
 });
