@@ -189,7 +189,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
       this.drop(`bad frame: ${(e as Error).message}`);
       return;
     }
-    this.limits.received(this.reader.pendingFrame);
+    this.limits.received(frames.length, this.reader.pendingFrame);
     this.dispatch(frames);
   }
 
@@ -203,7 +203,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
       this.drop(`bad frame: ${(e as Error).message}`);
       return;
     }
-    this.limits.received(direct.pendingFrame);
+    this.limits.received(frames.length, direct.pendingFrame);
     this.dispatch(frames);
   }
 

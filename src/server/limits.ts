@@ -182,9 +182,12 @@ export class ConnectionLimits {
   /** The frame size limit now: small before authentication (issue 9: 8 MiB claimed by anyone). */
   readonly maxFrame = (): number => (this.authenticated ? MAX_FRAME : Math.min(MAX_FRAME, this.limits.maxUnauthFrame));
 
-  /** Bytes arrived; `pendingFrame` is the claimed length of a frame still incomplete (0: none). */
-  received(pendingFrame: number, now = Date.now()): void {
-    this.lastActivity = now;
+  /**
+   * Bytes arrived: `frames` complete frames (NetBIOS keepalives are none: they do not count as
+   * activity for deadtime), `pendingFrame` the claimed length of a frame still incomplete (0: none).
+   */
+  received(frames: number, pendingFrame: number, now = Date.now()): void {
+    if (frames > 0) this.lastActivity = now;
     if (pendingFrame === 0) this.partialSince = 0;
     else if (this.partialSince === 0) this.partialSince = now;
     this.partialLength = pendingFrame;

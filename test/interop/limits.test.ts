@@ -355,7 +355,9 @@ describe('resource limits (issue 9)', { timeout: 120_000 }, () => {
       }
       const o = await lockReply;
       assert.equal(o.kind === 'reply' && o.msg.status, 0, outcome(o));
-      assert.ok(worst < 500, `ECHO waited ${worst} ms behind the LOCK`);
+      // Blocking the loop would make an ECHO wait about as long as the LOCK itself; under load
+      // everything is slower, so the bound scales with the LOCK's own time.
+      assert.ok(worst < Math.max(500, lockDone! / 3), `ECHO waited ${worst} ms behind a LOCK of ${lockDone} ms`);
       assert.ok(lockDone! < 20_000, `LOCK took ${lockDone} ms`);
       // 65,535 held locks: a new one by another open is answered at once.
       const d = await loggedIn(s.port);
