@@ -188,8 +188,10 @@ export class ConnectionLimits {
    */
   received(frames: number, pendingFrame: number, now = Date.now()): void {
     if (frames > 0) this.lastActivity = now;
+    // A frame completed: what is pending now is a new frame (a busy stream of large WRITEs always
+    // has one pending, and must not add their times up).
     if (pendingFrame === 0) this.partialSince = 0;
-    else if (this.partialSince === 0) this.partialSince = now;
+    else if (this.partialSince === 0 || frames > 0) this.partialSince = now;
     this.partialLength = pendingFrame;
   }
 
