@@ -9,6 +9,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
+import { applyLimitKey, defaultLimits, type Limits } from './limits.js';
 
 export type EncryptSetting = 'off' | 'desired' | 'required' | 'default';
 export type SigningSetting = 'auto' | 'mandatory' | 'disabled' | 'default' | 'desired';
@@ -60,6 +61,8 @@ export interface ServerConfig {
   /** `admin users` of [global]: the server's administrators (srvsvc levels that show paths). */
   adminUsers?: string[];
   maxChannels: number;
+  /** Resource limits (config/limits.ts, docs/security.md); parseConfig always sets them, defaults when absent. */
+  limits?: Limits;
   /** Always ends with the implicit IPC$ share. */
   shares: ShareConfig[];
   /** Problems found while parsing (unknown keys, bad values); never fatal. */
@@ -384,6 +387,7 @@ export function parseConfig(text: string, opts: ParseOptions = {}): ServerConfig
     serverString: 'smbts',
     mapToGuest: 'never',
     maxChannels: 32,
+    limits: defaultLimits(),
     shares: [],
     warnings,
     extra: {},
@@ -482,6 +486,7 @@ export function parseConfig(text: string, opts: ParseOptions = {}): ServerConfig
           break;
         }
         default:
+          if (applyLimitKey(cfg.limits ??= defaultLimits(), e.key, v, where, warnings)) break;
           if (!applyShareKey(shareDefaults as Partial<ShareConfig>, e.key, v, where, warnings)) {
             cfg.extra[e.key] = v;
             warnings.push(`${where}: unknown parameter ignored`);

@@ -5,6 +5,7 @@ import type { UserDb } from '../auth/userdb.js';
 import { Connection } from './connection.js';
 import { ServerStateImpl } from './state.js';
 import { keyId } from './session.js';
+import { guardFor } from './limits.js';
 
 export interface StartServerOptions {
   config: ServerConfig;
@@ -96,7 +97,17 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
   const wantPort = opts.port ?? opts.config.port;
   const startedAt = new Date();
 
+  const guard = guardFor(state);
   const server = net.createServer({ noDelay: true }, (socket) => {
+    // Connections in total / per address, descriptors (limits.ts); refused ones are closed at once.
+    const refused = guard.admit(socket.remoteAddress);
+    if (refused) {
+      log(refused);
+      socket.destroy();
+      return;
+    }
+    const addr = socket.remoteAddress;
+    socket.once('close', () => guard.release(addr));
     try {
       const conn = new Connection(state, socket);
       state.connections.add(conn);
@@ -125,6 +136,7 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
     close(): Promise<void> {
       closing ??= (async () => {
         const done = new Promise<void>((resolve) => server.close(() => resolve()));
+        guard.close();
         for (const c of [...state.connections]) c.close();
         for (const s of [...state.sessions.values()]) await state.destroySession(s, 'shutdown');
         await done;
