@@ -429,7 +429,12 @@ export class SmbClient {
         }, (e: Error) => cb(e));
       },
       read(this: Readable) {
-        fill();
+        try {
+          fill();
+        } catch (e) {
+          this.destroy(e as Error);
+          return;
+        }
         const next = inflight.shift();
         if (!next) { this.push(null); return; }
         next.p.then((data) => {
@@ -505,8 +510,11 @@ export class SmbClient {
       construct: (cb) => {
         this.open(path, o.flags ?? 'w').then((fh) => { h = fh; if (o.flags?.startsWith('a')) pos = fh.size; cb(); }, (e: Error) => cb(e));
       },
+      // Every failure reaches the stream through cb(err) (a throw here would escape into whoever
+      // called write(), e.g. pipeline's 'data' handler, and end the process).
       write: (chunk: Buffer, _enc, cb) => {
         if (chunk.length === 0) { cb(); return; }
+        if (failed) { cb(failed); return; }
         pendingBuf.push(chunk);
         pendingLen += chunk.length;
         if (pendingLen < h!.writeChunkSize(x)) { cb(); return; }

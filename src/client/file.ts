@@ -132,10 +132,16 @@ export class FileHandle {
     return (this.created.fileAttributes & FileAttributes.DIRECTORY) !== 0;
   }
 
+  /** Limits of a live channel; with none left, the last ones seen (the next request then fails with a rejection, never a throw here). */
   private get conn(): { maxReadSize: number; maxWriteSize: number; byCredits: number } {
-    const c = this.tree.session.channel().connection;
-    return { maxReadSize: c.params.maxReadSize, maxWriteSize: c.params.maxWriteSize, byCredits: c.maxPayloadByCredits };
+    const live = this.tree.session.liveChannels();
+    if (live.length === 0) return this.lastLimits;
+    const c = live[0]!.connection;
+    this.lastLimits = { maxReadSize: c.params.maxReadSize, maxWriteSize: c.params.maxWriteSize, byCredits: c.maxPayloadByCredits };
+    return this.lastLimits;
   }
+
+  private lastLimits = { maxReadSize: DEFAULT_CHUNK, maxWriteSize: DEFAULT_CHUNK, byCredits: DEFAULT_CHUNK };
 
   readChunkSize(o: TransferOptions = {}): number {
     const c = this.conn;
