@@ -220,7 +220,7 @@ async function getTree(c: SmbClient, remote: string, local: string, prog: Progre
   for (const e of await c.readdir(remote, { withStats: true })) {
     const r = joinRemote(remote, e.name);
     const l = join(local, e.name);
-    if (e.isDirectory) await getTree(c, r, l, prog);
+    if (e.isDirectory()) await getTree(c, r, l, prog);
     else { prog.addTotal(e.size); await getFile(c, r, l, prog); }
   }
 }
@@ -252,11 +252,11 @@ async function run(cmd: string, p: Parsed): Promise<number> {
       const { client, path } = await open(p.positional[0]!, p);
       try {
         const st = await client.stat(path);
-        const entries = st.isDirectory ? await client.readdir(path, { withStats: true }) : [{ ...st, name: basename(path) }];
+        const entries = st.isDirectory() ? await client.readdir(path, { withStats: true }) : [st];
         entries.sort((a, b) => a.name.localeCompare(b.name));
         for (const e of entries) {
-          if (p.long) out(`${e.isDirectory ? 'd' : '-'} ${String(e.size).padStart(12)} ${e.mtime.toISOString().slice(0, 19).replace('T', ' ')} ${e.name}${e.isDirectory ? '/' : ''}`);
-          else out(e.name + (e.isDirectory ? '/' : ''));
+          if (p.long) out(`${e.isDirectory() ? 'd' : '-'} ${String(e.size).padStart(12)} ${e.mtime.toISOString().slice(0, 19).replace('T', ' ')} ${e.name}${e.isDirectory() ? '/' : ''}`);
+          else out(e.name + (e.isDirectory() ? '/' : ''));
         }
       } finally { await client.close(); }
       return EXIT.OK;
@@ -276,7 +276,7 @@ async function run(cmd: string, p: Parsed): Promise<number> {
         const st = await client.stat(path);
         const local = p.positional[1] ?? (basename(path) || client.tree.share);
         const prog = new Progress(basename(path), 0, p.quiet || local === '-');
-        if (st.isDirectory) {
+        if (st.isDirectory()) {
           if (!p.recursive) throw new SmbError(0xc00000ba, `${path} is a directory (use -r)`);
           await getTree(client, path, local, prog);
         } else {
@@ -301,7 +301,7 @@ async function run(cmd: string, p: Parsed): Promise<number> {
       try {
         const prog = new Progress(basename(local), 0, p.quiet);
         let dest = path;
-        const remoteDir = path === '/' || p.positional[1]!.endsWith('/') || (await client.stat(path).then((s) => s.isDirectory, () => false));
+        const remoteDir = path === '/' || p.positional[1]!.endsWith('/') || (await client.stat(path).then((s) => s.isDirectory(), () => false));
         if (remoteDir) dest = joinRemote(path, basename(local));
         if (ls.isDirectory()) {
           if (!p.recursive) throw new UsageError(`${local} is a directory (use -r)`);
@@ -325,7 +325,7 @@ async function run(cmd: string, p: Parsed): Promise<number> {
       need(p, 1, 1, `${cmd} needs one smb:// URL`);
       const { client, path } = await open(p.positional[0]!, p);
       try {
-        if (cmd === 'rmdir' && !(await client.stat(path)).isDirectory) throw new SmbError(0xc0000103, undefined, path);
+        if (cmd === 'rmdir' && !(await client.stat(path)).isDirectory()) throw new SmbError(0xc0000103, undefined, path);
         await client.rm(path, { recursive: p.recursive });
       } finally { await client.close(); }
       return EXIT.OK;
@@ -342,7 +342,7 @@ async function run(cmd: string, p: Parsed): Promise<number> {
         } else if (!to.startsWith('/')) {
           to = path.replace(/[^/]*$/, '') + to;
         }
-        if (await client.stat(to).then((s) => s.isDirectory, () => false)) to = joinRemote(to, basename(path));
+        if (await client.stat(to).then((s) => s.isDirectory(), () => false)) to = joinRemote(to, basename(path));
         await client.rename(path, to);
       } finally { await client.close(); }
       return EXIT.OK;
@@ -352,8 +352,8 @@ async function run(cmd: string, p: Parsed): Promise<number> {
       const { client, path } = await open(p.positional[0]!, p);
       try {
         const s = await client.stat(path);
-        out(`name:       ${s.name}`);
-        out(`type:       ${s.isDirectory ? 'directory' : 'file'}`);
+        out(`name:       ${s.path}`);
+        out(`type:       ${s.isDirectory() ? 'directory' : 'file'}`);
         out(`size:       ${s.size}`);
         out(`allocated:  ${s.allocationSize}`);
         out(`attributes: 0x${s.attributes.toString(16)}`);

@@ -38,7 +38,7 @@ function sha(b: Buffer): string {
 export async function exercise(c: SmbClient, shareDir: string, root: string): Promise<void> {
   await c.mkdir(root);
   assert.equal(await c.exists(root), true);
-  assert.equal((await c.stat(root)).isDirectory, true);
+  assert.equal((await c.stat(root)).isDirectory(), true);
 
   // Byte-identical files of 0 B, 1 B and 1 MiB + 1, both ways, checked on the server's disk too.
   for (const size of [0, 1, 1024 * 1024 + 1]) {
@@ -52,7 +52,7 @@ export async function exercise(c: SmbClient, shareDir: string, root: string): Pr
     assert.ok(back.equals(data), `read back ${size} B`);
     const st = await c.stat(p);
     assert.equal(st.size, size);
-    assert.equal(st.isFile, true);
+    assert.equal(st.isFile(), true);
   }
 
   // Streams: pipelined, with backpressure (a slow consumer must not make us buffer the world).
@@ -89,7 +89,7 @@ export async function exercise(c: SmbClient, shareDir: string, root: string): Pr
   assert.equal(await c.exists(uni), false);
   const entries = await c.readdir(root, { withStats: true });
   const ren = entries.find((e) => e.name === 'renamed.txt');
-  assert.ok(ren && ren.size === 7 && ren.isFile);
+  assert.ok(ren && ren.size === 7 && ren.isFile());
   await assert.rejects(c.readFile(`${root}/missing`), (e: unknown) => e instanceof SmbError && e.statusName === 'OBJECT_NAME_NOT_FOUND' && /no such file/.test(e.message));
   await assert.rejects(c.mkdir(root), (e: unknown) => e instanceof SmbError && e.statusName === 'OBJECT_NAME_COLLISION');
   await c.mkdir(`${root}/a/b/c`, { recursive: true });
