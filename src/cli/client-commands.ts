@@ -21,7 +21,8 @@ commands:
   mkdir URL                 create a directory (-p: with parents)
   rm    URL                 remove a file or empty directory (-r: recursively)
   rmdir URL                 remove an empty directory
-  mv    URL NEWPATH         rename within the share (NEWPATH: path in the share or smb:// URL)
+  mv    URL NEWPATH         rename within the share (NEWPATH: path from the share root, or an
+                            smb:// URL of the same server and share)
   stat  URL                 show attributes
 
 options:
@@ -35,6 +36,40 @@ password: $SMBTS_PASSWORD, the -A file, or a prompt on the terminal.`;
 
 class UsageError extends Error {}
 
+/** `smbts CMD --help`: what CMD does and takes (exit 0). */
+const HELP: Record<string, string> = {
+  ls: `usage: smbts ls [-l] URL
+  lists a directory (or shows one file); -l: type, size, modification time`,
+  get: `usage: smbts get [-r] [-q] URL [LOCAL]
+  downloads a file to LOCAL (default: its name here; '-' = stdout); -r: a directory tree`,
+  put: `usage: smbts put [-r] [-q] LOCAL URL
+  uploads LOCAL to URL (a URL ending in '/' is a directory: the file keeps its name); -r: a directory tree`,
+  cat: `usage: smbts cat URL
+  prints a file to stdout`,
+  mkdir: `usage: smbts mkdir [-p] URL
+  creates a directory; -p: with its parents, no error if it exists`,
+  rm: `usage: smbts rm [-r] URL
+  removes a file or an empty directory; -r: a directory with everything in it`,
+  rmdir: `usage: smbts rmdir URL
+  removes an empty directory`,
+  mv: `usage: smbts mv URL NEWPATH
+  renames or moves within one share. NEWPATH is a path in the share (relative paths start at the
+  share root, like a path after the share in URL) or an smb:// URL of the same server and share;
+  an existing directory as NEWPATH receives the file under its own name. Moving between servers
+  or shares is refused: copy with get/put, then rm.`,
+  stat: `usage: smbts stat URL
+  shows the attributes of a file or directory`,
+};
+
+function helpFor(cmd: string): string {
+  return `${HELP[cmd] ?? ''}
+
+${USAGE.slice(USAGE.indexOf('options:'))}`;
+}
+
+/** A refusal that is neither a usage mistake nor a server error (exit 1, message only). */
+class Refused extends Error {}
+
 interface Parsed {
   positional: string[];
   authFile?: string;
@@ -46,6 +81,7 @@ interface Parsed {
   encrypt: boolean;
   sign: boolean;
   timeoutMs?: number;
+  help?: boolean;
 }
 
 const DIALECT_NAMES: Record<string, number> = {
@@ -83,7 +119,7 @@ function parseArgs(args: string[]): Parsed {
         p.timeoutMs = n;
         break;
       }
-      case '-h': case '--help': throw new UsageError('');
+      case '-h': case '--help': p.help = true; break;
       default:
         if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a}`);
         p.positional.push(a);
@@ -332,16 +368,21 @@ async function run(cmd: string, p: Parsed): Promise<number> {
     }
     case 'mv': {
       need(p, 2, 2, 'mv needs an smb:// URL and a new path');
-      const { client, path, u } = await open(p.positional[0]!, p);
-      try {
-        let to = p.positional[1]!;
-        if (/^smb:\/\//i.test(to)) {
-          const v = parseSmbUrl(to);
-          if (v.host !== u.host || v.share.toLowerCase() !== u.share.toLowerCase()) throw new UsageError('mv works within one share');
-          to = '/' + v.path;
-        } else if (!to.startsWith('/')) {
-          to = path.replace(/[^/]*$/, '') + to;
+      // Decided before connecting: a rename is one SET_INFO on one server's share, so another
+      // server (host or port) or share cannot be a target.
+      const u = parseSmbUrl(p.positional[0]!);
+      let to = p.positional[1]!;
+      if (/^smb:\/\//i.test(to)) {
+        const v = parseSmbUrl(to);
+        if (v.host.toLowerCase() !== u.host.toLowerCase() || v.port !== u.port || v.share.toLowerCase() !== u.share.toLowerCase()) {
+          throw new Refused(`cannot move between servers or shares (${u.host}:${u.port}/${u.share} -> ${v.host}:${v.port}/${v.share}); copy with get/put, then rm`);
         }
+        to = '/' + v.path;
+      } else {
+        to = '/' + to.replace(/^\/+/, ''); // from the share root, as a path after the share in a URL
+      }
+      const { client, path } = await open(p.positional[0]!, p);
+      try {
         if (await client.stat(to).then((s) => s.isDirectory(), () => false)) to = joinRemote(to, basename(path));
         await client.rename(path, to);
       } finally { await client.close(); }
@@ -378,12 +419,20 @@ const AUTH = new Set(['LOGON_FAILURE', 'WRONG_PASSWORD', 'ACCOUNT_DISABLED', 'PA
 export async function runClientCommand(cmd: string, args: string[]): Promise<number> {
   try {
     const p = parseArgs(args);
+    if (p.help) {
+      process.stdout.write(helpFor(cmd) + '\n');
+      return EXIT.OK;
+    }
     return await run(cmd, p);
   } catch (e) {
     if (e instanceof UsageError) {
       if (e.message) process.stderr.write(`smbts ${cmd}: ${e.message}\n`);
       process.stderr.write(USAGE + '\n');
       return EXIT.USAGE;
+    }
+    if (e instanceof Refused) {
+      process.stderr.write(`smbts ${cmd}: ${e.message}\n`);
+      return EXIT.ERROR;
     }
     if (e instanceof NotFound) {
       process.stderr.write(`smbts ${cmd}: ${e.message}\n`);

@@ -481,6 +481,10 @@ export class SmbClient {
     const h = await openFile(this.tree, src, { access: Access.DELETE | Access.FILE_READ_ATTRIBUTES | Access.SYNCHRONIZE, disposition: CreateDisposition.OPEN, options: 0 });
     try {
       await renamePath(h, dst, !!o.replace);
+    } catch (e) {
+      // These are about the new name, not the file being renamed: say so with its path.
+      if (e instanceof SmbError && TARGET_ERRORS.has(e.status)) throw new SmbError(e.status, undefined, displayPath(dst));
+      throw e;
     } finally {
       await h.close();
     }
@@ -842,6 +846,12 @@ async function uploadFrom(h: FileHandle, fd: number, seekable: boolean, base: nu
   if (failed !== undefined) throw failed;
   return total;
 }
+
+/** Rename failures caused by the target name (MS-FSA 2.1.5.14.11). */
+const TARGET_ERRORS = new Set<number>([
+  Status.OBJECT_PATH_NOT_FOUND, Status.OBJECT_NAME_NOT_FOUND, Status.OBJECT_NAME_COLLISION, Status.OBJECT_NAME_INVALID,
+  Status.OBJECT_PATH_SYNTAX_BAD, Status.NOT_A_DIRECTORY,
+]);
 
 function toMs(t: Date | number): number {
   return t instanceof Date ? t.getTime() : t * 1000;
