@@ -13,6 +13,6 @@ export { UserDb } from '../auth/userdb.js';
 export { LocalVfs, type LocalVfsOptions } from '../vfs/local.js';
 export { MemoryVfs, type MemoryVfsOptions } from '../vfs/memory.js';
 export {
-  VfsError, FileAttribute, type Vfs, type VfsHandle, type FileStat, type DirEntry, type FsInfo, type OpenOptions,
+  VfsError, NtStatus, FileAttribute, type Vfs, type VfsHandle, type FileStat, type DirEntry, type FsInfo, type OpenOptions,
   type OpenAction, type CreateDisposition, type StreamInfo, type ExtendedAttribute, type TimesUpdate,
 } from '../vfs/types.js';
