@@ -18,14 +18,14 @@ import { startServer, MemoryVfs, type SmbServer } from 'smbts/server';
 
 const server: SmbServer = await startServer({ users: { alice: 'pw' }, vfs: { mem: new MemoryVfs() }, host: '127.0.0.1', port: 0 });
 try {
-  const client = await connect(\`smb://alice@127.0.0.1:\${server.port}/mem\`, { password: 'pw' });
+  const client = await connect({ host: '127.0.0.1', port: server.port, share: 'mem', username: 'alice', password: 'pw' });
   await client.writeFile('hello.txt', 'hello from the package');
-  const back: Buffer = await client.readFile('hello.txt');
+  const back: string = await client.readFile('hello.txt', 'utf8');
   const st: Stats = await client.stat('hello.txt');
   let missing = '';
   try { await client.readFile('nope'); } catch (e) { if (e instanceof SmbError) missing = e.statusName; }
   await client.close();
-  console.log(JSON.stringify({ text: back.toString(), size: st.size, missing }));
+  console.log(JSON.stringify({ text: back, size: st.size, file: st.isFile(), missing }));
 } finally {
   await server.close();
 }
@@ -85,7 +85,7 @@ describe('npm package', () => {
     assert.equal(tsc.code, 0, tsc.stdout + tsc.stderr);
     const out = await run(process.execPath, [join(proj, 'out', 'probe.js')], { cwd: proj, timeoutMs: 30_000 });
     assert.equal(out.code, 0, out.stderr);
-    assert.deepEqual(JSON.parse(out.stdout.trim()), { text: 'hello from the package', size: 22, missing: 'OBJECT_NAME_NOT_FOUND' });
+    assert.deepEqual(JSON.parse(out.stdout.trim()), { text: 'hello from the package', size: 22, file: true, missing: 'OBJECT_NAME_NOT_FOUND' });
     // A type error in user code is reported against the shipped declarations.
     await writeFile(join(proj, 'probe.ts'), `import { connect } from 'smbts';\nconst n: number = await connect('smb://a@b/c');\n`);
     const bad = await run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', proj, '--noEmit'], { cwd: proj, timeoutMs: 60_000 });
