@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, Dirent, SmbError, Stats, type SmbClient } from '../../src/client/index.js';
 import { startServer, defaultConfig, type SmbServer } from '../../src/server/public.js';
+import { freePort } from './peers.js';
 
 describe('client fs/promises API', () => {
   let server: SmbServer;
@@ -172,6 +173,8 @@ describe('client fs/promises API', () => {
     await assert.rejects(connect({ host: '127.0.0.1', port: server.port, share: 'share', password: 'p' }), /no user given/);
     await assert.rejects(connect({ host: '127.0.0.1', share: '' } as never), /no share given/);
     await assert.rejects(connect(url, { password: 'wrong' }), { code: 'EACCES', statusName: 'LOGON_FAILURE' });
+    const closed = await freePort();
+    await assert.rejects(connect({ ...target(), port: closed }), { code: 'ECONNREFUSED', statusName: 'CONNECTION_REFUSED' });
     await using d = await connect({ ...target(), path: 'd' });
     assert.equal(await d.readFile('a.txt', 'utf8'), 'aa');
   });
