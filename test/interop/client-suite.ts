@@ -98,6 +98,18 @@ export async function exercise(c: SmbClient, shareDir: string, root: string): Pr
   await c.rm(`${root}/a`, { recursive: true });
   assert.equal(await c.exists(`${root}/a`), false);
 
+  // fs/promises-shaped calls: server-side copy, encodings, Dirent, errno codes, utimes.
+  await c.copyFile(`${root}/f1048577.bin`, `${root}/copy.bin`);
+  assert.equal(sha(await readFile(join(shareDir, root, 'copy.bin'))), sha(await readFile(join(shareDir, root, 'f1048577.bin'))));
+  assert.equal(await c.readFile(`${root}/renamed.txt`, 'utf8'), 'unicode');
+  const dirents = await c.readdir(root, { withFileTypes: true });
+  assert.equal(dirents.find((d) => d.name === 'copy.bin')?.isFile(), true);
+  await c.utimes(`${root}/copy.bin`, new Date(1_000_000_000_000), new Date(1_000_000_000_000));
+  assert.equal((await c.stat(`${root}/copy.bin`)).mtimeMs, 1_000_000_000_000);
+  await c.unlink(`${root}/copy.bin`);
+  await assert.rejects(c.unlink(`${root}/copy.bin`), { code: 'ENOENT' });
+  await assert.rejects(c.rmdir(`${root}/renamed.txt`), { code: 'ENOTDIR' });
+
   // Many operations at once on one connection (message ids, credits, compounds interleaved).
   const N = 100;
   await Promise.all(Array.from({ length: N }, (_, i) => c.writeFile(`${root}/c${i}.txt`, `file ${i}`)));
