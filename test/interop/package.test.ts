@@ -56,7 +56,7 @@ describe('npm package', () => {
       'native/xattr/binding.gyp', 'native/xattr/xattr.c', 'native/aead/aead.c', 'docs/client.md', 'docs/server-api.md']) {
       assert.ok(files.includes(must), `${must} is in the tarball`);
     }
-    const unwanted = files.filter((f) => /\.test\.|\.map$|(^|\/)build\/|^dist\/(test|bench)\/|^(test|bench|\.ci|src)\/|tsconfig|perf-log/.test(f));
+    const unwanted = files.filter((f) => /\.test\.|testutil|fixture|\.map$|(^|\/)build\/|^dist\/(test|bench)\/|^(test|bench|\.ci|src)\/|tsconfig|perf-log/.test(f));
     assert.deepEqual(unwanted, []);
   });
 
