@@ -25,7 +25,8 @@ export async function resolveShares(opts: EmbedOptions): Promise<{ config: Serve
   const config: ServerConfig = added.length ? { ...base, shares: [...added, ...base.shares] } : base;
   const withVfs = new Set(Object.keys(opts.vfs ?? {}).map((n) => n.toLowerCase()));
   for (const share of config.shares) {
-    if (share.ipc || withVfs.has(share.name.toLowerCase())) continue;
+    // IPC$ and a DFS proxy share (smb.conf "msdfs proxy": a referral, no local data) have no directory.
+    if (share.ipc || share.extra?.['msdfsproxy'] !== undefined || withVfs.has(share.name.toLowerCase())) continue;
     const st = await stat(share.path).catch((e: NodeJS.ErrnoException) => e);
     if (st instanceof Error) throw new Error(`share [${share.name}]: cannot serve path "${share.path}" (${st.code ?? st.message})`);
     if (!st.isDirectory()) throw new Error(`share [${share.name}]: path "${share.path}" is not a directory`);
