@@ -2,14 +2,24 @@
 import * as net from 'node:net';
 import type { ServerConfig } from '../config/config.js';
 import type { UserDb } from '../auth/userdb.js';
+import type { Vfs } from '../vfs/types.js';
+import { resolveShares } from './embed.js';
 import { Connection } from './connection.js';
 import { ServerStateImpl } from './state.js';
 import { keyId } from './session.js';
 import { guardFor } from './limits.js';
 
 export interface StartServerOptions {
-  config: ServerConfig;
-  users: UserDb;
+  /** Shares, protocol range, signing, encryption (docs/config.md). Default: no shares but IPC$ plus those named in `vfs`. */
+  config?: ServerConfig;
+  /** Who may log on: a user database, or user name -> password. */
+  users: UserDb | Record<string, string>;
+  /**
+   * Share backends by share name (docs/server-api.md): LocalVfs, MemoryVfs or your own Vfs. A name
+   * not in `config` becomes a read-write, non-guest share. Shares without one here are served by a
+   * LocalVfs on their configured path, which must exist when the server starts.
+   */
+  vfs?: Record<string, Vfs>;
   /** Default 0.0.0.0 (every IPv4 interface); use 127.0.0.1 for loopback only. */
   host?: string;
   /** 0 = ephemeral. Default: config.port. */
@@ -92,9 +102,11 @@ function listenError(err: NodeJS.ErrnoException, host: string, port: number): Er
 
 export async function startServer(opts: StartServerOptions): Promise<SmbServer> {
   const log = opts.log ?? (() => undefined);
-  const state = new ServerStateImpl(opts.config, opts.users, log);
+  const { config, users } = await resolveShares(opts);
+  const state = new ServerStateImpl(config, users, log);
+  for (const [name, vfs] of Object.entries(opts.vfs ?? {})) state.useVfs(name, vfs);
   const host = opts.host ?? '0.0.0.0';
-  const wantPort = opts.port ?? opts.config.port;
+  const wantPort = opts.port ?? config.port;
   const startedAt = new Date();
 
   const guard = guardFor(state);

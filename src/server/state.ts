@@ -110,6 +110,11 @@ export class ServerStateImpl implements ServerCore {
     return this.config.shares.find((s) => s.name.toLowerCase() === n);
   }
 
+  /** Serves share `name` from `vfs` instead of a LocalVfs on its path (startServer's `vfs` option). */
+  useVfs(name: string, vfs: Vfs): void {
+    this.vfs.set(name.toLowerCase(), vfs);
+  }
+
   vfsFor(share: ShareConfig): Vfs | undefined {
     if (share.ipc) return undefined;
     const key = share.name.toLowerCase();

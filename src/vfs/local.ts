@@ -438,7 +438,8 @@ export class LocalVfs implements Vfs {
       else this.noSdUntil = Date.now() + NO_SD_TTL_MS;
       return yes;
     });
-    void p.then((yes) => { if (yes) this.anySd = p; });
+    // (the caller gets the rejection through p; this side branch must not raise an unhandled one)
+    p.then((yes) => { if (yes) this.anySd = p; }, () => undefined);
     return p;
   }
 
