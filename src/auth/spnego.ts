@@ -8,6 +8,7 @@
 //                               responseToken [2] OCTET STRING OPTIONAL, mechListMIC [3] OCTET STRING OPTIONAL }
 import { timingSafeEqual } from 'node:crypto';
 import { WireError } from '../wire/buf.js';
+import { children, der, octets, oid, readOne, readTlv, type Tlv } from './der.js';
 import type { AuthStep } from './types.js';
 import { NTLM_CHALLENGE, Rc4, isNtlmssp, ntlmGetMic, ntlmMessageType, ntlmSessionKeys } from './ntlm.js';
 import type { NtlmServer } from './ntlm-server.js';
@@ -20,69 +21,6 @@ export const OID_KRB5 = '2a864886f712010202'; // 1.2.840.113554.1.2.2
 export const OID_MS_KRB5 = '2a864882f712010202'; // 1.2.840.48018.1.2.2
 
 export const NEG_STATE = { ACCEPT_COMPLETED: 0, ACCEPT_INCOMPLETE: 1, REJECT: 2, REQUEST_MIC: 3 } as const;
-
-// ---------------------------------------------------------------------------------------------
-// DER
-
-interface Tlv {
-  tag: number;
-  content: Buffer;
-  /** The whole TLV including tag and length. */
-  raw: Buffer;
-}
-
-function derLen(n: number): Buffer {
-  if (n < 0x80) return Buffer.from([n]);
-  const bytes: number[] = [];
-  while (n > 0) {
-    bytes.unshift(n & 0xff);
-    n = Math.floor(n / 256);
-  }
-  return Buffer.from([0x80 | bytes.length, ...bytes]);
-}
-
-export function der(tag: number, ...content: Buffer[]): Buffer {
-  const body = Buffer.concat(content);
-  return Buffer.concat([Buffer.from([tag]), derLen(body.length), body]);
-}
-
-function readTlv(buf: Buffer, pos: number): Tlv & { end: number } {
-  if (pos + 2 > buf.length) throw new WireError('DER truncated');
-  const tag = buf[pos]!;
-  if ((tag & 0x1f) === 0x1f) throw new WireError('DER multi-byte tags unsupported');
-  let len = buf[pos + 1]!;
-  let p = pos + 2;
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    if (n === 0 || n > 4) throw new WireError('DER bad length');
-    if (p + n > buf.length) throw new WireError('DER truncated length');
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + buf[p + i]!;
-    p += n;
-  }
-  if (p + len > buf.length) throw new WireError('DER content out of range');
-  return { tag, content: buf.subarray(p, p + len), raw: buf.subarray(pos, p + len), end: p + len };
-}
-
-function readOne(buf: Buffer, tag: number, what: string): Tlv {
-  const t = readTlv(buf, 0);
-  if (t.tag !== tag) throw new WireError(`DER: ${what} expected tag 0x${tag.toString(16)}, got 0x${t.tag.toString(16)}`);
-  return t;
-}
-
-function children(buf: Buffer): Tlv[] {
-  const out: Tlv[] = [];
-  let p = 0;
-  while (p < buf.length) {
-    const t = readTlv(buf, p);
-    out.push(t);
-    p = t.end;
-  }
-  return out;
-}
-
-const oid = (hex: string): Buffer => der(0x06, Buffer.from(hex, 'hex'));
-const octets = (b: Buffer): Buffer => der(0x04, b);
 
 // ---------------------------------------------------------------------------------------------
 // Tokens
