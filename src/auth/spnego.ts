@@ -147,9 +147,10 @@ export function decodeNegTokenResp(token: Buffer): NegTokenResp {
 
 const HINT_NAME = 'not_defined_in_RFC4178@please_ignore';
 
-/** Security buffer for the SMB2 NEGOTIATE response: NegTokenInit2 advertising NTLMSSP (MS-SPNG 2.2.1). */
-export function serverNegotiateHint(): Buffer {
-  return encodeNegTokenInit({ mechTypes: [OID_NTLMSSP], hintName: HINT_NAME });
+/** Security buffer for the SMB2 NEGOTIATE response: NegTokenInit2 advertising our mechanisms
+ *  (MS-SPNG 2.2.1): NTLMSSP, or with Kerberos MS-KRB5, KRB5 and (unless disabled) NTLMSSP. */
+export function serverNegotiateHint(mechs: string[] = [OID_NTLMSSP]): Buffer {
+  return encodeNegTokenInit({ mechTypes: mechs, hintName: HINT_NAME });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -165,13 +166,23 @@ function micFor(exportedKey: Buffer, fromClient: boolean, mechTypesDer: Buffer):
 // ---------------------------------------------------------------------------------------------
 // Acceptor
 
+/** A single-leg mechanism acceptor (Kerberos: AP-REQ in, AP-REP out). */
+export interface MechAcceptor {
+  accept(token: Buffer): AuthStep;
+}
+
+const isKrb5 = (m: string | undefined): boolean => m === OID_KRB5 || m === OID_MS_KRB5;
+
 export class SpnegoServer {
   private mode: 'unknown' | 'raw' | 'spnego' = 'unknown';
   private mechTypesDer?: Buffer;
   private sentSupportedMech = false;
   private finished = false;
+  /** Kerberos selected without an optimistic token: the next leg carries the AP-REQ. */
+  private krb5Mech: string | undefined;
 
-  constructor(private readonly ntlm: NtlmServer) {}
+  /** `ntlm` undefined: NTLM is not offered (`ntlm auth = no`); `krb5` undefined: no keytab. */
+  constructor(private readonly ntlm: NtlmServer | undefined, private readonly krb5?: MechAcceptor) {}
 
   accept(token: Buffer): AuthStep {
     if (this.finished) return { state: 'failed', reason: 'invalid-token' };
@@ -187,6 +198,7 @@ export class SpnegoServer {
 
   private step(token: Buffer): AuthStep {
     if (this.mode !== 'spnego' && isNtlmssp(token)) {
+      if (!this.ntlm) return { state: 'failed', reason: 'unsupported' };
       this.mode = 'raw';
       return this.ntlm.accept(token);
     }
@@ -196,21 +208,39 @@ export class SpnegoServer {
     if (first === 0x60 || first === 0xa0) {
       if (this.mechTypesDer) return { state: 'failed', reason: 'invalid-token' };
       const init = decodeNegTokenInit(token);
-      if (!init.mechTypes.includes(OID_NTLMSSP)) return { state: 'failed', reason: 'unsupported' };
       this.mechTypesDer = Buffer.from(init.mechTypesDer);
-      if (init.mechToken && init.mechTypes[0] === OID_NTLMSSP) return this.wrap(this.ntlm.accept(init.mechToken), undefined);
-      // Optimistic token for another mech (or none): select NTLM and ask for its first token.
-      this.sentSupportedMech = true;
-      return { state: 'continue', token: encodeNegTokenResp({ negState: NEG_STATE.ACCEPT_INCOMPLETE, supportedMech: OID_NTLMSSP }) };
+      const preferred = init.mechTypes[0];
+      // Kerberos with its optimistic AP-REQ: one leg (RFC 4178 3.2; the client's first choice,
+      // so no mechListMIC is needed).
+      if (this.krb5 && isKrb5(preferred) && init.mechToken) return this.krb5Done(this.krb5.accept(init.mechToken), preferred!);
+      if (this.ntlm && init.mechTypes.includes(OID_NTLMSSP)) {
+        if (init.mechToken && preferred === OID_NTLMSSP) return this.wrap(this.ntlm.accept(init.mechToken), undefined);
+        // Optimistic token for another mech (or none): select NTLM and ask for its first token.
+        this.sentSupportedMech = true;
+        return { state: 'continue', token: encodeNegTokenResp({ negState: NEG_STATE.ACCEPT_INCOMPLETE, supportedMech: OID_NTLMSSP }) };
+      }
+      const k = init.mechTypes.find(isKrb5);
+      if (this.krb5 && k) {
+        this.krb5Mech = k;
+        return { state: 'continue', token: encodeNegTokenResp({ negState: NEG_STATE.ACCEPT_INCOMPLETE, supportedMech: k }) };
+      }
+      return { state: 'failed', reason: 'unsupported' };
     }
     if (first === 0xa1) {
       if (!this.mechTypesDer) return { state: 'failed', reason: 'invalid-token' };
       const resp = decodeNegTokenResp(token);
       if (resp.negState === NEG_STATE.REJECT) return { state: 'failed', reason: 'logon-failure' };
       if (!resp.responseToken) return { state: 'failed', reason: 'invalid-token' };
+      if (this.krb5Mech && this.krb5) return this.krb5Done(this.krb5.accept(resp.responseToken), undefined);
+      if (!this.ntlm) return { state: 'failed', reason: 'invalid-token' };
       return this.wrap(this.ntlm.accept(resp.responseToken), resp.mechListMIC);
     }
     return { state: 'failed', reason: 'invalid-token' };
+  }
+
+  private krb5Done(r: AuthStep, supportedMech: string | undefined): AuthStep {
+    if (r.state !== 'done') return r.state === 'failed' ? r : { state: 'failed', reason: 'invalid-token' };
+    return { ...r, token: encodeNegTokenResp({ negState: NEG_STATE.ACCEPT_COMPLETED, supportedMech, responseToken: r.token }) };
   }
 
   private wrap(r: AuthStep, clientMic: Buffer | undefined): AuthStep {
@@ -225,7 +255,7 @@ export class SpnegoServer {
     }
     // done: check the client's mechListMIC (if any) and answer with ours.
     let serverMic: Buffer | undefined;
-    const key = this.ntlm.exportedKey;
+    const key = this.ntlm?.exportedKey;
     if (clientMic && key && !r.guest && !r.anonymous) {
       const want = micFor(key, true, this.mechTypesDer!);
       if (clientMic.length !== 16 || !timingSafeEqual(want, clientMic)) return { state: 'failed', reason: 'logon-failure' };
