@@ -14,7 +14,8 @@ import { negotiate, type NegotiateResult } from './negotiate.js';
 import { setupSession, type GssClient, type Session } from './session.js';
 import { ChannelManager, keyId, type ChannelFactory, type ChannelInfo, type MultichannelOptions } from './multichannel.js';
 import { connectTree, validateNegotiate, type Tree } from './tree.js';
-import { createGss } from './auth.js';
+import { gssFactory } from './auth.js';
+import { Krb5Credentials, type KerberosOptions, type Krb5Mode } from './krb5-gss.js';
 import { SmbError, parse } from './errors.js';
 import { parseSmbUrl } from './url.js';
 import {
@@ -48,6 +49,10 @@ export interface ConnectOptions {
    * maxChannels-1 more connections to it (default maxChannels 1 = off). See multichannel.ts.
    */
   multichannel?: MultichannelOptions;
+  /** Kerberos: 'off' (default) NTLM only; 'auto' Kerberos when the server offers it and a ticket
+   *  can be had (ccache, password or keytab), else NTLM; 'required' Kerberos or fail. */
+  krb5?: Krb5Mode;
+  kerberos?: KerberosOptions;
 }
 
 export interface ReaddirOptions {
@@ -88,7 +93,11 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
     if (options.encrypt && !neg.cipherId) {
       throw new SmbError(Status.NOT_SUPPORTED, `encryption requested but dialect 0x${neg.dialect.toString(16)} with this server cannot encrypt`);
     }
-    const gss = (): GssClient => createGss({ user: u.user, password: options.password ?? u.password ?? '', domain: options.domain ?? u.domain, workstation: options.workstation });
+    const password = options.password ?? u.password ?? '';
+    const krb5 = options.krb5 && options.krb5 !== 'off'
+      ? { mode: options.krb5, credentials: new Krb5Credentials({ ...options.kerberos, user: u.user, password, host: u.host }) }
+      : undefined;
+    const gss: () => GssClient = gssFactory({ user: u.user, password, domain: options.domain ?? u.domain, workstation: options.workstation }, krb5);
     const session = await setupSession(conn, neg, {
       gss: gss(),
       requireSigning: !!options.sign,
