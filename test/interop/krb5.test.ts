@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HOST, missingTools, protectionArgs, run, startSmbts, type RunResult, type SmbtsHandle } from './peers.js';
+import { HOST, impacket, missingTools, protectionArgs, run, startSmbts, type RunResult, type SmbtsHandle } from './peers.js';
 import { KRB5_TOOLS, REALM, SERVER_HOST, startRealm, type Realm } from './krb5-realm.js';
 import { connect } from '../../src/client/client.js';
 import { Connection } from '../../src/client/connection.js';
@@ -25,7 +25,7 @@ import { KeyUsage, NameType, encEncTicketPart, encTicket } from '../../src/auth/
 import { enctype } from '../../src/crypto/krb5-enctypes.js';
 import { OID_KRB5, OID_MS_KRB5, decodeNegTokenResp, encodeNegTokenInit } from '../../src/auth/spnego.js';
 
-const skip = missingTools(['smbclient', ...KRB5_TOOLS]);
+const skip = missingTools(['smbclient', 'impacket', 'kvno', ...KRB5_TOOLS]);
 const SERVICE = `cifs/${SERVER_HOST}`;
 
 /** Sends one fixed SPNEGO token; verifies the AP-REP with `ctx` when the server accepts. */
@@ -142,6 +142,18 @@ describe('Kerberos: smbclient and the smbts client against smbts with a keytab',
     const b = await smbclient(['--use-kerberos=required', '-N', '-c', 'ls'], bob);
     assert.notEqual(b.code, 0);
     assert.match(b.stdout + b.stderr, /NT_STATUS_LOGON_FAILURE/);
+  });
+
+  test('impacket kerberosLogin (ticket from the ccache, no GSS checksum): list, put, get', async () => {
+    // impacket talks to KDCs on port 88 only: put the cifs ticket in the cache first.
+    const cc = await realm.kinit('test', 'test');
+    const k = await run('kvno', ['-c', `FILE:${cc}`, SERVICE], { env: realm.env, timeoutMs: 20_000 });
+    assert.equal(k.code, 0, k.stderr);
+    const before = serverLog.length;
+    const r = await impacket('krb5-login.py', [SERVER_HOST, String(srv.port), 'test', REALM], { env: { ...realm.env, KRB5CCNAME: cc } });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^OK/m);
+    assert.ok(serverLog.slice(before).some((l) => l.includes('kerberos: test@TEST.LOCAL authenticated as test')));
   });
 
   /** SESSION_SETUP with a given GSS client; the NTSTATUS it ends with. */

@@ -118,9 +118,12 @@ export class Krb5Acceptor {
     if (start - this.skewMs > now) return fail(KrbErrorCode.KRB_AP_ERR_TKT_NYV, 'ticket not yet valid');
     if (encTicket.endtime + this.skewMs < now) return fail(KrbErrorCode.KRB_AP_ERR_TKT_EXPIRED, 'ticket expired');
 
+    // RFC 4121 4.1.1 GSS checksum carries the context flags. impacket (and old Windows) send
+    // none; like MIT we then take the flags from the AP options. The authenticator is already
+    // authenticated by the session key, so nothing is lost.
     let gssFlags = 0;
     if (auth.cksum?.type === GSS_CHECKSUM_TYPE) gssFlags = decodeGssChecksum(auth.cksum.value).flags;
-    else return fail(KrbErrorCode.KRB_AP_ERR_MODIFIED, 'authenticator lacks the GSS checksum (RFC 4121 4.1.1)');
+    else if (req.apOptions & ApOptions.MUTUAL_REQUIRED) gssFlags = GssFlags.MUTUAL;
     // Record only authenticators that passed every other check, so garbage cannot fill the cache.
     if (!this.replay.check(req.authenticator.cipher, auth.ctime, now)) return fail(KrbErrorCode.KRB_AP_ERR_REPEAT, 'replayed authenticator');
 
