@@ -41,16 +41,19 @@ describe('Kerberos: the smbts client against Samba smbd with a dedicated keytab'
   const cases = [
     { name: 'ticket from the ccache, signed', fromCcache: true, encrypt: false },
     { name: 'AS + TGS with a password, encrypted', fromCcache: false, encrypt: true, password: 'test' },
+    // AES-256 ciphers key from the full 32-byte GSS session key (MS-SMB2 3.2.5.3.1), not its first 16 bytes
+    { name: 'ticket from the ccache, AES-256-GCM', fromCcache: true, encrypt: true, ciphers: [0x0004] },
   ];
   for (const c of cases) {
     test(c.name, async () => {
       const client = await connect(`smb://test@${HOST}:${smbd.port}/share`, {
-        krb5: 'required', password: c.password, encrypt: c.encrypt, sign: !c.encrypt,
+        krb5: 'required', password: c.password, encrypt: c.encrypt, sign: !c.encrypt, ciphers: c.ciphers,
         kerberos: { ccache: c.fromCcache ? ccache : false, realm: REALM, kdc: [`127.0.0.1:${realm.kdcPort}`], servicePrincipal: SERVICE },
       });
       try {
         const data = randomBytes(200_000);
-        const name = `krb5-${c.encrypt ? 'enc' : 'sign'}.bin`;
+        if (c.ciphers) assert.equal(client.info.cipherId, c.ciphers[0]);
+        const name = `krb5-${c.name.replace(/\W+/g, '-')}.bin`;
         await client.writeFile(name, data);
         assert.deepEqual(await client.readFile(name), data);
         assert.deepEqual(await readFile(join(smbd.shareDir, name)), data);

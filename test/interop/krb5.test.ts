@@ -156,6 +156,18 @@ describe('Kerberos: smbclient and the smbts client against smbts with a keytab',
     assert.ok(serverLog.slice(before).some((l) => l.includes('kerberos: test@TEST.LOCAL authenticated as test')));
   });
 
+  test('CLI: smbts ls --kerberos with the ccache, no password anywhere', async () => {
+    await writeFile(join(shareDir, 'cli-visible.txt'), 'x');
+    const entry = new URL('../../src/cli/client-commands.js', import.meta.url).href;
+    const script = `const m = await import(${JSON.stringify(entry)}); process.exitCode = await m.runClientCommand('ls', JSON.parse(process.env.ARGS));`;
+    const args = ['--kerberos', '--service-principal', SERVICE, `smb://${HOST}:${srv.port}/share`];
+    const r = await run(process.execPath, [...process.execArgv.filter((a) => !a.startsWith('--test')), '--input-type=module', '-e', script], {
+      env: { ...realm.env, KRB5CCNAME: `FILE:${ccache}`, SMBTS_PASSWORD: undefined, ARGS: JSON.stringify(args) }, timeoutMs: 30_000,
+    });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /cli-visible\.txt/);
+  });
+
   /** SESSION_SETUP with a given GSS client; the NTSTATUS it ends with. */
   async function sessionStatus(gss: GssClient): Promise<number> {
     const conn = new Connection({ host: HOST, port: srv.port, timeoutMs: 10_000 });
