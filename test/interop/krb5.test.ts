@@ -19,13 +19,14 @@ import { negotiate } from '../../src/client/negotiate.js';
 import { setupSession, type GssClient } from '../../src/client/session.js';
 import { SmbError } from '../../src/client/errors.js';
 import { Status } from '../../src/wire/status.js';
-import { Krb5Initiator, Krb5InitiatorContext, type TicketCred } from '../../src/auth/krb5/initiator.js';
+import { Krb5Initiator, Krb5InitiatorContext, toCcacheCredential, type TicketCred } from '../../src/auth/krb5/initiator.js';
+import { writeCcache } from '../../src/auth/krb5/ccache.js';
 import { readKeytab } from '../../src/auth/krb5/keytab.js';
 import { KeyUsage, NameType, encEncTicketPart, encTicket } from '../../src/auth/krb5/messages.js';
 import { enctype } from '../../src/crypto/krb5-enctypes.js';
 import { OID_KRB5, OID_MS_KRB5, decodeNegTokenResp, encodeNegTokenInit } from '../../src/auth/spnego.js';
 
-const skip = missingTools(['smbclient', 'impacket', 'kvno', ...KRB5_TOOLS]);
+const skip = missingTools(['smbclient', 'impacket', 'kvno', 'klist', ...KRB5_TOOLS]);
 const SERVICE = `cifs/${SERVER_HOST}`;
 
 /** Sends one fixed SPNEGO token; verifies the AP-REP with `ctx` when the server accepts. */
@@ -105,6 +106,20 @@ describe('Kerberos: smbclient and the smbts client against smbts with a keytab',
       assert.ok(serverLog.slice(before).some((l) => l.includes('kerberos: test@TEST.LOCAL authenticated as test')), serverLog.slice(before).join('\n'));
     });
   }
+
+  test('a ccache written by smbts (its own AS + TGS) is read by klist and used by smbclient', async () => {
+    const ini = new Krb5Initiator({ principal: 'test', realm: REALM, password: 'test', kdcs: [`127.0.0.1:${realm.kdcPort}`] });
+    const tgt = await ini.getTgt();
+    const st = await ini.serviceTicket(SERVICE);
+    const path = join(work, 'written.ccache');
+    writeCcache(path, { primary: { realm: REALM, name: tgt.client }, credentials: [toCcacheCredential(tgt), toCcacheCredential(st)] });
+    const k = await run('klist', ['-c', `FILE:${path}`], { env: realm.env, timeoutMs: 20_000 });
+    assert.equal(k.code, 0, k.stderr);
+    assert.match(k.stdout, /krbtgt\/TEST\.LOCAL@TEST\.LOCAL/);
+    assert.match(k.stdout, /cifs\/fileserver\.test\.local@TEST\.LOCAL/);
+    const r = await smbclient(['--use-kerberos=required', '-N', '-c', 'ls'], path);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+  });
 
   test('ntlm auth = no: NTLM is refused, Kerberos is not', async () => {
     const r = await smbclient(['--use-kerberos=disabled', '-U', 'test%test', '-c', 'ls'], undefined);

@@ -216,6 +216,14 @@ export class Krb5Initiator {
   }
 }
 
+/** A ccache entry for a ticket (the inverse of fromCache), e.g. to hand tickets to MIT tools. */
+export function toCcacheCredential(t: TicketCred): Credential {
+  return {
+    client: { realm: t.crealm, name: t.client }, server: { realm: t.srealm, name: t.server }, keyType: t.key.type, key: t.key.value,
+    authtime: t.authtime, starttime: t.starttime, endtime: t.endtime, renewTill: t.renewTill, isSkey: false, flags: t.flags, ticket: t.ticket,
+  };
+}
+
 function krbErr(what: string, e: KrbError): KerberosError {
   return new KerberosError(`${what}: KDC error ${e.errorCode}${e.eText ? ` (${e.eText})` : ''}`, e.errorCode);
 }
