@@ -57,6 +57,7 @@ describe('Kerberos: smbclient and the smbts client against smbts with a keytab',
   let ccache: string;
   let tgsTicket: TicketCred;
   const serverLog: string[] = [];
+  const savedConf = process.env.KRB5_CONFIG;
 
   before(async () => {
     realm = await startRealm();
@@ -65,6 +66,8 @@ describe('Kerberos: smbclient and the smbts client against smbts with a keytab',
     await realm.addUser('bob', 'bob-pw');
     await realm.addService(`cifs/other.test.local`, join(realm.dir, 'other.keytab'));
     ccache = await realm.kinit('test', 'test');
+    // The smbts client finds the realm's KDC through krb5.conf, as it would on a real machine.
+    process.env.KRB5_CONFIG = realm.krb5Conf;
     shareDir = await mkdtemp(join(tmpdir(), 'smbts-krb5-share-'));
     work = await mkdtemp(join(tmpdir(), 'smbts-krb5-work-'));
     await writeFile(join(work, 'users.map'), `test = alice@${REALM}\n`);
@@ -81,6 +84,8 @@ describe('Kerberos: smbclient and the smbts client against smbts with a keytab',
   });
 
   after(async () => {
+    if (savedConf === undefined) delete process.env.KRB5_CONFIG;
+    else process.env.KRB5_CONFIG = savedConf;
     await srv?.stop();
     await realm?.stop();
     if (shareDir) await rm(shareDir, { recursive: true, force: true });
@@ -128,7 +133,9 @@ describe('Kerberos: smbclient and the smbts client against smbts with a keytab',
   });
 
   test('smbts client: Kerberos from the ccache and from a password, encrypted', async () => {
-    for (const kerberos of [{ ccache }, { ccache: false as const, realm: REALM, kdc: [`127.0.0.1:${realm.kdcPort}`] }]) {
+    // A fresh kinit cache holds only the TGT: the client asks the KDC (from krb5.conf) for cifs/HOST.
+    const fresh = await realm.kinit('test', 'test');
+    for (const kerberos of [{ ccache: fresh }, { ccache: false as const, realm: REALM, kdc: [`127.0.0.1:${realm.kdcPort}`] }]) {
       const c = await connect(`smb://test@${HOST}:${srv.port}/share`, {
         password: kerberos.ccache ? undefined : 'test', krb5: 'required', encrypt: true,
         kerberos: { ...kerberos, servicePrincipal: SERVICE },
