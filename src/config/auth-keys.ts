@@ -53,13 +53,12 @@ export function applyAuthKey(
 /** Settles the Kerberos settings once every [global] key is read. */
 export function finishAuthConfig(cfg: AuthConfig, st: AuthKeyState, warnings: string[], env: NodeJS.ProcessEnv = process.env): void {
   const method = st.method ?? (st.keytab ? 'dedicated keytab' : undefined);
-  if (method === undefined) return;
   if (method === 'dedicated keytab') {
     if (!st.keytab) warnings.push('kerberos method = dedicated keytab needs "dedicated keytab file"; Kerberos is off');
     else cfg.kerberos = { keytab: st.keytab, realm: st.realm };
   } else if (method === 'system keytab' || method === 'secrets and keytab') {
     cfg.kerberos = { keytab: (env.KRB5_KTNAME ?? '/etc/krb5.keytab').replace(/^(FILE|WRFILE):/i, ''), realm: st.realm };
-  } else if (method !== 'secrets only') {
+  } else if (method !== undefined && method !== 'secrets only') {
     warnings.push(`kerberos method ${JSON.stringify(method)} is not supported; Kerberos is off`);
   }
   if (!cfg.ntlmAuth && !cfg.kerberos) warnings.push('ntlm auth = no without a Kerberos keytab: nobody can log on');
