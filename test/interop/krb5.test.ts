@@ -97,17 +97,17 @@ describe('Kerberos: smbclient and the smbts client against smbts with a keytab',
       env: { ...realm.env, ...(cc ? { KRB5CCNAME: `FILE:${cc}` } : {}) }, cwd: work, timeoutMs: 30_000,
     });
 
-  for (const kind of ['sign', 'encrypt'] as const) {
-    test(`smbclient --use-kerberos=required (${kind}): ls, put, get`, async () => {
+  for (const [kind, proto] of [['sign', 'SMB3_11'], ['encrypt', 'SMB3_11'], ['sign', 'SMB2_10']] as const) {
+    test(`smbclient --use-kerberos=required (${proto}, ${kind}): ls, put, get`, async () => {
       const data = randomBytes(300_000);
       await writeFile(join(work, `up-${kind}.bin`), data);
       const before = serverLog.length;
-      const r = await smbclient(['--use-kerberos=required', '-N', ...protectionArgs(kind), '-m', 'SMB3_11',
-        '-c', `put up-${kind}.bin krb-${kind}.bin; get krb-${kind}.bin down-${kind}.bin; ls`]);
+      const r = await smbclient(['--use-kerberos=required', '-N', ...protectionArgs(kind), '-m', proto,
+        '-c', `put up-${kind}.bin krb-${proto}-${kind}.bin; get krb-${proto}-${kind}.bin down-${proto}-${kind}.bin; ls`]);
       assert.equal(r.code, 0, r.stdout + r.stderr);
-      assert.match(r.stdout, new RegExp(`krb-${kind}\\.bin`));
-      assert.deepEqual(await readFile(join(shareDir, `krb-${kind}.bin`)), data);
-      assert.deepEqual(await readFile(join(work, `down-${kind}.bin`)), data);
+      assert.match(r.stdout, new RegExp(`krb-${proto}-${kind}\\.bin`));
+      assert.deepEqual(await readFile(join(shareDir, `krb-${proto}-${kind}.bin`)), data);
+      assert.deepEqual(await readFile(join(work, `down-${proto}-${kind}.bin`)), data);
       assert.ok(serverLog.slice(before).some((l) => l.includes('kerberos: test@TEST.LOCAL authenticated as test')), serverLog.slice(before).join('\n'));
     });
   }

@@ -127,12 +127,15 @@ export class Krb5Acceptor {
     // Record only authenticators that passed every other check, so garbage cannot fill the cache.
     if (!this.replay.check(req.authenticator.cipher, auth.ctime, now)) return fail(KrbErrorCode.KRB_AP_ERR_REPEAT, 'replayed authenticator');
 
+    if (auth.subkey && (!isSupportedEtype(auth.subkey.type) || auth.subkey.value.length !== enctype(auth.subkey.type).keyBytes)) {
+      return fail(KrbErrorCode.KDC_ERR_ETYPE_NOSUPP, 'authenticator subkey of an unsupported type or size');
+    }
     let sessionKey = (auth.subkey ?? sk).value;
     let token: Buffer | undefined;
     if ((req.apOptions & ApOptions.MUTUAL_REQUIRED) || (gssFlags & GssFlags.MUTUAL)) {
       let subkey: EncryptionKey | undefined;
       if (this.opts.acceptorSubkey !== false) {
-        const type = auth.subkey && isSupportedEtype(auth.subkey.type) ? auth.subkey.type : sk.type;
+        const type = auth.subkey?.type ?? sk.type;
         subkey = { type, value: randomBytes(enctype(type).keyBytes) };
         sessionKey = subkey.value;
       }
