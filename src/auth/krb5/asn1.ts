@@ -49,7 +49,7 @@ export function decInt(t: Tlv): number {
   if (t.tag !== TAG.INTEGER) throw new WireError('krb5: INTEGER expected');
   const c = t.content;
   if (c.length === 0 || c.length > 5) throw new WireError('krb5: bad INTEGER length');
-  let v = BigInt.asIntN(c.length * 8, BigInt('0x' + c.toString('hex')));
+  const v = BigInt.asIntN(c.length * 8, BigInt('0x' + c.toString('hex')));
   if (v < -0x80000000n || v > 0xffffffffn) throw new WireError('krb5: INTEGER out of range');
   return Number(v);
 }
