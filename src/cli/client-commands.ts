@@ -32,7 +32,10 @@ options:
   --dialect D   2.1 | 3.0 | 3.0.2 | 3.1.1 (repeatable; default: all)
   --encrypt     require encryption             --sign   require signing
   --timeout MS  per-request timeout (default 30000)
-password: $SMBTS_PASSWORD, the -A file, or a prompt on the terminal.`;
+  --kerberos    Kerberos only (ticket from the ccache after kinit, or the password)
+  --krb5 MODE   required | auto (Kerberos if possible, else NTLM) | off (default)
+  --service-principal P   Kerberos service to ask for (default cifs/HOST)
+password: $SMBTS_PASSWORD, the -A file, or a prompt on the terminal (not with --kerberos).`;
 
 class UsageError extends Error {}
 
@@ -82,6 +85,8 @@ interface Parsed {
   sign: boolean;
   timeoutMs?: number;
   help?: boolean;
+  krb5?: 'required' | 'auto' | 'off';
+  servicePrincipal?: string;
 }
 
 const DIALECT_NAMES: Record<string, number> = {
@@ -106,6 +111,14 @@ function parseArgs(args: string[]): Parsed {
       case '-q': case '--quiet': p.quiet = true; break;
       case '--encrypt': p.encrypt = true; break;
       case '--sign': p.sign = true; break;
+      case '--kerberos': case '-k': p.krb5 = 'required'; break;
+      case '--krb5': {
+        const v = val();
+        if (v !== 'required' && v !== 'auto' && v !== 'off') throw new UsageError('--krb5 takes required, auto or off');
+        p.krb5 = v;
+        break;
+      }
+      case '--service-principal': p.servicePrincipal = val(); break;
       case '--dialect': {
         const v = val().toLowerCase();
         const d = DIALECT_NAMES[v];
@@ -161,6 +174,8 @@ async function credentials(u: SmbUrl, p: Parsed): Promise<{ user: string; passwo
   }
   password ??= process.env.SMBTS_PASSWORD;
   password ??= u.password;
+  // Kerberos: the ccache's principal and tickets stand in for user and password.
+  if (p.krb5 === 'required') return { user, password: password ?? '', domain };
   if (!user) user = process.env.SMBTS_USER ?? process.env.USER ?? 'guest';
   password ??= await promptPassword(`password for ${domain ? domain + '\\' : ''}${user}@${u.host}: `);
   return { user, password, domain };
@@ -173,8 +188,10 @@ async function open(url: string, p: Parsed): Promise<{ client: SmbClient; path: 
   const opts: ConnectOptions = { password: c.password, domain: c.domain, encrypt: p.encrypt, sign: p.sign };
   if (p.dialects.length) opts.dialects = p.dialects;
   if (p.timeoutMs) opts.timeoutMs = p.timeoutMs;
+  if (p.krb5) opts.krb5 = p.krb5;
+  if (p.servicePrincipal) opts.kerberos = { servicePrincipal: p.servicePrincipal };
   const host = u.host.includes(':') ? `[${u.host}]` : u.host;
-  const shareUrl = `smb://${encodeURIComponent(c.user)}@${host}:${u.port}/${encodeURIComponent(u.share)}`;
+  const shareUrl = `smb://${c.user ? encodeURIComponent(c.user) + '@' : ''}${host}:${u.port}/${encodeURIComponent(u.share)}`;
   const client = await connect(shareUrl, opts);
   return { client, path: '/' + u.path, u };
 }

@@ -14,7 +14,8 @@ import { negotiate, type NegotiateResult } from './negotiate.js';
 import { setupSession, type GssClient, type Session } from './session.js';
 import { ChannelManager, keyId, type ChannelFactory, type ChannelInfo, type MultichannelOptions } from './multichannel.js';
 import { connectTree, validateNegotiate, type Tree } from './tree.js';
-import { createGss } from './auth.js';
+import { gssFactory } from './auth.js';
+import { Krb5Credentials } from './krb5-gss.js';
 import { SmbError, abortable, checkAbort, parse } from './errors.js';
 import type { SmbUrl } from './url.js';
 import { normalizeConnect, type ConnectOptions, type ConnectTarget } from './options.js';
@@ -98,7 +99,11 @@ async function setUp(conn: Connection, u: SmbUrl, options: ConnectOptions, timeo
   if (options.encrypt && !neg.cipherId) {
     throw new SmbError(Status.NOT_SUPPORTED, `encryption requested but dialect 0x${neg.dialect.toString(16)} with this server cannot encrypt`);
   }
-  const gss = (): GssClient => createGss({ user: u.user, password: options.password ?? u.password ?? '', domain: options.domain ?? u.domain, workstation: options.workstation });
+  const password = options.password ?? u.password ?? '';
+  const krb5 = options.krb5 && options.krb5 !== 'off'
+    ? { mode: options.krb5, credentials: new Krb5Credentials({ ...options.kerberos, user: u.user, password, host: u.host }) }
+    : undefined;
+  const gss: () => GssClient = gssFactory({ user: u.user, password, domain: options.domain ?? u.domain, workstation: options.workstation }, krb5);
   const session = await setupSession(conn, neg, {
     gss: gss(),
     requireSigning: !!options.sign,

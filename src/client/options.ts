@@ -6,6 +6,7 @@ import { Status } from '../wire/status.js';
 import { SmbError } from './errors.js';
 import type { MultichannelOptions } from './multichannel.js';
 import { parseSmbUrl, type SmbUrl } from './url.js';
+import type { KerberosOptions, Krb5Mode } from './krb5-gss.js';
 
 export interface ConnectOptions {
   password?: string;
@@ -36,6 +37,10 @@ export interface ConnectOptions {
   multichannel?: MultichannelOptions;
   /** Aborts the connect (rejects with AbortError). */
   signal?: AbortSignal;
+  /** Kerberos: 'off' (default) NTLM only; 'auto' Kerberos when the server offers it and a ticket
+   *  can be had (ccache, password or keytab), else NTLM; 'required' Kerberos or fail. */
+  krb5?: Krb5Mode;
+  kerberos?: KerberosOptions;
 }
 
 /** The object form of connect(): where to connect plus the ConnectOptions. */
@@ -52,7 +57,7 @@ type Kind = 'string' | 'number' | 'boolean' | 'number[]' | 'object' | 'signal';
 const OPTION_KINDS: Record<keyof ConnectOptions, Kind> = {
   password: 'string', domain: 'string', username: 'string', dialects: 'number[]', encrypt: 'boolean', sign: 'boolean',
   timeoutMs: 'number', keepaliveMs: 'number', chunkSize: 'number', depth: 'number', ciphers: 'number[]',
-  workstation: 'string', multichannel: 'object', signal: 'signal',
+  workstation: 'string', multichannel: 'object', signal: 'signal', krb5: 'string', kerberos: 'object',
 };
 const TARGET_KINDS: Record<'host' | 'port' | 'share' | 'path', Kind> = { host: 'string', port: 'number', share: 'string', path: 'string' };
 
