@@ -101,7 +101,8 @@ export function normalizeConnect(target: string | ConnectTarget, options: Connec
     throw bad(`expected an smb:// URL or { host, share, username, ... }, got ${typeof target}`);
   }
   const user = opts.username ?? url.user;
-  if (!user) {
+  // With Kerberos the user may come from the ticket cache (the client principal).
+  if (!user && (opts.krb5 ?? 'off') === 'off') {
     throw new SmbError(Status.INVALID_PARAMETER,
       typeof target === 'string' ? `no user given: put one in the URL (smb://user@${url.host}/${url.share}) or pass { username }` : 'no user given: pass { username }');
   }
