@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Build the optional native addons with node-gyp. Called from "prepare".
+// Build the optional native addons with node-gyp. Called from the "install" script (so it runs for
+// a tarball or registry install too). Reports go to stderr: stdout stays clean for `npm pack --json`.
 //   native/xattr: extended attributes (without it LocalVfs keeps DOS attributes in memory,
-//                 see src/vfs/xattr.ts)
+//                 see src/vfs/xattr.ts) and fallocate / SEEK_DATA (without it SET_ZERO_DATA
+//                 writes zeros instead of punching a hole, see src/vfs/space.ts)
 //   native/aead:  SMB3 AES-GCM/CCM/CMAC into caller-owned buffers on node's own OpenSSL (without it
 //                 src/crypto/ uses node:crypto, see src/crypto/native.ts)
 //
@@ -22,7 +24,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The addons, each optional: without one, the code that uses it falls back as `without` says. */
 const ADDONS = [
-  { name: 'xattr', probe: 'fgetxattr', without: 'DOS attributes stay in memory' },
+  { name: 'xattr', probe: 'fgetxattr', without: 'DOS attributes stay in memory, SET_ZERO_DATA writes zeros' },
   { name: 'aead', probe: 'gcmSeal', without: 'SMB3 crypto uses node:crypto' },
 ];
 
@@ -83,7 +85,7 @@ function build(addon, gyp, nodedir) {
 }
 
 function all(why) {
-  for (const a of ADDONS) process.stdout.write(`smbts: native ${a.name} addon ${why}; ${a.without}\n`);
+  for (const a of ADDONS) process.stderr.write(`smbts: native ${a.name} addon ${why}; ${a.without}\n`);
   process.exit(0);
 }
 
@@ -93,7 +95,7 @@ try {
   const gyp = findNodeGyp();
   if (!gyp) all('not built (node-gyp not found beside npm)');
   const nodedir = headersDir();
-  for (const a of ADDONS) process.stdout.write(build(a, gyp, nodedir) + '\n');
+  for (const a of ADDONS) process.stderr.write(build(a, gyp, nodedir) + '\n');
 } catch (e) {
   all(`not built (${e instanceof Error ? e.message : String(e)})`);
 }

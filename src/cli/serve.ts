@@ -114,6 +114,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const log = quiet ? undefined : (line: string): void => console.log(`${new Date().toISOString()} ${line}`);
   const server = await startServer({ config, users: users.db, host, port, log });
   const adminPath = adminSocketPath(usersFile, server.port);
+  // Never served by a share (read when a share is first used, i.e. after this line).
+  config.privatePaths = [...(config.privatePaths ?? []), usersFile, adminPath];
   const admin = startAdminSocket(adminPath, server);
 
   const shown = host === '0.0.0.0' || host === '::' ? (localAddresses()[0] ?? '127.0.0.1') : host;

@@ -9,14 +9,14 @@ import { decodeReadResponse, encodeReadRequest } from '../wire/read.js';
 import { decodeWriteResponse, encodeWriteRequest } from '../wire/write.js';
 import { ioPool } from '../transport/bufpool.js';
 import { encodeFlushRequest } from '../wire/flush.js';
-import { filetimeToMs } from '../wire/buf.js';
+import { Stats, type FileTimesAndSize } from './stats.js';
 import type { FileId } from '../wire/common.js';
 import { Status } from '../wire/status.js';
 import { FRAME_HEAD, type SmbRequest, type SmbResponse } from './connection.js';
 import type { Tree } from './tree.js';
 import type { RequestOptions } from './session.js';
 import { durableGranted, durableRequest, isDisconnect, MAX_RECOVERIES, type DurableHandleState } from './durable-open.js';
-import { SmbError, parse } from './errors.js';
+import { SmbError, checkAbort, parse } from './errors.js';
 import { queryNetworkOpen, setEndOfFile } from './info.js';
 
 export const DEFAULT_CHUNK = 1024 * 1024;
@@ -33,37 +33,9 @@ export const BULK_IN_FLIGHT = 16 * 1024 * 1024;
 export const WRITE_FRAME_DATA = FRAME_HEAD + 48;
 const EMPTY = Buffer.alloc(0);
 
-export interface Stats {
-  /** Share-relative path ('/'-separated) or entry name for readdir. */
-  name: string;
-  size: number;
-  allocationSize: number;
-  isDirectory: boolean;
-  isFile: boolean;
-  attributes: number;
-  birthtime: Date;
-  atime: Date;
-  mtime: Date;
-  ctime: Date;
-}
-
-export function statsFrom(name: string, v: {
-  creationTime: bigint; lastAccessTime: bigint; lastWriteTime: bigint; changeTime: bigint;
-  endOfFile: bigint; allocationSize: bigint; fileAttributes: number;
-}): Stats {
-  const dir = (v.fileAttributes & FileAttributes.DIRECTORY) !== 0;
-  return {
-    name,
-    size: Number(v.endOfFile),
-    allocationSize: Number(v.allocationSize),
-    isDirectory: dir,
-    isFile: !dir,
-    attributes: v.fileAttributes,
-    birthtime: new Date(filetimeToMs(v.creationTime)),
-    atime: new Date(filetimeToMs(v.lastAccessTime)),
-    mtime: new Date(filetimeToMs(v.lastWriteTime)),
-    ctime: new Date(filetimeToMs(v.changeTime)),
-  };
+/** Attributes of `path` (share-relative, '/'-separated). */
+export function statsFrom(path: string, v: FileTimesAndSize): Stats {
+  return new Stats(path, v);
 }
 
 /** '/a/b/' or 'a\\b' -> 'a\\b' (share-relative, no leading separator); '' is the share root. */
@@ -126,6 +98,8 @@ export interface TransferOptions {
   /** READ/WRITE requests kept in flight. */
   depth?: number;
   onProgress?: (bytes: number) => void;
+  /** Aborts the transfer: the call rejects with AbortError (name 'AbortError', code 'ABORT_ERR'). */
+  signal?: AbortSignal;
 }
 
 export class FileHandle {
@@ -148,12 +122,16 @@ export class FileHandle {
     return (this.created.fileAttributes & FileAttributes.DIRECTORY) !== 0;
   }
 
+  /** Limits of a live channel; with none left, the last ones seen (the next request then fails with a rejection, never a throw here). */
   private get conn(): { maxReadSize: number; maxWriteSize: number; byCredits: number } {
-    // While a reconnect is due, the sizes of the last connection stand (the next request waits for it).
-    const s = this.tree.session;
-    const c = (s.liveChannels().length ? s.channel() : s.channels[0] ?? s.channel()).connection;
-    return { maxReadSize: c.params.maxReadSize, maxWriteSize: c.params.maxWriteSize, byCredits: c.maxPayloadByCredits };
+    const live = this.tree.session.liveChannels();
+    if (live.length === 0) return this.lastLimits;
+    const c = live[0]!.connection;
+    this.lastLimits = { maxReadSize: c.params.maxReadSize, maxWriteSize: c.params.maxWriteSize, byCredits: c.maxPayloadByCredits };
+    return this.lastLimits;
   }
+
+  private lastLimits = { maxReadSize: DEFAULT_CHUNK, maxWriteSize: DEFAULT_CHUNK, byCredits: DEFAULT_CHUNK };
 
   readChunkSize(o: TransferOptions = {}): number {
     const c = this.conn;
@@ -270,6 +248,7 @@ export class FileHandle {
       let got = 0;
       // A short read is only end of file when a further read returns nothing (3.2.5.12).
       while (got < want && off + got < eofAt) {
+        checkAbort(o.signal);
         const data = await this.readChunk(position + off + got, want - got, true);
         if (data.length === 0) { eofAt = Math.min(eofAt, off + got); break; }
         data.copy(out, off + got);
@@ -291,6 +270,7 @@ export class FileHandle {
       const part = buf.subarray(i * chunk, Math.min(buf.length, (i + 1) * chunk));
       let done = 0;
       while (done < part.length) {
+        checkAbort(o.signal);
         const n = await this.writeChunk(position + i * chunk + done, part.subarray(done));
         if (n <= 0) throw new SmbError(Status.DISK_FULL, 'server wrote nothing', displayPath(this.path));
         done += n;
@@ -358,5 +338,6 @@ export const OpenFlags = {
 } as const;
 export type OpenFlag = keyof typeof OpenFlags;
 
+export { Stats };
 export const FILE_OPTIONS = CreateOptions.NON_DIRECTORY_FILE;
 export { decodeCloseResponse, type SmbResponse };

@@ -9,6 +9,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
+import { applyLimitKey, defaultLimits, type Limits } from './limits.js';
+import { applyAuthKey, defaultAuthConfig, finishAuthConfig, type AuthConfig, type AuthKeyState } from './auth-keys.js';
 
 export type EncryptSetting = 'off' | 'desired' | 'required' | 'default';
 export type SigningSetting = 'auto' | 'mandatory' | 'disabled' | 'default' | 'desired';
@@ -19,6 +21,11 @@ export interface ShareConfig {
   readOnly: boolean;
   guestOk: boolean;
   validUsers: string[];
+  /** Samba user lists (server/share-users.ts): names, DOMAIN\name, @group / +group (Unix groups). */
+  invalidUsers?: string[];
+  readList?: string[];
+  writeList?: string[];
+  adminUsers?: string[];
   browseable: boolean;
   comment: string;
   encrypt: EncryptSetting;
@@ -35,7 +42,7 @@ export interface InterfaceConfig {
   rdma?: boolean;
 }
 
-export interface ServerConfig {
+export interface ServerConfig extends AuthConfig {
   port: number;
   interfaces: InterfaceConfig[];
   bindInterfacesOnly: boolean;
@@ -49,8 +56,14 @@ export interface ServerConfig {
   serverString: string;
   /** Path to a user database in smbpasswd format. */
   userDb?: string;
+  /** Host paths of server state no share may expose (besides SMBTS_HOME and userDb; server/private-state.ts). */
+  privatePaths?: string[];
   mapToGuest: 'never' | 'bad user';
+  /** `admin users` of [global]: the server's administrators (srvsvc levels that show paths). */
+  adminUsers?: string[];
   maxChannels: number;
+  /** Resource limits (config/limits.ts, docs/security.md); parseConfig always sets them, defaults when absent. */
+  limits?: Limits;
   /** Always ends with the implicit IPC$ share. */
   shares: ShareConfig[];
   /** Problems found while parsing (unknown keys, bad values); never fatal. */
@@ -310,6 +323,18 @@ function applyShareKey(
     case 'validusers':
       target.validUsers = splitList(value);
       return true;
+    case 'invalidusers':
+      target.invalidUsers = splitList(value);
+      return true;
+    case 'readlist':
+      target.readList = splitList(value);
+      return true;
+    case 'writelist':
+      target.writeList = splitList(value);
+      return true;
+    case 'adminusers':
+      target.adminUsers = splitList(value);
+      return true;
     case 'browseable': case 'browsable': {
       const b = bool();
       if (b !== undefined) target.browseable = b;
@@ -371,10 +396,13 @@ export function parseConfig(text: string, opts: ParseOptions = {}): ServerConfig
     serverString: 'smbts',
     mapToGuest: 'never',
     maxChannels: 32,
+    limits: defaultLimits(),
     shares: [],
     warnings,
     extra: {},
+    ...defaultAuthConfig(),
   };
+  const authKeys: AuthKeyState = {};
   const shareDefaults: ShareDefaults = {
     readOnly: true, guestOk: false, validUsers: [], browseable: true, comment: '', encrypt: 'default',
   };
@@ -469,6 +497,8 @@ export function parseConfig(text: string, opts: ParseOptions = {}): ServerConfig
           break;
         }
         default:
+          if (applyLimitKey(cfg.limits ??= defaultLimits(), e.key, v, where, warnings)) break;
+          if (applyAuthKey(cfg, authKeys, e.key, v, where, warnings, resolvePath)) break;
           if (!applyShareKey(shareDefaults as Partial<ShareConfig>, e.key, v, where, warnings)) {
             cfg.extra[e.key] = v;
             if (!MODULE_KEYS.has(e.key)) warnings.push(`${where}: unknown parameter ignored`);
@@ -478,6 +508,8 @@ export function parseConfig(text: string, opts: ParseOptions = {}): ServerConfig
       }
     }
   }
+  finishAuthConfig(cfg, authKeys, warnings);
+  if (shareDefaults.adminUsers) cfg.adminUsers = shareDefaults.adminUsers;
   if (cfg.minProtocol > cfg.maxProtocol) {
     throw new ConfigError(`server min protocol (0x${cfg.minProtocol.toString(16)}) is above max protocol (0x${cfg.maxProtocol.toString(16)})`);
   }

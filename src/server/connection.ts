@@ -28,6 +28,7 @@ import type { AsyncOp, ConnectionView, FileId, Open, Reply, ShareTree } from './
 import type { InternalContext, ServerCore } from './internal.js';
 import { handlers } from './handlers/index.js';
 import { handleSmb1Negotiate } from './handlers/negotiate.js';
+import { ConnectionLimits, guardFor } from './limits.js';
 
 const RELATED_ID = 0xffffffffffffffffn;
 /** SMBTS_TRACE=1 logs every request and its status. */
@@ -134,7 +135,9 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
   bytesIn = 0;
   bytesOut = 0;
   readonly credits = new CreditWindow();
-  private readonly reader = new FrameReader(undefined, ioPool);
+  /** Frame size limit, deadlines, session and open caps (limits.ts). */
+  readonly limits: ConnectionLimits;
+  private readonly reader: FrameReader;
   private readonly pending = new Map<bigint, Pending>();
   private readonly asyncOps = new Map<bigint, Pending>();
   private nextAsyncId = 1n;
@@ -149,9 +152,12 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.localAddress = `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`;
     socket.setNoDelay(true);
+    this.limits = new ConnectionLimits(server, this.id);
+    this.reader = new FrameReader(this.limits.maxFrame, ioPool);
+    guardFor(server).watch(this);
     // Large frames are read by the kernel straight into pooled buffers when the runtime allows it;
     // otherwise (or for anything already buffered) 'data' chunks go through the FrameReader.
-    const direct = new DirectFrameReader(ioPool, undefined, (frame, filled) => this.onPartialFrame(frame, filled));
+    const direct = new DirectFrameReader(ioPool, this.limits.maxFrame, (frame, filled) => this.onPartialFrame(frame, filled));
     receiveInto(socket, () => direct.next(), (n) => this.onBytes(direct, n));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.server.log(`conn ${this.id}: socket error: ${err.message}`));
@@ -183,6 +189,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
       this.drop(`bad frame: ${(e as Error).message}`);
       return;
     }
+    this.limits.received(frames.length, this.reader.pendingFrame);
     this.dispatch(frames);
   }
 
@@ -196,6 +203,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
       this.drop(`bad frame: ${(e as Error).message}`);
       return;
     }
+    this.limits.received(frames.length, direct.pendingFrame);
     this.dispatch(frames);
   }
 
@@ -261,7 +269,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
         this.early = undefined;
       }
       this.onFrame(f, opener, verifier).then(async () => {
-        if (early) await early.finish();
+        if (early) await early.settle();
         if (recycle) ioPool.release(f);
       }, (e: unknown) => {
         early?.abandon();
@@ -476,6 +484,12 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
     }
 
 
+    const refused = this.limits.admit(h.command, h.sessionId, session);
+    if (refused) {
+      if (h.command === Command.CREATE) chain.cascade = refused; // as a failed CREATE (3.3.5.2.7.2)
+      return reply(refused);
+    }
+
     const pending: Pending = { messageId: h.messageId, asyncId: undefined, controller: new AbortController(), session, interimSent: false };
     const last = index === count - 1;
     const ctx = this.makeContext(h, msg, session, tree, encrypted, chain, pending, charge, () => {
@@ -522,6 +536,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
     if (h.command === Command.CREATE && result.status !== Status.SUCCESS && (result.status >>> 0) >= 0xc0000000) {
       chain.cascade = result.status;
     }
+    if (h.command === Command.SESSION_SETUP) this.limits.sessionSetupDone(h.sessionId, ctx.responseSessionId, result.status);
     if (h.command === Command.SESSION_SETUP || h.command === Command.TREE_CONNECT) {
       chain.session = ctx.signWith ?? session;
       if (ctx.responseTreeId !== undefined) chain.tree = chain.session?.trees.get(ctx.responseTreeId);

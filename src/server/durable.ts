@@ -19,7 +19,7 @@ import type { ServerConfig, ShareConfig } from '../config/config.js';
 import type { Vfs } from '../vfs/types.js';
 import { OplockLevel, Access } from '../wire/constants.js';
 import { LeaseState } from '../wire/constants.js';
-import { onAnyClose, stateOf, attachState, nodeFor } from './open-file.js';
+import { onAnyClose, stateOf, attachState, newNode, opensOfFile } from './open-file.js';
 import { leaseOf } from './leases.js';
 import { closeOpen as closeForTeardown } from './handlers/close.js';
 import { DiskStore } from './store/disk.js';
@@ -156,14 +156,14 @@ function recordOf(open: Open, d: DurableState): OpenRecord {
   const lease = leaseOf(open);
   const st = stateOf(open);
   return {
-    fileId: open.fileId.persistent.toString(), share: open.tree.share.name, path: open.path,
+    fileId: open.fileId.persistent.toString(), share: open.tree.share.name, path: open.path, fileKey: open.fileKey,
     clientGuid: d.clientGuid.toString('hex'), createGuid: d.createGuid?.toString('hex'),
     user: d.user, domain: d.domain, version: d.version, persistent: d.persistent, resilient: d.resilient,
     timeoutMs: d.timeoutMs, grantedAccess: open.grantedAccess, shareAccess: open.shareAccess,
     createOptions: open.createOptions, oplockLevel: open.oplockLevel, deleteOnClose: open.deleteOnClose,
     isDirectory: open.isDirectory,
     lease: lease ? { key: lease.key.toString('hex'), version: lease.version, state: lease.state, epoch: lease.epoch, parentKey: lease.parentKey?.toString('hex') } : undefined,
-    locks: st.node.locks.filter((l) => l.open === open).map((l) => ({ offset: l.offset.toString(), length: l.length.toString(), exclusive: l.exclusive })),
+    locks: [...st.node.locks].filter((l) => l.open === open).map((l) => ({ offset: l.offset.toString(), length: l.length.toString(), exclusive: l.exclusive })),
     disconnectedAt: d.disconnectedAt,
   };
 }
@@ -333,7 +333,7 @@ export function disconnectedOpens(server: ServerState, now = Date.now()): Discon
       share: o.tree.share.name, path: o.path, user: d.domain ? `${d.domain}\\${d.user}` : d.user,
       kind: d.persistent ? 'persistent' : d.resilient ? 'resilient' : d.version === 2 ? 'durable v2' : 'durable v1',
       remainingSeconds: Math.max(0, Math.ceil((d.disconnectedAt + d.timeoutMs - now) / 1000)),
-      locks: stateOf(o).node.locks.filter((l) => l.open === o).length,
+      locks: [...stateOf(o).node.locks].filter((l) => l.open === o).length,
       lease: lease ? leaseName(lease.state) : o.oplockLevel === OplockLevel.BATCH ? 'batch' : o.oplockLevel === OplockLevel.EXCLUSIVE ? 'exclusive' : o.oplockLevel === OplockLevel.II ? 'level2' : '-',
     });
   }
@@ -390,6 +390,12 @@ async function restoreOne(server: RestoreHost, share: ShareConfig, vfs: Vfs, r: 
   const id = BigInt(r.fileId);
   const wantsWrite = (r.grantedAccess & (Access.FILE_WRITE_DATA | Access.FILE_APPEND_DATA)) !== 0;
   const { handle } = await vfs.open(r.path, { create: 'open', read: true, write: wantsWrite && !r.isDirectory, directory: r.isDirectory || undefined });
+  const identity = (await handle.stat().catch(() => undefined))?.identity;
+  // The file was replaced behind the handle while the server was down: the open is gone.
+  if (r.fileKey !== undefined && identity !== r.fileKey) {
+    await handle.close().catch(() => undefined);
+    throw new Error('the file changed identity');
+  }
   const tree: ShareTree = {
     id: 0, share, vfs, isIpc: false, readOnly: share.readOnly, maximalAccess: r.grantedAccess, encrypt: false,
   };
@@ -403,12 +409,14 @@ async function restoreOne(server: RestoreHost, share: ShareConfig, vfs: Vfs, r: 
     grantedAccess: r.grantedAccess, shareAccess: r.shareAccess, createOptions: r.createOptions,
     // A lease comes back with the reconnect (the client names its key then); oplocks stay.
     oplockLevel: r.lease ? OplockLevel.NONE : r.oplockLevel, deleteOnClose: r.deleteOnClose, dirCursor: undefined, extra: new Map(),
+    fileKey: identity,
   };
-  const node = nodeFor(server, tree, open.path);
+  const others = opensOfFile(server, tree, open.path, open.fileKey);
+  const node = others.length ? stateOf(others[0]!).node : newNode();
   attachState(open, node);
   server.reserveFileId(id);
   server.registerOpen(open);
-  for (const l of r.locks) node.locks.push({ open, offset: BigInt(l.offset), length: BigInt(l.length), exclusive: l.exclusive });
+  for (const l of r.locks) node.locks.add({ open, offset: BigInt(l.offset), length: BigInt(l.length), exclusive: l.exclusive });
   if (r.lease) open.extra.set('durable.restoredLease', r.lease);
   const d: DurableState = {
     version: r.version, persistent: true, resilient: !!r.resilient, timeoutMs: r.timeoutMs,

@@ -9,13 +9,16 @@ import type { Authenticator, ServerCore, TeardownReason } from './internal.js';
 import type { Session } from './session.js';
 import type { Connection } from './connection.js';
 import type { ServerConfig, ShareConfig } from '../config/config.js';
+import { privateStatePaths, stateHome } from './private-state.js';
 import type { Vfs } from '../vfs/types.js';
 import { LocalVfs } from '../vfs/local.js';
 import { keepDisconnected } from './durable.js';
+import { foldCase } from '../vfs/path.js';
 import { msToFiletime } from '../wire/buf.js';
 import type { UserDb } from '../auth/userdb.js';
 import { NtlmServer } from '../auth/ntlm-server.js';
-import { SpnegoServer } from '../auth/spnego.js';
+import { OID_KRB5, OID_MS_KRB5, OID_NTLMSSP, SpnegoServer, serverNegotiateHint } from '../auth/spnego.js';
+import { Krb5Service } from '../auth/krb5/service.js';
 import type { RpcServerInfo } from '../rpc/iface.js';
 
 /** close.ts may export `closeOpen` (types.ts OpenCloser). */
@@ -32,9 +35,14 @@ export class ServerStateImpl implements ServerCore {
   readonly connections = new Set<Connection>();
   readonly notifier: Notifier;
   readonly leasing: boolean;
+  readonly negotiateHint: Buffer;
+  /** Kerberos acceptor shared by every exchange (one replay cache), when a keytab is configured. */
+  private readonly krb5: Krb5Service | undefined;
   private readonly opens = new Map<bigint, Open>();
   /** share name (folded) -> opens of that share, for opensByPath. */
   private readonly opensByShare = new Map<string, Set<Open>>();
+  /** Open.fileKey -> opens of that file (every stream, every share: one identity per file). */
+  private readonly opensByKey = new Map<string, Set<Open>>();
   private readonly vfs = new Map<string, Vfs>();
   private nextFileId = 1n;
 
@@ -44,6 +52,13 @@ export class ServerStateImpl implements ServerCore {
     private readonly logger: (line: string) => void,
   ) {
     this.leasing = exported<boolean>(createModule, 'SUPPORTS_LEASING') === true;
+    this.krb5 = config.kerberos ? new Krb5Service({
+      keytabPath: config.kerberos.keytab, realm: config.kerberos.realm, usernameMap: config.usernameMap,
+      userExists: (name) => users.lookup(name, '') !== undefined, log: (l) => this.log(l),
+    }) : undefined;
+    this.negotiateHint = serverNegotiateHint([
+      ...(this.krb5 ? [OID_MS_KRB5, OID_KRB5] : []), ...(config.ntlmAuth === false ? [] : [OID_NTLMSSP]),
+    ]);
     this.notifier = {
       sendUnsolicited: (sessionId: bigint, command: number, body: Buffer, preferConnectionId?: number): void => {
         const s = this.sessions.get(sessionId);
@@ -80,14 +95,14 @@ export class ServerStateImpl implements ServerCore {
   }
 
   newAuthenticator(): Authenticator {
-    const ntlm = new NtlmServer({
+    const ntlm = this.config.ntlmAuth === false ? undefined : new NtlmServer({
       lookup: this.users.lookup,
       serverName: this.config.netbiosName,
       domainName: this.config.workgroup,
       allowGuest: this.config.mapToGuest === 'bad user',
       allowAnonymous: true,
     });
-    const spnego = new SpnegoServer(ntlm);
+    const spnego = new SpnegoServer(ntlm, this.krb5);
     return { step: (token: Buffer) => spnego.accept(token) };
   }
 
@@ -107,12 +122,17 @@ export class ServerStateImpl implements ServerCore {
     return this.config.shares.find((s) => s.name.toLowerCase() === n);
   }
 
+  /** Serves share `name` from `vfs` instead of a LocalVfs on its path (startServer's `vfs` option). */
+  useVfs(name: string, vfs: Vfs): void {
+    this.vfs.set(name.toLowerCase(), vfs);
+  }
+
   vfsFor(share: ShareConfig): Vfs | undefined {
     if (share.ipc) return undefined;
     const key = share.name.toLowerCase();
     let v = this.vfs.get(key);
     if (!v) {
-      v = new LocalVfs(share.path, { label: share.name });
+      v = new LocalVfs(share.path, { label: share.name, hiddenPaths: privateStatePaths(this.config), stateHome: stateHome() });
       this.vfs.set(key, v);
     }
     return v;
@@ -144,21 +164,36 @@ export class ServerStateImpl implements ServerCore {
     let set = this.opensByShare.get(key);
     if (!set) this.opensByShare.set(key, (set = new Set()));
     set.add(open);
+    if (open.fileKey !== undefined) {
+      let byKey = this.opensByKey.get(open.fileKey);
+      if (!byKey) this.opensByKey.set(open.fileKey, (byKey = new Set()));
+      byKey.add(open);
+    }
   }
 
   unregisterOpen(open: Open): void {
     if (this.opens.get(open.fileId.persistent) === open) this.opens.delete(open.fileId.persistent);
     if (open.session.opens.get(open.fileId.volatile) === open) open.session.opens.delete(open.fileId.volatile);
     this.opensByShare.get(open.tree.share.name.toLowerCase())?.delete(open);
+    if (open.fileKey !== undefined) {
+      const byKey = this.opensByKey.get(open.fileKey);
+      if (byKey?.delete(open) && byKey.size === 0) this.opensByKey.delete(open.fileKey);
+    }
+  }
+
+  opensByFile(fileKey: string): Open[] {
+    const set = this.opensByKey.get(fileKey);
+    return set ? [...set] : [];
   }
 
   /** Opens by current path (scans the share's opens so renames need no re-indexing). */
   opensByPath(shareName: string, path: string): Open[] {
     const set = this.opensByShare.get(shareName.toLowerCase());
     if (!set) return [];
-    const want = path.toLowerCase();
+    // The lookup's own folding rule (vfs/path.ts foldCase), never another one.
+    const want = foldCase(path);
     const out: Open[] = [];
-    for (const o of set) if (o.path.toLowerCase() === want) out.push(o);
+    for (const o of set) if (foldCase(o.path) === want) out.push(o);
     return out;
   }
 
@@ -193,9 +228,10 @@ export class ServerStateImpl implements ServerCore {
 
   // ------------------------------------------------------------------ rpc
 
-  rpcInfo(): RpcServerInfo {
+  rpcInfo(callerIsAdmin = false): RpcServerInfo {
     const config = this.config;
     return {
+      callerIsAdmin,
       serverName: config.netbiosName,
       domain: config.workgroup,
       comment: config.serverString,
