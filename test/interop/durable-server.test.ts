@@ -254,10 +254,13 @@ describe('persistent handles across kill -9 and restart', { timeout: 120_000 }, 
       await c.close();
       await idle.close();
     }
-    const st = JSON.parse(statusText) as { disconnectedOpens?: Array<{ path: string; kind: string; remainingSeconds: number }> };
+    type Status = { disconnectedOpens?: Array<{ path: string; kind: string; remainingSeconds: number; locks: number }> };
+    const parsed = JSON.parse(statusText) as Status | Status[];
+    const st = Array.isArray(parsed) ? parsed[0]! : parsed; // one entry per running server
     const d = st.disconnectedOpens?.find((o) => o.path === 'idle.bin');
     assert.ok(d, `status lists the open: ${statusText.slice(0, 500)}`);
     assert.equal(d.kind, 'persistent');
     assert.ok(d.remainingSeconds > 0 && d.remainingSeconds <= 60, String(d.remainingSeconds));
+    assert.equal(d.locks, 1);
   });
 });
