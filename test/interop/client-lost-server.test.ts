@@ -126,8 +126,9 @@ describe('client against a lost server', () => {
       it(`${name}: ${fault} mid-transfer rejects`, async () => {
         const relay = new Relay(server.port);
         await relay.listen();
-        // A short request timeout so a stalled server is given up on quickly.
-        const c = await connect(`smb://u@127.0.0.1:${relay.port}/mem`, { password: 'p', timeoutMs: 1000 });
+        // A short request timeout so a stalled server is given up on quickly; no reconnect (the relay
+        // would let it succeed: durable-client.test.ts covers that path).
+        const c = await connect(`smb://u@127.0.0.1:${relay.port}/mem`, { password: 'p', timeoutMs: 1000, reconnect: { attempts: 0 } });
         try {
           const start = relay.up + relay.down;
           const p = call(c).then(() => undefined, (e: unknown) => e);
@@ -156,7 +157,7 @@ describe('client against a lost server', () => {
   it('a client call after the server is gone rejects; close() resolves', async () => {
     const relay = new Relay(server.port);
     await relay.listen();
-    const c = await connect(`smb://u@127.0.0.1:${relay.port}/mem`, { password: 'p', timeoutMs: 1000 });
+    const c = await connect(`smb://u@127.0.0.1:${relay.port}/mem`, { password: 'p', timeoutMs: 1000, reconnect: { attempts: 0 } });
     relay.fault('kill');
     await new Promise((r) => setTimeout(r, 50));
     await assert.rejects(c.stat('big.bin'), SmbError);
