@@ -3,7 +3,8 @@
 import type { Handler, ShareTree } from '../types.js';
 import { internal } from '../internal.js';
 import { decodeTreeConnectRequest, encodeTreeConnectResponse } from '../../wire/tree-connect.js';
-import { Dialect, ShareFlags, ShareType } from '../../wire/constants.js';
+import { Dialect, ShareCapabilities, ShareFlags, ShareType } from '../../wire/constants.js';
+import { dfsRole } from '../../config/dfs.js';
 import { Status } from '../../wire/status.js';
 
 /** FILE_ALL_ACCESS and FILE_GENERIC_READ | FILE_GENERIC_EXECUTE (MS-DTYP 2.4.3 / MS-SMB2 2.2.13.1). */
@@ -58,7 +59,7 @@ export const handler: Handler = async (c) => {
   const tree: ShareTree = {
     id,
     share,
-    vfs: ctx.server.vfsFor(share),
+    vfs: dfsRole(share) === 'proxy' ? undefined : ctx.server.vfsFor(share), // a proxy share is only a referral
     isIpc,
     readOnly,
     maximalAccess,
@@ -68,10 +69,13 @@ export const handler: Handler = async (c) => {
   ctx.responseTreeId = id;
   let shareFlags = isIpc ? ShareFlags.NO_CACHING : ShareFlags.MANUAL_CACHING;
   if (encrypt) shareFlags |= ShareFlags.ENCRYPT_DATA;
+  // 2.2.10: a DFS share says so, so the client sends DFS paths and expects PATH_NOT_COVERED.
+  const dfs = !isIpc && dfsRole(share) !== undefined;
+  if (dfs) shareFlags |= ShareFlags.DFS | ShareFlags.DFS_ROOT;
   const body = encodeTreeConnectResponse({
     shareType: isIpc ? ShareType.PIPE : ShareType.DISK,
     shareFlags,
-    capabilities: 0,
+    capabilities: dfs ? ShareCapabilities.DFS : 0,
     maximalAccess,
   });
   return { status: Status.SUCCESS, body };
