@@ -22,6 +22,8 @@ import {
   statsFrom, type OpenFlag, type Stats, type TransferOptions,
 } from './file.js';
 import { listDirectory, renamePath, setDeleteOnClose, type DirEntry } from './info.js';
+import { DfsResolver, SessionPool, type DfsOptions, type Routed } from './dfs.js';
+import { isUnreachable, type DfsCacheInfo } from './dfs-cache.js';
 
 export interface ConnectOptions {
   password?: string;
@@ -48,6 +50,8 @@ export interface ConnectOptions {
    * maxChannels-1 more connections to it (default maxChannels 1 = off). See multichannel.ts.
    */
   multichannel?: MultichannelOptions;
+  /** DFS (dfs.ts): follow referrals (default on; false = never). */
+  dfs?: DfsOptions | false;
 }
 
 export interface ReaddirOptions {
@@ -98,6 +102,15 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
     const tree = await connectTree(session, u.host, u.share, !!options.encrypt);
     await validateNegotiate(tree, neg);
     const client = new SmbClient(conn, neg, session, tree, u.path, options);
+    if (options.dfs !== false) {
+      const pool = new SessionPool({
+        user: u.user, password: options.password ?? u.password ?? '', domain: options.domain ?? u.domain, workstation: options.workstation,
+        dialects: options.dialects, encrypt: options.encrypt, sign: options.sign, ciphers: options.ciphers,
+        timeoutMs, keepaliveMs: options.keepaliveMs ?? 60_000,
+      });
+      pool.adopt(u.host, u.port, conn, session, tree);
+      client.dfs = new DfsResolver(pool, { host: u.host, port: u.port }, options.dfs ?? {});
+    }
     if ((options.multichannel?.maxChannels ?? 1) > 1) {
       await client.startMultichannel({
         port: u.port, timeoutMs, keepaliveMs: options.keepaliveMs ?? 60_000, dialects: options.dialects,
@@ -115,6 +128,10 @@ export class SmbClient {
   private readonly opens = new Map<bigint, FileHandle>();
   private mc: ChannelManager | undefined;
   private closing = false;
+  /** DFS resolver (connect() sets it unless options.dfs is false). */
+  dfs: DfsResolver | undefined;
+  /** The DFS target each open handle came through (mid-transfer failover). */
+  private readonly routes = new WeakMap<FileHandle, Routed<unknown>['via']>();
 
   constructor(
     private readonly conn: Connection,
@@ -166,6 +183,21 @@ export class SmbClient {
     return this.base ? `${this.base}/${p}` : p;
   }
 
+  /**
+   * Runs `op` where `p` (share-relative, already resolved) really lives: on this tree, or through
+   * DFS referrals and the cache on a target's tree (STATUS_PATH_NOT_COVERED is followed).
+   */
+  private async at<T>(p: string, op: (tree: Tree, rel: string) => Promise<T>): Promise<Routed<T>> {
+    if (!this.dfs) return { value: await op(this.tree, p), tree: this.tree };
+    const unc = `\\${this.conn.opts.host}\\${this.tree.share}\\${p.replace(/\//g, '\\')}`;
+    return this.dfs.route(unc, (tree, rel) => op(tree, rel.replace(/\\/g, '/')));
+  }
+
+  /** The DFS referral cache: entries, TTL left, targets and the hint (like /proc/fs/cifs/dfscache). */
+  dfsCache(): DfsCacheInfo[] {
+    return this.dfs?.list() ?? [];
+  }
+
   private xfer(o: TransferOptions = {}): TransferOptions {
     return { chunkSize: this.options.chunkSize, depth: this.options.depth ?? DEFAULT_DEPTH, ...o };
   }
@@ -184,7 +216,9 @@ export class SmbClient {
   async open(path: string, flags: OpenFlag = 'r'): Promise<FileHandle> {
     const f = OpenFlags[flags];
     if (!f) throw new SmbError(Status.INVALID_PARAMETER, `unknown open flags "${String(flags)}"`);
-    const h = await openFile(this.tree, this.resolve(path), { access: f.access, disposition: f.disposition, options: FILE_OPTIONS });
+    const r = await this.at(this.resolve(path), (t, p) => openFile(t, p, { access: f.access, disposition: f.disposition, options: FILE_OPTIONS }));
+    const h = r.value;
+    if (r.via) this.routes.set(h, r.via);
     if (flags.startsWith('a')) appendMode(h);
     this.track(h);
     return h;
@@ -231,10 +265,12 @@ export class SmbClient {
   /** Attributes of `path`, in one round trip: CREATE + CLOSE(POSTQUERY_ATTRIB) compounded. */
   async stat(path: string): Promise<Stats> {
     const p = this.resolve(path);
-    const create = createRequest(p, { access: Access.FILE_READ_ATTRIBUTES, disposition: CreateDisposition.OPEN, options: 0 });
     const close = closeRequest({ persistent: 0xffffffffffffffffn, volatile: 0xffffffffffffffffn }, true, true);
-    const [cr, cl] = await this.tree.compound([create, close], { path: displayPath(p) }, false);
-    if (cr!.header.status !== Status.SUCCESS) throw new SmbError(cr!.header.status, undefined, displayPath(p));
+    const [cr, cl] = (await this.at(p, async (tree, rel) => {
+      const rs = await tree.compound([createRequest(rel, { access: Access.FILE_READ_ATTRIBUTES, disposition: CreateDisposition.OPEN, options: 0 }), close], { path: displayPath(p) }, false);
+      if (rs[0]!.header.status !== Status.SUCCESS) throw new SmbError(rs[0]!.header.status, undefined, displayPath(p));
+      return rs;
+    })).value;
     const c = parse(() => decodeCreateResponse(cr!.msg));
     const name = displayPath(p);
     if (cl!.header.status === Status.SUCCESS) {
@@ -262,8 +298,12 @@ export class SmbClient {
         attributes: FileAttributes.DIRECTORY,
       });
       const close = closeRequest({ persistent: 0xffffffffffffffffn, volatile: 0xffffffffffffffffn }, false, true);
-      const [cr] = await this.tree.compound([create, close], {}, false);
-      if (cr!.header.status !== Status.SUCCESS) throw new SmbError(cr!.header.status, undefined, displayPath(dir));
+      await this.at(dir, async (tree, rel) => {
+        const [cr] = await tree.compound([rel === dir ? create : createRequest(rel, {
+          access: Access.FILE_READ_ATTRIBUTES, disposition: CreateDisposition.CREATE, options: CreateOptions.DIRECTORY_FILE, attributes: FileAttributes.DIRECTORY,
+        }), close], {}, false);
+        if (cr!.header.status !== Status.SUCCESS) throw new SmbError(cr!.header.status, undefined, displayPath(dir));
+      });
     };
     if (!o.recursive) return mk(p);
     const parts = p.split(/[\\/]+/).filter(Boolean);
@@ -289,10 +329,10 @@ export class SmbClient {
 
   private async list(path: string): Promise<DirEntry[]> {
     const p = this.resolve(path);
-    const h = await openFile(this.tree, p, {
+    const h = (await this.at(p, (t, rel) => openFile(t, rel, {
       access: Access.FILE_LIST_DIRECTORY | Access.FILE_READ_ATTRIBUTES | Access.SYNCHRONIZE,
       disposition: CreateDisposition.OPEN, options: CreateOptions.DIRECTORY_FILE,
-    });
+    }))).value;
     try {
       return (await listDirectory(h)).filter((e) => e.name !== '.' && e.name !== '..');
     } finally {
@@ -324,11 +364,11 @@ export class SmbClient {
   }
 
   private async deletePath(p: string, dir: boolean): Promise<void> {
-    const h = await openFile(this.tree, p, {
+    const h = (await this.at(p, (t, rel) => openFile(t, rel, {
       access: Access.DELETE | Access.FILE_READ_ATTRIBUTES,
       disposition: CreateDisposition.OPEN,
       options: (dir ? CreateOptions.DIRECTORY_FILE : CreateOptions.NON_DIRECTORY_FILE),
-    });
+    }))).value;
     try {
       await setDeleteOnClose(h);
     } finally {
@@ -340,9 +380,12 @@ export class SmbClient {
   async rename(from: string, to: string, o: { replace?: boolean } = {}): Promise<void> {
     const src = this.resolve(from);
     const dst = this.resolve(to);
-    const h = await openFile(this.tree, src, { access: Access.DELETE | Access.FILE_READ_ATTRIBUTES | Access.SYNCHRONIZE, disposition: CreateDisposition.OPEN, options: 0 });
+    const h = (await this.at(src, (t, rel) => openFile(t, rel, { access: Access.DELETE | Access.FILE_READ_ATTRIBUTES | Access.SYNCHRONIZE, disposition: CreateDisposition.OPEN, options: 0 }))).value;
     try {
-      await renamePath(h, dst, !!o.replace);
+      // The target name is relative to the share the source resolved to (a cached link maps it too).
+      const d = await this.at(dst, async (t, rel) => ({ t, rel }));
+      if (d.value.t !== h.tree) throw new SmbError(Status.NOT_SAME_DEVICE, `cannot rename across DFS targets`, displayPath(dst));
+      await renamePath(h, d.value.rel, !!o.replace);
     } finally {
       await h.close();
     }
@@ -361,15 +404,29 @@ export class SmbClient {
    * server reports the end.
    */
   async download(path: string, localPath: string, o: TransferOptions = {}): Promise<number> {
-    const h = await this.open(path, 'r');
+    let h = await this.open(path, 'r');
     let fd: number | undefined;
+    const done = { bytes: 0 };
     try {
       fd = await fsCall<number>((cb) => fsOpen(localPath, 'w', 0o666, cb));
-      return await downloadTo(h, fd, this.bulk(o, h.readChunkSize({ chunkSize: Number.MAX_SAFE_INTEGER })), o.onProgress);
+      for (let failovers = 0; ; failovers++) {
+        try {
+          await downloadTo(h, fd, this.bulk(o, h.readChunkSize({ chunkSize: Number.MAX_SAFE_INTEGER })), o.onProgress, done);
+          return done.bytes;
+        } catch (e) {
+          // DFS failover (seed 003): the target died mid-transfer. Reopen the path (the next target,
+          // the hint moved past the dead one) and go on from the bytes already written.
+          const via = this.routes.get(h);
+          if (!via || !this.dfs || !isUnreachable(e) || failovers >= via.entry.targets.length) throw e;
+          this.dfs.targetFailed(via);
+          await h.close().catch(() => undefined);
+          h = await this.open(path, 'r');
+        }
+      }
     } finally {
       const f = fd;
       if (f !== undefined) await fsCall<void>((cb) => fsClose(f, cb)).catch(() => undefined);
-      await h.close();
+      await h.close().catch(() => undefined);
     }
   }
 
@@ -528,6 +585,7 @@ export class SmbClient {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    await this.dfs?.close(this.conn);
     if (this.session.liveChannels().length === 0) {
       await this.mc?.close();
       await this.conn.close();
@@ -568,13 +626,16 @@ async function writeAll(fd: number, buf: Buffer): Promise<void> {
 }
 
 /** download(): READs in order of offset, `depth` in flight; answers are written in the same order. */
-async function downloadTo(h: FileHandle, fd: number, x: { chunk: number; depth: number }, onProgress?: (n: number) => void): Promise<number> {
+async function downloadTo(h: FileHandle, fd: number, x: { chunk: number; depth: number }, onProgress?: (n: number) => void,
+  done: { bytes: number } = { bytes: 0 }): Promise<number> {
   interface Req { off: number; want: number; p: Promise<Buffer> }
   const queue: Req[] = [];
-  let next = 0;
+  // Resumes at done.bytes (a failover reopened the file elsewhere); fd's position is there already.
+  const start = done.bytes;
+  let next = start;
   // Read up to the size known at open, then probe with one more READ for growth or the end.
-  let limit = Math.max(h.size, 1);
-  let written = 0;
+  let limit = Math.max(h.size, start + 1);
+  let written = start;
   let writing: Promise<void> = Promise.resolve();
   let writeError: unknown;
   const issue = (): void => {
@@ -610,6 +671,7 @@ async function downloadTo(h: FileHandle, fd: number, x: { chunk: number; depth: 
       writing = writing.then(() => writeAll(fd, data)).then(() => {
         ioPool.release(data);
         written += data.length;
+        done.bytes = written;
         onProgress?.(data.length);
       }, (e: unknown) => { writeError ??= e; });
       // At most one chunk waiting for the disk besides the one being written: the READs wait
@@ -618,7 +680,7 @@ async function downloadTo(h: FileHandle, fd: number, x: { chunk: number; depth: 
     }
     await writing;
     if (writeError !== undefined) throw writeError;
-    return written;
+    return written - start;
   } catch (e) {
     await writing; // never leave a write running on an fd the caller is about to close
     throw e;
