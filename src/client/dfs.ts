@@ -161,13 +161,13 @@ export class DfsResolver {
   }
 
   /** Asks `host` for a referral for `path` (MS-DFSC 3.1.4.2, sent as FSCTL on IPC$, MS-SMB2 3.2.4.20.3). */
-  async fetch(host: string, path: string): Promise<{ response: DfsReferralResponse; server: string }> {
+  async fetch(host: string, path: string, level = 4): Promise<{ response: DfsReferralResponse; server: string }> {
     const ipc = await this.pool.tree(host, this.portOf(host), 'IPC$');
     this.referrals++;
     const res = await ipc.request({
       command: Command.IOCTL,
       body: encodeIoctlRequest({
-        ctlCode: Fsctl.DFS_GET_REFERRALS, fileId: RELATED_FILE_ID, input: encodeDfsReferralRequest({ maxReferralLevel: 4, requestFileName: path }),
+        ctlCode: Fsctl.DFS_GET_REFERRALS, fileId: RELATED_FILE_ID, input: encodeDfsReferralRequest({ maxReferralLevel: level, requestFileName: path }),
         maxInputResponse: 0, maxOutputResponse: MAX_REFERRAL_BYTES, flags: IoctlFlags.IS_FSCTL,
       }),
       payloadSize: MAX_REFERRAL_BYTES,

@@ -3,7 +3,7 @@
 //   msdfs proxy = \host\share     the share is only a referral to another share (needs no path)
 //   msdfs shuffle referrals = yes targets of a link in random order per referral
 //   host msdfs = no               ([global]) no DFS at all (Samba's default is yes)
-//   msdfs ttl = 300               smbts only (Samba answers 300 s): TimeToLive of every referral, s
+//   msdfs ttl = 600               smbts only (Samba always answers 600 s): TimeToLive of every referral, s
 import { parseBool } from './config.js';
 
 export interface MsdfsConfig {
@@ -16,7 +16,7 @@ export interface MsdfsConfig {
   host: boolean;
 }
 
-export const DEFAULT_MSDFS_TTL = 300;
+export const DEFAULT_MSDFS_TTL = 600;
 
 export function defaultMsdfs(): MsdfsConfig {
   return { root: false, shuffle: false, ttl: DEFAULT_MSDFS_TTL, host: true };

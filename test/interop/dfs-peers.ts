@@ -17,6 +17,8 @@ export interface DfsPeer {
   /** Directory of each share by name. */
   dirs: Record<string, string>;
   stop(): Promise<void>;
+  /** Dies at once (SIGKILL for smbd, sockets destroyed for smbts): a target lost mid-use. */
+  kill(): Promise<void>;
 }
 
 /** Waits until host:445 accepts connections. */
@@ -91,6 +93,10 @@ export async function startSambaDfs(host: string, shares: ShareSpec[], extraGlob
   const pid = child.pid!;
   return {
     host, dirs,
+    async kill() {
+      killGroup(pid, 'SIGKILL');
+      killSambaHelpers(conf, 'SIGKILL');
+    },
     async stop() {
       killGroup(pid, 'SIGTERM');
       const deadline = Date.now() + 5_000;
@@ -122,6 +128,7 @@ export async function startSmbtsDfs(host: string, shares: ShareSpec[], extraGlob
   const srv = await startServer({ config: parseConfig(lines.join('\n')), users: db, host, port: DFS_PORT });
   return {
     host, dirs,
+    async kill() { await srv.close(); },
     async stop() {
       await srv.close();
       await rm(root, { recursive: true, force: true }).catch(() => {});

@@ -1,0 +1,189 @@
+// DFS end to end (docs/dfs.md): smbts and Samba as DFS roots and as link targets, each on its own
+// 127.0.11.x:445 (referral targets are always port 445), followed by smbclient and by the smbts
+// client: referrals v1-v4, the cache (TTL, hint, refresh), failover at connect and mid-transfer,
+// loops and link targets that look like local paths.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes, createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { missingTools } from './peers.js';
+import { startSambaDfs, startSmbtsDfs, smbclientAt, type DfsPeer } from './dfs-peers.js';
+import { connect, SmbError, type SmbClient } from '../../src/client/index.js';
+import { Status } from '../../src/wire/status.js';
+import { DfsEntryFlags, DfsHeaderFlags, DfsServerType } from '../../src/wire/dfs.js';
+
+const ROOT = '127.0.11.2';      // smbts DFS root
+const SAMBA_T = '127.0.11.3';   // Samba target
+const SMBTS_T = '127.0.11.4';   // smbts target (also the replica of REPLICA)
+const SAMBA_ROOT = '127.0.11.5';
+const REPLICA = '127.0.11.6';   // Samba replica, killed mid-transfer
+const DOWN = '127.0.11.9';      // nothing listens here
+
+const skip = missingTools(['smbd', 'smbclient']);
+const hello = 'hello from samba\n';
+const xdata = 'hello from smbts\n';
+const big = randomBytes(48 * 1024 * 1024 + 12345);
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+describe('DFS', { skip, timeout: 120_000 }, () => {
+  const peers: DfsPeer[] = [];
+  let replica: DfsPeer;
+  let tmp: string;
+  const clients: SmbClient[] = [];
+  const open = async (url: string): Promise<SmbClient> => {
+    const c = await connect(url, { timeoutMs: 5000, dfs: { refreshTickMs: 200 } });
+    clients.push(c);
+    return c;
+  };
+
+  before(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'smbts-dfs-test-'));
+    const links = {
+      tosamba: `msdfs:${SAMBA_T}\\share`,
+      tots: `msdfs:${SMBTS_T}\\data`,
+      both: `msdfs:${DOWN}\\share,${SMBTS_T}\\data`,
+      repl: `msdfs:${REPLICA}\\share,${SMBTS_T}\\data`,
+      loop: `msdfs:${ROOT}\\dfs\\loop`,
+      esc: 'msdfs:..\\..\\etc',
+    };
+    const [a, b, r] = await Promise.all([
+      startSambaDfs(SAMBA_T, [{ name: 'share', files: { 'hello.txt': hello } }]),
+      startSmbtsDfs(SMBTS_T, [{ name: 'data', files: { 'x.txt': xdata, 'big.bin': big } }]),
+      startSambaDfs(REPLICA, [{ name: 'share', files: { 'big.bin': big } }]),
+    ]);
+    replica = r;
+    peers.push(a, b, r);
+    peers.push(await startSmbtsDfs(ROOT, [
+      { name: 'dfs', options: ['msdfs root = yes'], links, files: { 'local.txt': 'root\n' } },
+      { name: 'short', options: ['msdfs root = yes', 'msdfs ttl = 2'], links: { tots: `msdfs:${SMBTS_T}\\data` } },
+      { name: 'shuffled', options: ['msdfs root = yes', 'msdfs shuffle referrals = yes'], links: { many: `msdfs:${'abcdefgh'.split('').map((h) => `${h}\\s`).join(',')}` } },
+      { name: 'proxy', options: [`msdfs proxy = \\${SMBTS_T}\\data`], noPath: true },
+      { name: 'plain' },
+    ]));
+    peers.push(await startSambaDfs(SAMBA_ROOT, [{ name: 'dfs', options: ['msdfs root = yes'], links: { tosamba: links.tosamba, tots: links.tots } }]));
+  });
+
+  after(async () => {
+    for (const c of clients) await c.close().catch(() => undefined);
+    await Promise.all(peers.map((p) => p.stop().catch(() => undefined)));
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('smbclient follows links of an smbts DFS root to a Samba and an smbts target, and an msdfs proxy share', async () => {
+    const out = join(tmp, 'sc');
+    const r = await smbclientAt(ROOT, 'dfs', ['-c', `get tosamba\\hello.txt ${out}1; get tots\\x.txt ${out}2; ls`]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(await readFile(out + '1', 'utf8'), hello);
+    assert.equal(await readFile(out + '2', 'utf8'), xdata);
+    assert.match(r.stdout, /local\.txt/);
+    const p = await smbclientAt(ROOT, 'proxy', ['-c', `get x.txt ${out}3`]);
+    assert.equal(p.code, 0, p.stdout + p.stderr);
+    assert.equal(await readFile(out + '3', 'utf8'), xdata);
+  });
+
+  it('smbts root: tree flags, PATH_NOT_COVERED, referrals v1-v4 with TTL, root referral, NOT_FOUND off DFS', async () => {
+    const raw = await connect(`smb://test:test@${ROOT}/dfs`, { timeoutMs: 5000, dfs: false });
+    clients.push(raw);
+    assert.ok(raw.tree.shareFlags & 0x3, 'SMB2_SHAREFLAG_DFS | DFS_ROOT');
+    await assert.rejects(raw.stat('tots/x.txt'), (e: SmbError) => e.status === Status.PATH_NOT_COVERED);
+    await assert.rejects(raw.stat('tots'), (e: SmbError) => e.status === Status.PATH_NOT_COVERED);
+    assert.equal((await raw.readFile('local.txt')).toString(), 'root\n');
+    const c = await open(`smb://test:test@${ROOT}/dfs`);
+    const dfs = c.dfs!;
+    for (const level of [1, 2, 3, 4]) {
+      const { response: r } = await dfs.fetch(ROOT, `\\${ROOT}\\dfs\\both\\sub\\f.txt`, level);
+      assert.equal(r.pathConsumed, `\\${ROOT}\\dfs\\both`.length * 2);
+      assert.equal(r.referralHeaderFlags, DfsHeaderFlags.STORAGE_SERVERS);
+      assert.deepEqual(r.referrals.map((e) => e.networkAddress), [`\\${DOWN}\\share`, `\\${SMBTS_T}\\data`]);
+      assert.ok(r.referrals.every((e) => e.version === level));
+      if (level >= 2) assert.ok(r.referrals.every((e) => e.timeToLive === 600));
+      if (level === 4) assert.equal(r.referrals[0]!.referralEntryFlags, DfsEntryFlags.TARGET_SET_BOUNDARY);
+    }
+    const root = (await dfs.fetch(ROOT, `\\${ROOT}\\dfs`)).response;
+    assert.equal(root.referrals[0]!.serverType, DfsServerType.ROOT);
+    assert.equal(root.referrals[0]!.networkAddress, `\\${ROOT}\\dfs`);
+    assert.equal((await dfs.fetch(ROOT, `\\${ROOT}\\short\\tots`)).response.referrals[0]!.timeToLive, 2);
+    await assert.rejects(dfs.fetch(ROOT, `\\${ROOT}\\plain\\x`), (e: SmbError) => e.status === Status.NOT_FOUND);
+    await assert.rejects(dfs.fetch(ROOT, `\\${ROOT}\\dfs\\local.txt`), (e: SmbError) => e.status === Status.NOT_FOUND);
+    // msdfs shuffle referrals: eight targets come back in more than one order.
+    const orders = new Set<string>();
+    for (let i = 0; i < 6; i++) orders.add((await dfs.fetch(ROOT, `\\${ROOT}\\shuffled\\many`)).response.referrals.map((e) => e.networkAddress).join());
+    assert.ok(orders.size > 1, 'shuffled');
+  });
+
+  it('a link target is a referral, never a local path: msdfs:..\\..\\etc does not escape the share', async () => {
+    const raw = clients.find((c) => !c.dfs)!;
+    await assert.rejects(raw.readFile('esc/passwd'), (e: SmbError) => e.status === Status.PATH_NOT_COVERED);
+    const c = await open(`smb://test:test@${ROOT}/dfs`);
+    await assert.rejects(c.readFile('esc/passwd'), SmbError);
+  });
+
+  it('smbts client follows a Samba DFS root to a Samba and an smbts target; the cache shows TTL and hint', async () => {
+    const c = await open(`smb://test:test@${SAMBA_ROOT}/dfs`);
+    assert.equal((await c.readFile('tosamba/hello.txt')).toString(), hello);
+    assert.equal((await c.readFile('/tots/x.txt')).toString(), xdata);
+    assert.deepEqual((await c.readdir('tots')).sort(), ['big.bin', 'x.txt']);
+    const list = c.dfsCache();
+    const e = list.find((x) => x.path.toLowerCase() === `\\${SAMBA_ROOT}\\dfs\\tots`);
+    assert.ok(e, JSON.stringify(list));
+    assert.equal(e.serverType, 'link');
+    assert.equal(e.ttl, 600); // Samba's REFERRAL_TTL
+    assert.ok(e.ttlLeft > 590 && e.ttlLeft <= 600);
+    assert.equal(e.hint, `\\${SMBTS_T}\\data`);
+    // A second access is answered from the cache: no new referral.
+    const n = c.dfs!.referrals;
+    assert.equal((await c.readFile('tots/x.txt')).toString(), xdata);
+    assert.equal(c.dfs!.referrals, n);
+  });
+
+  it('failover at connect: the first target is down, the second serves, the hint moves to it', async () => {
+    const c = await open(`smb://test:test@${ROOT}/dfs`);
+    assert.equal((await c.readFile('both/x.txt')).toString(), xdata);
+    const e = c.dfsCache().find((x) => x.path.endsWith('\\both'))!;
+    assert.deepEqual(e.targets, [`\\${DOWN}\\share`, `\\${SMBTS_T}\\data`]);
+    assert.equal(e.hint, `\\${SMBTS_T}\\data`);
+    // The next open goes straight to the hint (no connect attempt to the dead one: fast).
+    const t0 = Date.now();
+    assert.equal((await c.stat('both/x.txt')).size, xdata.length);
+    assert.ok(Date.now() - t0 < 1000);
+  });
+
+  it('expired entries are refreshed before they expire (msdfs ttl = 2)', async () => {
+    const c = await open(`smb://test:test@${ROOT}/short`);
+    assert.equal((await c.readFile('tots/x.txt')).toString(), xdata);
+    const n = c.dfs!.referrals;
+    await new Promise((r) => setTimeout(r, 3000));
+    const e = c.dfsCache().find((x) => x.path.endsWith('\\tots'))!;
+    assert.ok(c.dfs!.referrals > n, 'refresher asked again');
+    assert.ok(e.ttlLeft > 0, `entry live after 1.5 TTLs (ttlLeft ${e.ttlLeft})`);
+  });
+
+  it('a link loop ends in a clear error', async () => {
+    const c = await open(`smb://test:test@${ROOT}/dfs`);
+    const t0 = Date.now();
+    await assert.rejects(c.stat('loop/x'), (e: SmbError) => e.status === Status.PATH_NOT_COVERED && /loop/.test(e.message));
+    assert.ok(Date.now() - t0 < 10_000);
+  });
+
+  it('the connected target dies mid-transfer: the download completes on the replica, byte identical', async () => {
+    const c = await open(`smb://test:test@${ROOT}/dfs`);
+    assert.equal((await c.stat('repl/big.bin')).size, big.length);
+    assert.equal(c.dfsCache().find((x) => x.path.endsWith('\\repl'))!.hint, `\\${REPLICA}\\share`);
+    const out = join(tmp, 'big.out');
+    let got = 0;
+    let killed = false;
+    const n = await c.download('repl/big.bin', out, {
+      chunkSize: 1024 * 1024, depth: 2,
+      onProgress: (k) => {
+        got += k;
+        if (!killed && got >= 4 * 1024 * 1024) { killed = true; void replica.kill(); }
+      },
+    });
+    assert.ok(killed);
+    assert.equal(n, big.length);
+    assert.equal(sha(await readFile(out)), sha(big));
+    assert.equal(c.dfsCache().find((x) => x.path.endsWith('\\repl'))!.hint, `\\${SMBTS_T}\\data`);
+  });
+});
