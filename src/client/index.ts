@@ -4,3 +4,5 @@ export { SmbError } from './errors.js';
 export { FileHandle, type Stats, type TransferOptions, type OpenFlag } from './file.js';
 export { parseSmbUrl, type SmbUrl } from './url.js';
 export { type ChannelInfo, type ChannelState, type MultichannelOptions } from './multichannel.js';
+export { type DfsCacheInfo } from './dfs-cache.js';
+export { type DfsOptions } from './dfs.js';

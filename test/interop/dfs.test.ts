@@ -8,7 +8,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { missingTools } from './peers.js';
+import { missingTools, repoRoot, run } from './peers.js';
 import { startSambaDfs, startSmbtsDfs, smbclientAt, type DfsPeer } from './dfs-peers.js';
 import { connect, SmbError, type SmbClient } from '../../src/client/index.js';
 import { Status } from '../../src/wire/status.js';
@@ -158,6 +158,19 @@ describe('DFS', { skip, timeout: 120_000 }, () => {
     const e = c.dfsCache().find((x) => x.path.endsWith('\\tots'))!;
     assert.ok(c.dfs!.referrals > n, 'refresher asked again');
     assert.ok(e.ttlLeft > 0, `entry live after 1.5 TTLs (ttlLeft ${e.ttlLeft})`);
+  });
+
+  it('`smbts dfs URL` resolves the path and prints entries, TTL left, targets and the hint', async () => {
+    const r = await run(process.execPath, [join(repoRoot(), 'bin', 'smbts.js'), 'dfs', `smb://test@${ROOT}/dfs/both/x.txt`], {
+      env: { ...process.env, SMBTS_PASSWORD: 'test' }, timeoutMs: 30_000,
+    });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /resolved: ok/);
+    const lines = r.stdout.split('\n');
+    const entry = lines.find((l) => l.startsWith(`\\${ROOT}\\dfs\\both  type=link ttl=600s left=`));
+    assert.ok(entry && entry.endsWith(`server=${ROOT}`), r.stdout);
+    assert.ok(lines.includes(`  * \\${SMBTS_T}\\data  (hint)`), r.stdout);
+    assert.ok(lines.includes(`    \\${DOWN}\\share`), r.stdout);
   });
 
   it('a link loop ends in a clear error', async () => {
