@@ -109,7 +109,7 @@ export async function startSambaDfs(host: string, shares: ShareSpec[], extraGlob
 }
 
 /** An in-process smbts on host:445 serving `shares`. */
-export async function startSmbtsDfs(host: string, shares: ShareSpec[], extraGlobal: string[] = []): Promise<DfsPeer> {
+export async function startSmbtsDfs(host: string, shares: ShareSpec[], extraGlobal: string[] = [], port = DFS_PORT): Promise<DfsPeer & { port: number }> {
   const { startServer } = await import('../../src/server/index.js');
   const { parseConfig } = await import('../../src/config/config.js');
   const { UserDb } = await import('../../src/auth/userdb.js');
@@ -125,9 +125,9 @@ export async function startSmbtsDfs(host: string, shares: ShareSpec[], extraGlob
   }
   const db = UserDb.empty();
   db.add(DEFAULT_USER, DEFAULT_PASS);
-  const srv = await startServer({ config: parseConfig(lines.join('\n')), users: db, host, port: DFS_PORT });
+  const srv = await startServer({ config: parseConfig(lines.join('\n')), users: db, host, port });
   return {
-    host, dirs,
+    host, dirs, port: srv.port,
     async kill() { await srv.close(); },
     async stop() {
       await srv.close();
