@@ -231,25 +231,48 @@ export class SmbClient {
   }
 
   async readFile(path: string, o: TransferOptions = {}): Promise<Buffer> {
-    const h = await this.open(path, 'r');
-    try {
-      const data = await h.read(0, undefined, this.xfer(o));
-      // The file may have grown since the open: keep reading until a short read.
-      if (data.length === h.size) {
-        const more: Buffer[] = [data];
-        let off = data.length;
-        for (;;) {
-          const c = await h.readChunk(off, h.readChunkSize(this.xfer(o)));
-          if (c.length === 0) break;
-          more.push(Buffer.from(c));
-          off += c.length;
-        }
-        return more.length === 1 ? data : Buffer.concat(more);
+    for (let failovers = 0; ; failovers++) {
+      const h = await this.open(path, 'r');
+      let data: Buffer;
+      try {
+        data = await this.readAll(h, o);
+      } catch (e) {
+        await h.close().catch(() => undefined);
+        if (this.failedOver(h, e, failovers)) continue; // read it again from the next target
+        throw e;
       }
-      return data;
-    } finally {
       await h.close();
+      return data;
     }
+  }
+
+  /**
+   * DFS failover (seed 003) for an operation on `h` that failed with `e`: true when `h` came
+   * through a DFS link, the target is unreachable and another target is left to try (the hint
+   * has moved past the dead one, so the next open goes there).
+   */
+  private failedOver(h: FileHandle, e: unknown, failovers: number): boolean {
+    const via = this.routes.get(h);
+    if (!via || !this.dfs || !isUnreachable(e) || failovers + 1 >= via.entry.targets.length) return false;
+    this.dfs.targetFailed(via);
+    return true;
+  }
+
+  private async readAll(h: FileHandle, o: TransferOptions): Promise<Buffer> {
+    const data = await h.read(0, undefined, this.xfer(o));
+    // The file may have grown since the open: keep reading until a short read.
+    if (data.length === h.size) {
+      const more: Buffer[] = [data];
+      let off = data.length;
+      for (;;) {
+        const c = await h.readChunk(off, h.readChunkSize(this.xfer(o)));
+        if (c.length === 0) break;
+        more.push(Buffer.from(c));
+        off += c.length;
+      }
+      return more.length === 1 ? data : Buffer.concat(more);
+    }
+    return data;
   }
 
   async writeFile(path: string, data: Buffer | Uint8Array | string, o: TransferOptions = {}): Promise<void> {
@@ -416,9 +439,7 @@ export class SmbClient {
         } catch (e) {
           // DFS failover (seed 003): the target died mid-transfer. Reopen the path (the next target,
           // the hint moved past the dead one) and go on from the bytes already written.
-          const via = this.routes.get(h);
-          if (!via || !this.dfs || !isUnreachable(e) || failovers >= via.entry.targets.length) throw e;
-          this.dfs.targetFailed(via);
+          if (!this.failedOver(h, e, failovers)) throw e;
           await h.close().catch(() => undefined);
           h = await this.open(path, 'r');
         }

@@ -30,6 +30,7 @@ const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 describe('DFS', { skip, timeout: 120_000 }, () => {
   const peers: DfsPeer[] = [];
   let replica: DfsPeer;
+  let smbtsTarget: DfsPeer;
   let tmp: string;
   const clients: SmbClient[] = [];
   const open = async (url: string): Promise<SmbClient> => {
@@ -54,6 +55,7 @@ describe('DFS', { skip, timeout: 120_000 }, () => {
       startSambaDfs(REPLICA, [{ name: 'share', files: { 'big.bin': big } }]),
     ]);
     replica = r;
+    smbtsTarget = b;
     peers.push(a, b, r);
     peers.push(await startSmbtsDfs(ROOT, [
       { name: 'dfs', options: ['msdfs root = yes'], links, files: { 'local.txt': 'root\n' } },
@@ -198,5 +200,27 @@ describe('DFS', { skip, timeout: 120_000 }, () => {
     assert.equal(n, big.length);
     assert.equal(sha(await readFile(out)), sha(big));
     assert.equal(c.dfsCache().find((x) => x.path.endsWith('\\repl'))!.hint, `\\${SMBTS_T}\\data`);
+  });
+
+  it('readFile fails over too: the smbts target dies mid-read, the (restarted) Samba replica finishes it', async () => {
+    const c = await open(`smb://test:test@${ROOT}/dfs`);
+    const again = await startSambaDfs(REPLICA, [{ name: 'share', files: { 'big.bin': big } }]);
+    peers.push(again);
+    const e0 = c.dfsCache().find((x) => x.path.endsWith('\\repl'));
+    // A fresh client: the entry comes from a referral, hint = the first target (the replica). Move it.
+    if (!e0) await c.stat('repl/big.bin');
+    c.dfs!.cache.updateHint(c.dfs!.cache.findNoReq(`\\${ROOT}\\dfs\\repl`)!.entry, `\\${SMBTS_T}\\data`);
+    let got = 0;
+    let killed = false;
+    const data = await c.readFile('repl/big.bin', {
+      chunkSize: 1024 * 1024, depth: 2,
+      onProgress: (k) => {
+        got += k;
+        if (!killed && got >= 4 * 1024 * 1024) { killed = true; void smbtsTarget.kill(); }
+      },
+    });
+    assert.ok(killed);
+    assert.equal(sha(data), sha(big));
+    assert.equal(c.dfsCache().find((x) => x.path.endsWith('\\repl'))!.hint, `\\${REPLICA}\\share`);
   });
 });
