@@ -48,6 +48,7 @@ describe('DFS', { skip, timeout: 120_000 }, () => {
       repl: `msdfs:${REPLICA}\\share,${SMBTS_T}\\data`,
       loop: `msdfs:${ROOT}\\dfs\\loop`,
       esc: 'msdfs:..\\..\\etc',
+      nest: `msdfs:${SAMBA_ROOT}\\dfs`, // a link to another DFS root
     };
     const [a, b, r] = await Promise.all([
       startSambaDfs(SAMBA_T, [{ name: 'share', files: { 'hello.txt': hello } }]),
@@ -138,6 +139,14 @@ describe('DFS', { skip, timeout: 120_000 }, () => {
     const n = c.dfs!.referrals;
     assert.equal((await c.readFile('tots/x.txt')).toString(), xdata);
     assert.equal(c.dfs!.referrals, n);
+  });
+
+  it('nested links: an smbts link to a Samba DFS root whose link goes to an smbts target', async () => {
+    const c = await open(`smb://test:test@${ROOT}/dfs`);
+    assert.equal((await c.readFile('nest/tots/x.txt')).toString(), xdata);
+    const paths = c.dfsCache().map((e) => e.path.toLowerCase()).sort();
+    assert.deepEqual(paths, [`\\${ROOT}\\dfs\\nest`, `\\${SAMBA_ROOT}\\dfs\\tots`]);
+    assert.equal((await c.stat('nest/tots/x.txt')).size, xdata.length);
   });
 
   it('failover at connect: the first target is down, the second serves, the hint moves to it', async () => {
