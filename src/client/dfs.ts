@@ -47,6 +47,8 @@ export interface Credentials {
 
 interface PoolEntry {
   host: string;
+  /** The caller's own connection (connect()): never replaced behind its back. */
+  pinned?: boolean;
   conn: Connection;
   session: Session;
   trees: Map<string, Promise<Tree>>;
@@ -66,7 +68,7 @@ export class SessionPool {
   /** Registers a session made elsewhere (the one connect() opened). */
   adopt(host: string, port: number, conn: Connection, session: Session, tree: Tree): void {
     const trees = new Map<string, Promise<Tree>>([[tree.share.toLowerCase(), Promise.resolve(tree)]]);
-    this.sessions.set(this.key(host, port), Promise.resolve({ host, conn, session, trees }));
+    this.sessions.set(this.key(host, port), Promise.resolve({ host, pinned: true, conn, session, trees }));
   }
 
   private async session(host: string, port: number): Promise<PoolEntry> {
@@ -75,6 +77,8 @@ export class SessionPool {
     if (have) {
       const e = await have.catch(() => undefined);
       if (e && !e.conn.closed) return e;
+      // The URL's connection died: its failure is the caller's to see (DFS targets elsewhere still work).
+      if (e?.pinned) throw new SmbError(Status.CONNECTION_DISCONNECTED, `connection to ${host} closed`);
       if (this.sessions.get(k) === have) this.sessions.delete(k);
     }
     const p = this.open(host, port);

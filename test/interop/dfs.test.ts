@@ -6,6 +6,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { missingTools, repoRoot, run } from './peers.js';
@@ -20,11 +21,32 @@ const SMBTS_T = '127.0.11.4';   // smbts target (also the replica of REPLICA)
 const SAMBA_ROOT = '127.0.11.5';
 const REPLICA = '127.0.11.6';   // Samba replica, killed mid-transfer
 const DOWN = '127.0.11.9';      // nothing listens here
+const HOLE = '127.0.11.7';      // a TCP relay to REPLICA that can swallow everything (blackhole)
 
 const skip = missingTools(['smbd', 'smbclient']);
 const hello = 'hello from samba\n';
 const xdata = 'hello from smbts\n';
 const big = randomBytes(48 * 1024 * 1024 + 12345);
+/** host:445 relaying to `to`:445; after blackhole() nothing passes either way and nothing is closed. */
+async function relay(host: string, to: string): Promise<{ blackhole(): void; close(): Promise<void> }> {
+  const socks = new Set<net.Socket>();
+  let dropping = false;
+  const srv = net.createServer((c) => {
+    const up = net.connect({ host: to, port: 445 });
+    socks.add(c).add(up);
+    for (const s of [c, up]) s.on('error', () => { c.destroy(); up.destroy(); });
+    c.on('data', (b: Buffer) => { if (!dropping) up.write(b); });
+    up.on('data', (b: Buffer) => { if (!dropping) c.write(b); });
+    c.on('close', () => up.destroy());
+    up.on('close', () => c.destroy());
+  });
+  await new Promise<void>((r) => srv.listen(445, host, r));
+  return {
+    blackhole: () => { dropping = true; },
+    close: () => new Promise<void>((r) => { for (const s of socks) s.destroy(); srv.close(() => r()); }),
+  };
+}
+
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 describe('DFS', { skip, timeout: 120_000 }, () => {
@@ -49,6 +71,7 @@ describe('DFS', { skip, timeout: 120_000 }, () => {
       loop: `msdfs:${ROOT}\\dfs\\loop`,
       esc: 'msdfs:..\\..\\etc',
       nest: `msdfs:${SAMBA_ROOT}\\dfs`, // a link to another DFS root
+      held: `msdfs:${HOLE}\\share,${SMBTS_T}\\data`,
     };
     const [a, b, r] = await Promise.all([
       startSambaDfs(SAMBA_T, [{ name: 'share', files: { 'hello.txt': hello } }]),
@@ -189,6 +212,32 @@ describe('DFS', { skip, timeout: 120_000 }, () => {
     const t0 = Date.now();
     await assert.rejects(c.stat('loop/x'), (e: SmbError) => e.status === Status.PATH_NOT_COVERED && /loop/.test(e.message));
     assert.ok(Date.now() - t0 < 10_000);
+  });
+
+  it('the connected target is blackholed mid-transfer: the request times out, the download completes on the other target', async () => {
+    const hole = await relay(HOLE, REPLICA);
+    try {
+      const c = await connect(`smb://test:test@${ROOT}/dfs`, { timeoutMs: 1500, dfs: { refreshTickMs: 0 } });
+      clients.push(c);
+      assert.equal((await c.stat('held/big.bin')).size, big.length);
+      assert.equal(c.dfsCache().find((x) => x.path.endsWith('\\held'))!.hint, `\\${HOLE}\\share`);
+      const out = join(tmp, 'held.out');
+      let got = 0;
+      let dropped = false;
+      const n = await c.download('held/big.bin', out, {
+        chunkSize: 1024 * 1024, depth: 2,
+        onProgress: (k) => {
+          got += k;
+          if (!dropped && got >= 4 * 1024 * 1024) { dropped = true; hole.blackhole(); }
+        },
+      });
+      assert.ok(dropped);
+      assert.equal(n, big.length);
+      assert.equal(sha(await readFile(out)), sha(big));
+      assert.equal(c.dfsCache().find((x) => x.path.endsWith('\\held'))!.hint, `\\${SMBTS_T}\\data`);
+    } finally {
+      await hole.close();
+    }
   });
 
   it('the connected target dies mid-transfer: the download completes on the replica, byte identical', async () => {
