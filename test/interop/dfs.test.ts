@@ -104,6 +104,7 @@ describe('DFS', { skip, timeout: 120_000 }, () => {
     assert.equal(await readFile(out + '1', 'utf8'), hello);
     assert.equal(await readFile(out + '2', 'utf8'), xdata);
     assert.match(r.stdout, /local\.txt/);
+    assert.match(r.stdout, /tosamba\s+Dr?\s+0 /, 'links are listed as directories (reparse points), as Samba lists them');
     const p = await smbclientAt(ROOT, 'proxy', ['-c', `get x.txt ${out}3`]);
     assert.equal(p.code, 0, p.stdout + p.stderr);
     assert.equal(await readFile(out + '3', 'utf8'), xdata);

@@ -35,3 +35,28 @@ export async function refuseDfsLink(share: ShareConfig, path: string): Promise<v
   if (role !== 'root' || path === '') return;
   if (await findLink(share.path, path.split('/'))) throw new NtStatusError(Status.PATH_NOT_COVERED);
 }
+
+/** FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_REPARSE_POINT (MS-FSCC 2.6). */
+const LINK_ATTRIBUTES = 0x10 | 0x400;
+
+/**
+ * Directory entries of a DFS root that are msdfs links are listed as directories with the
+ * reparse-point attribute, as Samba lists them (Windows Explorer then opens them as folders and
+ * meets PATH_NOT_COVERED). Only symlink entries are looked at: one readlink each.
+ */
+export async function markDfsLinks(
+  share: ShareConfig, dir: string,
+  entries: Array<{ name: string; attributes: number; endOfFile: bigint; allocationSize: bigint }>,
+  isLink: (name: string) => boolean,
+): Promise<void> {
+  if (dfsRole(share) !== 'root') return;
+  const base = dir === '' ? [] : dir.split('/');
+  for (const e of entries) {
+    if (e.name === '.' || e.name === '..' || !isLink(e.name)) continue;
+    const link = await findLink(share.path, [...base, e.name]);
+    if (!link || link.components !== base.length + 1) continue;
+    e.attributes = LINK_ATTRIBUTES;
+    e.endOfFile = 0n;
+    e.allocationSize = 0n;
+  }
+}
