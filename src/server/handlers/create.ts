@@ -102,7 +102,7 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
 
   const parsed = parseSmbPath(req.name);
   const path = parsed.path;
-  await refuseDfsLink(tree.share, parsed.base); // a DFS link is a referral, never a local path
+  if (isDfsShare(tree.share)) await refuseDfsLink(tree.share, parsed.base); // a DFS link is a referral, never a local path
   const disposition = DISPOSITION[req.createDisposition]!;
   const wantDir = !!(req.createOptions & Opt.DIRECTORY_FILE);
   const wantNonDir = !!(req.createOptions & Opt.NON_DIRECTORY_FILE);
