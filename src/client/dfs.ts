@@ -123,7 +123,11 @@ export class SessionPool {
     await Promise.all(all.map(async (p) => {
       const e = await p.catch(() => undefined);
       if (!e || e.conn === keep) return;
-      await e.session.logoff().catch(() => undefined);
+      // Polite but bounded: a stalled target must not make close() hang.
+      let t: NodeJS.Timeout | undefined;
+      const limit = new Promise<void>((r) => { t = setTimeout(r, Math.min(5000, this.creds.timeoutMs)); });
+      await Promise.race([e.session.logoff().catch(() => undefined), limit]);
+      clearTimeout(t);
       await e.conn.close();
     }));
   }
