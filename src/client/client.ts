@@ -495,7 +495,8 @@ export class SmbClient {
         pos += want;
       }
     };
-    return new Readable({
+    let failovers = 0;
+    const readable = new Readable({
       highWaterMark: 4 * 1024 * 1024,
       construct: (cb) => {
         this.open(path, 'r').then((fh) => {
@@ -507,22 +508,7 @@ export class SmbClient {
         }, (e: Error) => cb(e));
       },
       read(this: Readable) {
-        fill();
-        const next = inflight.shift();
-        if (!next) { this.push(null); return; }
-        next.p.then((data) => {
-          if (data.length === 0) { inflight = []; limit = pos; this.push(null); return; }
-          if (data.length < next.want) {
-            // Short read: what was queued after it starts at the wrong offset; re-issue from here.
-            inflight = [];
-            pos = next.off + data.length;
-            if (o.end === undefined) limit = Math.max(limit, pos + 1);
-          } else if (o.end === undefined && pos >= limit && inflight.length === 0) {
-            limit = pos + h!.readChunkSize(x); // probe for growth / EOF with one more read
-          }
-          x.onProgress?.(data.length);
-          this.push(data);
-        }, (e: Error) => this.destroy(e));
+        pull(this);
       },
       destroy: (err, cb) => {
         const fh = h;
@@ -530,6 +516,35 @@ export class SmbClient {
         Promise.allSettled(inflight.map((r) => r.p)).then(() => (fh ? fh.close() : undefined)).then(() => cb(err), () => cb(err));
       },
     });
+    const pull = (stream: Readable): void => {
+      fill();
+      const next = inflight.shift();
+      if (!next) { stream.push(null); return; }
+      next.p.then((data) => {
+        if (data.length === 0) { inflight = []; limit = pos; stream.push(null); return; }
+        if (data.length < next.want) {
+          // Short read: what was queued after it starts at the wrong offset; re-issue from here.
+          inflight = [];
+          pos = next.off + data.length;
+          if (o.end === undefined) limit = Math.max(limit, pos + 1);
+        } else if (o.end === undefined && pos >= limit && inflight.length === 0) {
+          limit = pos + h!.readChunkSize(x); // probe for growth / EOF with one more read
+        }
+        x.onProgress?.(data.length);
+        stream.push(data);
+      }, (e: Error) => {
+        // DFS failover: the target died under the stream. Everything before next.off was pushed;
+        // reopen on the next target and go on from there.
+        const dead = h;
+        if (!dead || !this.failedOver(dead, e, failovers++)) { stream.destroy(e); return; }
+        inflight = [];
+        pos = next.off;
+        h = undefined;
+        void dead.close().catch(() => undefined);
+        this.open(path, 'r').then((fh) => { h = fh; pull(stream); }, (e2: Error) => stream.destroy(e2));
+      });
+    };
+    return readable;
   }
 
   /** A Writable to the file (created/truncated); chunk writes are pipelined within `depth`. */

@@ -21,6 +21,18 @@ export interface DfsPeer {
   kill(): Promise<void>;
 }
 
+/** Whether something already accepts connections on host:445 (a leftover server would answer for ours). */
+async function inUse(host: string): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const s = createConnection({ host, port: DFS_PORT }, () => { s.destroy(); resolve(true); });
+    s.on('error', () => resolve(false));
+  });
+}
+
+async function mustBeFree(host: string): Promise<void> {
+  if (await inUse(host)) throw new Error(`${host}:${DFS_PORT} is already in use (a leftover server?)`);
+}
+
 /** Waits until host:445 accepts connections. */
 async function waitFor(host: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -58,6 +70,7 @@ async function fillShare(dir: string, s: ShareSpec): Promise<void> {
 
 /** A private smbd on host:445 with `shares` (the first also gets the default [share] path). */
 export async function startSambaDfs(host: string, shares: ShareSpec[], extraGlobal: string[] = []): Promise<DfsPeer> {
+  await mustBeFree(host);
   const { root, shareDir } = await makeSambaRoot('smbts-dfs-samba-', true);
   const conf = join(root, 'smb.conf');
   const dirs: Record<string, string> = { share: shareDir };
@@ -113,6 +126,7 @@ export async function startSmbtsDfs(host: string, shares: ShareSpec[], extraGlob
   const { startServer } = await import('../../src/server/index.js');
   const { parseConfig } = await import('../../src/config/config.js');
   const { UserDb } = await import('../../src/auth/userdb.js');
+  if (port === DFS_PORT) await mustBeFree(host);
   const root = await mkdtemp(join(tmpdir(), 'smbts-dfs-'));
   const dirs: Record<string, string> = {};
   const lines = ['[global]', ...extraGlobal.map((l) => '  ' + l), ''];

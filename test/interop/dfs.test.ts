@@ -22,6 +22,7 @@ const SAMBA_ROOT = '127.0.11.5';
 const REPLICA = '127.0.11.6';   // Samba replica, killed mid-transfer
 const DOWN = '127.0.11.9';      // nothing listens here
 const HOLE = '127.0.11.7';      // a TCP relay to REPLICA that can swallow everything (blackhole)
+const HOLE2 = '127.0.11.8';     // the same in front of SMBTS_T
 
 const skip = missingTools(['smbd', 'smbclient']);
 const hello = 'hello from samba\n';
@@ -72,9 +73,10 @@ describe('DFS', { skip, timeout: 120_000 }, () => {
       esc: 'msdfs:..\\..\\etc',
       nest: `msdfs:${SAMBA_ROOT}\\dfs`, // a link to another DFS root
       held: `msdfs:${HOLE}\\share,${SMBTS_T}\\data`,
+      held2: `msdfs:${HOLE2}\\data,${SAMBA_T}\\share`,
     };
     const [a, b, r] = await Promise.all([
-      startSambaDfs(SAMBA_T, [{ name: 'share', files: { 'hello.txt': hello } }]),
+      startSambaDfs(SAMBA_T, [{ name: 'share', files: { 'hello.txt': hello, 'big.bin': big } }]),
       startSmbtsDfs(SMBTS_T, [{ name: 'data', files: { 'x.txt': xdata, 'big.bin': big } }]),
       startSambaDfs(REPLICA, [{ name: 'share', files: { 'big.bin': big } }]),
     ]);
@@ -259,6 +261,28 @@ describe('DFS', { skip, timeout: 120_000 }, () => {
     assert.equal(n, big.length);
     assert.equal(sha(await readFile(out)), sha(big));
     assert.equal(c.dfsCache().find((x) => x.path.endsWith('\\repl'))!.hint, `\\${SMBTS_T}\\data`);
+  });
+
+  it('a read stream fails over too: its target is blackholed mid-stream, the stream ends byte identical', async () => {
+    const hole = await relay(HOLE2, SMBTS_T);
+    try {
+      const c = await connect(`smb://test:test@${ROOT}/dfs`, { timeoutMs: 1500, dfs: { refreshTickMs: 0 } });
+      clients.push(c);
+      const parts: Buffer[] = [];
+      let got = 0;
+      let dropped = false;
+      const s = c.createReadStream('held2/big.bin', { chunkSize: 1024 * 1024, depth: 2 });
+      for await (const chunk of s) {
+        parts.push(chunk as Buffer);
+        got += (chunk as Buffer).length;
+        if (!dropped && got >= 4 * 1024 * 1024) { dropped = true; hole.blackhole(); }
+      }
+      assert.ok(dropped);
+      assert.equal(sha(Buffer.concat(parts)), sha(big));
+      assert.equal(c.dfsCache().find((x) => x.path.endsWith('\\held2'))!.hint, `\\${SAMBA_T}\\share`);
+    } finally {
+      await hole.close();
+    }
   });
 
   it('readFile fails over too: the smbts target dies mid-read, the (restarted) Samba replica finishes it', async () => {
