@@ -13,7 +13,10 @@ import { missingTools, repoRoot, run } from './peers.js';
 import { startSambaDfs, startSmbtsDfs, smbclientAt, type DfsPeer } from './dfs-peers.js';
 import { connect, SmbError, type SmbClient } from '../../src/client/index.js';
 import { Status } from '../../src/wire/status.js';
-import { DfsEntryFlags, DfsHeaderFlags, DfsServerType } from '../../src/wire/dfs.js';
+import { DfsEntryFlags, DfsHeaderFlags, DfsServerType, decodeDfsReferralResponse, encodeDfsReferralRequestEx } from '../../src/wire/dfs.js';
+import { decodeIoctlResponse, encodeIoctlRequest } from '../../src/wire/ioctl.js';
+import { Command, Fsctl, IoctlFlags } from '../../src/wire/constants.js';
+import { RELATED_FILE_ID } from '../../src/wire/common.js';
 
 const ROOT = '127.0.11.2';      // smbts DFS root
 const SAMBA_T = '127.0.11.3';   // Samba target
@@ -112,7 +115,7 @@ describe('DFS', { skip, timeout: 120_000 }, () => {
     assert.equal(await readFile(out + '3', 'utf8'), xdata);
   });
 
-  it('smbts root: tree flags, PATH_NOT_COVERED, referrals v1-v4 with TTL, root referral, NOT_FOUND off DFS', async () => {
+  it('smbts root: tree flags, PATH_NOT_COVERED, referrals v1-v4 and _EX with TTL, root referral, NOT_FOUND off DFS', async () => {
     const raw = await connect(`smb://test:test@${ROOT}/dfs`, { timeoutMs: 5000, dfs: false });
     clients.push(raw);
     assert.ok(raw.tree.shareFlags & 0x3, 'SMB2_SHAREFLAG_DFS | DFS_ROOT');
@@ -130,6 +133,18 @@ describe('DFS', { skip, timeout: 120_000 }, () => {
       if (level >= 2) assert.ok(r.referrals.every((e) => e.timeToLive === 600));
       if (level === 4) assert.equal(r.referrals[0]!.referralEntryFlags, DfsEntryFlags.TARGET_SET_BOUNDARY);
     }
+    // FSCTL_DFS_GET_REFERRALS_EX (REQ_GET_DFS_REFERRAL_EX with a site name) on IPC$.
+    const ipc = await dfs.pool.tree(ROOT, 445, 'IPC$');
+    const exRes = await ipc.request({
+      command: Command.IOCTL,
+      body: encodeIoctlRequest({
+        ctlCode: Fsctl.DFS_GET_REFERRALS_EX, fileId: RELATED_FILE_ID, maxInputResponse: 0, maxOutputResponse: 8192, flags: IoctlFlags.IS_FSCTL,
+        input: encodeDfsReferralRequestEx({ maxReferralLevel: 3, requestFileName: `\\${ROOT}\\dfs\\tots\\x.txt`, siteName: 'Default-First-Site-Name' }),
+      }),
+      payloadSize: 8192,
+    });
+    const ex = decodeDfsReferralResponse(decodeIoctlResponse(exRes.msg).output);
+    assert.deepEqual(ex.referrals.map((e) => [e.version, e.networkAddress]), [[3, `\\${SMBTS_T}\\data`]]);
     const root = (await dfs.fetch(ROOT, `\\${ROOT}\\dfs`)).response;
     assert.equal(root.referrals[0]!.serverType, DfsServerType.ROOT);
     assert.equal(root.referrals[0]!.networkAddress, `\\${ROOT}\\dfs`);
