@@ -11,10 +11,10 @@ server:
   status [--users FILE] [--port N] [--json]
   (smbts <command> --help for each)
 client (smb://[user[:pass]@]host[:port]/share/path):
-  ls get put cat mkdir rm mv stat      (smbts <command> --help)
+  ls get put cat mkdir rm mv stat dfs  (smbts <command> --help)
   version | help`;
 
-const CLIENT_COMMANDS = new Set(['ls', 'get', 'put', 'cat', 'mkdir', 'rm', 'rmdir', 'mv', 'stat']);
+const CLIENT_COMMANDS = new Set(['ls', 'get', 'put', 'cat', 'mkdir', 'rm', 'rmdir', 'mv', 'stat', 'dfs']);
 
 async function runClient(cmd: string, args: string[]): Promise<number> {
   let mod: { runClientCommand?: (cmd: string, args: string[]) => Promise<number> };

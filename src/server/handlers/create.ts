@@ -17,6 +17,7 @@ import { leaseRequestOf, leaseKeyClash, breakLeasesForCreate, leasesBreaking, wa
 import { openPipe } from '../files/pipes.js';
 import { replayableCreate } from '../replay.js';
 import { durableCreate } from './create-durable.js';
+import { dfsRequestName, isDfsShare, refuseDfsLink } from '../dfs/paths.js';
 import { baseDeletePending } from '../files/streams.js';
 import { tokenOf, accessLimit, checkAddChild, newObjectSd, encodeSecurityDescriptor } from '../acl.js';
 
@@ -90,9 +91,11 @@ export const handler = replayableCreate(durableCreate(handlerOf(async (ctx: Requ
   const session = ctx.session;
   if (!tree || !session) return { status: Status.NETWORK_NAME_DELETED };
   const req = decodeCreateRequest(ctx.msg);
+  if (!tree.isIpc) req.name = dfsRequestName(tree.share, ctx.header.flags, req.name);
   validate(req);
 
   if (tree.isIpc) return openPipe(ctx, req);
+  if (isDfsShare(tree.share) && !tree.vfs) await refuseDfsLink(tree.share, ''); // msdfs proxy
   const vfs = tree.vfs;
   if (!vfs) fail(Status.INVALID_DEVICE_REQUEST);
 
@@ -104,6 +107,7 @@ export const handler = replayableCreate(durableCreate(handlerOf(async (ctx: Requ
   const expanded = await expandShortNames(vfs, parsed.path);
   if (expanded !== parsed.path) parsed = { ...parsed, path: expanded, base: splitStream(expanded).base };
   const path = parsed.path;
+  if (isDfsShare(tree.share)) await refuseDfsLink(tree.share, parsed.base); // a DFS link is a referral, never a local path
   const disposition = DISPOSITION[req.createDisposition]!;
   const wantDir = !!(req.createOptions & Opt.DIRECTORY_FILE);
   const wantNonDir = !!(req.createOptions & Opt.NON_DIRECTORY_FILE);

@@ -5,6 +5,7 @@ import type { Handler, ShareTree } from '../types.js';
 import { internal } from '../internal.js';
 import { decodeTreeConnectRequest, encodeTreeConnectResponse } from '../../wire/tree-connect.js';
 import { Dialect, ShareCapabilities, ShareFlags, ShareType } from '../../wire/constants.js';
+import { dfsRole } from '../../config/dfs.js';
 import { Status } from '../../wire/status.js';
 import { continuouslyAvailable } from '../durable.js';
 import { shareAccess } from '../share-users.js';
@@ -62,7 +63,7 @@ export const handler: Handler = async (c) => {
   const tree: ShareTree = {
     id,
     share,
-    vfs: ctx.server.vfsFor(share),
+    vfs: dfsRole(share) === 'proxy' ? undefined : ctx.server.vfsFor(share), // a proxy share is only a referral
     isIpc,
     readOnly,
     admin: access.admin,
@@ -73,11 +74,15 @@ export const handler: Handler = async (c) => {
   ctx.responseTreeId = id;
   let shareFlags = isIpc ? ShareFlags.NO_CACHING : ShareFlags.MANUAL_CACHING;
   if (encrypt) shareFlags |= ShareFlags.ENCRYPT_DATA;
+  // 2.2.10: a DFS share says so, so the client sends DFS paths and expects PATH_NOT_COVERED.
+  const dfs = !isIpc && dfsRole(share) !== undefined;
+  if (dfs) shareFlags |= ShareFlags.DFS | ShareFlags.DFS_ROOT;
   const body = encodeTreeConnectResponse({
     shareType: isIpc ? ShareType.PIPE : ShareType.DISK,
     shareFlags,
     // Persistent handles (2.2.10, 3.3.5.7): shares configured for continuous availability, SMB 3.x.
-    capabilities: ctx.conn.dialect >= Dialect.SMB3_00 && continuouslyAvailable(share) ? ShareCapabilities.CONTINUOUS_AVAILABILITY : 0,
+    capabilities: (dfs ? ShareCapabilities.DFS : 0) |
+      (ctx.conn.dialect >= Dialect.SMB3_00 && continuouslyAvailable(share) ? ShareCapabilities.CONTINUOUS_AVAILABILITY : 0),
     maximalAccess,
   });
   return { status: Status.SUCCESS, body };
