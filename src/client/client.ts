@@ -174,6 +174,7 @@ export class SmbClient {
         this.conn = conn;
         this.neg = neg;
         conn.onOplockBreak = (msg) => { void this.onBreak(msg); };
+        this.dfs?.pool.adopt(p.host, p.port, conn, this.session, this.tree);
         void old.close().catch(() => undefined);
       },
     }, this.options.reconnect);

@@ -77,6 +77,12 @@ export class SessionPool {
     if (have) {
       const e = await have.catch(() => undefined);
       if (e && !e.conn.closed) return e;
+      // The URL's own session reconnects (client/reconnect.ts), which adopts the new connection here.
+      if (e?.pinned && e.session.recover) {
+        await e.session.recover();
+        const again = await this.sessions.get(k)?.catch(() => undefined);
+        if (again && !again.conn.closed) return again;
+      }
       // The URL's connection died: its failure is the caller's to see (DFS targets elsewhere still work).
       if (e?.pinned) throw new SmbError(Status.CONNECTION_DISCONNECTED, `connection to ${host} closed`);
       if (this.sessions.get(k) === have) this.sessions.delete(k);
