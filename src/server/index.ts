@@ -5,6 +5,7 @@ import type { UserDb } from '../auth/userdb.js';
 import { Connection } from './connection.js';
 import { ServerStateImpl } from './state.js';
 import { keyId } from './session.js';
+import { listenNetbios, listenSmbdirect, type SmbdirectListenOptions } from './transports.js';
 
 export interface StartServerOptions {
   config: ServerConfig;
@@ -15,6 +16,10 @@ export interface StartServerOptions {
   port?: number;
   /** One line per event (connections, sessions, protocol errors). Default: silent. */
   log?: (line: string) => void;
+  /** Also listen for SMB over the NetBIOS session service (RFC 1002) on this port (139; 0 = ephemeral). */
+  netbiosPort?: number;
+  /** Also listen for SMB over SMB-Direct (MS-SMBD) on an RDMA provider (see transports.ts). */
+  smbdirect?: SmbdirectListenOptions;
 }
 
 export interface ChannelStatus {
@@ -65,6 +70,9 @@ export interface ServerStatus {
 export interface SmbServer {
   readonly port: number;
   readonly address: string;
+  /** Ports of the NetBIOS and SMB-Direct listeners, when asked for. */
+  readonly netbiosPort?: number | undefined;
+  readonly smbdirectPort?: number | undefined;
   close(): Promise<void>;
   status(): ServerStatus;
 }
@@ -96,16 +104,17 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
   const wantPort = opts.port ?? opts.config.port;
   const startedAt = new Date();
 
-  const server = net.createServer({ noDelay: true }, (socket) => {
+  const accept = (transport: ConstructorParameters<typeof Connection>[1]): void => {
     try {
-      const conn = new Connection(state, socket);
+      const conn = new Connection(state, transport);
       state.connections.add(conn);
       log(`conn ${conn.id}: accepted from ${conn.remoteAddress}`);
     } catch (e) {
       log(`accept failed: ${(e as Error).message}`);
-      socket.destroy();
+      transport.destroy();
     }
-  });
+  };
+  const server = net.createServer({ noDelay: true }, accept);
   server.on('error', (e) => log(`server error: ${e.message}`));
 
   await new Promise<void>((resolve, reject) => {
@@ -117,14 +126,20 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
     });
   });
   const addr = server.address() as net.AddressInfo;
+  const nbt = opts.netbiosPort !== undefined ? await listenNetbios(host, opts.netbiosPort, accept, log) : undefined;
+  const rdma = opts.smbdirect ? await listenSmbdirect(host, opts.smbdirect, accept, log) : undefined;
 
   let closing: Promise<void> | undefined;
   return {
     port: addr.port,
     address: addr.address,
+    netbiosPort: nbt?.port,
+    smbdirectPort: rdma?.port,
     close(): Promise<void> {
       closing ??= (async () => {
         const done = new Promise<void>((resolve) => server.close(() => resolve()));
+        nbt?.close();
+        rdma?.close();
         for (const c of [...state.connections]) c.close();
         for (const s of [...state.sessions.values()]) await state.destroySession(s, 'shutdown');
         await done;

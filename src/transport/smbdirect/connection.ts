@@ -73,6 +73,8 @@ interface Outgoing {
   data: Buffer;
   remaining: number;
   flags: number;
+  /** Token the peer invalidates when this (last) fragment arrives (Send With Invalidate). */
+  invalidate?: number;
   done?: { resolve: () => void; reject: (e: Error) => void };
 }
 
@@ -108,8 +110,9 @@ export class SmbdConnection {
     this.armIdle();
   }
 
-  /** Sends one upper-layer message (an SMB2 message or compound), fragmented as needed. */
-  send(parts: Buffer | Buffer[]): Promise<void> {
+  /** Sends one upper-layer message (an SMB2 message or compound), fragmented as needed; with
+   *  `invalidate`, its last fragment goes as Send With Invalidate of that token (MS-SMBD 3.1.4.1). */
+  send(parts: Buffer | Buffer[], invalidate?: number): Promise<void> {
     if (this.closed) return Promise.reject(new SmbdError('SMB-Direct connection closed'));
     const list = Array.isArray(parts) ? parts : [parts];
     const total = list.reduce((a, b) => a + b.length, 0);
@@ -121,7 +124,7 @@ export class SmbdConnection {
       for (let o = 0; o < total || o === 0; o += room) {
         const seg = data.subarray(o, Math.min(o + room, total));
         const last = o + seg.length >= total;
-        this.queue.push({ data: seg, remaining: total - o - seg.length, flags: 0, ...(last ? { done: { resolve, reject } } : {}) });
+        this.queue.push({ data: seg, remaining: total - o - seg.length, flags: 0, ...(last ? { done: { resolve, reject }, invalidate } : {}) });
         if (last) break;
       }
       this.pump();
@@ -157,7 +160,7 @@ export class SmbdConnection {
       const msg = m.data.length ? Buffer.concat([header, m.data]) : header;
       this.stats.fragmentsSent++;
       if (m.done) this.stats.messagesSent++;
-      const p = this.ep.send(msg);
+      const p = this.ep.send(msg, m.invalidate);
       p.then(() => m.done?.resolve(), (e: Error) => { m.done?.reject(e); this.close(e); });
     }
   }
