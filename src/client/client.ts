@@ -1,5 +1,7 @@
 // The fs-like client API (DESIGN.md "Client shape"): connect(url) -> SmbClient -> Session -> Tree
 // -> FileHandle. Everything below this file is protocol; this file is about paths and files.
+import type { RdmaProvider } from '../transport/rdma/provider.js';
+import type { SmbdOptions } from '../transport/smbdirect/connection.js';
 import { randomBytes } from 'node:crypto';
 import { close as fsClose, fstat, open as fsOpen, read as fsRead, write as fsWrite } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
@@ -9,7 +11,7 @@ import { decodeCreateResponse } from '../wire/create.js';
 import { decodeCloseResponse } from '../wire/close.js';
 import { decodeOplockBreak, encodeOplockBreak } from '../wire/oplock-break.js';
 import { Status } from '../wire/status.js';
-import { Connection } from './connection.js';
+import { Connection, type ClientTransport } from './connection.js';
 import { negotiate, type NegotiateResult } from './negotiate.js';
 import { setupSession, type GssClient, type Session } from './session.js';
 import { ChannelManager, keyId, type ChannelFactory, type ChannelInfo, type MultichannelOptions } from './multichannel.js';
@@ -48,6 +50,13 @@ export interface ConnectOptions {
    * maxChannels-1 more connections to it (default maxChannels 1 = off). See multichannel.ts.
    */
   multichannel?: MultichannelOptions;
+  /**
+   * 'tcp' (direct TCP, default), 'netbios' (NetBIOS session service, RFC 1002; port 139) or
+   * 'smbdirect' (MS-SMBD over `rdmaProvider`; READ/WRITE payloads move by RDMA). See docs/smbdirect.md.
+   */
+  transport?: ClientTransport;
+  rdmaProvider?: RdmaProvider;
+  smbdirect?: SmbdOptions;
 }
 
 export interface ReaddirOptions {
@@ -76,7 +85,10 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   const u = parseSmbUrl(url);
   if (!u.share) throw new SmbError(Status.OBJECT_PATH_SYNTAX_BAD, `no share in "${url}"`);
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const conn = new Connection({ host: u.host, port: u.port, timeoutMs, keepaliveMs: options.keepaliveMs ?? 60_000 });
+  const conn = new Connection({
+    host: u.host, port: u.port, timeoutMs, keepaliveMs: options.keepaliveMs ?? 60_000,
+    transport: options.transport, rdmaProvider: options.rdmaProvider, smbdirect: options.smbdirect,
+  });
   try {
     await conn.connect();
     // One ClientGUID for every connection of this client: multichannel binding requires it (seed 001).

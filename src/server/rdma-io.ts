@@ -1,7 +1,7 @@
 // SMB2 READ/WRITE with Channel SMB2_CHANNEL_RDMA_V1 / RDMA_V1_INVALIDATE (MS-SMB2 3.3.5.12,
 // 3.3.5.13): the payload moves by RDMA against the client's buffer descriptors (MS-SMBD 2.2.3.1),
 // READ data RDMA-written into them, WRITE data RDMA-read from them; the messages carry no data.
-import { Channel } from '../wire/constants.js';
+import { Channel, Dialect } from '../wire/constants.js';
 import { Status } from '../wire/status.js';
 import { decodeBufferDescriptors } from '../transport/smbdirect/wire.js';
 import type { RdmaDescriptor } from '../transport/rdma/provider.js';
@@ -19,12 +19,13 @@ export interface RdmaRequest {
 }
 
 /**
- * The RDMA part of a READ/WRITE, or undefined for Channel NONE. A channel the connection cannot
+ * The RDMA part of a READ/WRITE, or undefined for Channel NONE (or a 2.x dialect). A channel the connection cannot
  * serve (no RDMA transport, RDMA_TRANSFORM not negotiated), descriptors that do not parse or
  * cannot hold `length` bytes: STATUS_INVALID_PARAMETER.
  */
-export function rdmaRequest(rdma: RdmaChannel | undefined, channel: number, info: Buffer, length: number): RdmaRequest | undefined {
-  if (channel === Channel.NONE) return undefined;
+export function rdmaRequest(rdma: RdmaChannel | undefined, dialect: number, channel: number, info: Buffer, length: number): RdmaRequest | undefined {
+  // Channel is reserved before 3.0 (2.2.19): ignore it there
+  if (channel === Channel.NONE || dialect < Dialect.SMB3_00) return undefined;
   if (!rdma || (channel !== Channel.RDMA_V1 && channel !== Channel.RDMA_V1_INVALIDATE)) fail(Status.INVALID_PARAMETER, `channel ${channel} on this transport`);
   let descs: RdmaDescriptor[];
   try {

@@ -14,7 +14,7 @@ export const handler = handlerOf(async (ctx) => {
   const req = decodeReadRequest(ctx.msg);
   const open = requireOpen(ctx, req.fileId);
   if (req.length > ctx.conn.maxReadSize) fail(Status.INVALID_PARAMETER, 'read larger than MaxReadSize');
-  const rdma = rdmaRequest(ctx.conn.rdma, req.channel, req.readChannelInfo, req.length);
+  const rdma = rdmaRequest(ctx.conn.rdma, ctx.conn.dialect, req.channel, req.readChannelInfo, req.length);
   if (open.pipe) return pipeRead(ctx, open, req.length);
   if (open.isDirectory || !open.handle) fail(Status.INVALID_DEVICE_REQUEST);
   if (!(open.grantedAccess & (Access.FILE_READ_DATA | Access.FILE_EXECUTE))) fail(Status.ACCESS_DENIED);

@@ -21,7 +21,7 @@ export const handler = handlerOf(async (ctx) => {
   const open = requireOpen(ctx, req.fileId);
   if (req.data.length > ctx.conn.maxWriteSize) fail(Status.INVALID_PARAMETER, 'write larger than MaxWriteSize');
   // 3.3.5.13: with an RDMA channel the data (RemainingBytes of it) is in the client's buffers
-  const rdma = rdmaRequest(ctx.conn.rdma, req.channel, req.writeChannelInfo, req.remainingBytes);
+  const rdma = rdmaRequest(ctx.conn.rdma, ctx.conn.dialect, req.channel, req.writeChannelInfo, req.remainingBytes);
   if (rdma) {
     if (req.data.length || req.remainingBytes > ctx.conn.maxWriteSize) fail(Status.INVALID_PARAMETER, 'RDMA WRITE with inline data or too large');
     req.data = ioPool.get(req.remainingBytes);
