@@ -7,6 +7,7 @@ import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { readHiddenLine } from './prompt.js';
+import { providerByName } from './rdma-test.js';
 import { connect, parseSmbUrl, SmbError, type SmbClient, type ConnectOptions, type SmbUrl } from '../client/index.js';
 
 export const EXIT = { OK: 0, ERROR: 1, USAGE: 2, AUTH: 3, NOT_FOUND: 4 } as const;
@@ -31,6 +32,8 @@ options:
   --dialect D   2.1 | 3.0 | 3.0.2 | 3.1.1 (repeatable; default: all)
   --encrypt     require encryption             --sign   require signing
   --timeout MS  per-request timeout (default 30000)
+  --transport T tcp (default) | netbios (RFC 1002 session first, port 139) | smbdirect (MS-SMBD, RDMA)
+  --rdma-provider P   smbdirect: libfabric provider (tcp, verbs; default $FI_PROVIDER or tcp)
 password: $SMBTS_PASSWORD, the -A file, or a prompt on the terminal.`;
 
 class UsageError extends Error {}
@@ -46,6 +49,8 @@ interface Parsed {
   encrypt: boolean;
   sign: boolean;
   timeoutMs?: number;
+  transport?: 'tcp' | 'netbios' | 'smbdirect';
+  rdmaProvider?: string;
 }
 
 const DIALECT_NAMES: Record<string, number> = {
@@ -77,6 +82,13 @@ function parseArgs(args: string[]): Parsed {
         p.dialects.push(d);
         break;
       }
+      case '--transport': {
+        const v = val();
+        if (v !== 'tcp' && v !== 'netbios' && v !== 'smbdirect') throw new UsageError(`unknown transport "${v}" (tcp, netbios, smbdirect)`);
+        p.transport = v;
+        break;
+      }
+      case '--rdma-provider': p.rdmaProvider = val(); break;
       case '--timeout': {
         const n = Number(val());
         if (!(n > 0)) throw new UsageError('--timeout needs a positive number of milliseconds');
@@ -137,6 +149,8 @@ async function open(url: string, p: Parsed): Promise<{ client: SmbClient; path: 
   const opts: ConnectOptions = { password: c.password, domain: c.domain, encrypt: p.encrypt, sign: p.sign };
   if (p.dialects.length) opts.dialects = p.dialects;
   if (p.timeoutMs) opts.timeoutMs = p.timeoutMs;
+  if (p.transport) opts.transport = p.transport;
+  if (p.transport === 'smbdirect') opts.rdmaProvider = providerByName(p.rdmaProvider);
   const host = u.host.includes(':') ? `[${u.host}]` : u.host;
   const shareUrl = `smb://${encodeURIComponent(c.user)}@${host}:${u.port}/${encodeURIComponent(u.share)}`;
   const client = await connect(shareUrl, opts);
