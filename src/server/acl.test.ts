@@ -54,7 +54,7 @@ test('inheritance: OI to files, CI to directories, NO_PROPAGATE, CREATOR OWNER r
 });
 
 test('SET_INFO merge and QUERY_INFO selection', () => {
-  const base = defaultSd(alice, false, false);
+  const base = defaultSd(alice, false);
   const nullDacl = mergeSd(base, { control: SdControl.SELF_RELATIVE }, SI.DACL); // DACL flag without DACL_PRESENT: NULL DACL
   assert.equal(nullDacl.dacl, null);
   assert.equal(nullDacl.owner, alice.user);
@@ -71,15 +71,15 @@ test('SET_INFO merge and QUERY_INFO selection', () => {
 
 test('SecD on a new object: merged over the inherited / default descriptor', () => {
   const empty = encodeSecurityDescriptor({ control: 0 });
-  const sd = newObjectSd(empty, undefined, alice, false, false)!;
+  const sd = newObjectSd(empty, undefined, alice, false)!;
   assert.equal(sd.owner, alice.user);
   assert.ok(sd.dacl && sd.dacl.aces.length > 0);
   const parent: SecurityDescriptor = { control: 0, owner: bob.user, dacl: { revision: 2, aces: [allow(bob.user, 0x1f01ff, AceFlags.OBJECT_INHERIT)] } };
   const explicit = encodeSecurityDescriptor({ control: 0, dacl: { revision: 2, aces: [allow(alice.user, 0x1)] } });
-  assert.deepEqual(newObjectSd(explicit, parent, alice, false, false)!.dacl!.aces, [allow(alice.user, 0x1), allow(bob.user, 0x1f01ff)]);
+  assert.deepEqual(newObjectSd(explicit, parent, alice, false)!.dacl!.aces, [allow(alice.user, 0x1), allow(bob.user, 0x1f01ff)]);
   const prot = encodeSecurityDescriptor({ control: SdControl.DACL_PROTECTED, dacl: { revision: 2, aces: [allow(alice.user, 0x1)] } });
-  assert.deepEqual(newObjectSd(prot, parent, alice, false, false)!.dacl!.aces, [allow(alice.user, 0x1)]);
-  assert.equal(newObjectSd(undefined, undefined, alice, false, false), undefined);
+  assert.deepEqual(newObjectSd(prot, parent, alice, false)!.dacl!.aces, [allow(alice.user, 0x1)]);
+  assert.equal(newObjectSd(undefined, undefined, alice, false), undefined);
 });
 
 test('CREATE helpers on MemoryVfs: stored descriptors limit access; DELETE via the parent', async () => {
@@ -134,16 +134,16 @@ test('LocalVfs: the descriptor lives in the depot, survives an overwrite, goes w
 
 test('auto-inheritance: INHERITED_ACE / DACL_AUTO_INHERITED only under an auto-inherited parent; default when nothing inherits', () => {
   const aces = [allow(alice.user, 0x2, AceFlags.OBJECT_INHERIT | AceFlags.INHERITED)];
-  const plain = newObjectSd(undefined, { control: 0, dacl: { revision: 2, aces } }, alice, false, false)!;
+  const plain = newObjectSd(undefined, { control: 0, dacl: { revision: 2, aces } }, alice, false)!;
   assert.equal(plain.control & SdControl.DACL_AUTO_INHERITED, 0);
   assert.deepEqual(plain.dacl!.aces, [allow(alice.user, 0x2)]);
-  const auto = newObjectSd(undefined, { control: SdControl.DACL_AUTO_INHERITED, dacl: { revision: 2, aces } }, alice, false, false)!;
+  const auto = newObjectSd(undefined, { control: SdControl.DACL_AUTO_INHERITED, dacl: { revision: 2, aces } }, alice, false)!;
   assert.ok(auto.control & SdControl.DACL_AUTO_INHERITED);
   assert.deepEqual(auto.dacl!.aces, [allow(alice.user, 0x2, AceFlags.INHERITED)]);
-  const none = newObjectSd(undefined, { control: 0, dacl: { revision: 2, aces: [allow(bob.user, 0x1)] } }, alice, false, false)!;
+  const none = newObjectSd(undefined, { control: 0, dacl: { revision: 2, aces: [allow(bob.user, 0x1)] } }, alice, false)!;
   assert.deepEqual(none.dacl!.aces, [allow(alice.user, 0x1f01ff), allow(WellKnownSid.LOCAL_SYSTEM, 0x1f01ff)]);
   // SET_INFO: AUTO_INHERITED sticks only with AUTO_INHERIT_REQ; PROTECTED sticks.
-  const base = defaultSd(alice, false, false);
+  const base = defaultSd(alice, false);
   assert.equal(mergeSd(base, { control: SdControl.DACL_AUTO_INHERITED, dacl: null }, SI.DACL).control & SdControl.DACL_AUTO_INHERITED, 0);
   assert.equal(mergeSd(base, { control: SdControl.DACL_AUTO_INHERITED | SdControl.DACL_COMPUTED_INHERITANCE_REQUIRED, dacl: null }, SI.DACL).control,
     SdControl.DACL_AUTO_INHERITED);

@@ -97,10 +97,10 @@ export function grantedBy(sd: SecurityDescriptor, token: Token): number {
 }
 
 /** The default descriptor of an object without a stored one (same as the synthesized SD). */
-export function defaultSd(token: Token, isDirectory: boolean, readOnly: boolean): SecurityDescriptor {
+export function defaultSd(token: Token, isDirectory: boolean): SecurityDescriptor {
   return {
     control: 0, owner: token.user, group: token.group,
-    dacl: { revision: 2, aces: defaultAces(token.user, token.group, isDirectory, readOnly) },
+    dacl: { revision: 2, aces: defaultAces(token.user, token.group, isDirectory) },
   };
 }
 
@@ -274,7 +274,7 @@ export async function checkAddChild(vfs: Vfs, path: string, isDirectory: boolean
  * the inherited (or default) one, or the inherited one alone. undefined: nothing to store.
  * Throws WireError for a malformed SecD.
  */
-export function newObjectSd(secd: Buffer | undefined, parent: SecurityDescriptor | undefined, token: Token, isDirectory: boolean, readOnly: boolean): SecurityDescriptor | undefined {
+export function newObjectSd(secd: Buffer | undefined, parent: SecurityDescriptor | undefined, token: Token, isDirectory: boolean): SecurityDescriptor | undefined {
   const inherited = parent ? inheritedSd(parent, token, isDirectory) : undefined;
   if (!secd) return inherited;
   const incoming = decodeSecurityDescriptor(secd);
@@ -283,7 +283,7 @@ export function newObjectSd(secd: Buffer | undefined, parent: SecurityDescriptor
   if (incoming.group) flags |= SI.GROUP;
   if (incoming.control & SdControl.DACL_PRESENT) flags |= SI.DACL;
   if (incoming.control & SdControl.SACL_PRESENT) flags |= SI.SACL;
-  const merged = mergeSd(inherited ?? defaultSd(token, isDirectory, readOnly), incoming, flags);
+  const merged = mergeSd(inherited ?? defaultSd(token, isDirectory), incoming, flags);
   // An explicit DACL gets the inheritable ACEs of the parent appended unless protected (MS-DTYP 2.5.3.4).
   const inheritedAces = parent ? inheritAcl(parent.dacl, isDirectory, token.user, token.group, (parent.control & SdControl.DACL_AUTO_INHERITED) !== 0) : undefined;
   if ((flags & SI.DACL) && merged.dacl && inheritedAces && !(incoming.control & SdControl.DACL_PROTECTED)) {

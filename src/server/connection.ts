@@ -609,6 +609,9 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
         if (!open || open.fileId.persistent !== id.persistent) return undefined;
         if (tree && open.tree.id !== tree.id) return undefined;
         void conn;
+        // 3.3.5.2.7.2: a related member uses the FileId of the previous operation, whatever it was
+        // (a FLUSH + related CLOSE as much as CREATE + related ...), as Samba's file_fsp_smb2 does.
+        chain.fileId = id;
         return open;
       },
       setRelatedFileId(fileId: FileId): void {

@@ -2,13 +2,12 @@
 //
 // The VFS has no ACLs, so the descriptor is derived from what we know: owner/group are the
 // server process's uid/gid as Samba's unix SIDs (S-1-22-1-uid / S-1-22-2-gid), and the DACL
-// grants the owner full control (read+execute only when the file is READONLY), the group and
+// grants the owner full control, the group and
 // Everyone read+execute, and SYSTEM full control. QUERY_INFO reports the session user's SID
 // (acl.ts tokenOf) as owner. A descriptor set by SET_INFO(SECURITY) or the SecD create context
 // is stored per file and replaces this one (acl.ts).
 import { Writer } from '../wire/buf.js';
 import { SecurityInformation as SI } from '../wire/constants.js';
-import { FileAttribute } from '../vfs/types.js';
 
 const SE_SELF_RELATIVE = 0x8000;
 const SE_DACL_PRESENT = 0x0004;
@@ -63,11 +62,13 @@ export function groupSid(gid: number): string {
 }
 
 /** The DACL of the synthesized descriptor (allowed ACEs). */
-export function defaultAces(owner: string, group: string, isDirectory: boolean, readOnly: boolean): Array<{ type: number; sid: string; mask: number; flags: number }> {
+// The DOS READONLY attribute is not part of the ACL (Windows, Samba with acl_xattr; smb2.winattr):
+// it is enforced at CREATE on its own.
+export function defaultAces(owner: string, group: string, isDirectory: boolean): Array<{ type: number; sid: string; mask: number; flags: number }> {
   const inherit = isDirectory ? OBJECT_INHERIT_ACE | CONTAINER_INHERIT_ACE : 0;
   const t = ACCESS_ALLOWED_ACE_TYPE;
   return [
-    { type: t, sid: owner, mask: readOnly ? READ_EXECUTE : FULL_CONTROL, flags: inherit },
+    { type: t, sid: owner, mask: FULL_CONTROL, flags: inherit },
     { type: t, sid: group, mask: READ_EXECUTE, flags: inherit },
     { type: t, sid: 'S-1-1-0', mask: READ_EXECUTE, flags: inherit },
     { type: t, sid: 'S-1-5-18', mask: FULL_CONTROL, flags: inherit },
@@ -76,7 +77,6 @@ export function defaultAces(owner: string, group: string, isDirectory: boolean, 
 
 /** Build the self-relative SD holding the parts `secInfo` asks for (OWNER|GROUP|DACL; SACL is empty). */
 export function buildSecurityDescriptor(inp: SdInput, secInfo: number): Buffer {
-  const ro = !inp.isDirectory && (inp.attributes & FileAttribute.READONLY) !== 0;
   const owner = inp.owner ?? ownerSid(inp.uid);
   const group = inp.group ?? groupSid(inp.gid);
   const parts: Array<{ kind: 'owner' | 'group' | 'dacl'; data: Buffer }> = [];
@@ -85,7 +85,7 @@ export function buildSecurityDescriptor(inp: SdInput, secInfo: number): Buffer {
   if (secInfo & SI.DACL) {
     parts.push({
       kind: 'dacl',
-      data: encodeAcl(defaultAces(owner, group, inp.isDirectory, ro)),
+      data: encodeAcl(defaultAces(owner, group, inp.isDirectory)),
     });
   }
   let control = SE_SELF_RELATIVE;

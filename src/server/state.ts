@@ -71,8 +71,9 @@ export class ServerStateImpl implements ServerCore {
 
   allocSessionId(): bigint {
     for (;;) {
-      // Random ids (like Samba) so ids are not guessable; never 0 or all-ones.
-      const id = randomBytes(8).readBigUInt64LE(0) & 0x00ffffffffffffffn;
+      // Random ids so they are not guessable; never 0. 32 bits wide as Samba's (smbXsrv
+      // session_global_id): smb2.session-id and other clients keep the id in a 32-bit variable.
+      const id = BigInt(randomBytes(4).readUInt32LE(0));
       if (id !== 0n && !this.sessions.has(id)) return id;
     }
   }

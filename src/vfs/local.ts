@@ -771,7 +771,8 @@ export class LocalVfs implements Vfs {
           const m = this.metaFor(nst);
           const before = this.toFileStat(nst, false, fh.fd);
           const keep = before.attributes & (FileAttribute.HIDDEN | FileAttribute.SYSTEM);
-          m.attrs = (initialAttributes(false, opts.attributes) | keep) & ~FileAttribute.READONLY;
+          // MS-FSA 2.1.5.1.2.1: the new attributes, READONLY included (smb2.openattr), plus HIDDEN/SYSTEM kept.
+          m.attrs = initialAttributes(false, opts.attributes) | keep;
           this.saveDos(nst, fh.fd, m.attrs, before.creationTime);
           delete m.lastWriteTime;
           delete m.changeTime;
@@ -989,6 +990,35 @@ export class LocalVfs implements Vfs {
       throw wrap(e);
     }
     for (const h of this.handles) h.renamed(src.rel, toRel);
+  }
+
+  async link(from: string, to: string, replace: boolean): Promise<void> {
+    const src = await this.resolve(from, false);
+    if (!src.exists || !src.st) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, from);
+    if (src.st.isDirectory()) throw new VfsError(NtStatus.FILE_IS_A_DIRECTORY, 'cannot link a directory');
+    const dst = await this.resolve(to, false);
+    const targetAbs = nodePath.join(nodePath.dirname(dst.abs), baseName(to));
+    try {
+      if (dst.exists && dst.st) {
+        if (dst.st.ino === src.st.ino && dst.st.dev === src.st.dev) return; // already a name of this file
+        if (!replace) throw new VfsError(NtStatus.OBJECT_NAME_COLLISION, to);
+        if (dst.st.isDirectory() && !dst.isLink) throw new VfsError(NtStatus.ACCESS_DENIED, 'target is a directory');
+        if (!dst.isLink && this.toFileStat(dst.st, false, dst.abs).attributes & FileAttribute.READONLY) {
+          throw new VfsError(NtStatus.ACCESS_DENIED, 'target is read-only');
+        }
+        await fsp.unlink(dst.abs);
+        await this.names.removed(nodePath.dirname(dst.abs), nodePath.basename(dst.abs));
+        if (dst.st.nlink <= 1n && !dst.isLink) {
+          this.meta.delete(metaKey(dst.st));
+          this.dos.forget(dst.st);
+          await this.dropStreams(dst.st);
+        }
+      }
+      await fsp.link(src.abs, targetAbs);
+      await this.names.added(nodePath.dirname(targetAbs), nodePath.basename(targetAbs));
+    } catch (e) {
+      throw wrap(e);
+    }
   }
 
   async statfs(): Promise<FsInfo> {

@@ -3,11 +3,13 @@
  *
  * Result form: components joined by '/', no leading/trailing '/', '' for the share root.
  * Rules (MS-FSCC 2.1.5 "Pathname", MS-SMB2 3.3.5.9; error choices follow Samba/Windows):
- *  - '\' is the separator; one leading '\' and one trailing '\' are tolerated.
+ *  - '\' is the separator ('/' too, as in Samba); one leading and one trailing separator are tolerated.
  *  - '..' component                         -> OBJECT_PATH_SYNTAX_BAD (Samba check_path_syntax)
- *  - '.' component, empty component ('a\\b') -> OBJECT_NAME_INVALID
+ *  - '.' component                         -> OBJECT_NAME_INVALID
+ *  - repeated separators inside a path ('a\\\\b') count as one, as Samba (check_path_syntax) and
+ *    Windows clients expect
  *  - UNC ('\\srv\x') or drive ('C:\x') forms -> OBJECT_PATH_SYNTAX_BAD
- *  - NUL, control chars 0x01-0x1F, '/', and " < > | * ? in a name -> OBJECT_NAME_INVALID
+ *  - NUL, control chars 0x01-0x1F, and " < > | * ? in a name -> OBJECT_NAME_INVALID
  *  - name longer than 255 UTF-16 units -> OBJECT_NAME_INVALID
  *  - streams (MS-FSCC 2.1.4): 'name::$DATA' and 'name:' are the main stream; 'name:s' and
  *    'name:s:$DATA' (type case-insensitive) are the named stream 's', kept in the result as
@@ -81,14 +83,17 @@ export interface ParsedSmbPath {
 
 /** Like normalizeSmbPath, with the stream parts broken out. */
 export function parseSmbPath(smbPath: string): ParsedSmbPath {
-  let p = smbPath;
+  // '/' separates like '\\' (Samba's check_path_syntax; smbtorture's smb2.timestamps sends
+  // 'dir/file'). Stream names cannot hold '/' either, so nothing is lost.
+  let p = smbPath.indexOf('/') >= 0 ? smbPath.replace(/\//g, '\\') : smbPath;
   if (p.indexOf('\0') >= 0) throw invalidName('NUL in path');
   if (p.startsWith('\\\\')) throw syntaxBad('UNC path not allowed');
   if (/^[A-Za-z]:/.test(p)) throw syntaxBad('drive path not allowed');
   if (p.startsWith('\\')) p = p.slice(1);
   if (p.endsWith('\\')) p = p.slice(0, -1);
   if (p === '') return { path: '', base: '', stream: undefined, explicitData: false };
-  const comps = p.split('\\');
+  const comps = p.split('\\').filter((c) => c !== '');
+  if (comps.length === 0) return { path: '', base: '', stream: undefined, explicitData: false };
   const last = comps.length - 1;
   const ps = parseStream(comps[last]!);
   comps[last] = ps.base;

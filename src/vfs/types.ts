@@ -158,6 +158,8 @@ export interface Vfs {
   unlink(path: string): Promise<void>;
   rmdir(path: string): Promise<void>;
   rename(from: string, to: string, replace: boolean): Promise<void>;
+  /** Add the name `to` for the file at `from` (a hard link); backends without links leave it out. */
+  link?(from: string, to: string, replace: boolean): Promise<void>;
   statfs(): Promise<FsInfo>;
   /** Return the on-disk spelling of path (case-insensitive lookup), or undefined if missing. */
   resolveCase?(path: string): Promise<string | undefined>;

@@ -334,6 +334,12 @@ describe('normalizeSmbPath', () => {
     assert.equal(normalizeSmbPath('a\\b c\\d.txt'), 'a/b c/d.txt');
     assert.equal(normalizeSmbPath('\\a\\b'), 'a/b');
     assert.equal(normalizeSmbPath('dir\\'), 'dir');
+    // repeated separators count as one (Samba check_path_syntax; Windows clients send them)
+    assert.equal(normalizeSmbPath('a\\\\b'), 'a/b');
+    // '/' separates too (Samba)
+    assert.equal(normalizeSmbPath('a/b'), 'a/b');
+    assert.equal(normalizeSmbPath('/etc/passwd'), 'etc/passwd');
+    assert.equal(normalizeSmbPath('a\\\\\\b\\\\c\\\\'), 'a/b/c');
     assert.equal(normalizeSmbPath('file::$DATA'), 'file');
     assert.equal(normalizeSmbPath('d\\file::$data'), 'd/file');
     assert.equal(normalizeSmbPath('ünïcødé ✓'), 'ünïcødé ✓');
@@ -350,10 +356,9 @@ describe('normalizeSmbPath', () => {
     ['\\\\server\\share\\x', NtStatus.OBJECT_PATH_SYNTAX_BAD],
     ['C:\\Windows', NtStatus.OBJECT_PATH_SYNTAX_BAD],
     ['c:x', NtStatus.OBJECT_PATH_SYNTAX_BAD],
-    ['/etc/passwd', NtStatus.OBJECT_NAME_INVALID],
-    ['a/b', NtStatus.OBJECT_NAME_INVALID],
+    ['//server/share/x', NtStatus.OBJECT_PATH_SYNTAX_BAD],
+    ['a/../../x', NtStatus.OBJECT_PATH_SYNTAX_BAD],
     ['a\\.\\b', NtStatus.OBJECT_NAME_INVALID],
-    ['a\\\\b', NtStatus.OBJECT_NAME_INVALID],
     ['a\0b', NtStatus.OBJECT_NAME_INVALID],
     ['a\x01b', NtStatus.OBJECT_NAME_INVALID],
     ['*.txt', NtStatus.OBJECT_NAME_INVALID],

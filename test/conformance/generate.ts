@@ -3,12 +3,13 @@
 //
 // Env: CONFORMANCE_SUITES=a,b (subset; the other suites' rows are kept from the previous file),
 //      CONFORMANCE_SAMBA=0 (skip the Samba reference run; previous Samba column is kept),
+//      CONFORMANCE_JOBS=N (suites run N at a time, default 2; each against its own fresh server),
 //      SMBTS_LOG=1 (server log to stderr).
 import { writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { startSmbts, startSamba, smbtorture, waitForPort, type TortureCase } from '../interop/peers.js';
 import { answersNegotiate } from '../interop/raw.js';
-import { selectedSuites, SUITES, type Suite } from './suites.js';
+import { selectedSuites, SUITES, NOT_RUN, suiteArgs, inParallel, SAMBA_SELFTEST_GLOBAL, SAMBA_SELFTEST_SHARE, type Suite } from './suites.js';
 import { reasonFor } from './reasons.js';
 import { readBaseline, CONFORMANCE_MD, type BaselineRow } from './baseline.js';
 
@@ -32,32 +33,33 @@ async function alive(port: number): Promise<boolean> {
   return answersNegotiate(port);
 }
 
-async function runAll(target: 'smbts' | 'samba', suites: Suite[]): Promise<SuiteRun[]> {
-  const runs: SuiteRun[] = [];
+async function runSuite(target: 'smbts' | 'samba', suite: Suite): Promise<SuiteRun> {
   // A fresh server per suite: one suite's leftovers (open handles, locks, files) must not decide
   // another's results, and a wedged server costs only its own suite.
-  for (const suite of suites) {
-    const srv =
-      target === 'smbts'
-        ? await startSmbts()
-        : await startSamba().then((s) => ({ port: s.port, shareDir: s.shareDir, stop: s.stop }));
-    const t0 = Date.now();
-    let cases: TortureCase[] = [];
-    try {
-      cases = await smbtorture(srv.port, [suite.name], { timeoutMs: suite.timeoutMs, extraArgs: suite.args });
-    } catch (e) {
-      cases = [{ name: suite.name, result: 'error', message: String(e) }];
-    }
-    const seconds = (Date.now() - t0) / 1000;
-    const ok = await alive(srv.port);
-    await srv.stop().catch(() => {});
-    const c = (k: string) => cases.filter((x) => x.result === k).length;
-    process.stderr.write(
-      `${target} ${suite.name}: ${c('success')} pass, ${c('failure') + c('error')} fail, ${c('skip')} skip in ${seconds.toFixed(1)} s${ok ? '' : ' (SERVER DEAD)'}\n`,
-    );
-    runs.push({ suite, cases, seconds, serverAlive: ok });
+  const srv =
+    target === 'smbts'
+      ? await startSmbts()
+      : await startSamba({ extraGlobal: SAMBA_SELFTEST_GLOBAL, shareOptions: SAMBA_SELFTEST_SHARE });
+  const t0 = Date.now();
+  let cases: TortureCase[] = [];
+  try {
+    cases = await smbtorture(srv.port, [suite.name], { timeoutMs: suite.timeoutMs, extraArgs: suiteArgs(suite, srv.shareDir) });
+  } catch (e) {
+    cases = [{ name: suite.name, result: 'error', message: String(e) }];
   }
-  return runs;
+  const seconds = (Date.now() - t0) / 1000;
+  const ok = await alive(srv.port);
+  await srv.stop().catch(() => {});
+  const c = (k: string) => cases.filter((x) => x.result === k).length;
+  process.stderr.write(
+    `${target} ${suite.name}: ${c('success')} pass, ${c('failure') + c('error')} fail, ${c('skip')} skip in ${seconds.toFixed(1)} s${ok ? '' : ' (SERVER DEAD)'}\n`,
+  );
+  return { suite, cases, seconds, serverAlive: ok };
+}
+
+function runAll(target: 'smbts' | 'samba', suites: Suite[]): Promise<SuiteRun[]> {
+  const jobs = Number(process.env.CONFORMANCE_JOBS ?? 2) || 1;
+  return inParallel(suites, jobs, (s) => runSuite(target, s));
 }
 
 function argsOf(suite: string): string {
@@ -148,7 +150,11 @@ async function main(): Promise<void> {
     `Generated ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC by \`${cmdSuites}npm run conformance\` ` +
       `(test/conformance/generate.ts) with ${version}. Each suite runs against a fresh in-process smbts ` +
       `(user test/test, share \`share\`, loopback) and, for reference, against a fresh private Samba smbd ` +
-      `with a default configuration. Each smbtorture invocation is:`,
+      `configured as Samba's own selftest configures its file-server shares ` +
+      `(\`${[...SAMBA_SELFTEST_GLOBAL, ...SAMBA_SELFTEST_SHARE].join('`, `')}\`). ` +
+      `The suites are every smb2.* suite registered in the installed smbtorture (\`smbtorture --list\`), ` +
+      `with the per-suite arguments of Samba's source3/selftest/tests.py, ${process.env.CONFORMANCE_JOBS ?? 2} suites at a time. ` +
+      `Each smbtorture invocation is:`,
     '',
     '```',
     'smbtorture //127.0.0.1/share -p PORT -A AUTHFILE -s CLIENTCONF --format=subunit --fullname [SUITE ARGS] SUITE',
@@ -164,6 +170,8 @@ async function main(): Promise<void> {
       'marked `pass` in the smbts column below and fails if any of them no longer passes. Regenerate this ' +
       'file after a change that makes more subtests pass. Reasons for known failures come from ' +
       '`test/conformance/reasons.ts` (features of later issues), followed by smbtorture\'s own first message line.',
+    '',
+    'Registered but not run here: ' + Object.entries(NOT_RUN).map(([k, v]) => `\`${k}\` (${v})`).join('; ') + '.',
     '',
     '## Per suite',
     '',

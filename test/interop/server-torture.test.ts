@@ -9,14 +9,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTarget, smbtorture, missingTools, type SmbtsHandle } from './peers.js';
 import { answersNegotiate } from './raw.js';
-import { SUITES } from '../conformance/suites.js';
+import { SUITES, suiteArgs } from '../conformance/suites.js';
 import { readBaseline, passingBySuite } from '../conformance/baseline.js';
 
 const skip = missingTools(['smbtorture']);
 const baseline = passingBySuite(readBaseline());
 
 // Like the generator, every suite gets a fresh server, so results do not depend on suite order.
-describe('smbtorture regression gate (docs/conformance.md)', { skip, timeout: 900_000 }, () => {
+// Two suites run at a time (SMBTS_GATE_JOBS) to keep CI's wall time bounded on a 2-core machine.
+const jobs = Number(process.env.SMBTS_GATE_JOBS ?? 2) || 1;
+describe('smbtorture regression gate (docs/conformance.md)', { skip, timeout: 2_400_000, concurrency: jobs }, () => {
   let dir: string;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'smbts-gate-'));
@@ -45,7 +47,7 @@ describe('smbtorture regression gate (docs/conformance.md)', { skip, timeout: 90
       let results;
       let alive: boolean;
       try {
-        results = await smbtorture(srv.port, [suite.name], { timeoutMs: suite.timeoutMs, extraArgs: [...(suite.args ?? []), `--load-list=${list}`] });
+        results = await smbtorture(srv.port, [suite.name], { timeoutMs: suite.timeoutMs, extraArgs: [...suiteArgs(suite, srv.shareDir), `--load-list=${list}`] });
         alive = await answersNegotiate(srv.port);
       } finally {
         await srv.stop();

@@ -6,7 +6,8 @@ import { CreateContextName, encodeMxAcResponse, makeDiskFileId, decodeAlSi, deco
 import {
   Access, CreateDisposition as Disp, CreateOptions as Opt, CreateAction, OplockLevel, ImpersonationLevel,
 } from '../../wire/constants.js';
-import { parseSmbPath, foldCase } from '../../vfs/path.js';
+import { parseSmbPath, foldCase, splitStream } from '../../vfs/path.js';
+import { expandShortNames } from '../files/short-names.js';
 import { FileAttribute, VfsError, type CreateDisposition, type FileStat } from '../../vfs/types.js';
 import { fail, handlerOf, sizes } from '../files/util.js';
 import { resolveAccess, conflictingOpens, isStatOpen, WRITE_ACCESS_BITS, FILE_GENERIC_WRITE } from '../share-modes.js';
@@ -97,7 +98,10 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
   // Snapshots are not offered (Samba answers OBJECT_NAME_NOT_FOUND for an unknown TWrp).
   if (ctxByName(req.contexts, CreateContextName.TIMEWARP_TOKEN)) fail(Status.OBJECT_NAME_NOT_FOUND);
 
-  const parsed = parseSmbPath(req.name);
+  let parsed = parseSmbPath(req.name);
+  // A mangled 8.3 name handed out earlier names its long name (files/short-names.ts).
+  const expanded = await expandShortNames(vfs, parsed.path);
+  if (expanded !== parsed.path) parsed = { ...parsed, path: expanded, base: splitStream(expanded).base };
   const path = parsed.path;
   const disposition = DISPOSITION[req.createDisposition]!;
   const wantDir = !!(req.createOptions & Opt.DIRECTORY_FILE);
@@ -256,7 +260,7 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
         if (handle.setSecurity && (secd || (action === 'created' && parsed.stream === undefined))) {
           let sd;
           try {
-            sd = newObjectSd(secd?.data, parentSd, token, isDir, (req.fileAttributes & FileAttribute.READONLY) !== 0);
+            sd = newObjectSd(secd?.data, parentSd, token, isDir);
           } catch {
             fail(Status.INVALID_SECURITY_DESCR);
           }

@@ -109,19 +109,32 @@ async function copyChunk(ctx: RequestContext, ctlCode: number, open: Open, input
   const src = resumeKeys.get(req.sourceKey.toString('hex'));
   if (!src || stateOf(src).closed || src.session !== open.session) fail(Status.OBJECT_NAME_NOT_FOUND);
   if (!open.handle || !src.handle || open.isDirectory || src.isDirectory) fail(Status.INVALID_PARAMETER);
-  // 3.3.5.15.6: source needs read; target needs write (and read for COPYCHUNK, not _WRITE).
-  if (!(src.grantedAccess & Access.FILE_READ_DATA)) fail(Status.ACCESS_DENIED);
+  // 3.3.5.15.6: source needs read (or execute, as Windows and Samba allow: smb2.ioctl
+  // copy_chunk_bad_access); target needs write (and read for COPYCHUNK, not _WRITE).
+  if (!(src.grantedAccess & (Access.FILE_READ_DATA | Access.FILE_EXECUTE))) fail(Status.ACCESS_DENIED);
   if (!(open.grantedAccess & Access.FILE_WRITE_DATA)) fail(Status.ACCESS_DENIED);
   if (ctlCode === Fsctl.SRV_COPYCHUNK && !(open.grantedAccess & Access.FILE_READ_DATA)) fail(Status.ACCESS_DENIED);
   let written = 0;
   let chunks = 0;
+  // A chunk that cannot be copied ends the copy; the answer still carries SRV_COPYCHUNK_RESPONSE
+  // with what was written before it (2.2.32.1; smb2.ioctl copy_chunk_src_exceed_multi, _src_lock).
+  const stopped = (status: number): Reply => {
+    if (written) reportChange(ctx.server, open.tree, open.path, FileAction.MODIFIED, NotifyFilter.LAST_WRITE | NotifyFilter.SIZE);
+    return {
+      status,
+      body: encodeIoctlResponse({
+        ctlCode, fileId: open.fileId, input: Buffer.alloc(0), flags: 0,
+        output: Fs.encodeCopyChunkResponse({ chunksWritten: chunks, chunkBytesWritten: 0, totalBytesWritten: written }),
+      }),
+    };
+  };
   breakLevelII(ctx.server, open);
   for (const c of req.chunks) {
     if (!ioAllowed(src, c.sourceOffset, BigInt(c.length), false) || !ioAllowed(open, c.targetOffset, BigInt(c.length), true)) {
-      fail(Status.FILE_LOCK_CONFLICT);
+      return stopped(Status.FILE_LOCK_CONFLICT);
     }
     const srcSize = (await src.handle.stat()).size;
-    if (c.sourceOffset + BigInt(c.length) > srcSize) fail(Status.INVALID_VIEW_SIZE);
+    if (c.sourceOffset + BigInt(c.length) > srcSize) return stopped(Status.INVALID_VIEW_SIZE);
     const n = await open.handle.copyRange(src.handle, c.sourceOffset, c.targetOffset, c.length);
     written += n;
     chunks++;
@@ -143,6 +156,8 @@ export const handler = handlerOf(async (ctx) => {
     case Fsctl.VALIDATE_NEGOTIATE_INFO:
       return validateNegotiate(ctx, code, req.input);
     case Fsctl.QUERY_NETWORK_INTERFACE_INFO: {
+      // The request carries no input (MS-SMB2 3.3.5.15.11); Samba refuses any (bug 14788).
+      if (req.input.length !== 0) fail(Status.INVALID_PARAMETER);
       const out = Fs.encodeNetworkInterfaceInfo(interfaceList(ctx));
       if (out.length > maxOut) fail(Status.BUFFER_TOO_SMALL);
       return ok(code, undefined, out);

@@ -12,7 +12,7 @@ import { handlerOf, requireOpen, fail, statOpen, sizes } from '../files/util.js'
 import { stateOf } from '../open-file.js';
 import { buildSecurityDescriptor, queryAccessNeeded } from '../security.js';
 import { tokenOf, parseStored, selectSd } from '../acl.js';
-import { shortName } from '../files/short-names.js';
+import { shortName, rememberShortName } from '../files/short-names.js';
 import { splitStream } from '../../vfs/path.js';
 import { encodeFullEaList } from '../../wire/ea.js';
 
@@ -112,7 +112,8 @@ async function fileInfo(ctx: RequestContext, open: Open, cls: number): Promise<B
     case C.FileAlternateNameInformation: {
       // No 8.3 names are generated: report the last component, as Samba does for 8.3-valid names.
       const base = open.path.slice(open.path.lastIndexOf('/') + 1);
-      return I.encodeFileNameInformation(shortName(base));
+      const dir = open.path.slice(0, Math.max(0, open.path.lastIndexOf('/')));
+      return I.encodeFileNameInformation(open.tree.vfs ? rememberShortName(open.tree.vfs, dir, base) : shortName(base));
     }
     case C.FileStreamInformation: {
       // MS-FSCC 2.4.44: '::$DATA' (files only) then each named stream as ':name:$DATA'.

@@ -125,9 +125,11 @@ async function setRename(ctx: RequestContext, open: Open, buf: Buffer): Promise<
   // The rename opens the target's parent for FILE_ADD_FILE sharing read+write (MS-FSA 2.1.5.14.11;
   // Samba smbd_smb2_setinfo_rename_dst_parent_check): a parent open with DELETE access, or one
   // not sharing write, is a sharing violation; a delete-pending parent is DELETE_PENDING.
+  // Samba 4.17 makes the share-mode part of that check for files only: a directory renamed inside
+  // a parent that another client holds open with DELETE access succeeds (smb2.notify-inotify).
   for (const o of opensOf(server, open.tree, parentPath(target))) {
     if (stateOf(o).node.deletePending) fail(Status.DELETE_PENDING);
-    if (shareConflict(o, Access.FILE_WRITE_DATA | Access.SYNCHRONIZE, ShareAccess.READ | ShareAccess.WRITE)) {
+    if (!open.isDirectory && shareConflict(o, Access.FILE_WRITE_DATA | Access.SYNCHRONIZE, ShareAccess.READ | ShareAccess.WRITE)) {
       fail(Status.SHARING_VIOLATION);
     }
   }
@@ -165,6 +167,36 @@ async function setRename(ctx: RequestContext, open: Open, buf: Buffer): Promise<
     reportChange(server, open.tree, from, FileAction.REMOVED, filter);
     reportChange(server, open.tree, newPath, FileAction.ADDED, filter);
   }
+}
+
+/** FileLinkInformation (MS-FSCC 2.4.27.2, MS-FSA 2.1.5.14.6): a new name for the open file. */
+async function setLink(ctx: RequestContext, open: Open, buf: Buffer): Promise<void> {
+  exact(buf, 20);
+  const r = I.decodeFileLinkInformation(buf);
+  const vfs = open.tree.vfs;
+  if (!vfs?.link) fail(Status.NOT_SUPPORTED);
+  if (r.rootDirectory !== 0n) fail(Status.INVALID_PARAMETER);
+  if (open.isDirectory) fail(Status.FILE_IS_A_DIRECTORY);
+  let name = r.fileName;
+  if (name.startsWith('\\')) name = name.slice(1);
+  const target = normalizeSmbPath(name);
+  // Links are names of files, never of streams (either side).
+  if (target === '' || target.includes(':') || open.path.includes(':')) fail(Status.INVALID_PARAMETER);
+  const server = ctx.server;
+  for (const o of opensOf(server, open.tree, parentPath(target))) {
+    if (stateOf(o).node.deletePending) fail(Status.DELETE_PENDING);
+  }
+  if (!samePath(open.path, target)) {
+    let exists = true;
+    try { await vfs.stat(target); } catch { exists = false; }
+    if (exists) {
+      if (!r.replaceIfExists) fail(Status.OBJECT_NAME_COLLISION);
+      // An open target cannot be replaced (as for rename, MS-FSA 2.1.5.14.6).
+      if (opensOf(server, open.tree, target).length) fail(Status.ACCESS_DENIED);
+    }
+  }
+  await vfs.link(open.path, target, r.replaceIfExists);
+  reportChange(server, open.tree, target, FileAction.ADDED, NotifyFilter.FILE_NAME);
 }
 
 /** Every open on the same share (all sessions), found via the paths of the share's opens. */
@@ -249,7 +281,7 @@ async function setInfo(ctx: RequestContext, req: SetInfoRequest, open: Open): Pr
           exact(buf, 8);
           need(open, Access.FILE_WRITE_DATA);
           break;
-        case C.FileLinkInformation:
+        case C.FileLinkInformation: await setLink(ctx, open, buf); break;
         case C.FileShortNameInformation:
           fail(Status.NOT_SUPPORTED);
         // falls through (never reached)
@@ -274,7 +306,7 @@ async function setInfo(ctx: RequestContext, req: SetInfoRequest, open: Open): Pr
         let base = parseStored(await h.getSecurity?.());
         if (!base) {
           const st = await statOpen(open);
-          base = defaultSd(tokenOf(open.session), st.isDirectory, !st.isDirectory && (st.attributes & FileAttribute.READONLY) !== 0);
+          base = defaultSd(tokenOf(open.session), st.isDirectory);
         }
         await h.setSecurity(encodeSecurityDescriptor(mergeSd(base, incoming, req.additionalInformation)));
       }

@@ -1,7 +1,13 @@
 #!/usr/bin/env python3
 """impacket smoke test against an SMB server on loopback.
 
-Usage: smoke.py HOST PORT USER PASS SHARE DIALECT   (DIALECT: auto | 2.1 | 3.0 | 3.1.1)
+Usage: smoke.py HOST PORT USER PASS SHARE DIALECT   (DIALECT: auto | 2.1 | 3.0 | 3.1.1 | 3.1.1-fixed)
+
+impacket 0.10's NTLM login() for SMB 3.1.1 starts the session's preauth integrity hash from zeros
+instead of the connection's hash (NEGOTIATE request + response), which MS-SMB2 3.2.4.2.3 requires
+(its kerberosLogin() does it, smb3.py line 747; login() does not), so every signing key it derives
+is wrong and Samba and smbts alike refuse its first signed request. '3.1.1-fixed' applies that one
+missing assignment before login to show the rest of its 3.1.1 path works.
 
 Prints one line per step, "STEP <name> ok" or "STEP <name> fail <message>", and exits 0 only
 when every step passed. The TypeScript test (server-impacket.test.ts) turns each line into a
@@ -24,7 +30,17 @@ DIALECTS = {
     '2.1': smb3structs.SMB2_DIALECT_21,
     '3.0': smb3structs.SMB2_DIALECT_30,
     '3.1.1': smb3structs.SMB2_DIALECT_311,
+    '3.1.1-fixed': smb3structs.SMB2_DIALECT_311,
 }
+if dialect == '3.1.1-fixed':
+    from impacket import smb3
+    _login = smb3.SMB3.login
+
+    def _login_with_preauth(self, *args, **kwargs):
+        self._Session['PreauthIntegrityHashValue'] = self._Connection['PreauthIntegrityHashValue']
+        return _login(self, *args, **kwargs)
+
+    smb3.SMB3.login = _login_with_preauth
 failed = 0
 
 
