@@ -166,7 +166,12 @@ export class FileHandle {
     return rdma;
   }
 
-  /** READ with Channel RDMA_V1_INVALIDATE: the server RDMA-writes into our buffer (MS-SMB2 3.2.4.6). */
+  /** RDMA_V1_INVALIDATE from 3.0.2 on (the server then invalidates our registration), RDMA_V1 on 3.0. */
+  private rdmaChannel(): number {
+    return this.tree.session.dialect >= Dialect.SMB3_02 ? Channel.RDMA_V1_INVALIDATE : Channel.RDMA_V1;
+  }
+
+  /** READ with an RDMA channel: the server RDMA-writes into our buffer (MS-SMB2 3.2.4.6). */
   private async readByRdma(rdma: ClientRdma, offset: number, length: number, pooled: boolean): Promise<Buffer> {
     // pooled: memory already faulted in (fresh multi-MiB buffers cost page faults per READ)
     const buf = pooled ? ioPool.get(length) : Buffer.allocUnsafe(length);
@@ -176,7 +181,7 @@ export class FileHandle {
         command: Command.READ,
         body: encodeReadRequest({
           padding: 0x50, flags: 0, length, offset: BigInt(offset), fileId: this.fileId, minimumCount: 0,
-          channel: Channel.RDMA_V1_INVALIDATE, remainingBytes: 0, readChannelInfo: encodeBufferDescriptors([reg.descriptor()]),
+          channel: this.rdmaChannel(), remainingBytes: 0, readChannelInfo: encodeBufferDescriptors([reg.descriptor()]),
         }),
         payloadSize: length,
       }, { allow: [Status.END_OF_FILE], path: displayPath(this.path) });
@@ -191,12 +196,12 @@ export class FileHandle {
     }
   }
 
-  /** WRITE with Channel RDMA_V1_INVALIDATE: the server RDMA-reads the data from our buffer (MS-SMB2 3.2.4.7). */
+  /** WRITE with an RDMA channel: the server RDMA-reads the data from our buffer (MS-SMB2 3.2.4.7). */
   private async writeByRdma(rdma: ClientRdma, offset: number, data: Buffer): Promise<number> {
     const reg = rdma.register(data, REMOTE_READ);
     try {
       const body = encodeWriteRequest({
-        offset: BigInt(offset), fileId: this.fileId, channel: Channel.RDMA_V1_INVALIDATE, remainingBytes: data.length, flags: 0,
+        offset: BigInt(offset), fileId: this.fileId, channel: this.rdmaChannel(), remainingBytes: data.length, flags: 0,
         data: EMPTY, writeChannelInfo: encodeBufferDescriptors([reg.descriptor()]),
       });
       const res = await this.tree.request({ command: Command.WRITE, body, payloadSize: data.length }, { path: displayPath(this.path) });

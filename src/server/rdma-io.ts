@@ -27,6 +27,8 @@ export function rdmaRequest(rdma: RdmaChannel | undefined, dialect: number, chan
   // Channel is reserved before 3.0 (2.2.19): ignore it there
   if (channel === Channel.NONE || dialect < Dialect.SMB3_00) return undefined;
   if (!rdma || (channel !== Channel.RDMA_V1 && channel !== Channel.RDMA_V1_INVALIDATE)) fail(Status.INVALID_PARAMETER, `channel ${channel} on this transport`);
+  // RDMA_V1_INVALIDATE is 3.0.2 and later (2.2.19)
+  if (channel === Channel.RDMA_V1_INVALIDATE && dialect < Dialect.SMB3_02) fail(Status.INVALID_PARAMETER, 'RDMA_V1_INVALIDATE before 3.0.2');
   let descs: RdmaDescriptor[];
   try {
     descs = decodeBufferDescriptors(info);

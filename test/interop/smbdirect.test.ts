@@ -49,6 +49,7 @@ const modes: Array<{ name: string; dialects: number[]; sign?: boolean; encrypt?:
   { name: '3.1.1', dialects: [Dialect.SMB3_11], rdma: true },
   { name: '3.1.1 signed', dialects: [Dialect.SMB3_11], sign: true, rdma: true },
   { name: '3.0.2', dialects: [Dialect.SMB3_02], rdma: true },
+  { name: '3.0 (RDMA_V1, no invalidate)', dialects: [Dialect.SMB3_00], rdma: true },
   { name: '3.1.1 encrypted (no RDMA: payload sealed in messages)', dialects: [Dialect.SMB3_11], encrypt: true, rdma: false },
   { name: '2.1 (no RDMA channels before 3.0)', dialects: [Dialect.SMB2_10], rdma: false },
 ];
