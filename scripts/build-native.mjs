@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Build the optional native addons with node-gyp. Called from "prepare".
 //   native/xattr: extended attributes (without it LocalVfs keeps DOS attributes in memory,
-//                 see src/vfs/xattr.ts)
+//                 see src/vfs/xattr.ts) and fallocate / SEEK_DATA (without it SET_ZERO_DATA
+//                 writes zeros instead of punching a hole, see src/vfs/space.ts)
 //   native/aead:  SMB3 AES-GCM/CCM/CMAC into caller-owned buffers on node's own OpenSSL (without it
 //                 src/crypto/ uses node:crypto, see src/crypto/native.ts)
 //   native/fabric: libfabric RDMA endpoints (needs libfabric-dev; without it SMB-Direct has only the
@@ -24,7 +25,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The addons, each optional: without one, the code that uses it falls back as `without` says. */
 const ADDONS = [
-  { name: 'xattr', probe: 'fgetxattr', without: 'DOS attributes stay in memory' },
+  { name: 'xattr', probe: 'fgetxattr', without: 'DOS attributes stay in memory, SET_ZERO_DATA writes zeros' },
   { name: 'aead', probe: 'gcmSeal', without: 'SMB3 crypto uses node:crypto' },
   { name: 'fabric', probe: 'connect', without: 'no libfabric RDMA provider (SMB-Direct on the loopback provider only)' },
 ];

@@ -1,5 +1,6 @@
 /*
- * smbts native helper: Linux extended attributes for Node (N-API, no dependencies).
+ * smbts native helper: Linux extended attributes and file space calls for Node (N-API, no
+ * dependencies).
  *
  * Mostly synchronous wrappers around the xattr syscalls: one call costs about what a sync
  * lstat() does, no thread-pool hop; callers should only use them on local filesystems. Bulk reads
@@ -15,12 +16,19 @@
  *                                     value, null when absent, errno code string on failure)
  *   lgetxattrMany(joined, name)    -> Promise<Buffer> (the same, paths joined by "\0", packed
  *                                     answer; see LGetXattrMany)
+ *   fallocate(fd, mode, offset, length)  fallocate(2) (mode: 1 KEEP_SIZE | 2 PUNCH_HOLE ...): what
+ *                                     FSCTL_SET_ZERO_DATA uses to free a range (node has none)
+ *   seekData(fd, offset, hole)     -> lseek(fd, offset, hole ? SEEK_HOLE : SEEK_DATA), or -1 when
+ *                                     no data follows offset (ENXIO): FSCTL_QUERY_ALLOCATED_RANGES
  *   platform                       -> "linux" or "unsupported"
  *
  * Errors are thrown as Error objects with `code` (errno name, e.g. "ENOTSUP") and `errno`.
  * On platforms other than Linux every call throws code "ENOTSUP".
  */
 #define NAPI_VERSION 8
+#ifdef __linux__
+#define _GNU_SOURCE /* fallocate, SEEK_DATA / SEEK_HOLE */
+#endif
 #include <node_api.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -31,6 +39,8 @@
 #ifdef __linux__
 #include <sys/types.h>
 #include <sys/xattr.h>
+#include <fcntl.h>
+#include <unistd.h>
 #define HAVE_XATTR 1
 #else
 #define HAVE_XATTR 0
@@ -69,6 +79,10 @@ static const char *errno_name(int e) {
     case EIO: return "EIO";
     case ENOMEM: return "ENOMEM";
     case EINTR: return "EINTR";
+    case ENXIO: return "ENXIO";
+    case ENOSYS: return "ENOSYS";
+    case EFBIG: return "EFBIG";
+    case ESPIPE: return "ESPIPE";
     default: return "EUNKNOWN";
   }
 }
@@ -555,8 +569,57 @@ static napi_value LGetXattrMany(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+static int get_i64(napi_env env, napi_value v, int64_t *out, const char *what) {
+  if (napi_get_value_int64(env, v, out) != napi_ok || *out < 0) { throw_type(env, what); return -1; }
+  return 0;
+}
+
+static napi_value FAllocate(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  int fd;
+  int32_t mode;
+  int64_t off, len;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 4) return throw_type(env, "fallocate(fd, mode, offset, length)");
+  if (get_fd(env, argv[0], &fd)) return NULL;
+  if (napi_get_value_int32(env, argv[1], &mode) != napi_ok) return throw_type(env, "fallocate: mode");
+  if (get_i64(env, argv[2], &off, "fallocate: offset") || get_i64(env, argv[3], &len, "fallocate: length")) return NULL;
+#if HAVE_XATTR
+  if (fallocate(fd, mode, (off_t)off, (off_t)len) != 0) return throw_errno(env, errno, "fallocate");
+  return undefined_value(env);
+#else
+  return throw_errno(env, ENOTSUP, "fallocate");
+#endif
+}
+
+static napi_value SeekData(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  int fd;
+  int64_t off;
+  bool hole = false;
+  napi_value r;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 3) return throw_type(env, "seekData(fd, offset, hole)");
+  if (get_fd(env, argv[0], &fd) || get_i64(env, argv[1], &off, "seekData: offset")) return NULL;
+  if (napi_get_value_bool(env, argv[2], &hole) != napi_ok) return throw_type(env, "seekData: hole");
+#if HAVE_XATTR && defined(SEEK_DATA)
+  off_t pos = lseek(fd, (off_t)off, hole ? SEEK_HOLE : SEEK_DATA);
+  if (pos < 0) {
+    if (errno == ENXIO) pos = -1;
+    else return throw_errno(env, errno, "lseek");
+  }
+  if (napi_create_int64(env, (int64_t)pos, &r) != napi_ok) return NULL;
+  return r;
+#else
+  (void)r;
+  return throw_errno(env, ENOTSUP, "lseek");
+#endif
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
-  napi_property_descriptor props[9];
+  napi_property_descriptor props[11];
   napi_value platform;
   memset(props, 0, sizeof props);
   props[0].utf8name = "fgetxattr"; props[0].method = FGetXattr; props[0].attributes = napi_enumerable;
@@ -569,7 +632,9 @@ static napi_value Init(napi_env env, napi_value exports) {
   props[6].utf8name = "platform"; props[6].value = platform; props[6].attributes = napi_enumerable;
   props[7].utf8name = "lgetxattrBatch"; props[7].method = LGetXattrBatch; props[7].attributes = napi_enumerable;
   props[8].utf8name = "lgetxattrMany"; props[8].method = LGetXattrMany; props[8].attributes = napi_enumerable;
-  if (napi_define_properties(env, exports, 9, props) != napi_ok) return NULL;
+  props[9].utf8name = "fallocate"; props[9].method = FAllocate; props[9].attributes = napi_enumerable;
+  props[10].utf8name = "seekData"; props[10].method = SeekData; props[10].attributes = napi_enumerable;
+  if (napi_define_properties(env, exports, 11, props) != napi_ok) return NULL;
   return exports;
 }
 

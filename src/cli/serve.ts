@@ -132,6 +132,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (server.netbiosPort !== undefined) console.log(`smbts: NetBIOS session service on ${server.address}:${server.netbiosPort}`);
   if (server.smbdirectPort !== undefined) console.log(`smbts: SMB-Direct on ${server.address}:${server.smbdirectPort}`);
   const adminPath = adminSocketPath(usersFile, server.port);
+  // Never served by a share (read when a share is first used, i.e. after this line).
+  config.privatePaths = [...(config.privatePaths ?? []), usersFile, adminPath];
   const admin = startAdminSocket(adminPath, server);
 
   const shown = host === '0.0.0.0' || host === '::' ? (localAddresses()[0] ?? '127.0.0.1') : host;

@@ -19,6 +19,11 @@ export interface ShareConfig {
   readOnly: boolean;
   guestOk: boolean;
   validUsers: string[];
+  /** Samba user lists (server/share-users.ts): names, DOMAIN\name, @group / +group (Unix groups). */
+  invalidUsers?: string[];
+  readList?: string[];
+  writeList?: string[];
+  adminUsers?: string[];
   browseable: boolean;
   comment: string;
   encrypt: EncryptSetting;
@@ -49,7 +54,11 @@ export interface ServerConfig {
   serverString: string;
   /** Path to a user database in smbpasswd format. */
   userDb?: string;
+  /** Host paths of server state no share may expose (besides SMBTS_HOME and userDb; server/private-state.ts). */
+  privatePaths?: string[];
   mapToGuest: 'never' | 'bad user';
+  /** `admin users` of [global]: the server's administrators (srvsvc levels that show paths). */
+  adminUsers?: string[];
   maxChannels: number;
   /** Always ends with the implicit IPC$ share. */
   shares: ShareConfig[];
@@ -302,6 +311,18 @@ function applyShareKey(
     case 'validusers':
       target.validUsers = splitList(value);
       return true;
+    case 'invalidusers':
+      target.invalidUsers = splitList(value);
+      return true;
+    case 'readlist':
+      target.readList = splitList(value);
+      return true;
+    case 'writelist':
+      target.writeList = splitList(value);
+      return true;
+    case 'adminusers':
+      target.adminUsers = splitList(value);
+      return true;
     case 'browseable': case 'browsable': {
       const b = bool();
       if (b !== undefined) target.browseable = b;
@@ -470,6 +491,7 @@ export function parseConfig(text: string, opts: ParseOptions = {}): ServerConfig
       }
     }
   }
+  if (shareDefaults.adminUsers) cfg.adminUsers = shareDefaults.adminUsers;
   if (cfg.minProtocol > cfg.maxProtocol) {
     throw new ConfigError(`server min protocol (0x${cfg.minProtocol.toString(16)}) is above max protocol (0x${cfg.maxProtocol.toString(16)})`);
   }

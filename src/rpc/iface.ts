@@ -10,6 +10,11 @@ export interface RpcServerInfo {
   shares(): Array<{ name: string; type: number; comment: string; path: string }>;
   versionMajor: number;
   versionMinor: number;
+  /**
+   * The caller is a server administrator (`admin users` in [global]): only then do the srvsvc
+   * levels that carry local paths (SHARE_INFO_2 / _502) answer (MS-SRVS 3.1.4.8 / 3.1.4.10).
+   */
+  callerIsAdmin?: boolean;
 }
 
 export interface RpcInterface {

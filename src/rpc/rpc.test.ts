@@ -22,6 +22,7 @@ const INFO: RpcServerInfo = {
   comment: 'smbts test',
   versionMajor: 10,
   versionMinor: 0,
+  callerIsAdmin: true,
   shares: () => [
     { name: 'data', type: SType.DISKTREE, comment: 'Data share', path: '/srv/data' },
     { name: 'ünï', type: SType.DISKTREE, comment: '', path: '/srv/u' },
@@ -238,6 +239,34 @@ describe('RpcPipe', () => {
     assert.equal(ask(501).shares[1]!.flags, 0);
     assert.equal(ask(502).shares[0]!.path, 'C:\\srv\\data');
     assert.equal(ask(7).status, WError.INVALID_LEVEL);
+  });
+
+  test('levels 2 and 502 (local paths) are for administrators only: WERR_ACCESS_DENIED, levels 0/1 work', () => {
+    const p = new RpcPipe('srvsvc', { ...INFO, callerIsAdmin: false });
+    bind(p);
+    let call = 10;
+    const stub = (opnum: number, level: number) =>
+      opnum === 15 ? encodeNetrShareEnumRequest('', level) : encodeNetrShareGetInfoRequest('', 'data', level);
+    const ask = (opnum: number, level: number) => {
+      p.write(Buffer.concat(encodeRequest({ callId: call++, contextId: 0, opnum, stub: stub(opnum, level) })));
+      const out = responseStub(drain(p));
+      return opnum === 15 ? decodeNetrShareEnumResponse(out) : decodeNetrShareGetInfoResponse(out);
+    };
+    for (const level of [2, 502]) {
+      const e = ask(15, level) as ReturnType<typeof decodeNetrShareEnumResponse>;
+      assert.equal(e.status, WError.ACCESS_DENIED, `enum ${level}`);
+      assert.equal(e.shares.length, 0);
+      const g = ask(16, level) as ReturnType<typeof decodeNetrShareGetInfoResponse>;
+      assert.equal(g.status, WError.ACCESS_DENIED, `getinfo ${level}`);
+      assert.equal(g.share, undefined);
+    }
+    for (const level of [0, 1]) {
+      const e = ask(15, level) as ReturnType<typeof decodeNetrShareEnumResponse>;
+      assert.equal(e.status, 0);
+      assert.deepEqual(e.shares.map((s) => s.name), ['data', 'ünï', 'IPC$']);
+      assert.ok(e.shares.every((s) => s.path === undefined));
+      assert.equal((ask(16, level) as ReturnType<typeof decodeNetrShareGetInfoResponse>).share!.name, 'data');
+    }
   });
 
   test('NetrShareGetInfo and NetrServerGetInfo, large response fragmented to max_recv_frag', () => {

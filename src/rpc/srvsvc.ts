@@ -19,6 +19,12 @@ function winPath(p: string): string {
 
 const SHARE_LEVELS = new Set([0, 1, 2, 501, 502]);
 const GETINFO_LEVELS = new Set([0, 1, 2, 501, 502, 1005]);
+/**
+ * Levels with the share's local path: administrators only. MS-SRVS 3.1.4.8 / 3.1.4.10 let the
+ * server check the caller; Windows requires Administrators / Server Operators for them and
+ * answers ERROR_ACCESS_DENIED otherwise, as Samba does for non-admins.
+ */
+const PATH_LEVELS = new Set([2, 502]);
 
 /** Scalars of SHARE_INFO_<level> (MS-SRVS 2.2.4.22 - 2.2.4.29); string referents are deferred. */
 function shareInfoScalars(w: NdrWriter, level: number, s: Share): void {
@@ -70,11 +76,12 @@ function netrShareEnum(stub: Buffer, info: RpcServerInfo): Buffer {
   }
   void tag;
   const w = new NdrWriter();
-  if (!SHARE_LEVELS.has(level)) {
+  const refused = !SHARE_LEVELS.has(level) ? WError.INVALID_LEVEL : PATH_LEVELS.has(level) && !info.callerIsAdmin ? WError.ACCESS_DENIED : WError.OK;
+  if (refused !== WError.OK) {
     w.u32(level).u32(level).u32(0); // InfoStruct with a null container
     w.u32(0); // TotalEntries
     w.uniquePtr(resumePtr ? 0 : undefined, (x, v) => x.u32(v)).flush();
-    w.u32(WError.INVALID_LEVEL);
+    w.u32(refused);
     return w.finish();
   }
   const all = info.shares();
@@ -101,6 +108,7 @@ function netrShareGetInfo(stub: Buffer, info: RpcServerInfo): Buffer {
   const share = info.shares().find((s) => s.name.toLowerCase() === netName.toLowerCase());
   let status: number = WError.OK;
   if (!GETINFO_LEVELS.has(level)) status = WError.INVALID_LEVEL;
+  else if (PATH_LEVELS.has(level) && !info.callerIsAdmin) status = WError.ACCESS_DENIED;
   else if (!share) status = WError.NERR_NET_NAME_NOT_FOUND;
   w.u32(level); // union discriminant
   if (status === WError.OK) {

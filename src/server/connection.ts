@@ -280,7 +280,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
         this.early = undefined;
       }
       this.onFrame(f, opener, verifier).then(async () => {
-        if (early) await early.finish();
+        if (early) await early.settle();
         if (recycle) ioPool.release(f);
       }, (e: unknown) => {
         early?.abandon();

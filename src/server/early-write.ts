@@ -11,6 +11,7 @@
 // after the request, a MessageId the credit window accepts, a valid session that does not require
 // signing, a tree without encryption, an open of a regular file with FILE_WRITE_DATA, the current
 // ChannelSequence, no byte-range lock in the way and no level II oplock / read lease to break.
+// From then until the request is over, a LOCK over the range waits for it (inflight-writes.ts).
 // Everything is checked again by the handler when the frame is complete (MS-SMB2 3.3.5.2 ff.);
 // the only difference a client could see is after a connection lost mid-request: a prefix of the
 // data may be on disk, as it could be with any server that writes before replying.
@@ -22,6 +23,7 @@ import { ioAllowed } from './locks.js';
 import { stateOf } from './open-file.js';
 import { channelSequenceOf } from './replay.js';
 import { queuedWrite } from './write-queue.js';
+import { beginInflightWrite, lockersWaiting } from './inflight-writes.js';
 
 const WRITE_REQ_SIZE = 48;
 /** Data starts here in a WRITE whose payload follows the fixed part (DataOffset 0x70). */
@@ -58,6 +60,8 @@ export class EarlyWrite {
   private running: Promise<void> | undefined;
   private stopped = false;
   private failed = false;
+  /** Ends the in-flight registration of the range (idempotent). */
+  release: () => void = () => {};
 
   private constructor(
     private readonly open: Open,
@@ -105,8 +109,11 @@ export class EarlyWrite {
       const seq = channelSequenceOf(open);
       if (f.readUInt16LE(8) !== seq.seq || seq.pre > 0) return undefined;
     }
-    if (!ioAllowed(open, offset, BigInt(length), true) || stateOf(open).node.sharedReaders > 0) return undefined;
+    const node = stateOf(open).node;
+    if (!ioAllowed(open, offset, BigInt(length), true) || node.sharedReaders > 0 || lockersWaiting(node)) return undefined;
     const ew = new EarlyWrite(open, frame, offset, length);
+    // A LOCK over the range now waits for this WRITE to be done (inflight-writes.ts).
+    ew.release = beginInflightWrite(node, offset, BigInt(length));
     byBuffer.set(frame.buffer, ew);
     earlyWriteStats.started++;
     ew.progress(filled);
@@ -154,6 +161,16 @@ export class EarlyWrite {
   abandon(): void {
     this.stopped = true;
     byBuffer.delete(this.frame.buffer);
+    void this.settle();
+  }
+
+  /** The request is over (handled or dropped): waits for any pwrite and lets waiting LOCKs go. */
+  async settle(): Promise<void> {
+    try {
+      await this.finish();
+    } finally {
+      this.release();
+    }
   }
 
   /** The early write streaming `data` (the WRITE handler's req.data), if any. */

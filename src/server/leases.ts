@@ -226,6 +226,21 @@ export function breakReadLeases(server: ServerState, opens: Open[], writer: Open
   }
 }
 
+/**
+ * Breaks for a rename of a file: the other leases on it lose HANDLE caching (Samba
+ * delay_rename_for_lease_break; smb2.lease.v2_rename, rename_wait). Returns the leases whose
+ * acknowledgement the rename waits for.
+ */
+export function breakHandleLeasesForRename(server: ServerState, others: Open[], renamer: Open): Lease[] {
+  const wait: Lease[] = [];
+  for (const l of leasesOf(others, leaseOf(renamer)?.id)) {
+    if (!(l.state & H)) continue;
+    breakLease(server, l, l.state & ~H);
+    if (l.breakingTo !== undefined) wait.push(l);
+  }
+  return wait;
+}
+
 /** Is any of the leases still waiting for an acknowledgement? */
 export function leasesBreaking(ls: Lease[]): boolean {
   return ls.some((l) => l.breakingTo !== undefined && l.opens.size > 0);

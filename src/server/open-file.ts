@@ -1,13 +1,13 @@
 // Per-open and per-file state for the file handlers, and last-close processing.
 //
 // A FileNode is the state shared by every open of one file (MS-FSA 2.1.1.x File / Stream):
-// delete-pending, byte-range locks, waiters. It is found through the other opens of the same path
-// (ServerState.opensByPath), so it lives exactly as long as some open of the file does.
+// delete-pending, byte-range locks, waiters. It is found through the other opens of the same file
+// identity (ServerState.opensByFile, never a name), so it lives exactly as long as some open of it does.
 //
 // Teardown: anything that drops an open (CLOSE, TREE_DISCONNECT, LOGOFF, connection loss) must go
 // through closeOpen() so delete-on-close, locks, oplocks and change-notify are processed.
 import type { Open, ServerState, ShareTree } from './types.js';
-import { foldCase, parentPath } from '../vfs/path.js';
+import { foldCase, parentPath, splitStream } from '../vfs/path.js';
 import { VfsError } from '../vfs/types.js';
 import { Status } from '../wire/status.js';
 
@@ -103,15 +103,34 @@ export function attachState(open: Open, node: FileNode): OpenState {
   return s;
 }
 
-/** Opens of the same path on the same share (excluding pipes), across all sessions. */
-export function opensOf(server: ServerState, tree: ShareTree, path: string): Open[] {
-  return server.opensByPath(tree.share.name, path).filter((o) => !o.pipe && !stateOf(o).closed);
+/** Folded named stream of a share-relative path ('' for the main stream). */
+function streamOfPath(path: string): string {
+  const s = splitStream(path).stream;
+  return s === undefined ? '' : foldCase(s);
 }
 
-/** The FileNode for a path: shared with the existing opens, or fresh. */
-export function nodeFor(server: ServerState, tree: ShareTree, path: string): FileNode {
-  for (const o of opensOf(server, tree, path)) return stateOf(o).node;
-  return newNode();
+/**
+ * Live opens of one stream of the file with identity `fileKey` (FileStat.identity), whatever name,
+ * share or session they were opened through: what share modes, locks, oplocks/leases and
+ * delete-pending are checked against. `path` names the stream (only its ':stream' part counts).
+ */
+export function opensOfFile(server: ServerState, tree: ShareTree, path: string, fileKey: string | undefined): Open[] {
+  if (fileKey === undefined || !server.opensByFile) return opensOf(server, tree, path);
+  const want = streamOfPath(path);
+  return server.opensByFile(fileKey).filter((o) => !o.pipe && !stateOf(o).closed && streamOfPath(o.path) === want);
+}
+
+/** Live opens of the same file stream as `open` (itself included while it is live). */
+export function opensLike(server: ServerState, open: Open): Open[] {
+  return opensOfFile(server, open.tree, open.path, open.fileKey);
+}
+
+/**
+ * Opens of the same path on the same share (excluding pipes), across all sessions: for name-based
+ * rules only (rename targets, a directory's children); what guards a file uses opensOfFile.
+ */
+export function opensOf(server: ServerState, tree: ShareTree, path: string): Open[] {
+  return server.opensByPath(tree.share.name, path).filter((o) => !o.pipe && !stateOf(o).closed);
 }
 
 /** Is `path` (or one of its ancestors) inside `dir`? both share-relative. */
@@ -213,7 +232,7 @@ export async function closeOpen(server: ServerState, open: Open): Promise<void> 
     return;
   }
   const vfs = open.tree.vfs;
-  if (node.deletePending && vfs && opensOf(server, open.tree, open.path).length === 0) {
+  if (node.deletePending && vfs && opensLike(server, open).length === 0) {
     node.deletePending = false;
     try {
       if (open.isDirectory) await vfs.rmdir(open.path);

@@ -8,7 +8,7 @@
 import type { Open, ServerState } from './types.js';
 import { OplockLevel, Command, Access } from '../wire/constants.js';
 import { Writer } from '../wire/buf.js';
-import { stateOf, wake, opensOf, onAnyClose } from './open-file.js';
+import { stateOf, wake, opensLike, onAnyClose } from './open-file.js';
 import { breakReadLeases } from './leases.js';
 
 /** How long a CREATE waits for an oplock break acknowledgement (Samba: 35 s). */
@@ -114,7 +114,7 @@ export function breakLevelII(server: ServerState, open: Open): void {
   if (!open.tree.vfs) return;
   // No level II oplock and no lease on the file: nothing to break (skips the scan of the share's opens).
   if (stateOf(open).node.sharedReaders === 0) return;
-  const opens = opensOf(server, open.tree, open.path);
+  const opens = opensLike(server, open);
   for (const o of opens) {
     if (o.oplockLevel === OplockLevel.II) startBreak(server, o, OplockLevel.NONE);
   }

@@ -9,8 +9,10 @@ import type { Authenticator, ServerCore, TeardownReason } from './internal.js';
 import type { Session } from './session.js';
 import type { Connection } from './connection.js';
 import type { ServerConfig, ShareConfig } from '../config/config.js';
+import { privateStatePaths, stateHome } from './private-state.js';
 import type { Vfs } from '../vfs/types.js';
 import { LocalVfs } from '../vfs/local.js';
+import { foldCase } from '../vfs/path.js';
 import { msToFiletime } from '../wire/buf.js';
 import type { UserDb } from '../auth/userdb.js';
 import { NtlmServer } from '../auth/ntlm-server.js';
@@ -34,6 +36,8 @@ export class ServerStateImpl implements ServerCore {
   private readonly opens = new Map<bigint, Open>();
   /** share name (folded) -> opens of that share, for opensByPath. */
   private readonly opensByShare = new Map<string, Set<Open>>();
+  /** Open.fileKey -> opens of that file (every stream, every share: one identity per file). */
+  private readonly opensByKey = new Map<string, Set<Open>>();
   private readonly vfs = new Map<string, Vfs>();
   private nextFileId = 1n;
 
@@ -111,7 +115,7 @@ export class ServerStateImpl implements ServerCore {
     const key = share.name.toLowerCase();
     let v = this.vfs.get(key);
     if (!v) {
-      v = new LocalVfs(share.path, { label: share.name });
+      v = new LocalVfs(share.path, { label: share.name, hiddenPaths: privateStatePaths(this.config), stateHome: stateHome() });
       this.vfs.set(key, v);
     }
     return v;
@@ -138,21 +142,36 @@ export class ServerStateImpl implements ServerCore {
     let set = this.opensByShare.get(key);
     if (!set) this.opensByShare.set(key, (set = new Set()));
     set.add(open);
+    if (open.fileKey !== undefined) {
+      let byKey = this.opensByKey.get(open.fileKey);
+      if (!byKey) this.opensByKey.set(open.fileKey, (byKey = new Set()));
+      byKey.add(open);
+    }
   }
 
   unregisterOpen(open: Open): void {
     if (this.opens.get(open.fileId.persistent) === open) this.opens.delete(open.fileId.persistent);
     if (open.session.opens.get(open.fileId.volatile) === open) open.session.opens.delete(open.fileId.volatile);
     this.opensByShare.get(open.tree.share.name.toLowerCase())?.delete(open);
+    if (open.fileKey !== undefined) {
+      const byKey = this.opensByKey.get(open.fileKey);
+      if (byKey?.delete(open) && byKey.size === 0) this.opensByKey.delete(open.fileKey);
+    }
+  }
+
+  opensByFile(fileKey: string): Open[] {
+    const set = this.opensByKey.get(fileKey);
+    return set ? [...set] : [];
   }
 
   /** Opens by current path (scans the share's opens so renames need no re-indexing). */
   opensByPath(shareName: string, path: string): Open[] {
     const set = this.opensByShare.get(shareName.toLowerCase());
     if (!set) return [];
-    const want = path.toLowerCase();
+    // The lookup's own folding rule (vfs/path.ts foldCase), never another one.
+    const want = foldCase(path);
     const out: Open[] = [];
-    for (const o of set) if (o.path.toLowerCase() === want) out.push(o);
+    for (const o of set) if (foldCase(o.path) === want) out.push(o);
     return out;
   }
 
@@ -184,9 +203,10 @@ export class ServerStateImpl implements ServerCore {
 
   // ------------------------------------------------------------------ rpc
 
-  rpcInfo(): RpcServerInfo {
+  rpcInfo(callerIsAdmin = false): RpcServerInfo {
     const config = this.config;
     return {
+      callerIsAdmin,
       serverName: config.netbiosName,
       domain: config.workgroup,
       comment: config.serverString,

@@ -34,6 +34,8 @@ export interface ShareTree {
   readonly vfs: Vfs | undefined;
   readonly isIpc: boolean;
   readonly readOnly: boolean;
+  /** `admin users` of the share: per-file ACLs do not limit them (Samba: they act as root). */
+  readonly admin?: boolean;
   /** Access mask granted on this share (MaximalAccess of the tree connect response). */
   readonly maximalAccess: number;
   readonly encrypt: boolean;
@@ -58,6 +60,11 @@ export interface Open {
   dirCursor: unknown;
   /** Arbitrary per-handler state (locks, lease key, durable info). */
   extra: Map<string, unknown>;
+  /**
+   * The opened file's identity (FileStat.identity; a stream open: its file's), fixed for the
+   * open's life; undefined for pipes. Tables that guard a file find its opens by this, not by name.
+   */
+  fileKey?: string;
 }
 
 /** The parts of a Session a handler may use. */
@@ -148,11 +155,13 @@ export interface ServerState {
   newFileId(): FileId;
   /** Opens of a path across all sessions (share modes, oplocks): keyed by share name + path (case-folded). */
   opensByPath(shareName: string, path: string): Open[];
+  /** Live and closing opens of one file (Open.fileKey), streams included, across shares and sessions. */
+  opensByFile?(fileKey: string): Open[];
   registerOpen(open: Open): void;
   /** Every open of a share across all sessions (rename of directories, change notify). Optional until implemented. */
   opensOfShare?(shareName: string): Open[];
   /** What srvsvc/wkssvc report (share list, server name) for IPC$ pipes. */
-  rpcInfo(): import('../rpc/pipe.js').RpcServerInfo;
+  rpcInfo(callerIsAdmin?: boolean): import('../rpc/pipe.js').RpcServerInfo;
   unregisterOpen(open: Open): void;
 }
 

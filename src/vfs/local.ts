@@ -43,12 +43,14 @@ import {
   type DirEntry, type ExtendedAttribute, type FileStat, type FsInfo, type OpenAction, type OpenOptions, type StreamInfo, type TimesUpdate, type Vfs, type VfsHandle,
 } from './types.js';
 import { NtStatus } from './status.js';
+import { punchHole, dataSegments, zeroData } from './space.js';
 import { assertSharePath, foldCase, splitPath, splitStream, validateName, validateStreamName, baseName, parentPath } from './path.js';
 import { MAX_IO_CHUNK, initialAttributes, mergeSetAttributes, planOpen, reportAttributes, roundAlloc } from './common.js';
 import { DosAttribStore, type DosStorage } from './dosstore.js';
 import type { XattrBinding } from './xattr.js';
 import { NameIndex } from './name-index.js';
 import { MetaIo, type FileIo, type MetadataCalls } from './metaio.js';
+import { HiddenPaths } from './hidden.js';
 
 export interface LocalVfsOptions {
   /** Default false: names are matched case-insensitively when the exact spelling is missing. */
@@ -71,6 +73,14 @@ export interface LocalVfsOptions {
    * them synchronously when the share is on a local filesystem, 'sync' / 'async' force one way.
    */
   metadataCalls?: MetadataCalls;
+  /**
+   * Host paths of the server's own state (SMBTS_HOME, the user database ...): when they lie
+   * inside the share they are hidden from listings and unreachable (./hidden.ts); when the share
+   * lies inside one of them, nothing is served.
+   */
+  hiddenPaths?: readonly string[];
+  /** The one of hiddenPaths a share may lie inside (SMBTS_HOME); see ./hidden.ts. */
+  stateHome?: string;
 }
 
 interface Override { value: bigint; observedNs: bigint }
@@ -202,6 +212,10 @@ export class LocalVfs implements Vfs {
   private depotPromise: Promise<string> | undefined;
   /** realpath of the depot when it lies inside the share (then hidden), else undefined */
   private depotInside: string | undefined;
+  private readonly hiddenOpt: readonly string[] | undefined;
+  private readonly stateHome: string | undefined;
+  /** The server state inside this share (set with the root's real path). */
+  private hidden = HiddenPaths.NONE;
   /** @internal user.DOSATTRIB persistence (./dosstore.ts) */
   readonly dos: DosAttribStore;
   /** @internal metadata system calls (./metaio.ts) */
@@ -214,6 +228,8 @@ export class LocalVfs implements Vfs {
     this.follow = opts.followSymlinks ?? 'inside';
     this.label = opts.label ?? nodePath.basename(nodePath.resolve(root));
     this.streamsOpt = opts.streamsDir;
+    this.hiddenOpt = opts.hiddenPaths;
+    this.stateHome = opts.stateHome;
     this.dos = new DosAttribStore(opts.dosAttributes ?? 'xattr', opts.xattrBinding);
     this.io = new MetaIo(opts.metadataCalls);
     this.names = new NameIndex(undefined, undefined, this.io);
@@ -542,9 +558,10 @@ export class LocalVfs implements Vfs {
   }
 
   private rootReal(): Promise<string> {
-    this.rootPromise ??= fsp.realpath(this.root).then((root) => {
+    this.rootPromise ??= fsp.realpath(this.root).then(async (root) => {
       this.dos.init(root); // first use: does this filesystem take user xattrs?
       this.io.init(root); // and are its metadata calls local (cheap enough to make synchronously)?
+      this.hidden = await HiddenPaths.load(root, this.hiddenOpt, this.stateHome);
       return root;
     }, (e: unknown) => {
       this.rootPromise = undefined;
@@ -587,6 +604,10 @@ export class LocalVfs implements Vfs {
     // A stream depot inside the share is not reachable by path.
     if (this.depotInside !== undefined && (this.inside(this.depotInside, r.abs))) {
       throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, p);
+    }
+    // The server's own state is neither listed nor reachable, by any spelling (DESIGN.md rule 10).
+    if (!this.hidden.empty && await this.hidden.covers(r.abs, (x) => this.io.lstatOrUndefined(x))) {
+      throw new VfsError(this.hidden.everything ? NtStatus.ACCESS_DENIED : NtStatus.OBJECT_NAME_NOT_FOUND, p);
     }
     return r;
   }
@@ -696,6 +717,7 @@ export class LocalVfs implements Vfs {
       changeTime: ov(m?.changeTime, st.ctimeNs),
       attributes: reportAttributes(isDir, stored),
       fileId: st.ino,
+      identity: `${st.dev}:${st.ino}`,
       nlink: Number(st.nlink),
       eaSize: m?.eaSize ?? 0,
     };
@@ -815,6 +837,7 @@ export class LocalVfs implements Vfs {
   private listable(abs: string, name: string): boolean {
     const hidden = this.depotInside;
     if (hidden !== undefined && this.inside(hidden, abs)) return false;
+    if (!this.hidden.empty && this.hidden.listed(abs, undefined)) return false;
     try {
       validateName(name);
       return true;
@@ -872,7 +895,8 @@ export class LocalVfs implements Vfs {
         }
       }
       part ??= await Promise.all(batch.map((name) => this.listEntry(name, nodePath.join(dir, name), root)));
-      const hits = part.filter((h): h is ListHit => h !== undefined);
+      // Server state: also a symlink to it and the same directory under another spelling.
+      const hits = part.filter((h): h is ListHit => h !== undefined && (this.hidden.empty || !this.hidden.listed(h.path, h.st)));
       // DOSATTRIB of the entries not cached yet, read on the libuv pool (not one sync call each).
       await this.dos.prefetch(hits);
       for (const h of hits) out.push({ name: h.name, stat: this.toFileStat(h.st, h.link, h.path, h.key) });
@@ -895,7 +919,7 @@ export class LocalVfs implements Vfs {
       const abs = nodePath.join(dir, n);
       if (!this.listable(abs, n)) continue;
       const hit = await this.listEntry(n, abs, root);
-      if (!hit) continue;
+      if (!hit || (!this.hidden.empty && this.hidden.listed(hit.path, hit.st))) continue;
       await this.dos.prefetch([hit]);
       out.push({ name: hit.name, stat: this.toFileStat(hit.st, hit.link, hit.path) });
     }
@@ -1199,29 +1223,36 @@ class LocalHandle implements VfsHandle {
     const end = endReq < st.size ? endReq : st.size;
     if (end <= start) return;
     try {
+      // FSCTL_SET_ZERO_DATA: a sparse file's range is deallocated (as NTFS and Samba: fallocate
+      // PUNCH_HOLE | KEEP_SIZE); otherwise zeros are written.
+      const sparse = (this.vfs.toFileStat(st, false, fh.fd).attributes & FileAttribute.SPARSE_FILE) !== 0;
+      if (sparse && await punchHole(fh.fd, start, end - start)) return;
       if (end === st.size) {
         // Zeroing to EOF: truncate down and back up, which leaves a hole (sparse) on Linux FSes.
         await fh.truncate(Number(start));
         await fh.truncate(Number(st.size));
         return;
       }
-      const zero = Buffer.alloc(Number(end - start < BigInt(MAX_IO_CHUNK) ? end - start : BigInt(MAX_IO_CHUNK)));
-      for (let pos = start; pos < end; ) {
-        const n = end - pos < BigInt(zero.length) ? Number(end - pos) : zero.length;
-        await this.write(zero.subarray(0, n), pos);
-        pos += BigInt(n);
-      }
+      // Zeros over the data segments only (space.ts): NTFS files that are not sparse have no
+      // holes; Linux ones may, and writing zeros there would allocate them.
+      await zeroData(fh.fd, start, end, MAX_IO_CHUNK, (d, p) => this.write(d, p));
     } catch (e) {
       throw wrap(e);
     }
   }
 
   async allocatedRanges(offset: bigint, length: bigint): Promise<Array<[bigint, bigint]>> {
-    this.check(true);
+    const fh = this.check(true);
     const st = await this.rawStat();
-    // No SEEK_DATA/SEEK_HOLE in node: report one range, or none when nothing is allocated.
-    if (offset >= st.size || length <= 0n || st.blocks === 0n) return [];
+    if (offset >= st.size || length <= 0n) return [];
     const end = offset + length < st.size ? offset + length : st.size;
+    // A sparse file reports its data segments (SEEK_DATA/SEEK_HOLE through the addon, ./space.ts);
+    // any other file, or without the addon, one range (as Samba), or none when nothing is allocated.
+    if (this.vfs.toFileStat(st, false, fh.fd).attributes & FileAttribute.SPARSE_FILE) {
+      const segs = dataSegments(fh.fd, offset, end);
+      if (segs) return segs;
+    }
+    if (st.blocks === 0n) return [];
     return [[offset, end - offset]];
   }
 
@@ -1368,12 +1399,8 @@ class LocalStreamHandle implements VfsHandle {
     const endReq = offset + length;
     const end = endReq < st.size ? endReq : st.size;
     if (end <= start) return;
-    const zero = Buffer.alloc(Number(end - start < BigInt(MAX_IO_CHUNK) ? end - start : BigInt(MAX_IO_CHUNK)));
-    for (let pos = start; pos < end; ) {
-      const n = end - pos < BigInt(zero.length) ? Number(end - pos) : zero.length;
-      await this.write(zero.subarray(0, n), pos);
-      pos += BigInt(n);
-    }
+    // Never into holes (space.ts): a stream extended with SET_EOF is one.
+    await zeroData(this.check().fd, start, end, MAX_IO_CHUNK, (d, p) => this.write(d, p));
   }
 
   async allocatedRanges(offset: bigint, length: bigint): Promise<Array<[bigint, bigint]>> {

@@ -61,8 +61,12 @@ export interface MemoryVfsOptions {
   capacity?: number;
 }
 
+/** Distinguishes MemoryVfs instances in FileStat.identity. */
+let memoryVfsSerial = 0;
+
 export class MemoryVfs implements Vfs {
   readonly caseSensitive: boolean;
+  private readonly serial = ++memoryVfsSerial;
   private readonly root: MemNode;
   private nextId = 2n;
   private readonly capacity: number;
@@ -199,6 +203,7 @@ export class MemoryVfs implements Vfs {
       changeTime: n.changeTime,
       attributes: reportAttributes(n.isDir, n.attrs),
       fileId: n.id,
+      identity: `mem${this.serial}:${n.id}`,
       nlink: n.nlink,
       eaSize: eaListSize([...n.eas.values()]),
     };

@@ -37,6 +37,8 @@ export function validateName(name: string): void {
   if (name === '..') throw syntaxBad("'..' not allowed");
   if (name === '.') throw invalidName("'.' not allowed");
   if (name.length > MAX_NAME_LENGTH) throw invalidName('name too long');
+  // Invalid UTF-16 would collapse to U+FFFD on disk, aliasing distinct names (Samba refuses it too).
+  if (hasLoneSurrogate(name)) throw invalidName('invalid UTF-16 in name');
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
     if (c < 0x20) throw invalidName('control character in name');
@@ -49,6 +51,7 @@ export function validateName(name: string): void {
 export function validateStreamName(name: string): void {
   if (name.length === 0) throw invalidName('empty stream name');
   if (name.length > MAX_NAME_LENGTH) throw invalidName('stream name too long');
+  if (hasLoneSurrogate(name)) throw invalidName('invalid UTF-16 in stream name');
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
     if (c === 0 || c === 0x3a || c === 0x5c || c === 0x2f) throw invalidName('bad character in stream name');
@@ -151,7 +154,18 @@ export function assertSharePath(p: string): void {
   if (stream !== undefined) validateStreamName(stream);
 }
 
-/** Case-folding used for case-insensitive name comparison (approximates the NTFS upcase table). */
-export function foldCase(name: string): string {
-  return name.toUpperCase();
+/** The one case-folding rule for names (NTFS upcase-table semantics): see wire/upcase.ts. */
+export { foldCase } from '../wire/upcase.js';
+
+/** Whether a name holds a lone (unpaired) UTF-16 surrogate: it has no UTF-8 form on disk. */
+export function hasLoneSurrogate(name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdfff) continue;
+    if (c >= 0xdc00) return true;
+    const d = name.charCodeAt(i + 1);
+    if (!(d >= 0xdc00 && d <= 0xdfff)) return true;
+    i++;
+  }
+  return false;
 }

@@ -26,6 +26,12 @@ export interface FileStat {
   attributes: number;
   /** Stable per file (inode on LocalVfs). */
   fileId: bigint;
+  /**
+   * The file's identity, unique across every Vfs of the process ("dev:ino" on LocalVfs): the key of
+   * every table that guards a file (opens and share modes, byte-range locks, oplocks/leases,
+   * delete-pending, durable handles), never a spelling of its name. A stream reports its file's.
+   */
+  identity: string;
   nlink: number;
   /** Size of the file's FILE_FULL_EA_INFORMATION list (MS-FSCC 2.4.12 EaSize); 0/absent = no EAs. */
   eaSize?: number;

@@ -30,6 +30,10 @@ export interface XattrBinding {
   lremovexattr(path: string, name: string): boolean;
   /** Many lgetxattr on a libuv pool thread: Buffer = value, null = absent, string = errno code. */
   lgetxattrBatch(paths: string[], name: string): Promise<Array<Buffer | null | string>>;
+  /** fallocate(2) (./space.ts); absent in builds older than the call. */
+  fallocate?(fd: number, mode: number, offset: number, length: number): void;
+  /** lseek SEEK_DATA / SEEK_HOLE (./space.ts): the offset, or -1 when no data follows. */
+  seekData?(fd: number, offset: number, hole: boolean): number;
   readonly platform: string;
 }
 
@@ -106,6 +110,8 @@ export function loadXattr(): XattrLoad {
       lsetxattr: raw.lsetxattr,
       lremovexattr: raw.lremovexattr,
       lgetxattrBatch: typeof raw.lgetxattrMany === 'function' ? viaMany(raw as Parameters<typeof viaMany>[0]) : raw.lgetxattrBatch,
+      ...(typeof raw.fallocate === 'function' ? { fallocate: raw.fallocate } : {}),
+      ...(typeof raw.seekData === 'function' ? { seekData: raw.seekData } : {}),
       platform: raw.platform,
     };
     return (loaded = { binding, path: file });

@@ -12,6 +12,7 @@
 // FileNamesInformation: NextEntryOffset(4) | FileIndex(4) | FileNameLength(4) | FileName (fixed 12).
 // Entries are 8-byte aligned; NextEntryOffset is 0 in the last one.
 import { Reader, Writer, WireError, utf16, fromUtf16 } from './buf.js';
+import { upcase } from './upcase.js';
 import { FileInfoClass as C, FileAttributes } from './constants.js';
 
 export interface DirEntryInfo {
@@ -175,9 +176,9 @@ export function decodeDirEntries(infoClass: number, buf: Buffer): DirEntryInfo[]
 //   >  (DOS_QM)   one character; at a '.' or the end of the name it matches nothing
 //   "  (DOS_DOT)  a '.' or zero characters at the end of the name
 
-function fold(c: string): string {
-  const u = c.toUpperCase();
-  return u.length === 1 ? u : c;
+/** One character through the names' upcase table (wire/upcase.ts), as every name comparison. */
+function fold(c: string): number {
+  return upcase(c.charCodeAt(0));
 }
 
 export function matchWildcard(pattern: string, name: string, caseInsensitive: boolean): boolean {

@@ -272,3 +272,78 @@ test('client: large signed and encrypted READ answers are verified / decrypted w
     }
   }
 });
+
+test('early write: a LOCK taken while a WRITE over its range arrives waits for it; no half-written WRITE', { timeout: 60_000 }, async () => {
+  // Issue 9.9: B locked [0, 8 MiB) after 3 MiB of A's 8 MiB WRITE had arrived; part of A's data
+  // landed under B's lock and A's WRITE then failed with the data left on file.
+  const original = Buffer.alloc(8 * MiB, 0x5a);
+  await writeFile(join(dir, 'race.bin'), original);
+  const a = await RawConn.open(srv.port);
+  const b = await connect(url());
+  try {
+    await a.negotiate([0x210]);
+    assert.equal(await a.login('test', 'test'), 0);
+    assert.equal(await a.treeConnect('\\\\127.0.0.1\\share'), 0);
+    const name = Buffer.from('race.bin', 'utf16le');
+    const cb = Buffer.alloc(56);
+    cb.writeUInt16LE(57, 0);
+    cb.writeUInt32LE(2, 4);
+    cb.writeUInt32LE(0x0012019f, 24); // FILE_GENERIC_READ | FILE_GENERIC_WRITE
+    cb.writeUInt32LE(7, 32);
+    cb.writeUInt32LE(1, 36); // FILE_OPEN
+    cb.writeUInt32LE(0x40, 40);
+    cb.writeUInt16LE(64 + 56, 44);
+    cb.writeUInt16LE(name.length, 46);
+    const co = await a.request(Buffer.concat([header(5, a.mid++, { sessionId: a.sessionId, treeId: a.treeId, credits: 256 }), cb, name]));
+    assert.equal(co.kind === 'reply' && co.msg.status, 0);
+    const fileId = co.kind === 'reply' ? co.msg.body.subarray(64, 80) : Buffer.alloc(16);
+    const hb = await b.open('race.bin', 'r+');
+
+    const data = randomBytes(8 * MiB);
+    const h = header(9, a.mid, { sessionId: a.sessionId, treeId: a.treeId });
+    h.writeUInt16LE(128, 6);
+    a.mid += 128n;
+    const w = Buffer.alloc(48);
+    w.writeUInt16LE(49, 0);
+    w.writeUInt16LE(64 + 48, 2);
+    w.writeUInt32LE(data.length, 4);
+    w.writeBigUInt64LE(0n, 8);
+    fileId.copy(w, 16);
+    const frame = nbss(Buffer.concat([h, w, data]));
+    const started = earlyWriteStats.started;
+    const step = MiB;
+    let lock: Promise<string> | undefined;
+    let granted = false;
+    for (let off = 0; off < frame.length; off += step) {
+      a.send(frame.subarray(off, off + step));
+      await new Promise((r) => setTimeout(r, 40));
+      if (!lock && off + step >= 3 * MiB) {
+        assert.equal(earlyWriteStats.started, started + 1, 'the WRITE streams early');
+        lock = hb.tree.request({
+          command: Command.LOCK,
+          body: encodeLockRequest({ lockSequenceNumber: 0, lockSequenceIndex: 0, fileId: hb.fileId, locks: [{ offset: 0n, length: 8n * BigInt(MiB), flags: 0x2 | 0x10 }] }),
+        }).then(() => { granted = true; return 'SUCCESS'; }, (e: Error) => e.message);
+      } else if (lock && off + step < frame.length) {
+        assert.equal(granted, false, 'the lock waits while the WRITE over its range is still arriving');
+      }
+    }
+    const r = await a.next(10_000);
+    assert.equal(r.kind === 'reply' && r.msg.status, 0, 'the WRITE that began first completes');
+    assert.equal(r.kind === 'reply' && r.msg.body.readUInt32LE(4), data.length);
+    assert.equal(await lock, 'SUCCESS', 'then the lock is granted');
+    assert.deepEqual(await readFile(join(dir, 'race.bin')), data, 'all of the WRITE, never a part of it');
+    // The lock holds from now on: another WRITE of A over it is refused and changes nothing.
+    const w2 = Buffer.alloc(48);
+    w2.writeUInt16LE(49, 0);
+    w2.writeUInt16LE(64 + 48, 2);
+    w2.writeUInt32LE(4, 4);
+    fileId.copy(w2, 16);
+    const r2 = await a.request(Buffer.concat([header(9, a.mid++, { sessionId: a.sessionId, treeId: a.treeId }), w2, Buffer.from('EVIL')]));
+    assert.equal(r2.kind === 'reply' && r2.msg.status, 0xc0000054 /* FILE_LOCK_CONFLICT */);
+    assert.deepEqual((await readFile(join(dir, 'race.bin'))).subarray(0, 4), data.subarray(0, 4));
+    await hb.close();
+  } finally {
+    a.close();
+    await b.close();
+  }
+});

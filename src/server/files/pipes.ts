@@ -8,13 +8,15 @@ import { Status } from '../../wire/status.js';
 import { CreateAction, OplockLevel } from '../../wire/constants.js';
 import { RpcPipe, isKnownPipe } from '../../rpc/pipe.js';
 import { attachState, newNode } from '../open-file.js';
+import { inList } from '../share-users.js';
 
 export async function openPipe(ctx: RequestContext, req: CreateRequest): Promise<Reply> {
   const tree = ctx.tree!;
   const session = ctx.session!;
   const name = req.name.replace(/^\\+/, '');
   if (!isKnownPipe(name)) return { status: Status.OBJECT_NAME_NOT_FOUND };
-  const pipe = new RpcPipe(name, ctx.server.rpcInfo());
+  // Administrators ([global] admin users) may see share paths (srvsvc levels 2 / 502).
+  const pipe = new RpcPipe(name, ctx.server.rpcInfo(inList(ctx.server.config.adminUsers, session) && !session.guest && !session.anonymous));
   const fileId = ctx.server.newFileId();
   const open: Open = {
     fileId, tree, session, path: pipe.name, isDirectory: false, handle: undefined, pipe,

@@ -7,7 +7,7 @@ import type { Open, RequestContext, ServerState, SessionView, ShareTree } from '
 import { Status } from '../../wire/status.js';
 import { foldCase, parseSmbPath, splitStream } from '../../vfs/path.js';
 import { VfsError } from '../../vfs/types.js';
-import { stateOf, opensOf, reportChange, FileAction, NotifyFilter } from '../open-file.js';
+import { stateOf, opensOfFile, reportChange, FileAction, NotifyFilter } from '../open-file.js';
 import { fail } from './util.js';
 
 /** Files (share + folded base path) whose delete waits for their open streams (MS-FSA 2.1.5.4). */
@@ -55,7 +55,7 @@ export async function afterStreamClose(server: ServerState, open: Open): Promise
   const k = key(open.tree, base);
   const p = m?.get(k);
   if (!m || !p) return;
-  if (streamOpensOf(server, open.tree, base, open.session).length || opensOf(server, open.tree, base).length) return;
+  if (streamOpensOf(server, open.tree, base, open.session).length || opensOfFile(server, open.tree, base, open.fileKey).length) return;
   m.delete(k);
   const vfs = open.tree.vfs;
   if (!vfs) return;
@@ -101,7 +101,7 @@ export async function renameStream(ctx: RequestContext, open: Open, name: string
     const main = await vfs.stat(base);
     if (main.isDirectory) fail(Status.INVALID_PARAMETER);
     if (main.size !== 0n && !replace) fail(Status.OBJECT_NAME_COLLISION);
-    if (opensOf(ctx.server, open.tree, base).length) fail(Status.SHARING_VIOLATION);
+    if (opensOfFile(ctx.server, open.tree, base, open.fileKey).length) fail(Status.SHARING_VIOLATION);
     const src = open.handle;
     if (!src) fail(Status.INVALID_HANDLE);
     const { handle: dst } = await vfs.open(base, { create: 'overwrite', read: true, write: true });
@@ -124,12 +124,12 @@ export async function renameStream(ctx: RequestContext, open: Open, name: string
   // An open target stream cannot be replaced.
   if (foldCase(t.stream) !== foldCase(cur.stream!)) {
     const target = `${base}:${t.stream}`;
-    if (opensOf(ctx.server, open.tree, target).length) fail(Status.ACCESS_DENIED);
+    if (opensOfFile(ctx.server, open.tree, target, open.fileKey).length) fail(Status.ACCESS_DENIED);
   }
   await vfs.renameStream(base, cur.stream!, t.stream, replace);
   const from = open.path;
-  const to = `${base}:${t.stream}`;
-  for (const o of opensOf(ctx.server, open.tree, from)) o.path = to;
+  // Every open of the stream, whichever name of the file it came through, follows the rename.
+  for (const o of opensOfFile(ctx.server, open.tree, from, open.fileKey)) o.path = `${splitStream(o.path).base}:${t.stream}`;
   reportChange(ctx.server, open.tree, base, FileAction.MODIFIED, NotifyFilter.STREAM_NAME);
   return true;
 }

@@ -2,7 +2,7 @@
 import { Status } from '../../wire/status.js';
 import { decodeCloseRequest, encodeCloseResponse, EMPTY_CLOSE_RESPONSE } from '../../wire/close.js';
 import { CloseFlags } from '../../wire/constants.js';
-import { closeOpen as closeOpenFile, stateOf, opensOf } from "../open-file.js";
+import { closeOpen as closeOpenFile, stateOf, opensLike } from "../open-file.js";
 import type { Open, OpenCloser, ServerState } from "../types.js";
 import { afterStreamClose, deferDeleteForStreams } from '../files/streams.js';
 import { handlerOf, requireOpen, sizes } from '../files/util.js';
@@ -35,7 +35,7 @@ export const handler = handlerOf(async (ctx) => {
 async function closeOpen(server: ServerState, open: Open): Promise<void> {
   const st = stateOf(open);
   if (!st.closed && (open.deleteOnClose || st.node.deletePending) && !open.pipe &&
-      opensOf(server, open.tree, open.path).every((o) => o === open) && deferDeleteForStreams(server, open)) {
+      opensLike(server, open).every((o) => o === open) && deferDeleteForStreams(server, open)) {
     open.deleteOnClose = false;
     st.node.deletePending = false;
   }

@@ -11,7 +11,7 @@ import { expandShortNames } from '../files/short-names.js';
 import { FileAttribute, VfsError, type CreateDisposition, type FileStat } from '../../vfs/types.js';
 import { fail, handlerOf, sizes } from '../files/util.js';
 import { resolveAccess, conflictingOpens, isStatOpen, WRITE_ACCESS_BITS, FILE_GENERIC_WRITE } from '../share-modes.js';
-import { attachState, newNode, opensOf, stateOf, reportChange, FileAction, NotifyFilter, parentOf } from '../open-file.js';
+import { attachState, newNode, opensOfFile, stateOf, reportChange, FileAction, NotifyFilter, parentOf } from '../open-file.js';
 import { grantLevel, startBreak, waitForBreaks, anyBreaking, OPEN_CONNECTION } from '../oplocks.js';
 import { leaseRequestOf, leaseKeyClash, breakLeasesForCreate, leasesBreaking, waitForLeaseBreaks, grantLease, oplockBesideLeases } from '../leases.js';
 import { openPipe } from '../files/pipes.js';
@@ -121,14 +121,13 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
     if (st?.isDirectory && parsed.explicitData) fail(Status.FILE_IS_A_DIRECTORY);
     // A file deleted while its streams are open, or any stream of it, cannot be opened (MS-FSA 2.1.5.1.2).
     if (baseDeletePending(ctx.server, tree, parsed.base)) fail(Status.DELETE_PENDING);
+    // A stream's FileStat is its file's: the same identity.
+    const baseSt = parsed.stream === undefined || st ? st : await statOrUndefined(tree, parsed.base);
     if (parsed.stream !== undefined) {
-      if (opensOf(ctx.server, tree, parsed.base).some((o) => stateOf(o).node.deletePending)) fail(Status.DELETE_PENDING);
+      if (opensOfFile(ctx.server, tree, parsed.base, baseSt?.identity).some((o) => stateOf(o).node.deletePending)) fail(Status.DELETE_PENDING);
     } else if (exists && (acc0(req) & Access.DELETE)) {
       // Opening a file for DELETE conflicts with its streams' opens that do not share delete.
-      const pre = foldCase(path) + ':';
-      for (const o of ctx.server.opensOfShare?.(tree.share.name) ?? session.opens.values()) {
-        if (o.tree.share.name !== tree.share.name) continue;
-        if (o.pipe || stateOf(o).closed || !foldCase(o.path).startsWith(pre)) continue;
+      for (const o of streamOpensOfFile(ctx, tree, path, st.identity)) {
         if (!isStatOpen(o.grantedAccess) && !(o.shareAccess & 0x4 /* FILE_SHARE_DELETE */)) fail(Status.SHARING_VIOLATION);
       }
     }
@@ -150,14 +149,15 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
     // Per-file ACLs (acl.ts): a stored descriptor limits access to an existing object; a new one
     // needs FILE_ADD_FILE / FILE_ADD_SUBDIRECTORY on a parent that has one.
     const token = tokenOf(session);
-    const baseExists = parsed.stream === undefined ? exists : exists || !!(await statOrUndefined(tree, parsed.base));
+    const baseExists = !!baseSt;
     let sdLimit: number | undefined;
     let parentSd: Awaited<ReturnType<typeof checkAddChild>>['parent'];
+    // `admin users` are not limited by per-file ACLs (Samba runs them as root); read only still holds.
     if (baseExists) {
-      sdLimit = await accessLimit(vfs, parsed.base, token);
+      if (!tree.admin) sdLimit = await accessLimit(vfs, parsed.base, token);
     } else {
       const add = await checkAddChild(vfs, parsed.base, isDir, token);
-      if (!add.ok) fail(Status.ACCESS_DENIED);
+      if (!add.ok && !tree.admin) fail(Status.ACCESS_DENIED);
       parentSd = add.parent;
     }
     const withSd = (m: number) => (sdLimit === undefined ? m : (m & sdLimit) >>> 0);
@@ -172,7 +172,14 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
     // Overwriting needs FILE_WRITE_DATA, whatever was asked for (as Samba open_access_mask).
     const openAccess = exists && TRUNCATING.has(disposition) ? granted | Access.FILE_WRITE_DATA : granted;
     if (sdLimit !== undefined && (openAccess & ~sdLimit & ~Access.SYNCHRONIZE)) fail(Status.ACCESS_DENIED);
-    if (tree.readOnly && (granted & WRITE_ACCESS_BITS)) fail(Status.ACCESS_DENIED);
+    // A read-only share refuses every open that could modify, judged on the access the open is
+    // made with (a truncating disposition adds FILE_WRITE_DATA) and DELETE_ON_CLOSE, before
+    // anything touches the disk (MS-SMB2 3.3.5.9; Samba open_file: !CAN_WRITE -> ACCESS_DENIED).
+    const deleteOnClose = !!(req.createOptions & Opt.DELETE_ON_CLOSE);
+    if (tree.readOnly && ((openAccess & WRITE_ACCESS_BITS) || deleteOnClose)) {
+      // DELETE_ON_CLOSE without DELETE stays a bad request (as Samba answers there).
+      fail(deleteOnClose && !(granted & Access.DELETE) ? Status.INVALID_PARAMETER : Status.ACCESS_DENIED);
+    }
     if (exists && TRUNCATING.has(disposition)) {
       if (req.desiredAccess === 0) fail(Status.ACCESS_DENIED);
       // MS-FSA 2.1.5.1.2.1: overwriting a HIDDEN/SYSTEM file must keep those attributes.
@@ -180,7 +187,6 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
       if (keep & ~req.fileAttributes) fail(Status.ACCESS_DENIED);
       if (st.attributes & FileAttribute.READONLY) fail(Status.ACCESS_DENIED);
     }
-    const deleteOnClose = !!(req.createOptions & Opt.DELETE_ON_CLOSE);
     if (deleteOnClose) {
       if (!(granted & Access.DELETE)) fail(Status.INVALID_PARAMETER, 'DELETE_ON_CLOSE without DELETE');
       if (exists && (st.attributes & FileAttribute.READONLY)) fail(Status.CANNOT_DELETE);
@@ -189,7 +195,7 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
     if (!exists && (req.fileAttributes & FileAttribute.READONLY) && deleteOnClose) fail(Status.CANNOT_DELETE);
 
     // Sharing and oplocks against the other opens of this file.
-    const others = exists ? opensOf(ctx.server, tree, path) : [];
+    const others = exists ? opensOfFile(ctx.server, tree, path, st.identity) : [];
     const node = others.length ? stateOf(others[0]!).node : newNode();
     if (exists && node.deletePending) fail(Status.DELETE_PENDING);
     const conflicts = conflictingOpens(others, openAccess, req.shareAccess);
@@ -266,7 +272,7 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
           }
           if (sd) {
             await handle.setSecurity(encodeSecurityDescriptor(sd));
-            if (!exists) sdLimit = await accessLimit(vfs, handle.path, token, sd);
+            if (!exists && !tree.admin) sdLimit = await accessLimit(vfs, handle.path, token, sd);
           }
         }
       }
@@ -292,7 +298,7 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
     const open: Open = {
       fileId, tree, session, path: handle.path, isDirectory: fst.isDirectory, handle, pipe: undefined,
       grantedAccess: granted >>> 0, shareAccess: req.shareAccess, createOptions: req.createOptions,
-      oplockLevel: oplock, deleteOnClose, dirCursor: undefined, extra: new Map(),
+      oplockLevel: oplock, deleteOnClose, dirCursor: undefined, extra: new Map(), fileKey: fst.identity,
     };
     attachState(open, node);
     ctx.server.registerOpen(open);
@@ -339,4 +345,11 @@ function hashName(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
   return h;
+}
+
+/** Live opens of the named streams of a file (by identity; the session's own when the server keeps no file index). */
+function streamOpensOfFile(ctx: RequestContext, tree: ShareTree, path: string, identity: string): Open[] {
+  const all = ctx.server.opensByFile?.(identity) ??
+    [...ctx.session!.opens.values()].filter((o) => o.tree.share.name === tree.share.name && foldCase(o.path).startsWith(foldCase(path) + ':'));
+  return all.filter((o) => !o.pipe && !stateOf(o).closed && splitStream(o.path).stream !== undefined);
 }

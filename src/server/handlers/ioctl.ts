@@ -6,6 +6,7 @@
 // request arrived on (ctx.conn has no local address on the seam, so the server's configured
 // bind address or the connection's address family loopback is used), 1 Gbit/s, no RSS/RDMA:
 // enough for a multichannel client to bind a second channel to the same address.
+import { RELATED_FILE_ID } from '../../wire/common.js';
 import { randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import type { Open, Reply, RequestContext } from '../types.js';
@@ -156,8 +157,9 @@ export const handler = handlerOf(async (ctx) => {
     case Fsctl.VALIDATE_NEGOTIATE_INFO:
       return validateNegotiate(ctx, code, req.input);
     case Fsctl.QUERY_NETWORK_INTERFACE_INFO: {
-      // The request carries no input (MS-SMB2 3.3.5.15.11); Samba refuses any (bug 14788).
-      if (req.input.length !== 0) fail(Status.INVALID_PARAMETER);
+      // Not about a file: the FileId must be all ones, and the request carries no input (MS-SMB2
+      // 3.3.5.15.11); anything else is INVALID_PARAMETER before any size check, as Samba (bug 14788).
+      if (fid.persistent !== RELATED_FILE_ID.persistent || fid.volatile !== RELATED_FILE_ID.volatile || req.input.length !== 0) fail(Status.INVALID_PARAMETER);
       const out = Fs.encodeNetworkInterfaceInfo(interfaceList(ctx));
       if (out.length > maxOut) fail(Status.BUFFER_TOO_SMALL);
       return ok(code, undefined, out);

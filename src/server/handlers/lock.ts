@@ -9,6 +9,7 @@ import { handlerOf, requireOpen, fail, cancelledByClient } from '../files/util.j
 import { stateOf } from '../open-file.js';
 import { tryLock, unlock, validRange, STATUS_INVALID_LOCK_RANGE } from '../locks.js';
 import { breakLevelII } from '../oplocks.js';
+import { waitForInflightWrites, inflightOverlapping } from '../inflight-writes.js';
 
 const LOCK_SHARED = LockFlags.SHARED;
 const LOCK_EXCL = LockFlags.EXCLUSIVE;
@@ -48,14 +49,19 @@ async function blockingLock(ctx: RequestContext, open: Open, l: LockElement): Pr
   const op = ctx.goAsync();
   return new Promise<number>((resolve) => {
     const st = stateOf(open);
+    let finished = false;
     const done = (status: number): void => {
+      finished = true;
       node.lockWaiters.delete(retry);
       st.onClose.delete(onClose);
       op.signal.removeEventListener('abort', onAbort);
       resolve(status);
     };
     const retry = (): void => {
+      if (finished) return;
       if (st.closed) return done(Status.RANGE_NOT_LOCKED);
+      const writing = inflightOverlapping(node, [l]);
+      if (writing) return void writing.then(retry);
       const s = tryLock(node, open, l.offset, l.length, !!(l.flags & LOCK_EXCL));
       if (s !== Status.LOCK_NOT_GRANTED) done(s);
     };
@@ -101,6 +107,18 @@ export const handler = handlerOf(async (ctx) => {
       if (s) { status = s; break; }
     }
   } else {
+    // A WRITE still arriving over these ranges goes first (inflight-writes.ts): the LOCK waits
+    // for it as an async operation that CANCEL ends (inline in the middle of a compound).
+    if (inflightOverlapping(st.node, req.locks)) {
+      const op = ctx.goAsync();
+      if (op.signal.aborted) {
+        await waitForInflightWrites(st.node, req.locks);
+      } else {
+        const aborted = new Promise<void>((r) => op.signal.addEventListener('abort', () => r(), { once: true }));
+        await Promise.race([waitForInflightWrites(st.node, req.locks), aborted]);
+        if (op.signal.aborted) return { status: cancelledByClient(op.signal) ? Status.CANCELLED : Status.RANGE_NOT_LOCKED };
+      }
+    }
     breakLevelII(ctx.server, open);
     const l = req.locks[0]!;
     if (!multi && !(l.flags & FAIL_IMM)) {

@@ -6,7 +6,7 @@ import { decodeQueryDirectoryRequest, encodeQueryDirectoryResponse } from '../..
 import { encodeDirEntries, isDirInfoClass, matchWildcard, type DirEntryInfo } from '../../wire/fscc-dir.js';
 import { Access, QueryDirectoryFlags as F } from '../../wire/constants.js';
 import type { DirEntry, FileStat, Vfs } from '../../vfs/types.js';
-import { parentPath } from '../../vfs/path.js';
+import { foldCase, parentPath } from '../../vfs/path.js';
 import { handlerOf, requireOpen, fail } from '../files/util.js';
 import { shortName } from '../files/short-names.js';
 import { dirGeneration } from '../open-file.js';
@@ -84,7 +84,7 @@ export const handler = handlerOf(async (ctx) => {
     // Names changed since the snapshot: entries removed meanwhile are not returned (smb2.dir.fixed).
     cur.generation = dirGeneration(ctx.server, open.tree, open.path);
     const ci = !open.tree.vfs.caseSensitive;
-    const key = (n: string): string => (ci ? n.toLowerCase() : n);
+    const key = (n: string): string => (ci ? foldCase(n) : n);
     const now = new Set((await listing(open.tree.vfs, open.path, cur.pattern)).map((e) => key(e.name)));
     const done = cur.entries.slice(0, cur.index);
     const rest = cur.entries.slice(cur.index).filter((e) => e.name === '.' || e.name === '..' || now.has(key(e.name)));

@@ -12,6 +12,7 @@ import { handlerOf, requireOpen, fail, statOpen } from '../files/util.js';
 import { stateOf, opensOf, isUnder, samePath, reportChange, FileAction, NotifyFilter } from '../open-file.js';
 import { ioAllowed } from '../locks.js';
 import { breakLevelII, startBreak } from '../oplocks.js';
+import { breakHandleLeasesForRename, leasesBreaking, waitForLeaseBreaks } from '../leases.js';
 import { setAccessNeeded } from '../security.js';
 import { tokenOf, parseStored, defaultSd, mergeSd, decodeSecurityDescriptor, encodeSecurityDescriptor } from '../acl.js';
 import type { SecurityDescriptor } from '../../wire/security.js';
@@ -148,6 +149,15 @@ async function setRename(ctx: RequestContext, open: Open, buf: Buffer): Promise<
   for (const o of opensOf(server, open.tree, from)) {
     if (o !== open && (o.oplockLevel === OplockLevel.BATCH || o.oplockLevel === OplockLevel.EXCLUSIVE)) {
       startBreak(server, o, OplockLevel.NONE);
+    }
+  }
+  // Other leases' HANDLE caching goes before the name changes; the rename waits for the acks.
+  if (!open.isDirectory) {
+    const leaseWait = breakHandleLeasesForRename(server, opensOf(server, open.tree, from).filter((o) => o !== open), open);
+    if (leasesBreaking(leaseWait)) {
+      const signal = ctx.goAsync().signal;
+      await waitForLeaseBreaks(leaseWait, signal);
+      if (signal.aborted) fail(Status.CANCELLED);
     }
   }
   await vfs.rename(from, target, r.replaceIfExists);

@@ -1,10 +1,12 @@
 // TREE_CONNECT (MS-SMB2 3.3.5.7): share lookup by the last component of \\server\share, access
-// by "valid users" / "guest ok" / "read only", MaximalAccess, and per-share encryption.
+// by "guest ok" and the Samba user lists (share-users.ts: valid/invalid users, read/write list),
+// MaximalAccess, and per-share encryption.
 import type { Handler, ShareTree } from '../types.js';
 import { internal } from '../internal.js';
 import { decodeTreeConnectRequest, encodeTreeConnectResponse } from '../../wire/tree-connect.js';
 import { Dialect, ShareFlags, ShareType } from '../../wire/constants.js';
 import { Status } from '../../wire/status.js';
+import { shareAccess } from '../share-users.js';
 
 /** FILE_ALL_ACCESS and FILE_GENERIC_READ | FILE_GENERIC_EXECUTE (MS-DTYP 2.4.3 / MS-SMB2 2.2.13.1). */
 const ALL_ACCESS = 0x001f01ff;
@@ -30,12 +32,13 @@ export const handler: Handler = async (c) => {
   if (!share) return { status: Status.BAD_NETWORK_NAME };
   const isIpc = share.ipc === true;
 
+  // Guests and null sessions are the guest account for the user lists, as in Samba.
+  const access = isIpc ? { allowed: true, readOnly: true, admin: false } : shareAccess(share, session);
   if (!isIpc) {
     if ((session.guest || session.anonymous) && !share.guestOk) return { status: Status.ACCESS_DENIED };
-    if (share.validUsers.length > 0 && !session.guest && !session.anonymous) {
-      const u = session.user.toLowerCase();
-      const ok = share.validUsers.some((v) => v.toLowerCase() === u || v.toLowerCase() === `${session.domain}\\${session.user}`.toLowerCase());
-      if (!ok) return { status: Status.ACCESS_DENIED };
+    if (!access.allowed) {
+      ctx.server.log(`tree connect to [${share.name}] refused for ${session.anonymous ? '(anonymous)' : session.user}${session.guest ? ' (guest)' : ''}: user lists`);
+      return { status: Status.ACCESS_DENIED };
     }
   }
 
@@ -52,7 +55,7 @@ export const handler: Handler = async (c) => {
     encrypt = true;
   }
 
-  const readOnly = share.readOnly;
+  const readOnly = access.readOnly;
   const maximalAccess = readOnly ? READ_ACCESS : ALL_ACCESS;
   const id = session.allocTreeId();
   const tree: ShareTree = {
@@ -61,6 +64,7 @@ export const handler: Handler = async (c) => {
     vfs: ctx.server.vfsFor(share),
     isIpc,
     readOnly,
+    admin: access.admin,
     maximalAccess,
     encrypt,
   };

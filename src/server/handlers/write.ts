@@ -56,8 +56,13 @@ async function writeData(ctx: RequestContext, open: Open, req: WriteRequest): Pr
   breakLevelII(ctx.server, open);
   // A large plain WRITE may have been going to the file while it arrived (early-write.ts).
   const early = EarlyWrite.of(req.data, open, offset);
-  let n = early ? await early.finish() : 0;
-  if (n < req.data.length) n += await queuedWrite(open, req.data.subarray(n), offset + BigInt(n));
+  let n = 0;
+  try {
+    n = early ? await early.finish() : 0;
+    if (n < req.data.length) n += await queuedWrite(open, req.data.subarray(n), offset + BigInt(n));
+  } finally {
+    early?.release(); // LOCKs over the range may go now (inflight-writes.ts)
+  }
   if (req.flags & 0x1 /* WRITE_THROUGH */) await handle.flush().catch(() => {});
   if (n > 0) reportChange(ctx.server, open.tree, open.path, FileAction.MODIFIED, NotifyFilter.LAST_WRITE | NotifyFilter.SIZE);
   return { status: Status.SUCCESS, body: encodeWriteResponse({ count: n, remaining: 0 }) };
