@@ -24,6 +24,9 @@ export const handler = handlerOf(async (ctx) => {
   const rdma = rdmaRequest(ctx.conn.rdma, ctx.conn.dialect, req.channel, req.writeChannelInfo, req.remainingBytes);
   if (rdma) {
     if (req.data.length || req.remainingBytes > ctx.conn.maxWriteSize) fail(Status.INVALID_PARAMETER, 'RDMA WRITE with inline data or too large');
+    // refused before the data is fetched, not after
+    if (!open.pipe && (open.isDirectory || !open.handle)) fail(Status.INVALID_DEVICE_REQUEST);
+    if (!open.pipe && !(open.grantedAccess & (Access.FILE_WRITE_DATA | Access.FILE_APPEND_DATA))) fail(Status.ACCESS_DENIED);
     req.data = ioPool.get(req.remainingBytes);
     await rdma.rdma.pull(req.data, rdma.descs);
     const reply = await handleData(ctx, open, req).finally(() => ioPool.release(req.data));
