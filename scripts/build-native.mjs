@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Build the optional native addons with node-gyp. Called from "prepare".
+// Build the optional native addons with node-gyp. Called from the "install" script (so it runs for
+// a tarball or registry install too). Reports go to stderr: stdout stays clean for `npm pack --json`.
 //   native/xattr: extended attributes (without it LocalVfs keeps DOS attributes in memory,
 //                 see src/vfs/xattr.ts) and fallocate / SEEK_DATA (without it SET_ZERO_DATA
 //                 writes zeros instead of punching a hole, see src/vfs/space.ts)
@@ -87,7 +88,7 @@ function build(addon, gyp, nodedir) {
 }
 
 function all(why) {
-  for (const a of ADDONS) process.stdout.write(`smbts: native ${a.name} addon ${why}; ${a.without}\n`);
+  for (const a of ADDONS) process.stderr.write(`smbts: native ${a.name} addon ${why}; ${a.without}\n`);
   process.exit(0);
 }
 
@@ -97,7 +98,7 @@ try {
   const gyp = findNodeGyp();
   if (!gyp) all('not built (node-gyp not found beside npm)');
   const nodedir = headersDir();
-  for (const a of ADDONS) process.stdout.write(build(a, gyp, nodedir) + '\n');
+  for (const a of ADDONS) process.stderr.write(build(a, gyp, nodedir) + '\n');
 } catch (e) {
   all(`not built (${e instanceof Error ? e.message : String(e)})`);
 }

@@ -8,6 +8,7 @@
 //                               responseToken [2] OCTET STRING OPTIONAL, mechListMIC [3] OCTET STRING OPTIONAL }
 import { timingSafeEqual } from 'node:crypto';
 import { WireError } from '../wire/buf.js';
+import { children, der, octets, oid, readOne, readTlv, type Tlv } from './der.js';
 import type { AuthStep } from './types.js';
 import { NTLM_CHALLENGE, Rc4, isNtlmssp, ntlmGetMic, ntlmMessageType, ntlmSessionKeys } from './ntlm.js';
 import type { NtlmServer } from './ntlm-server.js';
@@ -20,69 +21,6 @@ export const OID_KRB5 = '2a864886f712010202'; // 1.2.840.113554.1.2.2
 export const OID_MS_KRB5 = '2a864882f712010202'; // 1.2.840.48018.1.2.2
 
 export const NEG_STATE = { ACCEPT_COMPLETED: 0, ACCEPT_INCOMPLETE: 1, REJECT: 2, REQUEST_MIC: 3 } as const;
-
-// ---------------------------------------------------------------------------------------------
-// DER
-
-interface Tlv {
-  tag: number;
-  content: Buffer;
-  /** The whole TLV including tag and length. */
-  raw: Buffer;
-}
-
-function derLen(n: number): Buffer {
-  if (n < 0x80) return Buffer.from([n]);
-  const bytes: number[] = [];
-  while (n > 0) {
-    bytes.unshift(n & 0xff);
-    n = Math.floor(n / 256);
-  }
-  return Buffer.from([0x80 | bytes.length, ...bytes]);
-}
-
-export function der(tag: number, ...content: Buffer[]): Buffer {
-  const body = Buffer.concat(content);
-  return Buffer.concat([Buffer.from([tag]), derLen(body.length), body]);
-}
-
-function readTlv(buf: Buffer, pos: number): Tlv & { end: number } {
-  if (pos + 2 > buf.length) throw new WireError('DER truncated');
-  const tag = buf[pos]!;
-  if ((tag & 0x1f) === 0x1f) throw new WireError('DER multi-byte tags unsupported');
-  let len = buf[pos + 1]!;
-  let p = pos + 2;
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    if (n === 0 || n > 4) throw new WireError('DER bad length');
-    if (p + n > buf.length) throw new WireError('DER truncated length');
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + buf[p + i]!;
-    p += n;
-  }
-  if (p + len > buf.length) throw new WireError('DER content out of range');
-  return { tag, content: buf.subarray(p, p + len), raw: buf.subarray(pos, p + len), end: p + len };
-}
-
-function readOne(buf: Buffer, tag: number, what: string): Tlv {
-  const t = readTlv(buf, 0);
-  if (t.tag !== tag) throw new WireError(`DER: ${what} expected tag 0x${tag.toString(16)}, got 0x${t.tag.toString(16)}`);
-  return t;
-}
-
-function children(buf: Buffer): Tlv[] {
-  const out: Tlv[] = [];
-  let p = 0;
-  while (p < buf.length) {
-    const t = readTlv(buf, p);
-    out.push(t);
-    p = t.end;
-  }
-  return out;
-}
-
-const oid = (hex: string): Buffer => der(0x06, Buffer.from(hex, 'hex'));
-const octets = (b: Buffer): Buffer => der(0x04, b);
 
 // ---------------------------------------------------------------------------------------------
 // Tokens
@@ -209,9 +147,10 @@ export function decodeNegTokenResp(token: Buffer): NegTokenResp {
 
 const HINT_NAME = 'not_defined_in_RFC4178@please_ignore';
 
-/** Security buffer for the SMB2 NEGOTIATE response: NegTokenInit2 advertising NTLMSSP (MS-SPNG 2.2.1). */
-export function serverNegotiateHint(): Buffer {
-  return encodeNegTokenInit({ mechTypes: [OID_NTLMSSP], hintName: HINT_NAME });
+/** Security buffer for the SMB2 NEGOTIATE response: NegTokenInit2 advertising our mechanisms
+ *  (MS-SPNG 2.2.1): NTLMSSP, or with Kerberos MS-KRB5, KRB5 and (unless disabled) NTLMSSP. */
+export function serverNegotiateHint(mechs: string[] = [OID_NTLMSSP]): Buffer {
+  return encodeNegTokenInit({ mechTypes: mechs, hintName: HINT_NAME });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -227,13 +166,23 @@ function micFor(exportedKey: Buffer, fromClient: boolean, mechTypesDer: Buffer):
 // ---------------------------------------------------------------------------------------------
 // Acceptor
 
+/** A single-leg mechanism acceptor (Kerberos: AP-REQ in, AP-REP out). */
+export interface MechAcceptor {
+  accept(token: Buffer): AuthStep;
+}
+
+const isKrb5 = (m: string | undefined): boolean => m === OID_KRB5 || m === OID_MS_KRB5;
+
 export class SpnegoServer {
   private mode: 'unknown' | 'raw' | 'spnego' = 'unknown';
   private mechTypesDer?: Buffer;
   private sentSupportedMech = false;
   private finished = false;
+  /** Kerberos selected without an optimistic token: the next leg carries the AP-REQ. */
+  private krb5Mech: string | undefined;
 
-  constructor(private readonly ntlm: NtlmServer) {}
+  /** `ntlm` undefined: NTLM is not offered (`ntlm auth = no`); `krb5` undefined: no keytab. */
+  constructor(private readonly ntlm: NtlmServer | undefined, private readonly krb5?: MechAcceptor) {}
 
   accept(token: Buffer): AuthStep {
     if (this.finished) return { state: 'failed', reason: 'invalid-token' };
@@ -249,6 +198,7 @@ export class SpnegoServer {
 
   private step(token: Buffer): AuthStep {
     if (this.mode !== 'spnego' && isNtlmssp(token)) {
+      if (!this.ntlm) return { state: 'failed', reason: 'unsupported' };
       this.mode = 'raw';
       return this.ntlm.accept(token);
     }
@@ -258,21 +208,39 @@ export class SpnegoServer {
     if (first === 0x60 || first === 0xa0) {
       if (this.mechTypesDer) return { state: 'failed', reason: 'invalid-token' };
       const init = decodeNegTokenInit(token);
-      if (!init.mechTypes.includes(OID_NTLMSSP)) return { state: 'failed', reason: 'unsupported' };
       this.mechTypesDer = Buffer.from(init.mechTypesDer);
-      if (init.mechToken && init.mechTypes[0] === OID_NTLMSSP) return this.wrap(this.ntlm.accept(init.mechToken), undefined);
-      // Optimistic token for another mech (or none): select NTLM and ask for its first token.
-      this.sentSupportedMech = true;
-      return { state: 'continue', token: encodeNegTokenResp({ negState: NEG_STATE.ACCEPT_INCOMPLETE, supportedMech: OID_NTLMSSP }) };
+      const preferred = init.mechTypes[0];
+      // Kerberos with its optimistic AP-REQ: one leg (RFC 4178 3.2; the client's first choice,
+      // so no mechListMIC is needed).
+      if (this.krb5 && isKrb5(preferred) && init.mechToken) return this.krb5Done(this.krb5.accept(init.mechToken), preferred!);
+      if (this.ntlm && init.mechTypes.includes(OID_NTLMSSP)) {
+        if (init.mechToken && preferred === OID_NTLMSSP) return this.wrap(this.ntlm.accept(init.mechToken), undefined);
+        // Optimistic token for another mech (or none): select NTLM and ask for its first token.
+        this.sentSupportedMech = true;
+        return { state: 'continue', token: encodeNegTokenResp({ negState: NEG_STATE.ACCEPT_INCOMPLETE, supportedMech: OID_NTLMSSP }) };
+      }
+      const k = init.mechTypes.find(isKrb5);
+      if (this.krb5 && k) {
+        this.krb5Mech = k;
+        return { state: 'continue', token: encodeNegTokenResp({ negState: NEG_STATE.ACCEPT_INCOMPLETE, supportedMech: k }) };
+      }
+      return { state: 'failed', reason: 'unsupported' };
     }
     if (first === 0xa1) {
       if (!this.mechTypesDer) return { state: 'failed', reason: 'invalid-token' };
       const resp = decodeNegTokenResp(token);
       if (resp.negState === NEG_STATE.REJECT) return { state: 'failed', reason: 'logon-failure' };
       if (!resp.responseToken) return { state: 'failed', reason: 'invalid-token' };
+      if (this.krb5Mech && this.krb5) return this.krb5Done(this.krb5.accept(resp.responseToken), undefined);
+      if (!this.ntlm) return { state: 'failed', reason: 'invalid-token' };
       return this.wrap(this.ntlm.accept(resp.responseToken), resp.mechListMIC);
     }
     return { state: 'failed', reason: 'invalid-token' };
+  }
+
+  private krb5Done(r: AuthStep, supportedMech: string | undefined): AuthStep {
+    if (r.state !== 'done') return r.state === 'failed' ? r : { state: 'failed', reason: 'invalid-token' };
+    return { ...r, token: encodeNegTokenResp({ negState: NEG_STATE.ACCEPT_COMPLETED, supportedMech, responseToken: r.token }) };
   }
 
   private wrap(r: AuthStep, clientMic: Buffer | undefined): AuthStep {
@@ -287,7 +255,7 @@ export class SpnegoServer {
     }
     // done: check the client's mechListMIC (if any) and answer with ours.
     let serverMic: Buffer | undefined;
-    const key = this.ntlm.exportedKey;
+    const key = this.ntlm?.exportedKey;
     if (clientMic && key && !r.guest && !r.anonymous) {
       const want = micFor(key, true, this.mechTypesDer!);
       if (clientMic.length !== 16 || !timingSafeEqual(want, clientMic)) return { state: 'failed', reason: 'logon-failure' };

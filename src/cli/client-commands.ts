@@ -22,7 +22,8 @@ commands:
   mkdir URL                 create a directory (-p: with parents)
   rm    URL                 remove a file or empty directory (-r: recursively)
   rmdir URL                 remove an empty directory
-  mv    URL NEWPATH         rename within the share (NEWPATH: path in the share or smb:// URL)
+  mv    URL NEWPATH         rename within the share (NEWPATH: path from the share root, or an
+                            smb:// URL of the same server and share)
   stat  URL                 show attributes
 
 options:
@@ -34,9 +35,46 @@ options:
   --timeout MS  per-request timeout (default 30000)
   --transport T tcp (default) | netbios (RFC 1002 session first, port 139) | smbdirect (MS-SMBD, RDMA)
   --rdma-provider P   smbdirect: libfabric provider (tcp, verbs; default $FI_PROVIDER or tcp)
-password: $SMBTS_PASSWORD, the -A file, or a prompt on the terminal.`;
+  --kerberos    Kerberos only (ticket from the ccache after kinit, or the password)
+  --krb5 MODE   required | auto (Kerberos if possible, else NTLM) | off (default)
+  --service-principal P   Kerberos service to ask for (default cifs/HOST)
+password: $SMBTS_PASSWORD, the -A file, or a prompt on the terminal (not with --kerberos).`;
 
 class UsageError extends Error {}
+
+/** `smbts CMD --help`: what CMD does and takes (exit 0). */
+const HELP: Record<string, string> = {
+  ls: `usage: smbts ls [-l] URL
+  lists a directory (or shows one file); -l: type, size, modification time`,
+  get: `usage: smbts get [-r] [-q] URL [LOCAL]
+  downloads a file to LOCAL (default: its name here; '-' = stdout); -r: a directory tree`,
+  put: `usage: smbts put [-r] [-q] LOCAL URL
+  uploads LOCAL to URL (a URL ending in '/' is a directory: the file keeps its name); -r: a directory tree`,
+  cat: `usage: smbts cat URL
+  prints a file to stdout`,
+  mkdir: `usage: smbts mkdir [-p] URL
+  creates a directory; -p: with its parents, no error if it exists`,
+  rm: `usage: smbts rm [-r] URL
+  removes a file or an empty directory; -r: a directory with everything in it`,
+  rmdir: `usage: smbts rmdir URL
+  removes an empty directory`,
+  mv: `usage: smbts mv URL NEWPATH
+  renames or moves within one share. NEWPATH is a path in the share (relative paths start at the
+  share root, like a path after the share in URL) or an smb:// URL of the same server and share;
+  an existing directory as NEWPATH receives the file under its own name. Moving between servers
+  or shares is refused: copy with get/put, then rm.`,
+  stat: `usage: smbts stat URL
+  shows the attributes of a file or directory`,
+};
+
+function helpFor(cmd: string): string {
+  return `${HELP[cmd] ?? ''}
+
+${USAGE.slice(USAGE.indexOf('options:'))}`;
+}
+
+/** A refusal that is neither a usage mistake nor a server error (exit 1, message only). */
+class Refused extends Error {}
 
 interface Parsed {
   positional: string[];
@@ -49,6 +87,9 @@ interface Parsed {
   encrypt: boolean;
   sign: boolean;
   timeoutMs?: number;
+  help?: boolean;
+  krb5?: 'required' | 'auto' | 'off';
+  servicePrincipal?: string;
   transport?: 'tcp' | 'netbios' | 'smbdirect';
   rdmaProvider?: string;
 }
@@ -75,6 +116,14 @@ function parseArgs(args: string[]): Parsed {
       case '-q': case '--quiet': p.quiet = true; break;
       case '--encrypt': p.encrypt = true; break;
       case '--sign': p.sign = true; break;
+      case '--kerberos': case '-k': p.krb5 = 'required'; break;
+      case '--krb5': {
+        const v = val();
+        if (v !== 'required' && v !== 'auto' && v !== 'off') throw new UsageError('--krb5 takes required, auto or off');
+        p.krb5 = v;
+        break;
+      }
+      case '--service-principal': p.servicePrincipal = val(); break;
       case '--dialect': {
         const v = val().toLowerCase();
         const d = DIALECT_NAMES[v];
@@ -95,7 +144,7 @@ function parseArgs(args: string[]): Parsed {
         p.timeoutMs = n;
         break;
       }
-      case '-h': case '--help': throw new UsageError('');
+      case '-h': case '--help': p.help = true; break;
       default:
         if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a}`);
         p.positional.push(a);
@@ -137,6 +186,8 @@ async function credentials(u: SmbUrl, p: Parsed): Promise<{ user: string; passwo
   }
   password ??= process.env.SMBTS_PASSWORD;
   password ??= u.password;
+  // Kerberos: the ccache's principal and tickets stand in for user and password.
+  if (p.krb5 === 'required') return { user, password: password ?? '', domain };
   if (!user) user = process.env.SMBTS_USER ?? process.env.USER ?? 'guest';
   password ??= await promptPassword(`password for ${domain ? domain + '\\' : ''}${user}@${u.host}: `);
   return { user, password, domain };
@@ -149,10 +200,12 @@ async function open(url: string, p: Parsed): Promise<{ client: SmbClient; path: 
   const opts: ConnectOptions = { password: c.password, domain: c.domain, encrypt: p.encrypt, sign: p.sign };
   if (p.dialects.length) opts.dialects = p.dialects;
   if (p.timeoutMs) opts.timeoutMs = p.timeoutMs;
+  if (p.krb5) opts.krb5 = p.krb5;
+  if (p.servicePrincipal) opts.kerberos = { servicePrincipal: p.servicePrincipal };
   if (p.transport) opts.transport = p.transport;
   if (p.transport === 'smbdirect') opts.rdmaProvider = providerByName(p.rdmaProvider);
   const host = u.host.includes(':') ? `[${u.host}]` : u.host;
-  const shareUrl = `smb://${encodeURIComponent(c.user)}@${host}:${u.port}/${encodeURIComponent(u.share)}`;
+  const shareUrl = `smb://${c.user ? encodeURIComponent(c.user) + '@' : ''}${host}:${u.port}/${encodeURIComponent(u.share)}`;
   const client = await connect(shareUrl, opts);
   return { client, path: '/' + u.path, u };
 }
@@ -234,7 +287,7 @@ async function getTree(c: SmbClient, remote: string, local: string, prog: Progre
   for (const e of await c.readdir(remote, { withStats: true })) {
     const r = joinRemote(remote, e.name);
     const l = join(local, e.name);
-    if (e.isDirectory) await getTree(c, r, l, prog);
+    if (e.isDirectory()) await getTree(c, r, l, prog);
     else { prog.addTotal(e.size); await getFile(c, r, l, prog); }
   }
 }
@@ -266,11 +319,11 @@ async function run(cmd: string, p: Parsed): Promise<number> {
       const { client, path } = await open(p.positional[0]!, p);
       try {
         const st = await client.stat(path);
-        const entries = st.isDirectory ? await client.readdir(path, { withStats: true }) : [{ ...st, name: basename(path) }];
+        const entries = st.isDirectory() ? await client.readdir(path, { withStats: true }) : [st];
         entries.sort((a, b) => a.name.localeCompare(b.name));
         for (const e of entries) {
-          if (p.long) out(`${e.isDirectory ? 'd' : '-'} ${String(e.size).padStart(12)} ${e.mtime.toISOString().slice(0, 19).replace('T', ' ')} ${e.name}${e.isDirectory ? '/' : ''}`);
-          else out(e.name + (e.isDirectory ? '/' : ''));
+          if (p.long) out(`${e.isDirectory() ? 'd' : '-'} ${String(e.size).padStart(12)} ${e.mtime.toISOString().slice(0, 19).replace('T', ' ')} ${e.name}${e.isDirectory() ? '/' : ''}`);
+          else out(e.name + (e.isDirectory() ? '/' : ''));
         }
       } finally { await client.close(); }
       return EXIT.OK;
@@ -290,7 +343,7 @@ async function run(cmd: string, p: Parsed): Promise<number> {
         const st = await client.stat(path);
         const local = p.positional[1] ?? (basename(path) || client.tree.share);
         const prog = new Progress(basename(path), 0, p.quiet || local === '-');
-        if (st.isDirectory) {
+        if (st.isDirectory()) {
           if (!p.recursive) throw new SmbError(0xc00000ba, `${path} is a directory (use -r)`);
           await getTree(client, path, local, prog);
         } else {
@@ -315,7 +368,7 @@ async function run(cmd: string, p: Parsed): Promise<number> {
       try {
         const prog = new Progress(basename(local), 0, p.quiet);
         let dest = path;
-        const remoteDir = path === '/' || p.positional[1]!.endsWith('/') || (await client.stat(path).then((s) => s.isDirectory, () => false));
+        const remoteDir = path === '/' || p.positional[1]!.endsWith('/') || (await client.stat(path).then((s) => s.isDirectory(), () => false));
         if (remoteDir) dest = joinRemote(path, basename(local));
         if (ls.isDirectory()) {
           if (!p.recursive) throw new UsageError(`${local} is a directory (use -r)`);
@@ -339,24 +392,29 @@ async function run(cmd: string, p: Parsed): Promise<number> {
       need(p, 1, 1, `${cmd} needs one smb:// URL`);
       const { client, path } = await open(p.positional[0]!, p);
       try {
-        if (cmd === 'rmdir' && !(await client.stat(path)).isDirectory) throw new SmbError(0xc0000103, undefined, path);
+        if (cmd === 'rmdir' && !(await client.stat(path)).isDirectory()) throw new SmbError(0xc0000103, undefined, path);
         await client.rm(path, { recursive: p.recursive });
       } finally { await client.close(); }
       return EXIT.OK;
     }
     case 'mv': {
       need(p, 2, 2, 'mv needs an smb:// URL and a new path');
-      const { client, path, u } = await open(p.positional[0]!, p);
-      try {
-        let to = p.positional[1]!;
-        if (/^smb:\/\//i.test(to)) {
-          const v = parseSmbUrl(to);
-          if (v.host !== u.host || v.share.toLowerCase() !== u.share.toLowerCase()) throw new UsageError('mv works within one share');
-          to = '/' + v.path;
-        } else if (!to.startsWith('/')) {
-          to = path.replace(/[^/]*$/, '') + to;
+      // Decided before connecting: a rename is one SET_INFO on one server's share, so another
+      // server (host or port) or share cannot be a target.
+      const u = parseSmbUrl(p.positional[0]!);
+      let to = p.positional[1]!;
+      if (/^smb:\/\//i.test(to)) {
+        const v = parseSmbUrl(to);
+        if (v.host.toLowerCase() !== u.host.toLowerCase() || v.port !== u.port || v.share.toLowerCase() !== u.share.toLowerCase()) {
+          throw new Refused(`cannot move between servers or shares (${u.host}:${u.port}/${u.share} -> ${v.host}:${v.port}/${v.share}); copy with get/put, then rm`);
         }
-        if (await client.stat(to).then((s) => s.isDirectory, () => false)) to = joinRemote(to, basename(path));
+        to = '/' + v.path;
+      } else {
+        to = '/' + to.replace(/^\/+/, ''); // from the share root, as a path after the share in a URL
+      }
+      const { client, path } = await open(p.positional[0]!, p);
+      try {
+        if (await client.stat(to).then((s) => s.isDirectory(), () => false)) to = joinRemote(to, basename(path));
         await client.rename(path, to);
       } finally { await client.close(); }
       return EXIT.OK;
@@ -366,8 +424,8 @@ async function run(cmd: string, p: Parsed): Promise<number> {
       const { client, path } = await open(p.positional[0]!, p);
       try {
         const s = await client.stat(path);
-        out(`name:       ${s.name}`);
-        out(`type:       ${s.isDirectory ? 'directory' : 'file'}`);
+        out(`name:       ${s.path}`);
+        out(`type:       ${s.isDirectory() ? 'directory' : 'file'}`);
         out(`size:       ${s.size}`);
         out(`allocated:  ${s.allocationSize}`);
         out(`attributes: 0x${s.attributes.toString(16)}`);
@@ -392,12 +450,20 @@ const AUTH = new Set(['LOGON_FAILURE', 'WRONG_PASSWORD', 'ACCOUNT_DISABLED', 'PA
 export async function runClientCommand(cmd: string, args: string[]): Promise<number> {
   try {
     const p = parseArgs(args);
+    if (p.help) {
+      process.stdout.write(helpFor(cmd) + '\n');
+      return EXIT.OK;
+    }
     return await run(cmd, p);
   } catch (e) {
     if (e instanceof UsageError) {
       if (e.message) process.stderr.write(`smbts ${cmd}: ${e.message}\n`);
       process.stderr.write(USAGE + '\n');
       return EXIT.USAGE;
+    }
+    if (e instanceof Refused) {
+      process.stderr.write(`smbts ${cmd}: ${e.message}\n`);
+      return EXIT.ERROR;
     }
     if (e instanceof NotFound) {
       process.stderr.write(`smbts ${cmd}: ${e.message}\n`);

@@ -9,6 +9,7 @@ server:
   serve [DIR] [--config smb.conf] [--port N] [--host ADDR] [--users FILE]
   user add NAME | del NAME | list [--users FILE]
   status [--users FILE] [--port N] [--json]
+  (smbts <command> --help for each)
   rdma-test serve|run ...              RDMA test protocol (echo/LBUF, docs/smbdirect.md)
 client (smb://[user[:pass]@]host[:port]/share/path):
   ls get put cat mkdir rm mv stat      (smbts <command> --help)

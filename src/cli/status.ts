@@ -47,8 +47,19 @@ function print(s: ServerStatus): void {
   }
 }
 
+export const STATUS_USAGE = `usage: smbts status [--users FILE] [--port N] [--json]
+  asks the smbts servers running with this user database (their admin sockets sit next to it) for
+  their connections, sessions, channels and open files
+  --users     the servers' user database (default ~/.smbts/smbpasswd or SMBTS_HOME)
+  --port      only the server on this port
+  --json      one JSON document: an array with one status object per server`;
+
 export async function statusCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, new Set(['users', 'u', 'port', 'p']));
+  if (args.options.has('help') || args.options.has('h')) {
+    console.log(STATUS_USAGE);
+    return 0;
+  }
   const dir = nodePath.dirname(nodePath.resolve(str(args, 'users', 'u') ?? defaultUsersFile()));
   const port = str(args, 'port', 'p');
   let sockets: string[] = [];
@@ -58,20 +69,28 @@ export async function statusCommand(argv: string[]): Promise<number> {
     // no directory: no servers
   }
   if (port !== undefined) sockets = sockets.filter((p) => p.endsWith(`smbts-${port}.sock`));
-  if (sockets.length === 0) {
+  const found: ServerStatus[] = [];
+  let failed = false;
+  for (const p of sockets) {
+    try {
+      found.push(await query(p));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ECONNREFUSED' || code === 'ENOENT') {
+        // Nobody listens: the socket of a server that did not exit cleanly. Remove it (serve
+        // would on its next start) and carry on.
+        try { fs.unlinkSync(p); } catch { /* gone, or not ours to remove */ }
+        continue;
+      }
+      console.error(`${p}: ${(e as Error).message}`);
+      failed = true;
+    }
+  }
+  if (found.length === 0 && !failed) {
     console.error(`no running smbts server found (looked for smbts-*.sock in ${dir})`);
     return 1;
   }
-  let rc = 0;
-  for (const p of sockets) {
-    try {
-      const s = await query(p);
-      if (args.options.has('json')) console.log(JSON.stringify(s, null, 2));
-      else print(s);
-    } catch (e) {
-      console.error(`${p}: ${(e as Error).message} (stale socket of a stopped server?)`);
-      rc = 1;
-    }
-  }
-  return rc;
+  if (args.options.has('json')) console.log(JSON.stringify(found, null, 2));
+  else for (const s of found) print(s);
+  return failed ? 1 : 0;
 }

@@ -27,6 +27,10 @@ async function askPassword(prompt: string): Promise<string> {
 
 export async function userCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, new Set(['users', 'u']));
+  if (args.options.has('help') || args.options.has('h')) {
+    console.log(USER_USAGE);
+    return 0;
+  }
   const [action, name] = args.positional;
   const file = nodePath.resolve(str(args, 'users', 'u') ?? defaultUsersFile());
   const db = fs.existsSync(file) ? UserDb.load(file) : UserDb.empty();

@@ -1,7 +1,5 @@
 // The fs-like client API (DESIGN.md "Client shape"): connect(url) -> SmbClient -> Session -> Tree
 // -> FileHandle. Everything below this file is protocol; this file is about paths and files.
-import type { RdmaProvider } from '../transport/rdma/provider.js';
-import type { SmbdOptions } from '../transport/smbdirect/connection.js';
 import { randomBytes } from 'node:crypto';
 import { close as fsClose, fstat, open as fsOpen, read as fsRead, write as fsWrite } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
@@ -11,56 +9,45 @@ import { decodeCreateResponse } from '../wire/create.js';
 import { decodeCloseResponse } from '../wire/close.js';
 import { decodeOplockBreak, encodeOplockBreak } from '../wire/oplock-break.js';
 import { Status } from '../wire/status.js';
-import { Connection, type ClientTransport } from './connection.js';
+import { Connection } from './connection.js';
 import { negotiate, type NegotiateResult } from './negotiate.js';
 import { setupSession, type GssClient, type Session } from './session.js';
 import { ChannelManager, keyId, type ChannelFactory, type ChannelInfo, type MultichannelOptions } from './multichannel.js';
 import { connectTree, validateNegotiate, type Tree } from './tree.js';
-import { createGss } from './auth.js';
-import { SmbError, parse } from './errors.js';
-import { parseSmbUrl } from './url.js';
+import { gssFactory } from './auth.js';
+import { Krb5Credentials } from './krb5-gss.js';
+import { SmbError, abortable, checkAbort, parse } from './errors.js';
+import type { SmbUrl } from './url.js';
+import { normalizeConnect, type ConnectOptions, type ConnectTarget } from './options.js';
 import {
   BULK_CHUNK, BULK_IN_FLIGHT, DEFAULT_DEPTH, FILE_OPTIONS, WRITE_FRAME_DATA, FileHandle, OpenFlags, closeRequest, createRequest, displayPath, openFile, runPipelined,
   statsFrom, type OpenFlag, type Stats, type TransferOptions,
 } from './file.js';
-import { listDirectory, renamePath, setDeleteOnClose, type DirEntry } from './info.js';
+import { listDirectory, renamePath, setDeleteOnClose, setTimes, type DirEntry } from './info.js';
+import { Dirent } from './stats.js';
+import { Dir } from './dir.js';
+import { serverCopy } from './copy.js';
+import { watchDirectory, type WatchEvent, type WatchOptions } from './watch.js';
 
-export interface ConnectOptions {
-  password?: string;
-  domain?: string;
-  /** Dialects to offer (default 2.1, 3.0, 3.0.2, 3.1.1). */
-  dialects?: number[];
-  /** Encrypt everything (needs SMB 3.x); the server may require it anyway. */
-  encrypt?: boolean;
-  /** Require signing (the server may require it anyway). */
-  sign?: boolean;
-  /** Per-request timeout (and connect timeout), ms. Default 30 s. */
-  timeoutMs?: number;
-  /** Idle ECHO interval, ms (default 60 s; 0 = off). */
-  keepaliveMs?: number;
-  /** Bytes per READ/WRITE (default 1 MiB, capped by the server). */
-  chunkSize?: number;
-  /** READ/WRITE requests in flight per transfer (default 8). */
-  depth?: number;
-  /** Ciphers to offer for 3.1.1, in preference order (CipherId values). */
-  ciphers?: number[];
-  workstation?: string;
-  /**
-   * SMB3 multichannel: after the session is up, query the server's interfaces and bind up to
-   * maxChannels-1 more connections to it (default maxChannels 1 = off). See multichannel.ts.
-   */
-  multichannel?: MultichannelOptions;
-  /**
-   * 'tcp' (direct TCP, default), 'netbios' (NetBIOS session service, RFC 1002; port 139) or
-   * 'smbdirect' (MS-SMBD over `rdmaProvider`; READ/WRITE payloads move by RDMA). See docs/smbdirect.md.
-   */
-  transport?: ClientTransport;
-  rdmaProvider?: RdmaProvider;
-  smbdirect?: SmbdOptions;
-}
+export type { ConnectOptions, ConnectTarget };
 
 export interface ReaddirOptions {
+  /** Stats of each entry (from the listing itself). */
   withStats?: boolean;
+  /** Dirent objects (name, parentPath, isFile(), isDirectory()) instead of names. */
+  withFileTypes?: boolean;
+  /** Entries of subdirectories too. */
+  recursive?: boolean;
+}
+
+export interface ReadFileOptions extends TransferOptions {
+  encoding?: BufferEncoding | null;
+}
+
+export interface WriteFileOptions extends TransferOptions {
+  encoding?: BufferEncoding;
+  /** 'w' (default: create or truncate), 'wx' (fail if it exists), 'a' (append). */
+  flag?: OpenFlag;
 }
 
 export interface RmOptions {
@@ -80,47 +67,62 @@ export interface ServerInfo {
   host: string;
 }
 
-/** Connects, authenticates and attaches to the share named in `url`. */
-export async function connect(url: string, options: ConnectOptions = {}): Promise<SmbClient> {
-  const u = parseSmbUrl(url);
-  if (!u.share) throw new SmbError(Status.OBJECT_PATH_SYNTAX_BAD, `no share in "${url}"`);
-  const timeoutMs = options.timeoutMs ?? 30_000;
+/**
+ * Connects, authenticates and attaches to a share: connect('smb://user@host[:port]/share[/dir]',
+ * { password }) or connect({ host, port, share, username, password, ... }).
+ */
+export async function connect(target: string | ConnectTarget, options?: ConnectOptions): Promise<SmbClient> {
+  const { url: u, options: opts } = normalizeConnect(target, options);
+  checkAbort(opts.signal);
+  const timeoutMs = opts.timeoutMs ?? 30_000;
   const conn = new Connection({
-    host: u.host, port: u.port, timeoutMs, keepaliveMs: options.keepaliveMs ?? 60_000,
-    transport: options.transport, rdmaProvider: options.rdmaProvider, smbdirect: options.smbdirect,
+    host: u.host, port: u.port, timeoutMs, keepaliveMs: opts.keepaliveMs ?? 60_000,
+    transport: opts.transport, rdmaProvider: opts.rdmaProvider, smbdirect: opts.smbdirect,
   });
+  const onAbort = (): void => { void conn.close(); };
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    await conn.connect();
-    // One ClientGUID for every connection of this client: multichannel binding requires it (seed 001).
-    const clientGuid = randomBytes(16);
-    const neg = await negotiate(conn, {
-      dialects: options.dialects, requireSigning: options.sign, ciphers: options.ciphers,
-      clientGuid, host: u.host, multichannel: (options.multichannel?.maxChannels ?? 1) > 1,
-    });
-    if (options.encrypt && !neg.cipherId) {
-      throw new SmbError(Status.NOT_SUPPORTED, `encryption requested but dialect 0x${neg.dialect.toString(16)} with this server cannot encrypt`);
-    }
-    const gss = (): GssClient => createGss({ user: u.user, password: options.password ?? u.password ?? '', domain: options.domain ?? u.domain, workstation: options.workstation });
-    const session = await setupSession(conn, neg, {
-      gss: gss(),
-      requireSigning: !!options.sign,
-      timeoutMs,
-    });
-    if (options.encrypt) session.encryptData = true;
-    const tree = await connectTree(session, u.host, u.share, !!options.encrypt);
-    await validateNegotiate(tree, neg);
-    const client = new SmbClient(conn, neg, session, tree, u.path, options);
-    if ((options.multichannel?.maxChannels ?? 1) > 1) {
-      await client.startMultichannel({
-        port: u.port, timeoutMs, keepaliveMs: options.keepaliveMs ?? 60_000, dialects: options.dialects,
-        ciphers: options.ciphers, requireSigning: !!options.sign, clientGuid, host: u.host, gss,
-      });
-    }
-    return client;
+    return await abortable(setUp(conn, u, opts, timeoutMs), opts.signal);
   } catch (e) {
     await conn.close();
     throw e;
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+async function setUp(conn: Connection, u: SmbUrl, options: ConnectOptions, timeoutMs: number): Promise<SmbClient> {
+  await conn.connect();
+  // One ClientGUID for every connection of this client: multichannel binding requires it (seed 001).
+  const clientGuid = randomBytes(16);
+  const neg = await negotiate(conn, {
+    dialects: options.dialects, requireSigning: options.sign, ciphers: options.ciphers,
+    clientGuid, host: u.host, multichannel: (options.multichannel?.maxChannels ?? 1) > 1,
+  });
+  if (options.encrypt && !neg.cipherId) {
+    throw new SmbError(Status.NOT_SUPPORTED, `encryption requested but dialect 0x${neg.dialect.toString(16)} with this server cannot encrypt`);
+  }
+  const password = options.password ?? u.password ?? '';
+  const krb5 = options.krb5 && options.krb5 !== 'off'
+    ? { mode: options.krb5, credentials: new Krb5Credentials({ ...options.kerberos, user: u.user, password, host: u.host }) }
+    : undefined;
+  const gss: () => GssClient = gssFactory({ user: u.user, password, domain: options.domain ?? u.domain, workstation: options.workstation }, krb5);
+  const session = await setupSession(conn, neg, {
+    gss: gss(),
+    requireSigning: !!options.sign,
+    timeoutMs,
+  });
+  if (options.encrypt) session.encryptData = true;
+  const tree = await connectTree(session, u.host, u.share, !!options.encrypt);
+  await validateNegotiate(tree, neg);
+  const client = new SmbClient(conn, neg, session, tree, u.path, options);
+  if ((options.multichannel?.maxChannels ?? 1) > 1) {
+    await client.startMultichannel({
+      port: u.port, timeoutMs, keepaliveMs: options.keepaliveMs ?? 60_000, dialects: options.dialects,
+      ciphers: options.ciphers, requireSigning: !!options.sign, clientGuid, host: u.host, gss,
+    });
+  }
+  return client;
 }
 
 export class SmbClient {
@@ -208,15 +210,27 @@ export class SmbClient {
     h.close = async () => { this.opens.delete(h.fileId.volatile); await close(); };
   }
 
-  async readFile(path: string, o: TransferOptions = {}): Promise<Buffer> {
+  /** As fs/promises readFile: a Buffer, or a string with an encoding ('utf8' or { encoding }). */
+  async readFile(path: string, o: BufferEncoding | (ReadFileOptions & { encoding: BufferEncoding })): Promise<string>;
+  async readFile(path: string, o?: ReadFileOptions): Promise<Buffer>;
+  async readFile(path: string, opt: BufferEncoding | ReadFileOptions = {}): Promise<Buffer | string> {
+    const o: ReadFileOptions = typeof opt === 'string' ? { encoding: opt } : opt;
+    checkAbort(o.signal);
+    const data = await abortable(this.readAll(path, o), o.signal);
+    return o.encoding ? data.toString(o.encoding) : data;
+  }
+
+  private async readAll(path: string, o: TransferOptions): Promise<Buffer> {
     const h = await this.open(path, 'r');
     try {
+      checkAbort(o.signal);
       const data = await h.read(0, undefined, this.xfer(o));
       // The file may have grown since the open: keep reading until a short read.
       if (data.length === h.size) {
         const more: Buffer[] = [data];
         let off = data.length;
         for (;;) {
+          checkAbort(o.signal);
           const c = await h.readChunk(off, h.readChunkSize(this.xfer(o)));
           if (c.length === 0) break;
           more.push(Buffer.from(c));
@@ -230,14 +244,26 @@ export class SmbClient {
     }
   }
 
-  async writeFile(path: string, data: Buffer | Uint8Array | string, o: TransferOptions = {}): Promise<void> {
-    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    const h = await this.open(path, 'w');
-    try {
-      await h.write(buf, 0, this.xfer(o));
-    } finally {
-      await h.close();
-    }
+  /** As fs/promises writeFile: creates or truncates (flag 'w'), or appends with flag 'a'; strings in `encoding` (utf8). */
+  async writeFile(path: string, data: Buffer | Uint8Array | string, opt: BufferEncoding | WriteFileOptions = {}): Promise<void> {
+    const o: WriteFileOptions = typeof opt === 'string' ? { encoding: opt } : opt;
+    checkAbort(o.signal);
+    const buf = typeof data === 'string' ? Buffer.from(data, o.encoding ?? 'utf8') : data;
+    await abortable((async () => {
+      const h = await this.open(path, o.flag ?? 'w');
+      try {
+        checkAbort(o.signal);
+        await h.write(buf, (o.flag ?? 'w').startsWith('a') ? h.size : 0, this.xfer(o));
+      } finally {
+        await h.close();
+      }
+    })(), o.signal);
+  }
+
+  /** As fs/promises appendFile. */
+  async appendFile(path: string, data: Buffer | Uint8Array | string, opt: BufferEncoding | WriteFileOptions = {}): Promise<void> {
+    const o: WriteFileOptions = typeof opt === 'string' ? { encoding: opt } : opt;
+    return this.writeFile(path, data, { ...o, flag: 'a' });
   }
 
   /** Attributes of `path`, in one round trip: CREATE + CLOSE(POSTQUERY_ATTRIB) compounded. */
@@ -254,6 +280,21 @@ export class SmbClient {
       if (r.flags & 1) return statsFrom(name, r);
     }
     return statsFrom(name, c);
+  }
+
+  /**
+   * As fs/promises access: resolves when `path` exists and (mode R_OK/W_OK, from fs.constants)
+   * this user may read/write it; rejects with code ENOENT or EACCES otherwise.
+   */
+  async access(path: string, mode = 0): Promise<void> {
+    const p = this.resolve(path);
+    let access = Access.FILE_READ_ATTRIBUTES;
+    if (mode & 4) access |= Access.FILE_READ_DATA; // R_OK (also FILE_LIST_DIRECTORY)
+    if (mode & 2) access |= Access.FILE_WRITE_DATA; // W_OK (also FILE_ADD_FILE)
+    const create = createRequest(p, { access, disposition: CreateDisposition.OPEN, options: 0 });
+    const close = closeRequest({ persistent: 0xffffffffffffffffn, volatile: 0xffffffffffffffffn }, false, true);
+    const [cr] = await this.tree.compound([create, close], { path: displayPath(p) }, false);
+    if (cr!.header.status !== Status.SUCCESS) throw new SmbError(cr!.header.status, undefined, displayPath(p));
   }
 
   async exists(path: string): Promise<boolean> {
@@ -285,18 +326,43 @@ export class SmbClient {
         await mk(dir);
       } catch (e) {
         if (!(e instanceof SmbError && e.status === Status.OBJECT_NAME_COLLISION)) throw e;
-        if (i === parts.length && !(await this.stat('/' + dir)).isDirectory) throw new SmbError(Status.NOT_A_DIRECTORY, undefined, displayPath(dir));
+        if (i === parts.length && !(await this.stat('/' + dir)).isDirectory()) throw new SmbError(Status.NOT_A_DIRECTORY, undefined, displayPath(dir));
       }
     }
   }
 
-  /** Names (or Stats with withStats) of a directory's entries, without '.' and '..'. */
-  async readdir(path: string, o: { withStats: true }): Promise<Stats[]>;
+  /**
+   * As fs/promises readdir, without '.' and '..': names; Dirent objects with withFileTypes; Stats
+   * with withStats (one listing, no extra round trips). With recursive, names are paths relative
+   * to `path` ('sub/file.txt') and Dirent/Stats carry their parentPath.
+   */
+  async readdir(path: string, o: ReaddirOptions & { withFileTypes: true }): Promise<Dirent[]>;
+  async readdir(path: string, o: ReaddirOptions & { withStats: true }): Promise<Stats[]>;
   async readdir(path: string, o?: ReaddirOptions): Promise<string[]>;
-  async readdir(path: string, o: ReaddirOptions = {}): Promise<string[] | Stats[]> {
-    const entries = await this.list(path);
-    if (o.withStats) return entries.map((e) => statsFrom(e.name, e));
-    return entries.map((e) => e.name);
+  async readdir(path: string, o: ReaddirOptions = {}): Promise<string[] | Stats[] | Dirent[]> {
+    const top = displayPath(this.resolve(path));
+    const found: Stats[] = [];
+    // Breadth-first; each directory is one listing (bounded by what the share holds).
+    const queue = [top];
+    for (let dir = queue.shift(); dir !== undefined; dir = queue.shift()) {
+      const entries = await this.list(dir);
+      for (const e of entries) {
+        const st = statsFrom(dir === '/' ? `/${e.name}` : `${dir}/${e.name}`, e);
+        found.push(st);
+        if (o.recursive && st.isDirectory() && !st.isSymbolicLink()) queue.push(st.path);
+      }
+    }
+    if (o.withStats) return found;
+    if (o.withFileTypes) return found.map((st) => new Dirent(st.name, st.parentPath, st.attributes));
+    const cut = top === '/' ? 1 : top.length + 1;
+    return found.map((st) => (o.recursive ? st.path.slice(cut) : st.name));
+  }
+
+  /** As fs/promises opendir: a Dir to read() entry by entry or iterate with for await. */
+  async opendir(path: string): Promise<Dir> {
+    const dir = displayPath(this.resolve(path));
+    const entries = await this.list(dir);
+    return new Dir(dir, entries.map((e) => new Dirent(e.name, dir, e.fileAttributes)));
   }
 
   private async list(path: string): Promise<DirEntry[]> {
@@ -312,6 +378,21 @@ export class SmbClient {
     }
   }
 
+  /**
+   * As fs/promises watch: an async iterable of { eventType, filename } for changes in directory
+   * `path` (recursive: and below), ended by `signal` (AbortError) or by leaving the loop.
+   */
+  watch(path: string, o: WatchOptions = {}): AsyncIterable<WatchEvent> {
+    const open = (): Promise<FileHandle> => {
+      checkAbort(o.signal);
+      return openFile(this.tree, this.resolve(path), {
+        access: Access.FILE_LIST_DIRECTORY | Access.FILE_READ_ATTRIBUTES | Access.SYNCHRONIZE,
+        disposition: CreateDisposition.OPEN, options: CreateOptions.DIRECTORY_FILE,
+      });
+    };
+    return { [Symbol.asyncIterator]: () => lazyWatch(open, o) };
+  }
+
   /** Removes a file or (empty, or with recursive) directory. */
   async rm(path: string, o: RmOptions = {}): Promise<void> {
     const p = this.resolve(path);
@@ -323,7 +404,7 @@ export class SmbClient {
       throw e;
     }
     if (!p) throw new SmbError(Status.ACCESS_DENIED, 'refusing to remove the share root');
-    if (st.isDirectory && o.recursive) {
+    if (st.isDirectory() && o.recursive) {
       const entries = await this.list('/' + p);
       await runPipelined(entries.length, 8, async (i) => {
         const e = entries[i]!;
@@ -332,7 +413,19 @@ export class SmbClient {
         else await this.deletePath(child.slice(1), false);
       });
     }
-    await this.deletePath(p, st.isDirectory);
+    await this.deletePath(p, st.isDirectory());
+  }
+
+  /** As fs/promises unlink: removes a file (EISDIR for a directory). */
+  async unlink(path: string): Promise<void> {
+    await this.deletePath(this.resolve(path), false);
+  }
+
+  /** As fs/promises rmdir: removes an empty directory (ENOTEMPTY, ENOTDIR otherwise). */
+  async rmdir(path: string): Promise<void> {
+    const p = this.resolve(path);
+    if (!p) throw new SmbError(Status.ACCESS_DENIED, 'refusing to remove the share root');
+    await this.deletePath(p, true);
   }
 
   private async deletePath(p: string, dir: boolean): Promise<void> {
@@ -348,6 +441,47 @@ export class SmbClient {
     }
   }
 
+  /** As fs/promises truncate: cuts (or zero-extends) the file to `length` bytes. */
+  async truncate(path: string, length = 0): Promise<void> {
+    const h = await openFile(this.tree, this.resolve(path), { access: Access.FILE_WRITE_DATA | Access.FILE_READ_ATTRIBUTES, disposition: CreateDisposition.OPEN, options: FILE_OPTIONS });
+    try {
+      await h.truncate(length);
+    } finally {
+      await h.close();
+    }
+  }
+
+  /** As fs/promises utimes: sets the last access and last write times (Date, or seconds since the epoch). */
+  async utimes(path: string, atime: Date | number, mtime: Date | number): Promise<void> {
+    const h = await openFile(this.tree, this.resolve(path), { access: Access.FILE_WRITE_ATTRIBUTES | Access.FILE_READ_ATTRIBUTES, disposition: CreateDisposition.OPEN, options: 0 });
+    try {
+      await setTimes(h, toMs(atime), toMs(mtime));
+    } finally {
+      await h.close();
+    }
+  }
+
+  /**
+   * As fs/promises copyFile, on the server (FSCTL_SRV_COPYCHUNK_WRITE, copy.ts): the data never
+   * crosses the network. mode fs.constants.COPYFILE_EXCL (1) fails with EEXIST if `dest` exists.
+   */
+  async copyFile(src: string, dest: string, mode = 0): Promise<void> {
+    const s = await openFile(this.tree, this.resolve(src), { access: Access.GENERIC_READ, disposition: CreateDisposition.OPEN, options: FILE_OPTIONS });
+    try {
+      const d = await openFile(this.tree, this.resolve(dest), {
+        access: Access.GENERIC_READ | Access.GENERIC_WRITE,
+        disposition: mode & 1 ? CreateDisposition.CREATE : CreateDisposition.OVERWRITE_IF, options: FILE_OPTIONS,
+      });
+      try {
+        if (s.size > 0) await serverCopy(s, d, s.size);
+      } finally {
+        await d.close();
+      }
+    } finally {
+      await s.close();
+    }
+  }
+
   /** Renames/moves within the share; replaces an existing file when `replace` is set. */
   async rename(from: string, to: string, o: { replace?: boolean } = {}): Promise<void> {
     const src = this.resolve(from);
@@ -355,6 +489,10 @@ export class SmbClient {
     const h = await openFile(this.tree, src, { access: Access.DELETE | Access.FILE_READ_ATTRIBUTES | Access.SYNCHRONIZE, disposition: CreateDisposition.OPEN, options: 0 });
     try {
       await renamePath(h, dst, !!o.replace);
+    } catch (e) {
+      // These are about the new name, not the file being renamed: say so with its path.
+      if (e instanceof SmbError && TARGET_ERRORS.has(e.status)) throw new SmbError(e.status, undefined, displayPath(dst));
+      throw e;
     } finally {
       await h.close();
     }
@@ -373,11 +511,13 @@ export class SmbClient {
    * server reports the end.
    */
   async download(path: string, localPath: string, o: TransferOptions = {}): Promise<number> {
+    checkAbort(o.signal);
     const h = await this.open(path, 'r');
     let fd: number | undefined;
     try {
+      checkAbort(o.signal);
       fd = await fsCall<number>((cb) => fsOpen(localPath, 'w', 0o666, cb));
-      return await downloadTo(h, fd, this.bulk(o, h.readChunkSize({ chunkSize: Number.MAX_SAFE_INTEGER })), o.onProgress);
+      return await downloadTo(h, fd, this.bulk(o, h.readChunkSize({ chunkSize: Number.MAX_SAFE_INTEGER })), o.onProgress, o.signal);
     } finally {
       const f = fd;
       if (f !== undefined) await fsCall<void>((cb) => fsClose(f, cb)).catch(() => undefined);
@@ -392,12 +532,14 @@ export class SmbClient {
    * goes out as that one buffer.
    */
   async upload(localPath: string, path: string, o: TransferOptions & { flags?: OpenFlag } = {}): Promise<number> {
+    checkAbort(o.signal);
     const fd = await fsCall<number>((cb) => fsOpen(localPath, 'r', cb));
     try {
       const seekable = (await fsCall<{ isFile(): boolean }>((cb) => fstat(fd, cb))).isFile();
+      checkAbort(o.signal);
       const h = await this.open(path, o.flags ?? 'w');
       try {
-        return await uploadFrom(h, fd, seekable, o.flags?.startsWith('a') ? h.size : 0, this.bulk(o, h.writeChunkSize({ chunkSize: Number.MAX_SAFE_INTEGER })), o.onProgress);
+        return await uploadFrom(h, fd, seekable, o.flags?.startsWith('a') ? h.size : 0, this.bulk(o, h.writeChunkSize({ chunkSize: Number.MAX_SAFE_INTEGER })), o.onProgress, o.signal);
       } finally {
         await h.close();
       }
@@ -431,6 +573,7 @@ export class SmbClient {
     };
     return new Readable({
       highWaterMark: 4 * 1024 * 1024,
+      signal: o.signal,
       construct: (cb) => {
         this.open(path, 'r').then((fh) => {
           h = fh;
@@ -441,7 +584,12 @@ export class SmbClient {
         }, (e: Error) => cb(e));
       },
       read(this: Readable) {
-        fill();
+        try {
+          fill();
+        } catch (e) {
+          this.destroy(e as Error);
+          return;
+        }
         const next = inflight.shift();
         if (!next) { this.push(null); return; }
         next.p.then((data) => {
@@ -514,11 +662,15 @@ export class SmbClient {
     };
     return new Writable({
       highWaterMark: 4 * 1024 * 1024,
+      signal: o.signal,
       construct: (cb) => {
         this.open(path, o.flags ?? 'w').then((fh) => { h = fh; if (o.flags?.startsWith('a')) pos = fh.size; cb(); }, (e: Error) => cb(e));
       },
+      // Every failure reaches the stream through cb(err) (a throw here would escape into whoever
+      // called write(), e.g. pipeline's 'data' handler, and end the process).
       write: (chunk: Buffer, _enc, cb) => {
         if (chunk.length === 0) { cb(); return; }
+        if (failed) { cb(failed); return; }
         pendingBuf.push(chunk);
         pendingLen += chunk.length;
         if (pendingLen < h!.writeChunkSize(x)) { cb(); return; }
@@ -534,6 +686,11 @@ export class SmbClient {
         Promise.allSettled([...inflight]).then(() => (fh ? fh.close() : undefined)).then(() => cb(err), () => cb(err));
       },
     });
+  }
+
+  /** `await using client = await connect(...)` closes it at the end of the block. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   /** Disconnects the tree, logs off, closes the connection. Safe to call twice. */
@@ -580,7 +737,7 @@ async function writeAll(fd: number, buf: Buffer): Promise<void> {
 }
 
 /** download(): READs in order of offset, `depth` in flight; answers are written in the same order. */
-async function downloadTo(h: FileHandle, fd: number, x: { chunk: number; depth: number }, onProgress?: (n: number) => void): Promise<number> {
+async function downloadTo(h: FileHandle, fd: number, x: { chunk: number; depth: number }, onProgress?: (n: number) => void, signal?: AbortSignal): Promise<number> {
   interface Req { off: number; want: number; p: Promise<Buffer> }
   const queue: Req[] = [];
   let next = 0;
@@ -604,6 +761,7 @@ async function downloadTo(h: FileHandle, fd: number, x: { chunk: number; depth: 
   };
   try {
     for (;;) {
+      checkAbort(signal);
       issue();
       const r = queue.shift();
       if (!r) break;
@@ -640,7 +798,7 @@ async function downloadTo(h: FileHandle, fd: number, x: { chunk: number; depth: 
 }
 
 /** upload(): the file is read in order (one read at a time) into pooled WRITE frames, `depth` WRITEs in flight. */
-async function uploadFrom(h: FileHandle, fd: number, seekable: boolean, base: number, x: { chunk: number; depth: number }, onProgress?: (n: number) => void): Promise<number> {
+async function uploadFrom(h: FileHandle, fd: number, seekable: boolean, base: number, x: { chunk: number; depth: number }, onProgress?: (n: number) => void, signal?: AbortSignal): Promise<number> {
   let pos = 0;
   let eof = false;
   let reading: Promise<unknown> = Promise.resolve();
@@ -673,6 +831,7 @@ async function uploadFrom(h: FileHandle, fd: number, seekable: boolean, base: nu
   let failed: unknown;
   const worker = async (): Promise<void> => {
     while (failed === undefined) {
+      checkAbort(signal);
       const c = await readNext();
       if (!c) return;
       const len = c.frame.length - WRITE_FRAME_DATA;
@@ -694,6 +853,26 @@ async function uploadFrom(h: FileHandle, fd: number, seekable: boolean, base: nu
   await Promise.all(Array.from({ length: x.depth }, () => worker().catch((e: unknown) => { failed ??= e; eof = true; })));
   if (failed !== undefined) throw failed;
   return total;
+}
+
+/** Rename failures caused by the target name (MS-FSA 2.1.5.14.11). */
+const TARGET_ERRORS = new Set<number>([
+  Status.OBJECT_PATH_NOT_FOUND, Status.OBJECT_NAME_NOT_FOUND, Status.OBJECT_NAME_COLLISION, Status.OBJECT_NAME_INVALID,
+  Status.OBJECT_PATH_SYNTAX_BAD, Status.NOT_A_DIRECTORY,
+]);
+
+function toMs(t: Date | number): number {
+  return t instanceof Date ? t.getTime() : t * 1000;
+}
+
+/** watch()'s iterator: the directory is opened at the first next(), so an unused watch costs nothing. */
+function lazyWatch(open: () => Promise<FileHandle>, o: WatchOptions): AsyncIterator<WatchEvent> {
+  let inner: AsyncGenerator<WatchEvent, void, undefined> | undefined;
+  const start = async (): Promise<AsyncGenerator<WatchEvent, void, undefined>> => (inner ??= watchDirectory(await open(), o));
+  return {
+    next: async () => (await start()).next(),
+    return: async () => { await inner?.return(); return { done: true, value: undefined }; },
+  };
 }
 
 function appendMode(h: FileHandle): void {

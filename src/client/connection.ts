@@ -246,6 +246,7 @@ export class Connection {
       sock.once('connect', () => {
         const ready = (): void => {
           clearTimeout(timer);
+          if (this.pending.size === 0) sock.unref();
           this.startKeepalive();
           resolve();
         };
@@ -414,6 +415,7 @@ export class Connection {
       this.armTimer(p);
       this.pending.set(id, p);
     }));
+    this.socket?.ref(); // a request in flight keeps the process alive; an idle client does not (forget)
     this.requestsSent += reqs.length;
     if (opts.onSent) opts.onSent(members.map((m) => (m.length === 1 ? m[0]! : Buffer.concat(m))));
     this.write(out);
@@ -609,6 +611,7 @@ export class Connection {
 
   private forget(p: Pending): void {
     if (this.pending.delete(p.messageId) && p.pooled) this.pooledWaiting--;
+    if (this.pending.size === 0) this.socket?.unref();
   }
 
   /** 3.2.5.1.3: verify signed responses; a session requiring signing must get signed (or encrypted) successes. */

@@ -9,7 +9,7 @@ import { decodeReadResponse, encodeReadRequest } from '../wire/read.js';
 import { decodeWriteResponse, encodeWriteRequest } from '../wire/write.js';
 import { ioPool } from '../transport/bufpool.js';
 import { encodeFlushRequest } from '../wire/flush.js';
-import { filetimeToMs } from '../wire/buf.js';
+import { Stats, type FileTimesAndSize } from './stats.js';
 import type { FileId } from '../wire/common.js';
 import { Status } from '../wire/status.js';
 import { FRAME_HEAD, type ClientRdma, type SmbRequest, type SmbResponse } from './connection.js';
@@ -17,7 +17,7 @@ import { Channel, Dialect } from '../wire/constants.js';
 import { REMOTE_READ, REMOTE_WRITE } from '../transport/rdma/provider.js';
 import { encodeBufferDescriptors } from '../transport/smbdirect/wire.js';
 import type { Tree } from './tree.js';
-import { SmbError, parse } from './errors.js';
+import { SmbError, checkAbort, parse } from './errors.js';
 import { queryNetworkOpen, setEndOfFile } from './info.js';
 
 export const DEFAULT_CHUNK = 1024 * 1024;
@@ -34,37 +34,9 @@ export const BULK_IN_FLIGHT = 16 * 1024 * 1024;
 export const WRITE_FRAME_DATA = FRAME_HEAD + 48;
 const EMPTY = Buffer.alloc(0);
 
-export interface Stats {
-  /** Share-relative path ('/'-separated) or entry name for readdir. */
-  name: string;
-  size: number;
-  allocationSize: number;
-  isDirectory: boolean;
-  isFile: boolean;
-  attributes: number;
-  birthtime: Date;
-  atime: Date;
-  mtime: Date;
-  ctime: Date;
-}
-
-export function statsFrom(name: string, v: {
-  creationTime: bigint; lastAccessTime: bigint; lastWriteTime: bigint; changeTime: bigint;
-  endOfFile: bigint; allocationSize: bigint; fileAttributes: number;
-}): Stats {
-  const dir = (v.fileAttributes & FileAttributes.DIRECTORY) !== 0;
-  return {
-    name,
-    size: Number(v.endOfFile),
-    allocationSize: Number(v.allocationSize),
-    isDirectory: dir,
-    isFile: !dir,
-    attributes: v.fileAttributes,
-    birthtime: new Date(filetimeToMs(v.creationTime)),
-    atime: new Date(filetimeToMs(v.lastAccessTime)),
-    mtime: new Date(filetimeToMs(v.lastWriteTime)),
-    ctime: new Date(filetimeToMs(v.changeTime)),
-  };
+/** Attributes of `path` (share-relative, '/'-separated). */
+export function statsFrom(path: string, v: FileTimesAndSize): Stats {
+  return new Stats(path, v);
 }
 
 /** '/a/b/' or 'a\\b' -> 'a\\b' (share-relative, no leading separator); '' is the share root. */
@@ -118,6 +90,8 @@ export interface TransferOptions {
   /** READ/WRITE requests kept in flight. */
   depth?: number;
   onProgress?: (bytes: number) => void;
+  /** Aborts the transfer: the call rejects with AbortError (name 'AbortError', code 'ABORT_ERR'). */
+  signal?: AbortSignal;
 }
 
 /** Transfers from this size up go by RDMA on an SMB-Direct connection (smaller ones inline). */
@@ -138,10 +112,16 @@ export class FileHandle {
     return (this.created.fileAttributes & FileAttributes.DIRECTORY) !== 0;
   }
 
+  /** Limits of a live channel; with none left, the last ones seen (the next request then fails with a rejection, never a throw here). */
   private get conn(): { maxReadSize: number; maxWriteSize: number; byCredits: number } {
-    const c = this.tree.session.channel().connection;
-    return { maxReadSize: c.params.maxReadSize, maxWriteSize: c.params.maxWriteSize, byCredits: c.maxPayloadByCredits };
+    const live = this.tree.session.liveChannels();
+    if (live.length === 0) return this.lastLimits;
+    const c = live[0]!.connection;
+    this.lastLimits = { maxReadSize: c.params.maxReadSize, maxWriteSize: c.params.maxWriteSize, byCredits: c.maxPayloadByCredits };
+    return this.lastLimits;
   }
+
+  private lastLimits = { maxReadSize: DEFAULT_CHUNK, maxWriteSize: DEFAULT_CHUNK, byCredits: DEFAULT_CHUNK };
 
   readChunkSize(o: TransferOptions = {}): number {
     const c = this.conn;
@@ -298,6 +278,7 @@ export class FileHandle {
       let got = 0;
       // A short read is only end of file when a further read returns nothing (3.2.5.12).
       while (got < want && off + got < eofAt) {
+        checkAbort(o.signal);
         const data = await this.readChunk(position + off + got, want - got, true);
         if (data.length === 0) { eofAt = Math.min(eofAt, off + got); break; }
         data.copy(out, off + got);
@@ -319,6 +300,7 @@ export class FileHandle {
       const part = buf.subarray(i * chunk, Math.min(buf.length, (i + 1) * chunk));
       let done = 0;
       while (done < part.length) {
+        checkAbort(o.signal);
         const n = await this.writeChunk(position + i * chunk + done, part.subarray(done));
         if (n <= 0) throw new SmbError(Status.DISK_FULL, 'server wrote nothing', displayPath(this.path));
         done += n;
@@ -383,5 +365,6 @@ export const OpenFlags = {
 } as const;
 export type OpenFlag = keyof typeof OpenFlags;
 
+export { Stats };
 export const FILE_OPTIONS = CreateOptions.NON_DIRECTORY_FILE;
 export { decodeCloseResponse, type SmbResponse };

@@ -6,10 +6,11 @@ import { decodeQueryInfoResponse, encodeQueryInfoRequest } from '../wire/query-i
 import { encodeSetInfoRequest } from '../wire/set-info.js';
 import { decodeDirEntries } from '../wire/fscc-dir.js';
 import {
-  decodeFileNetworkOpenInformation, encodeFileDispositionInformation, encodeFileEndOfFileInformation,
+  decodeFileNetworkOpenInformation, encodeFileBasicInformation, encodeFileDispositionInformation, encodeFileEndOfFileInformation,
   encodeFileRenameInformation,
 } from '../wire/fscc-info.js';
 import { Status } from '../wire/status.js';
+import { msToFiletime } from '../wire/buf.js';
 import { parse } from './errors.js';
 import { displayPath, statsFrom, toSmbPath, type FileHandle, type Stats } from './file.js';
 
@@ -88,4 +89,14 @@ export async function setDeleteOnClose(h: FileHandle): Promise<void> {
 export async function renamePath(h: FileHandle, to: string, replace: boolean): Promise<void> {
   await setInfo(h, FileInfoClass.FileRenameInformation,
     encodeFileRenameInformation({ replaceIfExists: replace, rootDirectory: 0n, fileName: toSmbPath(to) }));
+}
+
+/**
+ * FileBasicInformation (MS-FSCC 2.4.7) with only LastAccessTime and LastWriteTime set: a time of
+ * 0 and FileAttributes 0 mean "leave unchanged".
+ */
+export async function setTimes(h: FileHandle, atimeMs: number, mtimeMs: number): Promise<void> {
+  await setInfo(h, FileInfoClass.FileBasicInformation, encodeFileBasicInformation({
+    creationTime: 0n, lastAccessTime: msToFiletime(atimeMs), lastWriteTime: msToFiletime(mtimeMs), changeTime: 0n, fileAttributes: 0,
+  }));
 }

@@ -9,6 +9,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
+import { applyLimitKey, defaultLimits, type Limits } from './limits.js';
+import { applyAuthKey, defaultAuthConfig, finishAuthConfig, type AuthConfig, type AuthKeyState } from './auth-keys.js';
 
 export type EncryptSetting = 'off' | 'desired' | 'required' | 'default';
 export type SigningSetting = 'auto' | 'mandatory' | 'disabled' | 'default' | 'desired';
@@ -40,7 +42,7 @@ export interface InterfaceConfig {
   rdma?: boolean;
 }
 
-export interface ServerConfig {
+export interface ServerConfig extends AuthConfig {
   port: number;
   interfaces: InterfaceConfig[];
   bindInterfacesOnly: boolean;
@@ -60,6 +62,8 @@ export interface ServerConfig {
   /** `admin users` of [global]: the server's administrators (srvsvc levels that show paths). */
   adminUsers?: string[];
   maxChannels: number;
+  /** Resource limits (config/limits.ts, docs/security.md); parseConfig always sets them, defaults when absent. */
+  limits?: Limits;
   /** Always ends with the implicit IPC$ share. */
   shares: ShareConfig[];
   /** Problems found while parsing (unknown keys, bad values); never fatal. */
@@ -384,10 +388,13 @@ export function parseConfig(text: string, opts: ParseOptions = {}): ServerConfig
     serverString: 'smbts',
     mapToGuest: 'never',
     maxChannels: 32,
+    limits: defaultLimits(),
     shares: [],
     warnings,
     extra: {},
+    ...defaultAuthConfig(),
   };
+  const authKeys: AuthKeyState = {};
   const shareDefaults: ShareDefaults = {
     readOnly: true, guestOk: false, validUsers: [], browseable: true, comment: '', encrypt: 'default',
   };
@@ -482,6 +489,8 @@ export function parseConfig(text: string, opts: ParseOptions = {}): ServerConfig
           break;
         }
         default:
+          if (applyLimitKey(cfg.limits ??= defaultLimits(), e.key, v, where, warnings)) break;
+          if (applyAuthKey(cfg, authKeys, e.key, v, where, warnings, resolvePath)) break;
           if (!applyShareKey(shareDefaults as Partial<ShareConfig>, e.key, v, where, warnings)) {
             cfg.extra[e.key] = v;
             warnings.push(`${where}: unknown parameter ignored`);
@@ -491,6 +500,7 @@ export function parseConfig(text: string, opts: ParseOptions = {}): ServerConfig
       }
     }
   }
+  finishAuthConfig(cfg, authKeys, warnings);
   if (shareDefaults.adminUsers) cfg.adminUsers = shareDefaults.adminUsers;
   if (cfg.minProtocol > cfg.maxProtocol) {
     throw new ConfigError(`server min protocol (0x${cfg.minProtocol.toString(16)}) is above max protocol (0x${cfg.maxProtocol.toString(16)})`);

@@ -30,6 +30,7 @@ import type { InternalContext, ServerCore } from './internal.js';
 import { handlers } from './handlers/index.js';
 import { handleSmb1Negotiate } from './handlers/negotiate.js';
 import { rdmaInvalidateToken } from './rdma-io.js';
+import { ConnectionLimits, guardFor } from './limits.js';
 
 const RELATED_ID = 0xffffffffffffffffn;
 /** SMBTS_TRACE=1 logs every request and its status. */
@@ -136,7 +137,9 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
   bytesIn = 0;
   bytesOut = 0;
   readonly credits = new CreditWindow();
-  private readonly reader = new FrameReader(undefined, ioPool);
+  /** Frame size limit, deadlines, session and open caps (limits.ts). */
+  readonly limits: ConnectionLimits;
+  private readonly reader: FrameReader;
   private readonly pending = new Map<bigint, Pending>();
   private readonly asyncOps = new Map<bigint, Pending>();
   private nextAsyncId = 1n;
@@ -154,13 +157,23 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
   private readonly socket!: Socket;
 
   constructor(readonly server: ServerCore, transport: Socket | MessageTransport) {
+    this.limits = new ConnectionLimits(server, this.id);
+    this.reader = new FrameReader(this.limits.maxFrame, ioPool);
     if (isMessageTransport(transport)) {
       this.messages = transport;
       this.rdma = transport.rdma;
       this.remoteAddress = transport.remoteAddress;
       this.localAddress = transport.localAddress;
-      transport.onMessage = (msg) => { this.bytesIn += msg.length; this.dispatch([msg]); };
+      transport.onMessage = (msg) => {
+        this.bytesIn += msg.length;
+        // the transport reassembles messages (bounded by its MaxFragmentedSize); the frame limit
+        // before authentication applies to them as to frames
+        if (msg.length > this.limits.maxFrame()) return this.drop(`message of ${msg.length} bytes exceeds limit`);
+        this.limits.received(1, 0);
+        this.dispatch([msg]);
+      };
       transport.onClose = () => this.onClose();
+      guardFor(server).watch(this);
       return;
     }
     const socket = transport;
@@ -168,9 +181,10 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.localAddress = `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`;
     socket.setNoDelay(true);
+    guardFor(server).watch(this);
     // Large frames are read by the kernel straight into pooled buffers when the runtime allows it;
     // otherwise (or for anything already buffered) 'data' chunks go through the FrameReader.
-    const direct = new DirectFrameReader(ioPool, undefined, (frame, filled) => this.onPartialFrame(frame, filled));
+    const direct = new DirectFrameReader(ioPool, this.limits.maxFrame, (frame, filled) => this.onPartialFrame(frame, filled));
     receiveInto(socket, () => direct.next(), (n) => this.onBytes(direct, n));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.server.log(`conn ${this.id}: socket error: ${err.message}`));
@@ -202,6 +216,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
       this.drop(`bad frame: ${(e as Error).message}`);
       return;
     }
+    this.limits.received(frames.length, this.reader.pendingFrame);
     this.dispatch(frames);
   }
 
@@ -215,6 +230,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
       this.drop(`bad frame: ${(e as Error).message}`);
       return;
     }
+    this.limits.received(frames.length, direct.pendingFrame);
     this.dispatch(frames);
   }
 
@@ -495,6 +511,12 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
     }
 
 
+    const refused = this.limits.admit(h.command, h.sessionId, session);
+    if (refused) {
+      if (h.command === Command.CREATE) chain.cascade = refused; // as a failed CREATE (3.3.5.2.7.2)
+      return reply(refused);
+    }
+
     const pending: Pending = { messageId: h.messageId, asyncId: undefined, controller: new AbortController(), session, interimSent: false };
     const last = index === count - 1;
     const ctx = this.makeContext(h, msg, session, tree, encrypted, chain, pending, charge, () => {
@@ -541,6 +563,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
     if (h.command === Command.CREATE && result.status !== Status.SUCCESS && (result.status >>> 0) >= 0xc0000000) {
       chain.cascade = result.status;
     }
+    if (h.command === Command.SESSION_SETUP) this.limits.sessionSetupDone(h.sessionId, ctx.responseSessionId, result.status);
     if (h.command === Command.SESSION_SETUP || h.command === Command.TREE_CONNECT) {
       chain.session = ctx.signWith ?? session;
       if (ctx.responseTreeId !== undefined) chain.tree = chain.session?.trees.get(ctx.responseTreeId);

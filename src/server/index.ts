@@ -2,14 +2,26 @@
 import * as net from 'node:net';
 import type { ServerConfig } from '../config/config.js';
 import type { UserDb } from '../auth/userdb.js';
+import type { Vfs } from '../vfs/types.js';
+import { resolveShares } from './embed.js';
 import { Connection } from './connection.js';
 import { ServerStateImpl } from './state.js';
 import { keyId } from './session.js';
 import { listenNetbios, listenSmbdirect, type SmbdirectListenOptions } from './transports.js';
+import { isMessageTransport } from '../transport/transport.js';
+import { guardFor } from './limits.js';
 
 export interface StartServerOptions {
-  config: ServerConfig;
-  users: UserDb;
+  /** Shares, protocol range, signing, encryption (docs/config.md). Default: no shares but IPC$ plus those named in `vfs`. */
+  config?: ServerConfig;
+  /** Who may log on: a user database, or user name -> password. */
+  users: UserDb | Record<string, string>;
+  /**
+   * Share backends by share name (docs/server-api.md): LocalVfs, MemoryVfs or your own Vfs. A name
+   * not in `config` becomes a read-write, non-guest share. Shares without one here are served by a
+   * LocalVfs on their configured path, which must exist when the server starts.
+   */
+  vfs?: Record<string, Vfs>;
   /** Default 0.0.0.0 (every IPv4 interface); use 127.0.0.1 for loopback only. */
   host?: string;
   /** 0 = ephemeral. Default: config.port. */
@@ -99,19 +111,38 @@ function listenError(err: NodeJS.ErrnoException, host: string, port: number): Er
 
 export async function startServer(opts: StartServerOptions): Promise<SmbServer> {
   const log = opts.log ?? (() => undefined);
-  const state = new ServerStateImpl(opts.config, opts.users, log);
+  const { config, users } = await resolveShares(opts);
+  const state = new ServerStateImpl(config, users, log);
+  for (const [name, vfs] of Object.entries(opts.vfs ?? {})) state.useVfs(name, vfs);
   const host = opts.host ?? '0.0.0.0';
-  const wantPort = opts.port ?? opts.config.port;
+  const wantPort = opts.port ?? config.port;
   const startedAt = new Date();
 
+  const guard = guardFor(state);
   const accept = (transport: ConstructorParameters<typeof Connection>[1]): void => {
+    // Connections in total / per address, descriptors (limits.ts); refused ones are closed at once.
+    const addr = transport.remoteAddress;
+    const refused = guard.admit(addr);
+    if (refused) {
+      log(refused);
+      transport.destroy();
+      return;
+    }
+    let released = false;
+    const release = (): void => { if (!released) { released = true; guard.release(addr); } };
+    if (!isMessageTransport(transport)) transport.once('close', release);
     try {
       const conn = new Connection(state, transport);
+      if (isMessageTransport(transport)) {
+        const closed = transport.onClose;
+        transport.onClose = (e) => { release(); closed?.(e); };
+      }
       state.connections.add(conn);
       log(`conn ${conn.id}: accepted from ${conn.remoteAddress}`);
     } catch (e) {
       log(`accept failed: ${(e as Error).message}`);
       transport.destroy();
+      release();
     }
   };
   const server = net.createServer({ noDelay: true }, accept);
@@ -140,6 +171,7 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
         const done = new Promise<void>((resolve) => server.close(() => resolve()));
         nbt?.close();
         rdma?.close();
+        guard.close();
         for (const c of [...state.connections]) c.close();
         for (const s of [...state.sessions.values()]) await state.destroySession(s, 'shutdown');
         await done;

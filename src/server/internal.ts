@@ -20,6 +20,8 @@ export interface ServerCore extends ServerState {
   allocSessionId(): bigint;
   findShare(name: string): ShareConfig | undefined;
   vfsFor(share: ShareConfig): Vfs | undefined;
+  /** SPNEGO NegTokenInit2 for the NEGOTIATE response: the mechanisms newAuthenticator accepts. */
+  readonly negotiateHint: Buffer;
   /** Authenticates users: a fresh GSS acceptor per session setup exchange. */
   newAuthenticator(): Authenticator;
   /** Closes an open that dies without CLOSE (tree disconnect, logoff, lost connection). */
@@ -29,7 +31,7 @@ export interface ServerCore extends ServerState {
   destroySession(session: Session, reason: TeardownReason): Promise<void>;
 }
 
-/** One GSS acceptor (SPNEGO wrapping NTLMSSP). */
+/** One GSS acceptor (SPNEGO wrapping NTLMSSP and/or Kerberos). */
 export interface Authenticator {
   step(token: Buffer): Promise<import('../auth/types.js').AuthStep> | import('../auth/types.js').AuthStep;
 }

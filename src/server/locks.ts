@@ -1,6 +1,7 @@
 // Byte-range locks (MS-SMB2 3.3.5.14, MS-FSA 2.1.5.7/2.1.5.8; conflict rules as Samba's brl code).
+// The per-file table with O(log n) conflict checks is lock-table.ts.
 import type { Open } from './types.js';
-import { stateOf, wake, type ByteLock, type FileNode } from './open-file.js';
+import { stateOf, wake, type FileNode } from './open-file.js';
 import { Status } from '../wire/status.js';
 
 const U64_MAX = 0xffffffffffffffffn;
@@ -15,34 +16,27 @@ export function overlaps(aOff: bigint, aLen: bigint, bOff: bigint, bLen: bigint)
   return true;
 }
 
-/** Does a new lock conflict with an existing one? (Samba brl_conflict) */
-function lockConflict(existing: ByteLock, open: Open, offset: bigint, length: bigint, exclusive: boolean): boolean {
-  if (!existing.exclusive && !exclusive) return false;
-  // A shared lock may stack on an exclusive lock of the same open.
-  if (existing.exclusive && !exclusive && existing.open === open) return false;
-  return overlaps(existing.offset, existing.length, offset, length);
-}
-
 export function validRange(offset: bigint, length: bigint): boolean {
   // MS-SMB2 3.3.5.14: offset + length wrapping past 2^64 is STATUS_INVALID_LOCK_RANGE.
   return length === 0n || offset + length - 1n <= U64_MAX;
 }
 
-/** Try to take a lock; returns SUCCESS or LOCK_NOT_GRANTED. */
-export function tryLock(node: FileNode, open: Open, offset: bigint, length: bigint, exclusive: boolean): number {
-  for (const l of node.locks) {
-    if (lockConflict(l, open, offset, length, exclusive)) return Status.LOCK_NOT_GRANTED;
-  }
-  node.locks.push({ open, offset, length, exclusive });
+/**
+ * Try to take a lock; returns SUCCESS, LOCK_NOT_GRANTED, or INSUFFICIENT_RESOURCES when the file
+ * already holds `maxLocks` locks (config "max locks per file").
+ */
+export function tryLock(
+  node: FileNode, open: Open, offset: bigint, length: bigint, exclusive: boolean, maxLocks = Infinity,
+): number {
+  if (node.locks.size >= maxLocks) return Status.INSUFFICIENT_RESOURCES;
+  if (node.locks.conflicts(open, offset, length, exclusive)) return Status.LOCK_NOT_GRANTED;
+  node.locks.add({ open, offset, length, exclusive });
   return Status.SUCCESS;
 }
 
 /** Remove a lock held by `open` with exactly this range; RANGE_NOT_LOCKED if none. */
 export function unlock(node: FileNode, open: Open, offset: bigint, length: bigint): number {
-  let idx = node.locks.findIndex((l) => l.open === open && l.offset === offset && l.length === length && l.exclusive);
-  if (idx < 0) idx = node.locks.findIndex((l) => l.open === open && l.offset === offset && l.length === length);
-  if (idx < 0) return Status.RANGE_NOT_LOCKED;
-  node.locks.splice(idx, 1);
+  if (!node.locks.remove(open, offset, length)) return Status.RANGE_NOT_LOCKED;
   wake(node.lockWaiters);
   return Status.SUCCESS;
 }
@@ -53,11 +47,5 @@ export function unlock(node: FileNode, open: Open, offset: bigint, length: bigin
  */
 export function ioAllowed(open: Open, offset: bigint, length: bigint, write: boolean): boolean {
   if (length === 0n) return true;
-  const node = stateOf(open).node;
-  for (const l of node.locks) {
-    if (!l.exclusive && !write) continue;
-    if (l.open === open && !(write && !l.exclusive)) continue;
-    if (overlaps(l.offset, l.length, offset, length)) return false;
-  }
-  return true;
+  return !stateOf(open).node.locks.blocksIo(open, offset, length, write);
 }

@@ -10,17 +10,13 @@ import type { Open, ServerState, ShareTree } from './types.js';
 import { foldCase, parentPath, splitStream } from '../vfs/path.js';
 import { VfsError } from '../vfs/types.js';
 import { Status } from '../wire/status.js';
+import { LockTable } from './lock-table.js';
 
-export interface ByteLock {
-  open: Open;
-  offset: bigint;
-  length: bigint;
-  exclusive: boolean;
-}
+export type { ByteLock } from './lock-table.js';
 
 export interface FileNode {
   deletePending: boolean;
-  locks: ByteLock[];
+  locks: LockTable;
   /** Woken whenever locks are released (blocking LOCK retries). */
   lockWaiters: Set<() => void>;
   /** Woken whenever an oplock changes (ack/close) for breaking CREATEs. */
@@ -54,7 +50,7 @@ export interface OpenState {
 const STATE = 'files.state';
 
 export function newNode(): FileNode {
-  return { deletePending: false, locks: [], lockWaiters: new Set(), oplockWaiters: new Set(), sharedReaders: 0 };
+  return { deletePending: false, locks: new LockTable(), lockWaiters: new Set(), oplockWaiters: new Set(), sharedReaders: 0 };
 }
 
 /** Levels counted in FileNode.sharedReaders: level II, and leases (their R state lives in leases.ts). */
@@ -216,9 +212,7 @@ export async function closeOpen(server: ServerState, open: Open): Promise<void> 
   }
   const node = st.node;
   // Release this open's byte-range locks and wake blocked lockers.
-  if (node.locks.some((l) => l.open === open)) {
-    node.locks = node.locks.filter((l) => l.open !== open);
-  }
+  node.locks.removeOpen(open);
   wake(node.lockWaiters);
   if (open.deleteOnClose) node.deletePending = true;
   const handle = open.handle;

@@ -16,7 +16,8 @@ import { foldCase } from '../vfs/path.js';
 import { msToFiletime } from '../wire/buf.js';
 import type { UserDb } from '../auth/userdb.js';
 import { NtlmServer } from '../auth/ntlm-server.js';
-import { SpnegoServer } from '../auth/spnego.js';
+import { OID_KRB5, OID_MS_KRB5, OID_NTLMSSP, SpnegoServer, serverNegotiateHint } from '../auth/spnego.js';
+import { Krb5Service } from '../auth/krb5/service.js';
 import type { RpcServerInfo } from '../rpc/iface.js';
 
 /** close.ts may export `closeOpen` (types.ts OpenCloser). */
@@ -33,6 +34,9 @@ export class ServerStateImpl implements ServerCore {
   readonly connections = new Set<Connection>();
   readonly notifier: Notifier;
   readonly leasing: boolean;
+  readonly negotiateHint: Buffer;
+  /** Kerberos acceptor shared by every exchange (one replay cache), when a keytab is configured. */
+  private readonly krb5: Krb5Service | undefined;
   private readonly opens = new Map<bigint, Open>();
   /** share name (folded) -> opens of that share, for opensByPath. */
   private readonly opensByShare = new Map<string, Set<Open>>();
@@ -47,6 +51,13 @@ export class ServerStateImpl implements ServerCore {
     private readonly logger: (line: string) => void,
   ) {
     this.leasing = exported<boolean>(createModule, 'SUPPORTS_LEASING') === true;
+    this.krb5 = config.kerberos ? new Krb5Service({
+      keytabPath: config.kerberos.keytab, realm: config.kerberos.realm, usernameMap: config.usernameMap,
+      userExists: (name) => users.lookup(name, '') !== undefined, log: (l) => this.log(l),
+    }) : undefined;
+    this.negotiateHint = serverNegotiateHint([
+      ...(this.krb5 ? [OID_MS_KRB5, OID_KRB5] : []), ...(config.ntlmAuth === false ? [] : [OID_NTLMSSP]),
+    ]);
     this.notifier = {
       sendUnsolicited: (sessionId: bigint, command: number, body: Buffer, preferConnectionId?: number): void => {
         const s = this.sessions.get(sessionId);
@@ -83,14 +94,14 @@ export class ServerStateImpl implements ServerCore {
   }
 
   newAuthenticator(): Authenticator {
-    const ntlm = new NtlmServer({
+    const ntlm = this.config.ntlmAuth === false ? undefined : new NtlmServer({
       lookup: this.users.lookup,
       serverName: this.config.netbiosName,
       domainName: this.config.workgroup,
       allowGuest: this.config.mapToGuest === 'bad user',
       allowAnonymous: true,
     });
-    const spnego = new SpnegoServer(ntlm);
+    const spnego = new SpnegoServer(ntlm, this.krb5);
     return { step: (token: Buffer) => spnego.accept(token) };
   }
 
@@ -108,6 +119,11 @@ export class ServerStateImpl implements ServerCore {
   findShare(name: string): ShareConfig | undefined {
     const n = name.toLowerCase();
     return this.config.shares.find((s) => s.name.toLowerCase() === n);
+  }
+
+  /** Serves share `name` from `vfs` instead of a LocalVfs on its path (startServer's `vfs` option). */
+  useVfs(name: string, vfs: Vfs): void {
+    this.vfs.set(name.toLowerCase(), vfs);
   }
 
   vfsFor(share: ShareConfig): Vfs | undefined {

@@ -48,3 +48,49 @@ test('DirectFrameReader: small frames copied out, large frames read into their o
   frameHeader(5000).copy(bad.next());
   assert.throws(() => bad.commit(4), WireError);
 });
+
+test('DirectFrameReader: a large frame gets its full buffer only after 1 MiB of it arrived', async () => {
+  const { DirectFrameReader } = await import('./framing.js');
+  const sizes: number[] = [];
+  const partial: number[] = [];
+  const pool = { get: (n: number) => { sizes.push(n); return Buffer.alloc(n); } };
+  const r = new DirectFrameReader(pool, undefined, (_f, filled) => partial.push(filled));
+  const body = Buffer.alloc(8 * 1024 * 1024);
+  for (let i = 0; i < body.length; i += 4096) body[i] = (i >> 12) & 0xff;
+  const stream = Buffer.concat([frameHeader(body.length), body]);
+  let pos = 0;
+  const got: Buffer[] = [];
+  // A header claiming 8 MiB and 100 KiB of data: no more than 1 MiB is held.
+  while (pos < 4 + 100 * 1024) {
+    const dst = r.next();
+    const n = Math.min(dst.length, 4 + 100 * 1024 - pos);
+    stream.copy(dst, 0, pos, pos + n);
+    pos += n;
+    got.push(...r.commit(n));
+  }
+  assert.equal(r.pendingFrame, body.length);
+  assert.ok(Math.max(...sizes) <= 1024 * 1024, `allocated ${Math.max(...sizes)}`);
+  assert.deepEqual(partial, []); // the staging buffer is never reported (early-write needs the real one)
+  while (pos < stream.length) {
+    const dst = r.next();
+    const n = Math.min(dst.length, 256 * 1024, stream.length - pos);
+    stream.copy(dst, 0, pos, pos + n);
+    pos += n;
+    got.push(...r.commit(n));
+  }
+  assert.equal(got.length, 1);
+  assert.ok(got[0]!.equals(body));
+  assert.ok(sizes.includes(body.length));
+  assert.ok(partial.length > 0 && partial[0]! >= 1024 * 1024);
+  assert.equal(r.pendingFrame, 0);
+});
+
+test('frame limits may change per frame (lower before authentication)', () => {
+  let limit = 1000;
+  const r = new FrameReader(() => limit);
+  assert.throws(() => r.push(frameHeader(5000)), WireError);
+  limit = 10_000;
+  const r2 = new FrameReader(() => limit);
+  assert.deepEqual(r2.push(frameHeader(5000)), []);
+  assert.equal(r2.pendingFrame, 5000);
+});

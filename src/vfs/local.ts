@@ -438,7 +438,8 @@ export class LocalVfs implements Vfs {
       else this.noSdUntil = Date.now() + NO_SD_TTL_MS;
       return yes;
     });
-    void p.then((yes) => { if (yes) this.anySd = p; });
+    // (the caller gets the rejection through p; this side branch must not raise an unhandled one)
+    p.then((yes) => { if (yes) this.anySd = p; }, () => undefined);
     return p;
   }
 
@@ -1246,13 +1247,14 @@ class LocalHandle implements VfsHandle {
     const st = await this.rawStat();
     if (offset >= st.size || length <= 0n) return [];
     const end = offset + length < st.size ? offset + length : st.size;
-    // A sparse file reports its data segments (SEEK_DATA/SEEK_HOLE through the addon, ./space.ts);
-    // any other file, or without the addon, one range (as Samba), or none when nothing is allocated.
+    // A sparse file reports its data segments (SEEK_DATA/SEEK_HOLE through the addon, ./space.ts),
+    // or none when nothing is allocated; any other file is fully allocated: one range, as Samba's
+    // fsctl_qar and Windows (smb2.ioctl sparse_punch zeroes a non-sparse file and expects it).
     if (this.vfs.toFileStat(st, false, fh.fd).attributes & FileAttribute.SPARSE_FILE) {
       const segs = dataSegments(fh.fd, offset, end);
       if (segs) return segs;
+      if (st.blocks === 0n) return [];
     }
-    if (st.blocks === 0n) return [];
     return [[offset, end - offset]];
   }
 

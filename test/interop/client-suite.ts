@@ -38,7 +38,7 @@ function sha(b: Buffer): string {
 export async function exercise(c: SmbClient, shareDir: string, root: string): Promise<void> {
   await c.mkdir(root);
   assert.equal(await c.exists(root), true);
-  assert.equal((await c.stat(root)).isDirectory, true);
+  assert.equal((await c.stat(root)).isDirectory(), true);
 
   // Byte-identical files of 0 B, 1 B and 1 MiB + 1, both ways, checked on the server's disk too.
   for (const size of [0, 1, 1024 * 1024 + 1]) {
@@ -52,7 +52,7 @@ export async function exercise(c: SmbClient, shareDir: string, root: string): Pr
     assert.ok(back.equals(data), `read back ${size} B`);
     const st = await c.stat(p);
     assert.equal(st.size, size);
-    assert.equal(st.isFile, true);
+    assert.equal(st.isFile(), true);
   }
 
   // Streams: pipelined, with backpressure (a slow consumer must not make us buffer the world).
@@ -89,7 +89,7 @@ export async function exercise(c: SmbClient, shareDir: string, root: string): Pr
   assert.equal(await c.exists(uni), false);
   const entries = await c.readdir(root, { withStats: true });
   const ren = entries.find((e) => e.name === 'renamed.txt');
-  assert.ok(ren && ren.size === 7 && ren.isFile);
+  assert.ok(ren && ren.size === 7 && ren.isFile());
   await assert.rejects(c.readFile(`${root}/missing`), (e: unknown) => e instanceof SmbError && e.statusName === 'OBJECT_NAME_NOT_FOUND' && /no such file/.test(e.message));
   await assert.rejects(c.mkdir(root), (e: unknown) => e instanceof SmbError && e.statusName === 'OBJECT_NAME_COLLISION');
   await c.mkdir(`${root}/a/b/c`, { recursive: true });
@@ -97,6 +97,18 @@ export async function exercise(c: SmbClient, shareDir: string, root: string): Pr
   await assert.rejects(c.rm(`${root}/a`), (e: unknown) => e instanceof SmbError && e.statusName === 'DIRECTORY_NOT_EMPTY');
   await c.rm(`${root}/a`, { recursive: true });
   assert.equal(await c.exists(`${root}/a`), false);
+
+  // fs/promises-shaped calls: server-side copy, encodings, Dirent, errno codes, utimes.
+  await c.copyFile(`${root}/f1048577.bin`, `${root}/copy.bin`);
+  assert.equal(sha(await readFile(join(shareDir, root, 'copy.bin'))), sha(await readFile(join(shareDir, root, 'f1048577.bin'))));
+  assert.equal(await c.readFile(`${root}/renamed.txt`, 'utf8'), 'unicode');
+  const dirents = await c.readdir(root, { withFileTypes: true });
+  assert.equal(dirents.find((d) => d.name === 'copy.bin')?.isFile(), true);
+  await c.utimes(`${root}/copy.bin`, new Date(1_000_000_000_000), new Date(1_000_000_000_000));
+  assert.equal((await c.stat(`${root}/copy.bin`)).mtimeMs, 1_000_000_000_000);
+  await c.unlink(`${root}/copy.bin`);
+  await assert.rejects(c.unlink(`${root}/copy.bin`), { code: 'ENOENT' });
+  await assert.rejects(c.rmdir(`${root}/renamed.txt`), { code: 'ENOTDIR' });
 
   // Many operations at once on one connection (message ids, credits, compounds interleaved).
   const N = 100;

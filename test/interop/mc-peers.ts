@@ -108,7 +108,8 @@ export async function startSmbtsNs(topo: Topology, o: NsServerOptions = {}): Pro
     async status() {
       const r = await run(cmd, [...args, 'status', '--users', users, '--json'], { timeoutMs: 20_000, env: { ...process.env, SMBTS_HOME: root } });
       if (r.code !== 0) throw new Error(`smbts status: ${r.stderr || r.stdout}`);
-      return JSON.parse(r.stdout) as ServerStatusJson;
+      const all = JSON.parse(r.stdout) as ServerStatusJson[]; // one element per server (one here)
+      return all[0]!;
     },
     async stop() {
       await proc.kill();

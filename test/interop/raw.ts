@@ -11,6 +11,7 @@ export const CMD = {
   CREATE: 5,
   CLOSE: 6,
   READ: 8,
+  LOCK: 10,
   ECHO: 13,
 } as const;
 
@@ -25,6 +26,9 @@ export const ST = {
   OBJECT_PATH_NOT_FOUND: 0xc000003a,
   OBJECT_PATH_SYNTAX_BAD: 0xc000003b,
   LOGON_FAILURE: 0xc000006d,
+  INSUFFICIENT_RESOURCES: 0xc000009a,
+  TOO_MANY_OPENED_FILES: 0xc000011f,
+  LOCK_NOT_GRANTED: 0xc0000055,
 } as const;
 
 export function statusName(s: number): string {
@@ -138,6 +142,22 @@ export function readFrame(messageId: bigint, sessionId: bigint, treeId: number, 
   return Buffer.concat([header(CMD.READ, messageId, { sessionId, treeId }), b]);
 }
 
+export interface RawLock { offset: bigint; length: bigint; flags: number }
+
+/** LOCK request (2.2.26) with any number of elements (LockCount is 16 bits). */
+export function lockFrame(messageId: bigint, sessionId: bigint, treeId: number, fileId: Buffer, locks: RawLock[]): Buffer {
+  const b = Buffer.alloc(24 + 24 * locks.length);
+  b.writeUInt16LE(48, 0);
+  b.writeUInt16LE(locks.length & 0xffff, 2);
+  fileId.copy(b, 8);
+  locks.forEach((l, i) => {
+    b.writeBigUInt64LE(l.offset, 24 + i * 24);
+    b.writeBigUInt64LE(l.length, 32 + i * 24);
+    b.writeUInt32LE(l.flags, 40 + i * 24);
+  });
+  return Buffer.concat([header(CMD.LOCK, messageId, { sessionId, treeId }), b]);
+}
+
 export function echoFrame(messageId: bigint, sessionId = 0n): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt16LE(4, 0);
@@ -204,9 +224,9 @@ export class RawConn {
     for (const f of w) f();
   }
 
-  static open(port: number, host = '127.0.0.1'): Promise<RawConn> {
+  static open(port: number, host = '127.0.0.1', localAddress?: string): Promise<RawConn> {
     return new Promise((resolve, reject) => {
-      const s = connect({ host, port });
+      const s = connect({ host, port, localAddress });
       s.setNoDelay(true);
       s.once('connect', () => resolve(new RawConn(s)));
       s.once('error', reject);
@@ -277,6 +297,14 @@ export class RawConn {
     if (o.kind !== 'reply') throw new Error(`tree connect: ${describe(o)}`);
     if (o.msg.status === 0) this.treeId = o.msg.treeId;
     return o.msg.status;
+  }
+
+  /** CREATE name (read access, FILE_OPEN); the FileId on success. */
+  async create(name: string): Promise<{ status: number; fileId?: Buffer }> {
+    const o = await this.request(createFrame(this.mid++, this.sessionId, this.treeId, name));
+    if (o.kind !== 'reply') throw new Error(`create ${name}: ${describe(o)}`);
+    if (o.msg.status !== 0) return { status: o.msg.status };
+    return { status: 0, fileId: Buffer.from(o.msg.body.subarray(64, 80)) };
   }
 
   /** CREATE name; on success also READ up to 64 KiB and return the data. */

@@ -9,11 +9,15 @@ import { handlerOf, requireOpen, fail, cancelledByClient } from '../files/util.j
 import { stateOf } from '../open-file.js';
 import { tryLock, unlock, validRange, STATUS_INVALID_LOCK_RANGE } from '../locks.js';
 import { breakLevelII } from '../oplocks.js';
+import { limitsOf } from '../limits.js';
 import { waitForInflightWrites, inflightOverlapping } from '../inflight-writes.js';
 
 const LOCK_SHARED = LockFlags.SHARED;
 const LOCK_EXCL = LockFlags.EXCLUSIVE;
 const FAIL_IMM = LockFlags.FAIL_IMMEDIATELY;
+/** Elements handled between two yields of the event loop. */
+const YIELD_EVERY = 256;
+const yieldLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 function validFlags(f: number, unlocking: boolean, multi: boolean): boolean {
   if (unlocking) return f === LockFlags.UNLOCK;
@@ -24,15 +28,22 @@ function validFlags(f: number, unlocking: boolean, multi: boolean): boolean {
   return true;
 }
 
-function doLocks(open: Open, locks: LockElement[]): number {
-  const node = stateOf(open).node;
+async function doLocks(open: Open, locks: LockElement[], maxLocks: number): Promise<number> {
+  const st0 = stateOf(open);
+  const node = st0.node;
   const taken: LockElement[] = [];
-  for (const l of locks) {
+  for (let i = 0; i < locks.length; i++) {
+    const l = locks[i]!;
+    if (i > 0 && i % YIELD_EVERY === 0) {
+      // A long request lets other clients' requests run in between (issue 9).
+      await yieldLoop();
+      if (st0.closed) return Status.FILE_CLOSED; // closeOpen dropped every lock of the open
+    }
     if (!validRange(l.offset, l.length)) {
       for (const t of taken) unlock(node, open, t.offset, t.length);
       return STATUS_INVALID_LOCK_RANGE;
     }
-    const st = tryLock(node, open, l.offset, l.length, !!(l.flags & LOCK_EXCL));
+    const st = tryLock(node, open, l.offset, l.length, !!(l.flags & LOCK_EXCL), maxLocks);
     if (st) {
       for (const t of taken) unlock(node, open, t.offset, t.length);
       return st;
@@ -42,9 +53,9 @@ function doLocks(open: Open, locks: LockElement[]): number {
   return Status.SUCCESS;
 }
 
-async function blockingLock(ctx: RequestContext, open: Open, l: LockElement): Promise<number> {
+async function blockingLock(ctx: RequestContext, open: Open, l: LockElement, maxLocks: number): Promise<number> {
   const node = stateOf(open).node;
-  const first = tryLock(node, open, l.offset, l.length, !!(l.flags & LOCK_EXCL));
+  const first = tryLock(node, open, l.offset, l.length, !!(l.flags & LOCK_EXCL), maxLocks);
   if (first !== Status.LOCK_NOT_GRANTED) return first;
   const op = ctx.goAsync();
   return new Promise<number>((resolve) => {
@@ -62,7 +73,7 @@ async function blockingLock(ctx: RequestContext, open: Open, l: LockElement): Pr
       if (st.closed) return done(Status.RANGE_NOT_LOCKED);
       const writing = inflightOverlapping(node, [l]);
       if (writing) return void writing.then(retry);
-      const s = tryLock(node, open, l.offset, l.length, !!(l.flags & LOCK_EXCL));
+      const s = tryLock(node, open, l.offset, l.length, !!(l.flags & LOCK_EXCL), maxLocks);
       if (s !== Status.LOCK_NOT_GRANTED) done(s);
     };
     // A client CANCEL answers CANCELLED; a pending lock dropped because its session or connection
@@ -79,6 +90,9 @@ async function blockingLock(ctx: RequestContext, open: Open, l: LockElement): Pr
 
 export const handler = handlerOf(async (ctx) => {
   const req = decodeLockRequest(ctx.msg);
+  const limits = limitsOf(ctx.server.config);
+  // Elements per request are capped (config "max lock elements", default 64 as ksmbd).
+  if (req.locks.length > limits.maxLockElements) fail(Status.INVALID_PARAMETER);
   const open = requireOpen(ctx, req.fileId);
   if (open.pipe || open.isDirectory) fail(Status.INVALID_PARAMETER);
   const st = stateOf(open);
@@ -100,7 +114,9 @@ export const handler = handlerOf(async (ctx) => {
     // with RANGE_NOT_LOCKED, keeping the unlocks before it (Samba smbd_smb2_lock_send).
     status = Status.SUCCESS;
     const node = st.node;
-    for (const l of req.locks) {
+    for (let i = 0; i < req.locks.length; i++) {
+      const l = req.locks[i]!;
+      if (i > 0 && i % YIELD_EVERY === 0) await yieldLoop();
       const kind = l.flags & ~FAIL_IMM;
       const s = l.flags === LockFlags.UNLOCK ? unlock(node, open, l.offset, l.length)
         : kind === LOCK_SHARED || kind === LOCK_EXCL ? Status.INVALID_PARAMETER : Status.RANGE_NOT_LOCKED;
@@ -122,9 +138,9 @@ export const handler = handlerOf(async (ctx) => {
     breakLevelII(ctx.server, open);
     const l = req.locks[0]!;
     if (!multi && !(l.flags & FAIL_IMM)) {
-      status = validRange(l.offset, l.length) ? await blockingLock(ctx, open, l) : STATUS_INVALID_LOCK_RANGE;
+      status = validRange(l.offset, l.length) ? await blockingLock(ctx, open, l, limits.maxLocksPerFile) : STATUS_INVALID_LOCK_RANGE;
     } else {
-      status = doLocks(open, req.locks);
+      status = await doLocks(open, req.locks, limits.maxLocksPerFile);
     }
   }
   if (status) return { status };

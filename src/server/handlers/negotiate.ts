@@ -14,7 +14,6 @@ import {
 import { Status } from '../../wire/status.js';
 import { msToFiletime } from '../../wire/buf.js';
 import { PreauthHash } from '../../crypto/preauth.js';
-import { serverNegotiateHint } from '../../auth/spnego.js';
 
 const MiB8 = 8 * 1024 * 1024;
 const KiB64 = 65536;
@@ -74,7 +73,7 @@ export function handleSmb1Negotiate(conn: Connection, frame: Buffer): Buffer | u
     maxWriteSize: KiB64,
     systemTime: msToFiletime(Date.now()),
     serverStartTime: 0n,
-    securityBuffer: serverNegotiateHint(),
+    securityBuffer: server.negotiateHint,
     contexts: [],
   });
   const header = Buffer.alloc(HEADER_SIZE);
@@ -180,7 +179,7 @@ export const handler: Handler = async (c) => {
     maxWriteSize: maxSize,
     systemTime: msToFiletime(Date.now()),
     serverStartTime: 0n,
-    securityBuffer: serverNegotiateHint(),
+    securityBuffer: server.negotiateHint,
     contexts,
   });
   return { status: Status.SUCCESS, body };
