@@ -36,7 +36,10 @@ async function server(provider: RdmaProvider): Promise<{ srv: SmbServer; dir: st
 }
 
 function open(provider: RdmaProvider, port: number, o: { dialects?: number[]; sign?: boolean; encrypt?: boolean } = {}): Promise<SmbClient> {
-  return connect(`smb://${DEFAULT_USER}:${DEFAULT_PASS}@${HOST}:${port}/share`, { transport: 'smbdirect', rdmaProvider: provider, timeoutMs: 20_000, ...o });
+  const { dialects, sign, encrypt } = o;
+  return connect(`smb://${DEFAULT_USER}:${DEFAULT_PASS}@${HOST}:${port}/share`, {
+    transport: 'smbdirect', rdmaProvider: provider, timeoutMs: 20_000, ...(dialects ? { dialects } : {}), ...(sign ? { sign } : {}), ...(encrypt ? { encrypt } : {}),
+  });
 }
 
 function rdmaStats(c: SmbClient): RdmaStats {
