@@ -9,6 +9,7 @@ import { Transform } from 'node:stream';
 import { readHiddenLine } from './prompt.js';
 import { providerByName } from './rdma-test.js';
 import { connect, parseSmbUrl, SmbError, type SmbClient, type ConnectOptions, type SmbUrl } from '../client/index.js';
+import type { DfsCacheInfo } from '../client/index.js';
 
 export const EXIT = { OK: 0, ERROR: 1, USAGE: 2, AUTH: 3, NOT_FOUND: 4 } as const;
 
@@ -25,6 +26,7 @@ commands:
   mv    URL NEWPATH         rename within the share (NEWPATH: path from the share root, or an
                             smb:// URL of the same server and share)
   stat  URL                 show attributes
+  dfs   URL                 resolve URL through DFS and print the referral cache (TTL left, targets, hint)
 
 options:
   -A FILE       authentication file (lines username=, password=, domain=)
@@ -436,9 +438,31 @@ async function run(cmd: string, p: Parsed): Promise<number> {
       } finally { await client.close(); }
       return EXIT.OK;
     }
+    case 'dfs': {
+      need(p, 1, 1, 'dfs needs one smb:// URL');
+      const { client, path } = await open(p.positional[0]!, p);
+      try {
+        // Resolving the path fills the cache; a missing file at the end still shows the links crossed.
+        let status = 'ok';
+        try { await client.stat(path); } catch (e) { if (!(e instanceof SmbError)) throw e; status = e.statusName; }
+        out(`resolved: ${status}`);
+        for (const line of formatDfsCache(client.dfsCache())) out(line);
+      } finally { await client.close(); }
+      return EXIT.OK;
+    }
     default:
       throw new UsageError(`unknown command "${cmd}"`);
   }
+}
+
+/** The referral cache as text, in the spirit of /proc/fs/cifs/dfscache. */
+export function formatDfsCache(entries: DfsCacheInfo[]): string[] {
+  const lines = [`DFS cache: ${entries.length} ${entries.length === 1 ? 'entry' : 'entries'}`];
+  for (const e of entries) {
+    lines.push(`${e.path}  type=${e.serverType} ttl=${e.ttl}s left=${e.ttlLeft}s${e.ttlLeft <= 0 ? ' (expired)' : ''} server=${e.server}`);
+    for (const t of e.targets) lines.push(`  ${t === e.hint ? '*' : ' '} ${t}${t === e.hint ? '  (hint)' : ''}`);
+  }
+  return lines;
 }
 
 class NotFound extends Error {}

@@ -12,10 +12,10 @@ server:
   (smbts <command> --help for each)
   rdma-test serve|run ...              RDMA test protocol (echo/LBUF, docs/smbdirect.md)
 client (smb://[user[:pass]@]host[:port]/share/path):
-  ls get put cat mkdir rm mv stat      (smbts <command> --help)
+  ls get put cat mkdir rm mv stat dfs  (smbts <command> --help)
   version | help`;
 
-const CLIENT_COMMANDS = new Set(['ls', 'get', 'put', 'cat', 'mkdir', 'rm', 'rmdir', 'mv', 'stat']);
+const CLIENT_COMMANDS = new Set(['ls', 'get', 'put', 'cat', 'mkdir', 'rm', 'rmdir', 'mv', 'stat', 'dfs']);
 
 async function runClient(cmd: string, args: string[]): Promise<number> {
   let mod: { runClientCommand?: (cmd: string, args: string[]) => Promise<number> };

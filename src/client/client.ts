@@ -29,6 +29,9 @@ import { Dir } from './dir.js';
 import { serverCopy } from './copy.js';
 import { watchDirectory, type WatchEvent, type WatchOptions } from './watch.js';
 
+import { DfsResolver, SessionPool, type Routed } from './dfs.js';
+import { isUnreachable, type DfsCacheInfo } from './dfs-cache.js';
+
 export type { ConnectOptions, ConnectTarget };
 
 export interface ReaddirOptions {
@@ -116,6 +119,15 @@ async function setUp(conn: Connection, u: SmbUrl, options: ConnectOptions, timeo
   const tree = await connectTree(session, u.host, u.share, !!options.encrypt);
   await validateNegotiate(tree, neg);
   const client = new SmbClient(conn, neg, session, tree, u.path, options);
+  if (options.dfs !== false) {
+    const pool = new SessionPool({
+      user: u.user, password, domain: options.domain ?? u.domain, workstation: options.workstation,
+      dialects: options.dialects, encrypt: options.encrypt, sign: options.sign, ciphers: options.ciphers,
+      timeoutMs, keepaliveMs: options.keepaliveMs ?? 60_000,
+    });
+    pool.adopt(u.host, u.port, conn, session, tree);
+    client.dfs = new DfsResolver(pool, { host: u.host, port: u.port }, options.dfs ?? {});
+  }
   if ((options.multichannel?.maxChannels ?? 1) > 1) {
     await client.startMultichannel({
       port: u.port, timeoutMs, keepaliveMs: options.keepaliveMs ?? 60_000, dialects: options.dialects,
@@ -129,6 +141,10 @@ export class SmbClient {
   private readonly opens = new Map<bigint, FileHandle>();
   private mc: ChannelManager | undefined;
   private closing = false;
+  /** DFS resolver (connect() sets it unless options.dfs is false). */
+  dfs: DfsResolver | undefined;
+  /** The DFS target each open handle came through (mid-transfer failover). */
+  private readonly routes = new WeakMap<FileHandle, Routed<unknown>['via']>();
 
   constructor(
     private readonly conn: Connection,
@@ -180,6 +196,21 @@ export class SmbClient {
     return this.base ? `${this.base}/${p}` : p;
   }
 
+  /**
+   * Runs `op` where `p` (share-relative, already resolved) really lives: on this tree, or through
+   * DFS referrals and the cache on a target's tree (STATUS_PATH_NOT_COVERED is followed).
+   */
+  private async at<T>(p: string, op: (tree: Tree, rel: string) => Promise<T>): Promise<Routed<T>> {
+    if (!this.dfs) return { value: await op(this.tree, p), tree: this.tree };
+    const unc = `\\${this.conn.opts.host}\\${this.tree.share}\\${p.replace(/\//g, '\\')}`;
+    return this.dfs.route(unc, (tree, rel) => op(tree, rel.replace(/\\/g, '/')));
+  }
+
+  /** The DFS referral cache: entries, TTL left, targets and the hint (like /proc/fs/cifs/dfscache). */
+  dfsCache(): DfsCacheInfo[] {
+    return this.dfs?.list() ?? [];
+  }
+
   private xfer(o: TransferOptions = {}): TransferOptions {
     return { chunkSize: this.options.chunkSize, depth: this.options.depth ?? DEFAULT_DEPTH, ...o };
   }
@@ -198,7 +229,9 @@ export class SmbClient {
   async open(path: string, flags: OpenFlag = 'r'): Promise<FileHandle> {
     const f = OpenFlags[flags];
     if (!f) throw new SmbError(Status.INVALID_PARAMETER, `unknown open flags "${String(flags)}"`);
-    const h = await openFile(this.tree, this.resolve(path), { access: f.access, disposition: f.disposition, options: FILE_OPTIONS });
+    const r = await this.at(this.resolve(path), (t, p) => openFile(t, p, { access: f.access, disposition: f.disposition, options: FILE_OPTIONS }));
+    const h = r.value;
+    if (r.via) this.routes.set(h, r.via);
     if (flags.startsWith('a')) appendMode(h);
     this.track(h);
     return h;
@@ -216,32 +249,55 @@ export class SmbClient {
   async readFile(path: string, opt: BufferEncoding | ReadFileOptions = {}): Promise<Buffer | string> {
     const o: ReadFileOptions = typeof opt === 'string' ? { encoding: opt } : opt;
     checkAbort(o.signal);
-    const data = await abortable(this.readAll(path, o), o.signal);
+    const data = await abortable(this.readWithFailover(path, o), o.signal);
     return o.encoding ? data.toString(o.encoding) : data;
   }
 
-  private async readAll(path: string, o: TransferOptions): Promise<Buffer> {
-    const h = await this.open(path, 'r');
-    try {
-      checkAbort(o.signal);
-      const data = await h.read(0, undefined, this.xfer(o));
-      // The file may have grown since the open: keep reading until a short read.
-      if (data.length === h.size) {
-        const more: Buffer[] = [data];
-        let off = data.length;
-        for (;;) {
-          checkAbort(o.signal);
-          const c = await h.readChunk(off, h.readChunkSize(this.xfer(o)));
-          if (c.length === 0) break;
-          more.push(Buffer.from(c));
-          off += c.length;
-        }
-        return more.length === 1 ? data : Buffer.concat(more);
+  private async readWithFailover(path: string, o: TransferOptions): Promise<Buffer> {
+    for (let failovers = 0; ; failovers++) {
+      const h = await this.open(path, 'r');
+      let data: Buffer;
+      try {
+        data = await this.readAll(h, o);
+      } catch (e) {
+        await h.close().catch(() => undefined);
+        if (this.failedOver(h, e, failovers)) continue; // read it again from the next target
+        throw e;
       }
-      return data;
-    } finally {
       await h.close();
+      return data;
     }
+  }
+
+  /**
+   * DFS failover (seed 003) for an operation on `h` that failed with `e`: true when `h` came
+   * through a DFS link, the target is unreachable and another target is left to try (the hint
+   * has moved past the dead one, so the next open goes there).
+   */
+  private failedOver(h: FileHandle, e: unknown, failovers: number): boolean {
+    const via = this.routes.get(h);
+    if (!via || !this.dfs || !isUnreachable(e) || failovers + 1 >= via.entry.targets.length) return false;
+    this.dfs.targetFailed(via);
+    return true;
+  }
+
+  private async readAll(h: FileHandle, o: TransferOptions): Promise<Buffer> {
+    checkAbort(o.signal);
+    const data = await h.read(0, undefined, this.xfer(o));
+    // The file may have grown since the open: keep reading until a short read.
+    if (data.length === h.size) {
+      const more: Buffer[] = [data];
+      let off = data.length;
+      for (;;) {
+        checkAbort(o.signal);
+        const c = await h.readChunk(off, h.readChunkSize(this.xfer(o)));
+        if (c.length === 0) break;
+        more.push(Buffer.from(c));
+        off += c.length;
+      }
+      return more.length === 1 ? data : Buffer.concat(more);
+    }
+    return data;
   }
 
   /** As fs/promises writeFile: creates or truncates (flag 'w'), or appends with flag 'a'; strings in `encoding` (utf8). */
@@ -269,10 +325,12 @@ export class SmbClient {
   /** Attributes of `path`, in one round trip: CREATE + CLOSE(POSTQUERY_ATTRIB) compounded. */
   async stat(path: string): Promise<Stats> {
     const p = this.resolve(path);
-    const create = createRequest(p, { access: Access.FILE_READ_ATTRIBUTES, disposition: CreateDisposition.OPEN, options: 0 });
     const close = closeRequest({ persistent: 0xffffffffffffffffn, volatile: 0xffffffffffffffffn }, true, true);
-    const [cr, cl] = await this.tree.compound([create, close], { path: displayPath(p) }, false);
-    if (cr!.header.status !== Status.SUCCESS) throw new SmbError(cr!.header.status, undefined, displayPath(p));
+    const [cr, cl] = (await this.at(p, async (tree, rel) => {
+      const rs = await tree.compound([createRequest(rel, { access: Access.FILE_READ_ATTRIBUTES, disposition: CreateDisposition.OPEN, options: 0 }), close], { path: displayPath(p) }, false);
+      if (rs[0]!.header.status !== Status.SUCCESS) throw new SmbError(rs[0]!.header.status, undefined, displayPath(p));
+      return rs;
+    })).value;
     const c = parse(() => decodeCreateResponse(cr!.msg));
     const name = displayPath(p);
     if (cl!.header.status === Status.SUCCESS) {
@@ -315,8 +373,12 @@ export class SmbClient {
         attributes: FileAttributes.DIRECTORY,
       });
       const close = closeRequest({ persistent: 0xffffffffffffffffn, volatile: 0xffffffffffffffffn }, false, true);
-      const [cr] = await this.tree.compound([create, close], {}, false);
-      if (cr!.header.status !== Status.SUCCESS) throw new SmbError(cr!.header.status, undefined, displayPath(dir));
+      await this.at(dir, async (tree, rel) => {
+        const [cr] = await tree.compound([rel === dir ? create : createRequest(rel, {
+          access: Access.FILE_READ_ATTRIBUTES, disposition: CreateDisposition.CREATE, options: CreateOptions.DIRECTORY_FILE, attributes: FileAttributes.DIRECTORY,
+        }), close], {}, false);
+        if (cr!.header.status !== Status.SUCCESS) throw new SmbError(cr!.header.status, undefined, displayPath(dir));
+      });
     };
     if (!o.recursive) return mk(p);
     const parts = p.split(/[\\/]+/).filter(Boolean);
@@ -367,10 +429,10 @@ export class SmbClient {
 
   private async list(path: string): Promise<DirEntry[]> {
     const p = this.resolve(path);
-    const h = await openFile(this.tree, p, {
+    const h = (await this.at(p, (t, rel) => openFile(t, rel, {
       access: Access.FILE_LIST_DIRECTORY | Access.FILE_READ_ATTRIBUTES | Access.SYNCHRONIZE,
       disposition: CreateDisposition.OPEN, options: CreateOptions.DIRECTORY_FILE,
-    });
+    }))).value;
     try {
       return (await listDirectory(h)).filter((e) => e.name !== '.' && e.name !== '..');
     } finally {
@@ -429,11 +491,11 @@ export class SmbClient {
   }
 
   private async deletePath(p: string, dir: boolean): Promise<void> {
-    const h = await openFile(this.tree, p, {
+    const h = (await this.at(p, (t, rel) => openFile(t, rel, {
       access: Access.DELETE | Access.FILE_READ_ATTRIBUTES,
       disposition: CreateDisposition.OPEN,
       options: (dir ? CreateOptions.DIRECTORY_FILE : CreateOptions.NON_DIRECTORY_FILE),
-    });
+    }))).value;
     try {
       await setDeleteOnClose(h);
     } finally {
@@ -486,9 +548,12 @@ export class SmbClient {
   async rename(from: string, to: string, o: { replace?: boolean } = {}): Promise<void> {
     const src = this.resolve(from);
     const dst = this.resolve(to);
-    const h = await openFile(this.tree, src, { access: Access.DELETE | Access.FILE_READ_ATTRIBUTES | Access.SYNCHRONIZE, disposition: CreateDisposition.OPEN, options: 0 });
+    const h = (await this.at(src, (t, rel) => openFile(t, rel, { access: Access.DELETE | Access.FILE_READ_ATTRIBUTES | Access.SYNCHRONIZE, disposition: CreateDisposition.OPEN, options: 0 }))).value;
     try {
-      await renamePath(h, dst, !!o.replace);
+      // The target name is relative to the share the source resolved to (a cached link maps it too).
+      const d = await this.at(dst, async (t, rel) => ({ t, rel }));
+      if (d.value.t !== h.tree) throw new SmbError(Status.NOT_SAME_DEVICE, `cannot rename across DFS targets`, displayPath(dst));
+      await renamePath(h, d.value.rel, !!o.replace);
     } catch (e) {
       // These are about the new name, not the file being renamed: say so with its path.
       if (e instanceof SmbError && TARGET_ERRORS.has(e.status)) throw new SmbError(e.status, undefined, displayPath(dst));
@@ -512,16 +577,28 @@ export class SmbClient {
    */
   async download(path: string, localPath: string, o: TransferOptions = {}): Promise<number> {
     checkAbort(o.signal);
-    const h = await this.open(path, 'r');
+    let h = await this.open(path, 'r');
     let fd: number | undefined;
+    const done = { bytes: 0 };
     try {
       checkAbort(o.signal);
       fd = await fsCall<number>((cb) => fsOpen(localPath, 'w', 0o666, cb));
-      return await downloadTo(h, fd, this.bulk(o, h.readChunkSize({ chunkSize: Number.MAX_SAFE_INTEGER })), o.onProgress, o.signal);
+      for (let failovers = 0; ; failovers++) {
+        try {
+          await downloadTo(h, fd, this.bulk(o, h.readChunkSize({ chunkSize: Number.MAX_SAFE_INTEGER })), o.onProgress, done, o.signal);
+          return done.bytes;
+        } catch (e) {
+          // DFS failover (seed 003): the target died mid-transfer. Reopen the path (the next target,
+          // the hint moved past the dead one) and go on from the bytes already written.
+          if (!this.failedOver(h, e, failovers)) throw e;
+          await h.close().catch(() => undefined);
+          h = await this.open(path, 'r');
+        }
+      }
     } finally {
       const f = fd;
       if (f !== undefined) await fsCall<void>((cb) => fsClose(f, cb)).catch(() => undefined);
-      await h.close();
+      await h.close().catch(() => undefined);
     }
   }
 
@@ -571,7 +648,8 @@ export class SmbClient {
         pos += want;
       }
     };
-    return new Readable({
+    let failovers = 0;
+    const readable = new Readable({
       highWaterMark: 4 * 1024 * 1024,
       signal: o.signal,
       construct: (cb) => {
@@ -584,27 +662,7 @@ export class SmbClient {
         }, (e: Error) => cb(e));
       },
       read(this: Readable) {
-        try {
-          fill();
-        } catch (e) {
-          this.destroy(e as Error);
-          return;
-        }
-        const next = inflight.shift();
-        if (!next) { this.push(null); return; }
-        next.p.then((data) => {
-          if (data.length === 0) { inflight = []; limit = pos; this.push(null); return; }
-          if (data.length < next.want) {
-            // Short read: what was queued after it starts at the wrong offset; re-issue from here.
-            inflight = [];
-            pos = next.off + data.length;
-            if (o.end === undefined) limit = Math.max(limit, pos + 1);
-          } else if (o.end === undefined && pos >= limit && inflight.length === 0) {
-            limit = pos + h!.readChunkSize(x); // probe for growth / EOF with one more read
-          }
-          x.onProgress?.(data.length);
-          this.push(data);
-        }, (e: Error) => this.destroy(e));
+        pull(this);
       },
       destroy: (err, cb) => {
         const fh = h;
@@ -612,6 +670,40 @@ export class SmbClient {
         Promise.allSettled(inflight.map((r) => r.p)).then(() => (fh ? fh.close() : undefined)).then(() => cb(err), () => cb(err));
       },
     });
+    const pull = (stream: Readable): void => {
+      try {
+        fill();
+      } catch (e) {
+        stream.destroy(e as Error);
+        return;
+      }
+      const next = inflight.shift();
+      if (!next) { stream.push(null); return; }
+      next.p.then((data) => {
+        if (data.length === 0) { inflight = []; limit = pos; stream.push(null); return; }
+        if (data.length < next.want) {
+          // Short read: what was queued after it starts at the wrong offset; re-issue from here.
+          inflight = [];
+          pos = next.off + data.length;
+          if (o.end === undefined) limit = Math.max(limit, pos + 1);
+        } else if (o.end === undefined && pos >= limit && inflight.length === 0) {
+          limit = pos + h!.readChunkSize(x); // probe for growth / EOF with one more read
+        }
+        x.onProgress?.(data.length);
+        stream.push(data);
+      }, (e: Error) => {
+        // DFS failover: the target died under the stream. Everything before next.off was pushed;
+        // reopen on the next target and go on from there.
+        const dead = h;
+        if (!dead || !this.failedOver(dead, e, failovers++)) { stream.destroy(e); return; }
+        inflight = [];
+        pos = next.off;
+        h = undefined;
+        void dead.close().catch(() => undefined);
+        this.open(path, 'r').then((fh) => { h = fh; pull(stream); }, (e2: Error) => stream.destroy(e2));
+      });
+    };
+    return readable;
   }
 
   /** A Writable to the file (created/truncated); chunk writes are pipelined within `depth`. */
@@ -697,6 +789,7 @@ export class SmbClient {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    await this.dfs?.close(this.conn);
     if (this.session.liveChannels().length === 0) {
       await this.mc?.close();
       await this.conn.close();
@@ -737,13 +830,16 @@ async function writeAll(fd: number, buf: Buffer): Promise<void> {
 }
 
 /** download(): READs in order of offset, `depth` in flight; answers are written in the same order. */
-async function downloadTo(h: FileHandle, fd: number, x: { chunk: number; depth: number }, onProgress?: (n: number) => void, signal?: AbortSignal): Promise<number> {
+async function downloadTo(h: FileHandle, fd: number, x: { chunk: number; depth: number }, onProgress?: (n: number) => void,
+  done: { bytes: number } = { bytes: 0 }, signal?: AbortSignal): Promise<number> {
   interface Req { off: number; want: number; p: Promise<Buffer> }
   const queue: Req[] = [];
-  let next = 0;
+  // Resumes at done.bytes (a failover reopened the file elsewhere); fd's position is there already.
+  const start = done.bytes;
+  let next = start;
   // Read up to the size known at open, then probe with one more READ for growth or the end.
-  let limit = Math.max(h.size, 1);
-  let written = 0;
+  let limit = Math.max(h.size, start + 1);
+  let written = start;
   let writing: Promise<void> = Promise.resolve();
   let writeError: unknown;
   const issue = (): void => {
@@ -780,6 +876,7 @@ async function downloadTo(h: FileHandle, fd: number, x: { chunk: number; depth: 
       writing = writing.then(() => writeAll(fd, data)).then(() => {
         ioPool.release(data);
         written += data.length;
+        done.bytes = written;
         onProgress?.(data.length);
       }, (e: unknown) => { writeError ??= e; });
       // At most one chunk waiting for the disk besides the one being written: the READs wait
@@ -788,7 +885,7 @@ async function downloadTo(h: FileHandle, fd: number, x: { chunk: number; depth: 
     }
     await writing;
     if (writeError !== undefined) throw writeError;
-    return written;
+    return written - start;
   } catch (e) {
     await writing; // never leave a write running on an fd the caller is about to close
     throw e;

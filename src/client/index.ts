@@ -10,3 +10,5 @@ export { Dir } from './dir.js';
 export { type WatchEvent, type WatchOptions } from './watch.js';
 export { parseSmbUrl, type SmbUrl } from './url.js';
 export { type ChannelInfo, type ChannelState, type MultichannelOptions } from './multichannel.js';
+export { type DfsCacheInfo } from './dfs-cache.js';
+export { type DfsOptions } from './dfs.js';

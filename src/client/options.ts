@@ -10,6 +10,7 @@ import type { KerberosOptions, Krb5Mode } from './krb5-gss.js';
 import type { ClientTransport } from './connection.js';
 import type { RdmaProvider } from '../transport/rdma/provider.js';
 import type { SmbdOptions } from '../transport/smbdirect/connection.js';
+import type { DfsOptions } from './dfs.js';
 
 export interface ConnectOptions {
   password?: string;
@@ -51,6 +52,8 @@ export interface ConnectOptions {
   transport?: ClientTransport;
   rdmaProvider?: RdmaProvider;
   smbdirect?: SmbdOptions;
+  /** DFS (dfs.ts): follow referrals (default on; false = never). */
+  dfs?: DfsOptions | false;
 }
 
 /** The object form of connect(): where to connect plus the ConnectOptions. */
@@ -63,11 +66,11 @@ export interface ConnectTarget extends ConnectOptions {
   path?: string;
 }
 
-type Kind = 'string' | 'number' | 'boolean' | 'number[]' | 'object' | 'signal';
+type Kind = 'string' | 'number' | 'boolean' | 'number[]' | 'object' | 'object|false' | 'signal';
 const OPTION_KINDS: Record<keyof ConnectOptions, Kind> = {
   password: 'string', domain: 'string', username: 'string', dialects: 'number[]', encrypt: 'boolean', sign: 'boolean',
   timeoutMs: 'number', keepaliveMs: 'number', chunkSize: 'number', depth: 'number', ciphers: 'number[]',
-  workstation: 'string', multichannel: 'object', signal: 'signal', krb5: 'string', kerberos: 'object',
+  workstation: 'string', multichannel: 'object', signal: 'signal', krb5: 'string', kerberos: 'object', dfs: 'object|false',
   transport: 'string', rdmaProvider: 'object', smbdirect: 'object',
 };
 const TARGET_KINDS: Record<'host' | 'port' | 'share' | 'path', Kind> = { host: 'string', port: 'number', share: 'string', path: 'string' };
@@ -84,9 +87,10 @@ function check(o: object, kinds: Record<string, Kind>): void {
     const ok = kind === 'number[]' ? Array.isArray(v) && v.every((x) => typeof x === 'number')
       : kind === 'signal' ? v instanceof AbortSignal
         : kind === 'object' ? typeof v === 'object' && v !== null
+          : kind === 'object|false' ? v === false || (typeof v === 'object' && v !== null)
           : kind === 'number' ? typeof v === 'number' && Number.isFinite(v) && v >= 0
             : typeof v === kind;
-    if (!ok) throw bad(`option "${k}" must be ${kind === 'signal' ? 'an AbortSignal' : kind === 'number' ? 'a number >= 0' : `a ${kind}`}`);
+    if (!ok) throw bad(`option "${k}" must be ${kind === 'signal' ? 'an AbortSignal' : kind === 'number' ? 'a number >= 0' : kind === 'object|false' ? 'an object or false' : `a ${kind}`}`);
   }
 }
 

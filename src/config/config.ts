@@ -6,6 +6,7 @@
  * ("read only" == "readonly" == "Read_Only"), as in Samba. Share-level keys in [global] act as
  * defaults for every share. Unknown keys are kept in `extra` and reported in `warnings`.
  */
+import { applyDfsKey, type MsdfsConfig } from './dfs.js';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
@@ -33,6 +34,8 @@ export interface ShareConfig {
   ipc?: boolean;
   /** Keys this implementation does not understand, lower-cased and space-free. */
   extra?: Record<string, string>;
+  /** DFS role and options (config/dfs.ts, docs/dfs.md). */
+  msdfs?: MsdfsConfig;
 }
 
 export interface InterfaceConfig {
@@ -347,7 +350,7 @@ function applyShareKey(
       return true;
     }
     default:
-      return false;
+      return applyDfsKey(target, key, value, where, warnings);
   }
 }
 
@@ -535,6 +538,7 @@ export function parseConfig(text: string, opts: ParseOptions = {}): ServerConfig
     }
     if (share.available === false) continue;
     delete share.available;
+    if (!share.path && share.msdfs?.proxy) share.path = '/nonexistent-msdfs-proxy'; // never opened: dfs/ answers first
     if (!share.path) {
       warnings.push(`line ${sec.line}: share [${sec.name}] has no path; section ignored`);
       continue;

@@ -26,7 +26,7 @@ export async function resolveShares(opts: EmbedOptions): Promise<{ config: Serve
   const withVfs = new Set(Object.keys(opts.vfs ?? {}).map((n) => n.toLowerCase()));
   for (const share of config.shares) {
     // IPC$ and a DFS proxy share (smb.conf "msdfs proxy": a referral, no local data) have no directory.
-    if (share.ipc || share.extra?.['msdfsproxy'] !== undefined || withVfs.has(share.name.toLowerCase())) continue;
+    if (share.ipc || share.msdfs?.proxy !== undefined || withVfs.has(share.name.toLowerCase())) continue;
     const st = await stat(share.path).catch((e: NodeJS.ErrnoException) => e);
     if (st instanceof Error) throw new Error(`share [${share.name}]: cannot serve path "${share.path}" (${st.code ?? st.message})`);
     if (!st.isDirectory()) throw new Error(`share [${share.name}]: path "${share.path}" is not a directory`);

@@ -44,6 +44,10 @@ test('decoders only ever throw WireError on damaged input', () => {
   mutate(entries, (b) => fd.decodeDirEntries(C.FileIdBothDirectoryInformation, b));
   mutate(sec.encodeSecurityDescriptor({ control: 0, owner: 'S-1-5-32-544', group: 'S-1-1-0', dacl: { revision: 2, aces: [{ type: 0, flags: 0, mask: 1, sid: 'S-1-1-0' }] } }), sec.decodeSecurityDescriptor);
   mutate(fs.encodeDfsReferralResponse({ pathConsumed: 2, referralHeaderFlags: 0, referrals: [{ version: 4, serverType: 0, referralEntryFlags: 0, timeToLive: 1, dfsPath: '\\a', networkAddress: '\\b' }] }), fs.decodeDfsReferralResponse);
+  for (const v of [1, 2, 3] as const) {
+    mutate(fs.encodeDfsReferralResponse({ pathConsumed: 2, referralHeaderFlags: 0, referrals: [{ version: v, serverType: 0, referralEntryFlags: 0, timeToLive: 1, dfsPath: '\\a', networkAddress: '\\b' }] }, v), fs.decodeDfsReferralResponse);
+  }
+  mutate(fs.encodeDfsReferralRequestEx({ maxReferralLevel: 4, requestFileName: '\\a\\b', siteName: 's' }), fs.decodeDfsReferralRequestEx);
   mutate(fs.encodeNetworkInterfaceInfo([{ ifIndex: 1, capability: 0, linkSpeed: 1n, family: 'ipv4', address: '1.2.3.4' }]), fs.decodeNetworkInterfaceInfo);
   mutate(cn.encodeNotifyEntries([{ action: 1, fileName: 'a' }, { action: 2, fileName: 'b' }]).buf, cn.decodeNotifyEntries);
   mutate(msgOf(io.encodeIoctlResponse({ ctlCode: 1, fileId: fid, input: Buffer.alloc(0), output: Buffer.alloc(24), flags: 0 })), io.decodeIoctlResponse);

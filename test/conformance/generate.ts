@@ -173,6 +173,8 @@ async function main(): Promise<void> {
     '',
     'Registered but not run here: ' + Object.entries(NOT_RUN).map(([k, v]) => `\`${k}\` (${v})`).join('; ') + '.',
     '',
+    'DFS is not in these tables: smbtorture\'s `dfs.domain.*` tests need a domain controller and `rpc.dfs.*` the netdfs RPC interface, neither of which smbts serves. DFS is tested by `test/interop/dfs.test.ts` (smbclient and the smbts client across smbts and Samba DFS roots and targets on 127.0.11.x:445: referral levels 1-4, TTL, shuffle, proxy shares, no link escape, cache hint and refresh, failover at connect and mid-transfer) and `test/interop/dfs-faults.test.ts` (hostile referral answers); see docs/dfs.md.',
+    '',
     '## Per suite',
     '',
     '| suite | smbts pass | smbts fail | smbts skip | Samba pass/total | seconds | server alive after |',

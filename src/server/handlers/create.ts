@@ -16,6 +16,7 @@ import { grantLevel, startBreak, waitForBreaks, anyBreaking, OPEN_CONNECTION } f
 import { leaseRequestOf, leaseKeyClash, breakLeasesForCreate, leasesBreaking, waitForLeaseBreaks, grantLease, oplockBesideLeases } from '../leases.js';
 import { openPipe } from '../files/pipes.js';
 import { replayableCreate } from '../replay.js';
+import { dfsRequestName, isDfsShare, refuseDfsLink } from '../dfs/paths.js';
 import { baseDeletePending } from '../files/streams.js';
 import { tokenOf, accessLimit, checkAddChild, newObjectSd, encodeSecurityDescriptor } from '../acl.js';
 
@@ -89,9 +90,11 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
   const session = ctx.session;
   if (!tree || !session) return { status: Status.NETWORK_NAME_DELETED };
   const req = decodeCreateRequest(ctx.msg);
+  if (!tree.isIpc) req.name = dfsRequestName(tree.share, ctx.header.flags, req.name);
   validate(req);
 
   if (tree.isIpc) return openPipe(ctx, req);
+  if (isDfsShare(tree.share) && !tree.vfs) await refuseDfsLink(tree.share, ''); // msdfs proxy
   const vfs = tree.vfs;
   if (!vfs) fail(Status.INVALID_DEVICE_REQUEST);
 
@@ -103,6 +106,7 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
   const expanded = await expandShortNames(vfs, parsed.path);
   if (expanded !== parsed.path) parsed = { ...parsed, path: expanded, base: splitStream(expanded).base };
   const path = parsed.path;
+  if (isDfsShare(tree.share)) await refuseDfsLink(tree.share, parsed.base); // a DFS link is a referral, never a local path
   const disposition = DISPOSITION[req.createDisposition]!;
   const wantDir = !!(req.createOptions & Opt.DIRECTORY_FILE);
   const wantNonDir = !!(req.createOptions & Opt.NON_DIRECTORY_FILE);

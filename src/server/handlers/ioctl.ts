@@ -22,6 +22,9 @@ import { ioAllowed } from '../locks.js';
 import { breakLevelII } from '../oplocks.js';
 import { pipeTransceive } from '../files/pipes.js';
 import { internalDisconnect } from '../files/disconnect.js';
+import { answerReferral } from '../dfs/referral.js';
+import { isDfsShare } from '../dfs/paths.js';
+import { decodeDfsReferralRequest, decodeDfsReferralRequestEx } from '../../wire/dfs.js';
 
 /** MS-SMB2 3.3.3: ServerSideCopyMaxNumberofChunks, MaxChunkSize, MaxDataSize. */
 export const COPYCHUNK_MAX_CHUNKS = 256;
@@ -165,9 +168,14 @@ export const handler = handlerOf(async (ctx) => {
       return ok(code, undefined, out);
     }
     case Fsctl.DFS_GET_REFERRALS:
-    case Fsctl.DFS_GET_REFERRALS_EX:
-      // No DFS: Samba answers NOT_FOUND on an IPC$ tree, FS_DRIVER_REQUIRED elsewhere.
-      fail(ctx.tree?.isIpc ? Status.NOT_FOUND : Status.FS_DRIVER_REQUIRED);
+    case Fsctl.DFS_GET_REFERRALS_EX: {
+      // No DFS share: Samba answers NOT_FOUND on an IPC$ tree, FS_DRIVER_REQUIRED elsewhere.
+      if (!ctx.server.config.shares.some(isDfsShare)) fail(ctx.tree?.isIpc ? Status.NOT_FOUND : Status.FS_DRIVER_REQUIRED);
+      const dreq = code === Fsctl.DFS_GET_REFERRALS ? decodeDfsReferralRequest(req.input) : decodeDfsReferralRequestEx(req.input);
+      const r = await answerReferral(ctx.server.config, dreq, maxOut);
+      if (r.status !== Status.SUCCESS) fail(r.status);
+      return ok(code, undefined, r.output!);
+    }
   }
   // An all-0xFF FileId is the previous CREATE's in a related compound (smb2.compound.related3), else FILE_CLOSED.
   const open = requireOpen(ctx, fid);

@@ -1,6 +1,7 @@
 // SMB2 QUERY_DIRECTORY (MS-SMB2 3.3.5.18). The listing is snapshotted at the first call (or at
 // RESTART_SCANS / REOPEN) with "." and ".." first; later calls resume where the last one stopped.
 // First call with no match -> NO_SUCH_FILE, afterwards -> NO_MORE_FILES (Windows).
+import { markDfsLinks } from '../dfs/paths.js';
 import { Status } from '../../wire/status.js';
 import { decodeQueryDirectoryRequest, encodeQueryDirectoryResponse } from '../../wire/query-directory.js';
 import { encodeDirEntries, isDirInfoClass, matchWildcard, type DirEntryInfo } from '../../wire/fscc-dir.js';
@@ -74,9 +75,13 @@ export const handler = handlerOf(async (ctx) => {
       if (wantSelf) list.push(toEntry('.', self));
       if (wantParent) list.push(toEntry('..', parent));
     }
+    const links = new Set<string>();
     for (const e of await listing(vfs, open.path, cur.pattern)) {
-      if (matchWildcard(cur.pattern, e.name, ci)) list.push(toEntry(e.name, e.stat));
+      if (!matchWildcard(cur.pattern, e.name, ci)) continue;
+      list.push(toEntry(e.name, e.stat));
+      if (e.stat.isSymlink) links.add(e.name);
     }
+    if (links.size) await markDfsLinks(open.tree.share, open.path, list, (n) => links.has(n));
     cur.entries = list;
     cur.index = 0;
     cur.generation = dirGeneration(ctx.server, open.tree, open.path);

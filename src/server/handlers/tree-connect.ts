@@ -4,7 +4,8 @@
 import type { Handler, ShareTree } from '../types.js';
 import { internal } from '../internal.js';
 import { decodeTreeConnectRequest, encodeTreeConnectResponse } from '../../wire/tree-connect.js';
-import { Dialect, ShareFlags, ShareType } from '../../wire/constants.js';
+import { Dialect, ShareCapabilities, ShareFlags, ShareType } from '../../wire/constants.js';
+import { dfsRole } from '../../config/dfs.js';
 import { Status } from '../../wire/status.js';
 import { shareAccess } from '../share-users.js';
 
@@ -61,7 +62,7 @@ export const handler: Handler = async (c) => {
   const tree: ShareTree = {
     id,
     share,
-    vfs: ctx.server.vfsFor(share),
+    vfs: dfsRole(share) === 'proxy' ? undefined : ctx.server.vfsFor(share), // a proxy share is only a referral
     isIpc,
     readOnly,
     admin: access.admin,
@@ -72,10 +73,13 @@ export const handler: Handler = async (c) => {
   ctx.responseTreeId = id;
   let shareFlags = isIpc ? ShareFlags.NO_CACHING : ShareFlags.MANUAL_CACHING;
   if (encrypt) shareFlags |= ShareFlags.ENCRYPT_DATA;
+  // 2.2.10: a DFS share says so, so the client sends DFS paths and expects PATH_NOT_COVERED.
+  const dfs = !isIpc && dfsRole(share) !== undefined;
+  if (dfs) shareFlags |= ShareFlags.DFS | ShareFlags.DFS_ROOT;
   const body = encodeTreeConnectResponse({
     shareType: isIpc ? ShareType.PIPE : ShareType.DISK,
     shareFlags,
-    capabilities: 0,
+    capabilities: dfs ? ShareCapabilities.DFS : 0,
     maximalAccess,
   });
   return { status: Status.SUCCESS, body };
