@@ -6,6 +6,8 @@
 //                 writes zeros instead of punching a hole, see src/vfs/space.ts)
 //   native/aead:  SMB3 AES-GCM/CCM/CMAC into caller-owned buffers on node's own OpenSSL (without it
 //                 src/crypto/ uses node:crypto, see src/crypto/native.ts)
+//   native/fabric: libfabric RDMA endpoints (needs libfabric-dev; without it SMB-Direct has only the
+//                 in-process loopback provider, see src/transport/rdma/libfabric.ts)
 //
 // This must never fail an install: whatever happens, it prints one line per addon and exits 0.
 //
@@ -26,6 +28,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ADDONS = [
   { name: 'xattr', probe: 'fgetxattr', without: 'DOS attributes stay in memory, SET_ZERO_DATA writes zeros' },
   { name: 'aead', probe: 'gcmSeal', without: 'SMB3 crypto uses node:crypto' },
+  { name: 'fabric', probe: 'connect', without: 'no libfabric RDMA provider (SMB-Direct on the loopback provider only)' },
 ];
 
 function findNodeGyp() {

@@ -7,6 +7,7 @@ import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { readHiddenLine } from './prompt.js';
+import { providerByName } from './rdma-test.js';
 import { connect, parseSmbUrl, SmbError, type SmbClient, type ConnectOptions, type SmbUrl } from '../client/index.js';
 import type { DfsCacheInfo } from '../client/index.js';
 
@@ -34,6 +35,8 @@ options:
   --dialect D   2.1 | 3.0 | 3.0.2 | 3.1.1 (repeatable; default: all)
   --encrypt     require encryption             --sign   require signing
   --timeout MS  per-request timeout (default 30000)
+  --transport T tcp (default) | netbios (RFC 1002 session first, port 139) | smbdirect (MS-SMBD, RDMA)
+  --rdma-provider P   smbdirect: libfabric provider (tcp, verbs; default $FI_PROVIDER or tcp)
   --kerberos    Kerberos only (ticket from the ccache after kinit, or the password)
   --krb5 MODE   required | auto (Kerberos if possible, else NTLM) | off (default)
   --service-principal P   Kerberos service to ask for (default cifs/HOST)
@@ -89,6 +92,8 @@ interface Parsed {
   help?: boolean;
   krb5?: 'required' | 'auto' | 'off';
   servicePrincipal?: string;
+  transport?: 'tcp' | 'netbios' | 'smbdirect';
+  rdmaProvider?: string;
 }
 
 const DIALECT_NAMES: Record<string, number> = {
@@ -128,6 +133,13 @@ function parseArgs(args: string[]): Parsed {
         p.dialects.push(d);
         break;
       }
+      case '--transport': {
+        const v = val();
+        if (v !== 'tcp' && v !== 'netbios' && v !== 'smbdirect') throw new UsageError(`unknown transport "${v}" (tcp, netbios, smbdirect)`);
+        p.transport = v;
+        break;
+      }
+      case '--rdma-provider': p.rdmaProvider = val(); break;
       case '--timeout': {
         const n = Number(val());
         if (!(n > 0)) throw new UsageError('--timeout needs a positive number of milliseconds');
@@ -192,6 +204,8 @@ async function open(url: string, p: Parsed): Promise<{ client: SmbClient; path: 
   if (p.timeoutMs) opts.timeoutMs = p.timeoutMs;
   if (p.krb5) opts.krb5 = p.krb5;
   if (p.servicePrincipal) opts.kerberos = { servicePrincipal: p.servicePrincipal };
+  if (p.transport) opts.transport = p.transport;
+  if (p.transport === 'smbdirect') opts.rdmaProvider = providerByName(p.rdmaProvider);
   const host = u.host.includes(':') ? `[${u.host}]` : u.host;
   const shareUrl = `smb://${c.user ? encodeURIComponent(c.user) + '@' : ''}${host}:${u.port}/${encodeURIComponent(u.share)}`;
   const client = await connect(shareUrl, opts);

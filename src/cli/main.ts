@@ -10,6 +10,7 @@ server:
   user add NAME | del NAME | list [--users FILE]
   status [--users FILE] [--port N] [--json]
   (smbts <command> --help for each)
+  rdma-test serve|run ...              RDMA test protocol (echo/LBUF, docs/smbdirect.md)
 client (smb://[user[:pass]@]host[:port]/share/path):
   ls get put cat mkdir rm mv stat dfs  (smbts <command> --help)
   version | help`;
@@ -53,6 +54,8 @@ export async function run(argv: string[]): Promise<number> {
         return await (await import('./user.js')).userCommand(rest);
       case 'status':
         return await (await import('./status.js')).statusCommand(rest);
+      case 'rdma-test':
+        return await (await import('./rdma-test.js')).rdmaTestCommand(rest);
       default:
         if (CLIENT_COMMANDS.has(cmd)) return await runClient(cmd, rest);
         console.error(`smbts: unknown command "${cmd}"\n${USAGE}`);

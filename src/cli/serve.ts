@@ -10,6 +10,7 @@ import { defaultConfig, loadConfig, type ServerConfig } from '../config/config.j
 import { UserDb } from '../auth/userdb.js';
 import { startServer, type SmbServer } from '../server/index.js';
 import { adminSocketPath, defaultUsersFile, parseArgs, str, UsageError } from './serve-common.js';
+import { providerByName } from './rdma-test.js';
 
 export const SERVE_USAGE = `usage: smbts serve [DIR] [--config smb.conf] [--port N] [--host ADDR] [--users FILE] [--quiet]
   DIR         directory to share as [share] when no --config is given (default ./smbts-share)
@@ -17,7 +18,10 @@ export const SERVE_USAGE = `usage: smbts serve [DIR] [--config smb.conf] [--port
   --port      TCP port (default: the config's "smb ports", 4450); 0 = any free port
   --host      address to listen on (default 0.0.0.0)
   --users     smbpasswd-format user database (default ~/.smbts/smbpasswd or SMBTS_HOME)
-  --quiet     no per-connection log lines`;
+  --quiet     no per-connection log lines
+  --netbios-port N    also serve SMB over NetBIOS (RFC 1002 session service; 139)
+  --smbdirect-port N  also serve SMB-Direct (MS-SMBD) on an RDMA provider (5445; docs/smbdirect.md)
+  --rdma-provider P   libfabric provider for SMB-Direct (tcp, verbs; default $FI_PROVIDER or tcp)`;
 
 function randomPassword(): string {
   // 18 url-safe characters (~108 bits); no shell metacharacters, easy to paste.
@@ -74,7 +78,7 @@ function startAdminSocket(path: string, server: SmbServer): net.Server | undefin
 }
 
 export async function serveCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, new Set(['config', 'c', 'port', 'p', 'host', 'users', 'u']));
+  const args = parseArgs(argv, new Set(['config', 'c', 'port', 'p', 'host', 'users', 'u', 'netbios-port', 'smbdirect-port', 'rdma-provider']));
   if (args.options.has('help') || args.options.has('h')) {
     console.log(SERVE_USAGE);
     return 0;
@@ -112,7 +116,21 @@ export async function serveCommand(argv: string[]): Promise<number> {
   // Last line of defence: a stray rejection is logged, never fatal (the request path guards its own).
   process.on('unhandledRejection', (e) => console.error(`unhandled rejection: ${(e as Error)?.stack ?? String(e)}`));
   const log = quiet ? undefined : (line: string): void => console.log(`${new Date().toISOString()} ${line}`);
-  const server = await startServer({ config, users: users.db, host, port, log });
+  const portOf = (name: string): number | undefined => {
+    const v = str(args, name);
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`bad --${name} ${v}`);
+    return n;
+  };
+  const netbiosPort = portOf('netbios-port');
+  const smbdirectPort = portOf('smbdirect-port');
+  const server = await startServer({
+    config, users: users.db, host, port, log, netbiosPort,
+    ...(smbdirectPort !== undefined ? { smbdirect: { provider: providerByName(str(args, 'rdma-provider')), port: smbdirectPort } } : {}),
+  });
+  if (server.netbiosPort !== undefined) console.log(`smbts: NetBIOS session service on ${server.address}:${server.netbiosPort}`);
+  if (server.smbdirectPort !== undefined) console.log(`smbts: SMB-Direct on ${server.address}:${server.smbdirectPort}`);
   const adminPath = adminSocketPath(usersFile, server.port);
   // Never served by a share (read when a share is first used, i.e. after this line).
   config.privatePaths = [...(config.privatePaths ?? []), usersFile, adminPath];

@@ -79,7 +79,10 @@ export async function connect(target: string | ConnectTarget, options?: ConnectO
   const { url: u, options: opts } = normalizeConnect(target, options);
   checkAbort(opts.signal);
   const timeoutMs = opts.timeoutMs ?? 30_000;
-  const conn = new Connection({ host: u.host, port: u.port, timeoutMs, keepaliveMs: opts.keepaliveMs ?? 60_000 });
+  const conn = new Connection({
+    host: u.host, port: u.port, timeoutMs, keepaliveMs: opts.keepaliveMs ?? 60_000,
+    transport: opts.transport, rdmaProvider: opts.rdmaProvider, smbdirect: opts.smbdirect,
+  });
   const onAbort = (): void => { void conn.close(); };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {

@@ -15,6 +15,9 @@ import { StreamingOpener, openMessageInPlace, sealMessage } from '../crypto/encr
 import { NATIVE_MAX_PARTS } from '../crypto/native.js';
 import { ioPool } from '../transport/bufpool.js';
 import { SmbError, toSmbError } from './errors.js';
+import { encodeSessionRequest } from '../transport/netbios.js';
+import type { RdmaProvider, RdmaRegistration, RdmaStats } from '../transport/rdma/provider.js';
+import { smbdConnect, type SmbdConnection, type SmbdOptions } from '../transport/smbdirect/connection.js';
 
 export const UNSOLICITED_MESSAGE_ID = 0xffffffffffffffffn;
 /** Bytes a prepared request frame (SmbRequest.frame) reserves before its body: NetBIOS length + SMB2 header. */
@@ -121,6 +124,22 @@ export interface ConnectionOptions {
   timeoutMs: number;
   /** Idle interval after which an ECHO is sent to keep NATs/servers from dropping us; 0 = never. */
   keepaliveMs?: number;
+  /** 'tcp' (direct, default), 'netbios' (RFC 1002 session request first, port 139) or 'smbdirect'. */
+  transport?: ClientTransport;
+  /** SMB-Direct: the RDMA provider (transport/rdma/) and MS-SMBD settings. */
+  rdmaProvider?: RdmaProvider;
+  smbdirect?: SmbdOptions;
+  /** NetBIOS: the name we call (default: the host's first label) and our own name. */
+  netbiosName?: string;
+}
+
+export type ClientTransport = 'tcp' | 'netbios' | 'smbdirect';
+
+/** An SMB-Direct connection's RDMA capability, for READ/WRITE with Channel RDMA_V1 (file.ts). */
+export interface ClientRdma {
+  readonly maxReadWriteSize: number;
+  register(buf: Buffer, access: number): RdmaRegistration;
+  readonly stats: RdmaStats;
 }
 
 export type OplockBreakHandler = (msg: Buffer, header: Header) => void;
@@ -195,7 +214,14 @@ export class Connection {
     return this.params.supportsMultiCredit ? Math.max(1, this.peakCredits) * CREDIT_UNIT : CREDIT_UNIT;
   }
 
+  /** SMB-Direct: the MS-SMBD connection carrying our messages (no socket then). */
+  private smbd: SmbdConnection | undefined;
+  /** Set on SMB-Direct connections: READ/WRITE payloads may move by RDMA. */
+  rdma: ClientRdma | undefined;
+
   connect(): Promise<void> {
+    if (this.opts.transport === 'smbdirect') return this.connectSmbdirect();
+    const netbios = this.opts.transport === 'netbios';
     return new Promise((resolve, reject) => {
       // Reads land in buffers we choose (node:net onread): a large response is read straight into
       // a buffer of its own size instead of 64 KiB chunks that are then copied together.
@@ -218,10 +244,17 @@ export class Connection {
         reject(e);
       }, this.opts.timeoutMs);
       sock.once('connect', () => {
-        clearTimeout(timer);
-        if (this.pending.size === 0) sock.unref();
-        this.startKeepalive();
-        resolve();
+        const ready = (): void => {
+          clearTimeout(timer);
+          if (this.pending.size === 0) sock.unref();
+          this.startKeepalive();
+          resolve();
+        };
+        if (!netbios) return ready();
+        // RFC 1002 4.3.2: session request first; SMB2 starts after the positive response
+        this.frames.onSessionResponse = direct.onSessionResponse = ready;
+        const called = this.opts.netbiosName ?? (net.isIP(this.opts.host) ? '*SMBSERVER' : this.opts.host.split('.')[0]!);
+        sock.write(encodeSessionRequest(called, 'SMBTS'));
       });
       sock.on('data', (chunk: Buffer) => this.onData(chunk));
       sock.on('error', (err) => {
@@ -237,6 +270,28 @@ export class Connection {
         reject(e);
       });
     });
+  }
+
+  private async connectSmbdirect(): Promise<void> {
+    const provider = this.opts.rdmaProvider;
+    if (!provider) throw new SmbError(Status.NOT_SUPPORTED, 'transport smbdirect needs an RDMA provider');
+    let c: SmbdConnection;
+    try {
+      c = await smbdConnect(provider, this.opts.host, this.opts.port, this.opts.smbdirect);
+    } catch (e) {
+      throw new SmbError(Status.CONNECTION_DISCONNECTED, `SMB-Direct to ${this.opts.host}:${this.opts.port}: ${(e as Error).message}`);
+    }
+    this.smbd = c;
+    const ep = c.ep;
+    this.rdma = { maxReadWriteSize: c.params.maxReadWriteSize, register: (buf, access) => ep.register(buf, access), stats: ep.stats };
+    c.onMessage = (msg) => {
+      this.lastActivity = Date.now();
+      this.lastReceive = this.lastActivity;
+      this.bytesReceived += msg.length;
+      this.onFrame(msg);
+    };
+    c.onClose = (err) => this.fail(new SmbError(Status.CONNECTION_DISCONNECTED, `SMB-Direct connection closed${err ? `: ${err.message}` : ''}`));
+    this.startKeepalive();
   }
 
   /** Sends one request and resolves with its final response (any status; callers check it). */
@@ -424,6 +479,14 @@ export class Connection {
   }
 
   private write(parts: Buffer[]): void {
+    if (this.smbd) {
+      // MS-SMBD delimits messages itself: drop the 4-byte length
+      this.lastActivity = this.lastSend = Date.now();
+      const msg = Buffer.concat(parts).subarray(4);
+      this.bytesSent += msg.length;
+      this.smbd.send(msg).catch(() => { /* the connection fails itself */ });
+      return;
+    }
     const s = this.socket;
     if (!s) throw new SmbError(Status.CONNECTION_DISCONNECTED, 'not connected');
     this.lastActivity = Date.now();
@@ -579,6 +642,7 @@ export class Connection {
     this.pooledWaiting = 0;
     for (const w of this.waiters.splice(0)) w.reject(err);
     this.socket?.destroy();
+    this.smbd?.close();
     this.onClose?.(err);
   }
 

@@ -12,7 +12,10 @@ import { encodeFlushRequest } from '../wire/flush.js';
 import { Stats, type FileTimesAndSize } from './stats.js';
 import type { FileId } from '../wire/common.js';
 import { Status } from '../wire/status.js';
-import { FRAME_HEAD, type SmbRequest, type SmbResponse } from './connection.js';
+import { FRAME_HEAD, type ClientRdma, type SmbRequest, type SmbResponse } from './connection.js';
+import { Channel, Dialect } from '../wire/constants.js';
+import { REMOTE_READ, REMOTE_WRITE } from '../transport/rdma/provider.js';
+import { encodeBufferDescriptors } from '../transport/smbdirect/wire.js';
 import type { Tree } from './tree.js';
 import type { RequestOptions } from './session.js';
 import { durableGranted, durableRequest, isDisconnect, MAX_RECOVERIES, type DurableHandleState } from './durable-open.js';
@@ -102,6 +105,9 @@ export interface TransferOptions {
   signal?: AbortSignal;
 }
 
+/** Transfers from this size up go by RDMA on an SMB-Direct connection (smaller ones inline). */
+const RDMA_MIN = 4096;
+
 export class FileHandle {
   /** Changes when a reconnect reopens the handle (the server may give a new volatile part). */
   fileId: FileId;
@@ -143,6 +149,66 @@ export class FileHandle {
     return Math.max(1, Math.min(o.chunkSize ?? DEFAULT_CHUNK, c.maxWriteSize, c.byCredits));
   }
 
+  /**
+   * The RDMA capability to use for a transfer of `length` bytes, if any: an SMB-Direct connection,
+   * one channel (a registration belongs to one connection), no encryption (data placed by RDMA is
+   * not sealed; MS-SMB2 3.1.1 would need an RDMA transform) and at least RDMA_MIN bytes.
+   */
+  private rdmaFor(length: number): ClientRdma | undefined {
+    const live = this.tree.session.liveChannels();
+    const rdma = live.length === 1 ? live[0]!.connection.rdma : undefined;
+    if (!rdma || length < RDMA_MIN || length > rdma.maxReadWriteSize) return undefined;
+    if (this.tree.encrypt || this.tree.session.encryptData || this.tree.session.dialect < Dialect.SMB3_00) return undefined;
+    return rdma;
+  }
+
+  /** RDMA_V1_INVALIDATE from 3.0.2 on (the server then invalidates our registration), RDMA_V1 on 3.0. */
+  private rdmaChannel(): number {
+    return this.tree.session.dialect >= Dialect.SMB3_02 ? Channel.RDMA_V1_INVALIDATE : Channel.RDMA_V1;
+  }
+
+  /** READ with an RDMA channel: the server RDMA-writes into our buffer (MS-SMB2 3.2.4.6). */
+  private async readByRdma(rdma: ClientRdma, offset: number, length: number, pooled: boolean): Promise<Buffer> {
+    // pooled: memory already faulted in (fresh multi-MiB buffers cost page faults per READ)
+    const buf = pooled ? ioPool.get(length) : Buffer.allocUnsafe(length);
+    const reg = rdma.register(buf, REMOTE_WRITE);
+    try {
+      const res = await this.tree.request({
+        command: Command.READ,
+        body: encodeReadRequest({
+          padding: 0x50, flags: 0, length, offset: BigInt(offset), fileId: this.fileId, minimumCount: 0,
+          channel: this.rdmaChannel(), remainingBytes: 0, readChannelInfo: encodeBufferDescriptors([reg.descriptor()]),
+        }),
+        payloadSize: length,
+      }, { allow: [Status.END_OF_FILE], path: displayPath(this.path) });
+      if (res.header.status === Status.END_OF_FILE) { ioPool.release(buf); return Buffer.alloc(0); }
+      const r = parse(() => decodeReadResponse(res.msg));
+      // 3.2.5.12: with an RDMA channel DataRemaining is the byte count placed in our buffer
+      const n = r.data.length ? r.data.copy(buf) : r.dataRemaining;
+      if (n > length) throw new SmbError(Status.INVALID_NETWORK_RESPONSE, `READ placed ${n} bytes in a ${length}-byte buffer`);
+      return buf.subarray(0, n);
+    } finally {
+      reg.deregister(); // a no-op when the server invalidated it with the response
+    }
+  }
+
+  /** WRITE with an RDMA channel: the server RDMA-reads the data from our buffer (MS-SMB2 3.2.4.7). */
+  private async writeByRdma(rdma: ClientRdma, offset: number, data: Buffer): Promise<number> {
+    const reg = rdma.register(data, REMOTE_READ);
+    try {
+      const body = encodeWriteRequest({
+        offset: BigInt(offset), fileId: this.fileId, channel: this.rdmaChannel(), remainingBytes: data.length, flags: 0,
+        data: EMPTY, writeChannelInfo: encodeBufferDescriptors([reg.descriptor()]),
+      });
+      const res = await this.tree.request({ command: Command.WRITE, body, payloadSize: data.length }, { path: displayPath(this.path) });
+      const count = parse(() => decodeWriteResponse(res.msg)).count;
+      if (offset + count > this.size) this.size = offset + count;
+      return count;
+    } finally {
+      reg.deregister();
+    }
+  }
+
   private check(): void {
     if (this.closed) throw new SmbError(Status.FILE_CLOSED, 'file handle is closed', displayPath(this.path));
     if (this.lost) throw this.lost;
@@ -176,6 +242,8 @@ export class FileHandle {
    */
   async readChunk(offset: number, length: number, pooled = false): Promise<Buffer> {
     this.check();
+    const rdma = this.rdmaFor(length);
+    if (rdma) return this.readByRdma(rdma, offset, length, pooled);
     const res = await this.call(() => ({
       command: Command.READ,
       body: encodeReadRequest({
@@ -198,6 +266,8 @@ export class FileHandle {
     this.check();
     const n = frame.length - WRITE_FRAME_DATA;
     if (n <= 0) throw new RangeError('writeFrame needs data after WRITE_FRAME_DATA');
+    const rdma = this.rdmaFor(n);
+    if (rdma) return this.writeByRdma(rdma, offset, frame.subarray(WRITE_FRAME_DATA));
     const res = await this.call(() => {
       encodeWriteRequest({
         offset: BigInt(offset), fileId: this.fileId, channel: 0, remainingBytes: 0, flags: 0,
@@ -218,6 +288,8 @@ export class FileHandle {
     const parts = Array.isArray(data) ? data : [data];
     let len = 0;
     for (const p of parts) len += p.length;
+    const rdma = this.rdmaFor(len);
+    if (rdma) return this.writeByRdma(rdma, offset, parts.length === 1 ? parts[0]! : Buffer.concat(parts, len));
     const res = await this.call(() => {
       const head = encodeWriteRequest({
         offset: BigInt(offset), fileId: this.fileId, channel: 0, remainingBytes: 0, flags: 0,

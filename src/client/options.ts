@@ -8,6 +8,9 @@ import type { MultichannelOptions } from './multichannel.js';
 import { parseSmbUrl, type SmbUrl } from './url.js';
 import type { KerberosOptions, Krb5Mode } from './krb5-gss.js';
 import type { ReconnectOptions } from './reconnect.js';
+import type { ClientTransport } from './connection.js';
+import type { RdmaProvider } from '../transport/rdma/provider.js';
+import type { SmbdOptions } from '../transport/smbdirect/connection.js';
 import type { DfsOptions } from './dfs.js';
 
 export interface ConnectOptions {
@@ -50,6 +53,13 @@ export interface ConnectOptions {
   durable?: boolean;
   /** Reconnect after a lost connection (reconnect.ts); `{ attempts: 0 }` turns it off. */
   reconnect?: ReconnectOptions;
+  /**
+   * 'tcp' (direct TCP, default), 'netbios' (NetBIOS session service, RFC 1002; port 139) or
+   * 'smbdirect' (MS-SMBD over `rdmaProvider`; READ/WRITE payloads move by RDMA). See docs/smbdirect.md.
+   */
+  transport?: ClientTransport;
+  rdmaProvider?: RdmaProvider;
+  smbdirect?: SmbdOptions;
   /** DFS (dfs.ts): follow referrals (default on; false = never). */
   dfs?: DfsOptions | false;
 }
@@ -69,7 +79,7 @@ const OPTION_KINDS: Record<keyof ConnectOptions, Kind> = {
   password: 'string', domain: 'string', username: 'string', dialects: 'number[]', encrypt: 'boolean', sign: 'boolean',
   timeoutMs: 'number', keepaliveMs: 'number', chunkSize: 'number', depth: 'number', ciphers: 'number[]',
   workstation: 'string', multichannel: 'object', signal: 'signal', krb5: 'string', kerberos: 'object', dfs: 'object|false',
-  durable: 'boolean', reconnect: 'object',
+  durable: 'boolean', reconnect: 'object', transport: 'string', rdmaProvider: 'object', smbdirect: 'object',
 };
 const TARGET_KINDS: Record<'host' | 'port' | 'share' | 'path', Kind> = { host: 'string', port: 'number', share: 'string', path: 'string' };
 

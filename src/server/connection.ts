@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { DirectFrameReader, FrameReader, frameHeader } from '../transport/framing.js';
 import { receiveInto } from '../transport/direct-read.js';
+import { isMessageTransport, type MessageTransport, type RdmaChannel } from '../transport/transport.js';
 import { ioPool } from '../transport/bufpool.js';
 import { WireError } from '../wire/buf.js';
 import {
@@ -28,6 +29,7 @@ import type { AsyncOp, ConnectionView, FileId, Open, Reply, ShareTree } from './
 import type { InternalContext, ServerCore } from './internal.js';
 import { handlers } from './handlers/index.js';
 import { handleSmb1Negotiate } from './handlers/negotiate.js';
+import { rdmaInvalidateToken } from './rdma-io.js';
 import { ConnectionLimits, guardFor } from './limits.js';
 
 const RELATED_ID = 0xffffffffffffffffn;
@@ -148,12 +150,37 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
     ew: EarlyWrite | undefined; opener: StreamingOpener | undefined; verifier: StreamingVerifier | undefined;
   } | undefined;
 
-  constructor(readonly server: ServerCore, private readonly socket: Socket) {
+  /** Set when the transport delivers whole messages (SMB-Direct) instead of a framed socket. */
+  private readonly messages: MessageTransport | undefined;
+  /** READ/WRITE payloads by RDMA (SMB-Direct only). */
+  readonly rdma: RdmaChannel | undefined;
+  private readonly socket!: Socket;
+
+  constructor(readonly server: ServerCore, transport: Socket | MessageTransport) {
+    this.limits = new ConnectionLimits(server, this.id);
+    this.reader = new FrameReader(this.limits.maxFrame, ioPool);
+    if (isMessageTransport(transport)) {
+      this.messages = transport;
+      this.rdma = transport.rdma;
+      this.remoteAddress = transport.remoteAddress;
+      this.localAddress = transport.localAddress;
+      transport.onMessage = (msg) => {
+        this.bytesIn += msg.length;
+        // the transport reassembles messages (bounded by its MaxFragmentedSize); the frame limit
+        // before authentication applies to them as to frames
+        if (msg.length > this.limits.maxFrame()) return this.drop(`message of ${msg.length} bytes exceeds limit`);
+        this.limits.received(1, 0);
+        this.dispatch([msg]);
+      };
+      transport.onClose = () => this.onClose();
+      guardFor(server).watch(this);
+      return;
+    }
+    const socket = transport;
+    this.socket = socket;
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.localAddress = `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`;
     socket.setNoDelay(true);
-    this.limits = new ConnectionLimits(server, this.id);
-    this.reader = new FrameReader(this.limits.maxFrame, ioPool);
     guardFor(server).watch(this);
     // Large frames are read by the kernel straight into pooled buffers when the runtime allows it;
     // otherwise (or for anything already buffered) 'data' chunks go through the FrameReader.
@@ -714,6 +741,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
 
   /** Writes one frame (NetBIOS length + parts) as a single writev. */
   send(parts: Buffer[]): void {
+    if (this.messages) return this.sendMessage(parts);
     if (this.closed || this.socket.destroyed) {
       for (const p of parts) ioPool.release(p);
       return;
@@ -744,6 +772,15 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
     this.socket.uncork();
   }
 
+  /** A message transport delimits messages itself: no length header. */
+  private sendMessage(parts: Buffer[]): void {
+    if (!this.closed) {
+      this.bytesOut += bodyLength(parts);
+      this.messages!.send(parts, rdmaInvalidateToken(parts));
+    }
+    for (const p of parts) ioPool.release(p);
+  }
+
   /** Oplock/lease break (2.2.23): MessageId all-ones, not signed; encrypted if the session requires. */
   sendUnsolicited(session: Session | undefined, command: number, body: Buffer): void {
     const header = Buffer.alloc(HEADER_SIZE);
@@ -767,12 +804,12 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
   drop(reason: string): void {
     if (this.closed) return;
     this.server.log(`conn ${this.id} ${this.remoteAddress}: disconnect: ${reason}`);
-    this.socket.destroy();
-    this.onClose();
+    this.close();
   }
 
   close(): void {
-    this.socket.destroy();
+    if (this.messages) this.messages.destroy();
+    else this.socket.destroy();
     this.onClose();
   }
 

@@ -8,6 +8,8 @@ import { Connection } from './connection.js';
 import { ServerStateImpl } from './state.js';
 import { keyId } from './session.js';
 import { disconnectedOpens, restorePersistent, shutdownDurable, type DisconnectedOpenStatus } from './durable.js';
+import { listenNetbios, listenSmbdirect, type SmbdirectListenOptions } from './transports.js';
+import { isMessageTransport } from '../transport/transport.js';
 import { guardFor } from './limits.js';
 
 export interface StartServerOptions {
@@ -27,6 +29,10 @@ export interface StartServerOptions {
   port?: number;
   /** One line per event (connections, sessions, protocol errors). Default: silent. */
   log?: (line: string) => void;
+  /** Also listen for SMB over the NetBIOS session service (RFC 1002) on this port (139; 0 = ephemeral). */
+  netbiosPort?: number;
+  /** Also listen for SMB over SMB-Direct (MS-SMBD) on an RDMA provider (see transports.ts). */
+  smbdirect?: SmbdirectListenOptions;
 }
 
 export interface ChannelStatus {
@@ -79,6 +85,9 @@ export interface ServerStatus {
 export interface SmbServer {
   readonly port: number;
   readonly address: string;
+  /** Ports of the NetBIOS and SMB-Direct listeners, when asked for. */
+  readonly netbiosPort?: number | undefined;
+  readonly smbdirectPort?: number | undefined;
   close(): Promise<void>;
   status(): ServerStatus;
 }
@@ -116,25 +125,33 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
   if (restored) log(`restored ${restored} persistent open(s)`);
 
   const guard = guardFor(state);
-  const server = net.createServer({ noDelay: true }, (socket) => {
+  const accept = (transport: ConstructorParameters<typeof Connection>[1]): void => {
     // Connections in total / per address, descriptors (limits.ts); refused ones are closed at once.
-    const refused = guard.admit(socket.remoteAddress);
+    const addr = transport.remoteAddress;
+    const refused = guard.admit(addr);
     if (refused) {
       log(refused);
-      socket.destroy();
+      transport.destroy();
       return;
     }
-    const addr = socket.remoteAddress;
-    socket.once('close', () => guard.release(addr));
+    let released = false;
+    const release = (): void => { if (!released) { released = true; guard.release(addr); } };
+    if (!isMessageTransport(transport)) transport.once('close', release);
     try {
-      const conn = new Connection(state, socket);
+      const conn = new Connection(state, transport);
+      if (isMessageTransport(transport)) {
+        const closed = transport.onClose;
+        transport.onClose = (e) => { release(); closed?.(e); };
+      }
       state.connections.add(conn);
       log(`conn ${conn.id}: accepted from ${conn.remoteAddress}`);
     } catch (e) {
       log(`accept failed: ${(e as Error).message}`);
-      socket.destroy();
+      transport.destroy();
+      release();
     }
-  });
+  };
+  const server = net.createServer({ noDelay: true }, accept);
   server.on('error', (e) => log(`server error: ${e.message}`));
 
   await new Promise<void>((resolve, reject) => {
@@ -146,14 +163,20 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
     });
   });
   const addr = server.address() as net.AddressInfo;
+  const nbt = opts.netbiosPort !== undefined ? await listenNetbios(host, opts.netbiosPort, accept, log) : undefined;
+  const rdma = opts.smbdirect ? await listenSmbdirect(host, opts.smbdirect, accept, log) : undefined;
 
   let closing: Promise<void> | undefined;
   return {
     port: addr.port,
     address: addr.address,
+    netbiosPort: nbt?.port,
+    smbdirectPort: rdma?.port,
     close(): Promise<void> {
       closing ??= (async () => {
         const done = new Promise<void>((resolve) => server.close(() => resolve()));
+        nbt?.close();
+        rdma?.close();
         guard.close();
         for (const c of [...state.connections]) c.close();
         for (const s of [...state.sessions.values()]) await state.destroySession(s, 'shutdown');

@@ -5,6 +5,7 @@
 // Rules (DESIGN.md): a Session is not a Connection. Opens and tree connects belong to the Session,
 // so any channel (connection) of that session may use them. Nothing below the session assumes
 // "the" connection of a session: to reach the client, use session.anyChannel() / ctx.conn.
+import type { RdmaChannel } from '../transport/transport.js';
 import type { Header } from '../wire/header.js';
 import type { Vfs, VfsHandle } from '../vfs/types.js';
 import type { ShareConfig, ServerConfig } from '../config/config.js';
@@ -85,6 +86,8 @@ export interface ConnectionView {
   readonly dialect: number;
   readonly clientGuid: Buffer;
   readonly remoteAddress: string;
+  /** READ/WRITE payloads by RDMA (SMB-Direct connections only; server/rdma-io.ts). */
+  readonly rdma?: RdmaChannel | undefined;
   readonly maxReadSize: number;
   readonly maxWriteSize: number;
   readonly maxTransactSize: number;

@@ -26,6 +26,8 @@ export function frameHeader(length: number): Buffer {
  * Avoids copying when a frame sits inside one chunk; concatenates only across chunk boundaries.
  */
 export class FrameReader {
+  /** Called for a NetBIOS POSITIVE SESSION RESPONSE (RFC 1002 4.3.3; client on port 139). */
+  onSessionResponse?: () => void;
   private chunks: Buffer[] = [];
   private buffered = 0;
 
@@ -52,10 +54,13 @@ export class FrameReader {
       const head = this.peek(4);
       const type = head[0]!;
       const len = head.readUInt32BE(0) & 0xffffff;
-      if (type === 0x85) { // NetBIOS keepalive: no payload to deliver
+      if (type === 0x85 || type === 0x82) { // NetBIOS keepalive / positive session response: no payload
+        if (this.buffered < 4 + len) break;
         this.consume(4 + len);
+        if (type === 0x82) this.onSessionResponse?.();
         continue;
       }
+      if (type === 0x83) throw new WireError('NetBIOS session refused (negative session response)');
       if (type !== 0) throw new WireError(`unexpected NetBIOS message type 0x${type.toString(16)}`);
       const max = limitOf(this.maxFrame);
       if (len > max) throw new WireError(`frame of ${len} bytes exceeds the limit of ${max}`);
@@ -113,6 +118,8 @@ export class DirectFrameReader {
   private readonly scratch = Buffer.allocUnsafeSlow(SCRATCH_SIZE);
   private start = 0;
   private end = 0;
+  /** Called for a NetBIOS POSITIVE SESSION RESPONSE (RFC 1002 4.3.3; client on port 139). */
+  onSessionResponse?: () => void;
   private big: Buffer | undefined;
   private bigFilled = 0;
   /** Claimed length of the frame in `big` (larger than big.length while it is the staging buffer). */
@@ -176,11 +183,13 @@ export class DirectFrameReader {
       const avail = this.end - this.start;
       const type = s[this.start]!;
       const len = s.readUInt32BE(this.start) & 0xffffff;
-      if (type === 0x85) { // NetBIOS keepalive
+      if (type === 0x85 || type === 0x82) { // NetBIOS keepalive / positive session response
         if (avail < 4 + len) break;
         this.start += 4 + len;
+        if (type === 0x82) this.onSessionResponse?.();
         continue;
       }
+      if (type === 0x83) throw new WireError('NetBIOS session refused (negative session response)');
       if (type !== 0) throw new WireError(`unexpected NetBIOS message type 0x${type.toString(16)}`);
       const max = limitOf(this.maxFrame);
       if (len > max) throw new WireError(`frame of ${len} bytes exceeds the limit of ${max}`);

@@ -8,11 +8,13 @@ import { ioAllowed } from '../locks.js';
 import { pipeRead } from '../files/pipes.js';
 import { stateOf } from '../open-file.js';
 import { ioPool } from '../../transport/bufpool.js';
+import { invalidateWith, rdmaRequest } from '../rdma-io.js';
 
 export const handler = handlerOf(async (ctx) => {
   const req = decodeReadRequest(ctx.msg);
   const open = requireOpen(ctx, req.fileId);
   if (req.length > ctx.conn.maxReadSize) fail(Status.INVALID_PARAMETER, 'read larger than MaxReadSize');
+  const rdma = rdmaRequest(ctx.conn.rdma, ctx.conn.dialect, req.channel, req.readChannelInfo, req.length);
   if (open.pipe) return pipeRead(ctx, open, req.length);
   if (open.isDirectory || !open.handle) fail(Status.INVALID_DEVICE_REQUEST);
   if (!(open.grantedAccess & (Access.FILE_READ_DATA | Access.FILE_EXECUTE))) fail(Status.ACCESS_DENIED);
@@ -44,6 +46,16 @@ export const handler = handlerOf(async (ctx) => {
   }
   // Samba keeps FilePositionInformation at the end of the last read.
   stateOf(open).position = req.offset + BigInt(n);
+  if (rdma) {
+    // 3.3.5.12: the data goes into the client's buffers; the response carries DataRemaining = n
+    try {
+      await rdma.rdma.push(body.subarray(READ_RESPONSE_HEADER_SIZE, READ_RESPONSE_HEADER_SIZE + n), rdma.descs);
+    } finally {
+      ioPool.release(body);
+    }
+    const res = encodeReadResponse({ data: Buffer.alloc(0), dataRemaining: n });
+    return { status: Status.SUCCESS, body: invalidateWith(res, rdma.invalidate) };
+  }
   writeReadResponseHeader(body, 0, n, 0);
   return { status: Status.SUCCESS, body: body.subarray(0, READ_RESPONSE_HEADER_SIZE + n) };
 });

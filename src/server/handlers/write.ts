@@ -12,6 +12,7 @@ import { withChannelSequence } from '../replay.js';
 import { ioPool } from '../../transport/bufpool.js';
 import { EarlyWrite } from '../early-write.js';
 import { queuedWrite } from '../write-queue.js';
+import { invalidateWith, rdmaRequest } from '../rdma-io.js';
 
 const WRITE_TO_EOF = 0xffffffffffffffffn;
 
@@ -19,13 +20,29 @@ export const handler = handlerOf(async (ctx) => {
   const req = decodeWriteRequest(ctx.msg);
   const open = requireOpen(ctx, req.fileId);
   if (req.data.length > ctx.conn.maxWriteSize) fail(Status.INVALID_PARAMETER, 'write larger than MaxWriteSize');
+  // 3.3.5.13: with an RDMA channel the data (RemainingBytes of it) is in the client's buffers
+  const rdma = rdmaRequest(ctx.conn.rdma, ctx.conn.dialect, req.channel, req.writeChannelInfo, req.remainingBytes);
+  if (rdma) {
+    if (req.data.length || req.remainingBytes > ctx.conn.maxWriteSize) fail(Status.INVALID_PARAMETER, 'RDMA WRITE with inline data or too large');
+    // refused before the data is fetched, not after
+    if (!open.pipe && (open.isDirectory || !open.handle)) fail(Status.INVALID_DEVICE_REQUEST);
+    if (!open.pipe && !(open.grantedAccess & (Access.FILE_WRITE_DATA | Access.FILE_APPEND_DATA))) fail(Status.ACCESS_DENIED);
+    req.data = ioPool.get(req.remainingBytes);
+    await rdma.rdma.pull(req.data, rdma.descs);
+    const reply = await handleData(ctx, open, req).finally(() => ioPool.release(req.data));
+    return reply.body && !Array.isArray(reply.body) ? { ...reply, body: invalidateWith(reply.body, rdma.invalidate) } : reply;
+  }
+  return handleData(ctx, open, req);
+});
+
+async function handleData(ctx: RequestContext, open: Open, req: WriteRequest): Promise<Reply> {
   // The frame may be a pooled buffer that is reused after this reply: a pipe keeps its own copy.
   if (open.pipe) return pipeWrite(ctx, open, ioPool.owns(req.data) ? Buffer.from(req.data) : req.data);
   if (open.isDirectory || !open.handle) fail(Status.INVALID_DEVICE_REQUEST);
   if (!(open.grantedAccess & (Access.FILE_WRITE_DATA | Access.FILE_APPEND_DATA))) fail(Status.ACCESS_DENIED);
   // 3.3.5.2.10: a multichannel replay must not run while the original may still be in progress.
   return withChannelSequence(ctx, open, () => writeData(ctx, open, req));
-});
+}
 
 async function writeData(ctx: RequestContext, open: Open, req: WriteRequest): Promise<Reply> {
   const handle = open.handle!;
