@@ -18,6 +18,7 @@ import { openPipe } from '../files/pipes.js';
 import { replayableCreate } from '../replay.js';
 import { baseDeletePending } from '../files/streams.js';
 import { tokenOf, accessLimit, checkAddChild, newObjectSd, encodeSecurityDescriptor } from '../acl.js';
+import { reportedStat } from '../write-time.js';
 
 /** CreateOptions bits Windows rejects (smb2.create.gentest). */
 const INVALID_OPTIONS = 0xff000000;
@@ -333,7 +334,7 @@ export const handler = replayableCreate(handlerOf(async (ctx: RequestContext) =>
       status: Status.SUCCESS,
       body: encodeCreateResponse({
         oplockLevel: oplock, flags: 0, createAction,
-        creationTime: fst.creationTime, lastAccessTime: fst.lastAccessTime, lastWriteTime: fst.lastWriteTime,
+        creationTime: fst.creationTime, lastAccessTime: fst.lastAccessTime, lastWriteTime: reportedStat(open, fst).lastWriteTime,
         changeTime: fst.changeTime, allocationSize: sz.allocationSize, endOfFile: sz.endOfFile,
         fileAttributes: fst.attributes, fileId, contexts: out,
       }),
