@@ -13,6 +13,7 @@ import { connect, type SmbClient } from '../../src/client/client.js';
 import { closeRequest, type FileHandle } from '../../src/client/file.js';
 import { decodeCloseResponse } from '../../src/wire/close.js';
 import { filetimeToMs } from '../../src/wire/buf.js';
+import { earlyWriteStats } from '../../src/server/early-write.js';
 
 let srv: SmbtsHandle;
 let dir: string;
@@ -91,4 +92,15 @@ test('FLUSH does a pending update at once, and a CLOSE after it keeps that time'
   const flushed = (await h.stat()).mtimeMs;
   assert.ok(flushed > created, 'FLUSH updated the write time');
   assert.equal(await closeWithAttrs(h), flushed);
+});
+
+test('a large WRITE streamed while it arrives (early-write.ts) is a first write too', async () => {
+  const h = await c.open('d.bin', 'w+');
+  const created = (await h.stat()).mtimeMs;
+  await sleep(50);
+  const started = earlyWriteStats.started;
+  await h.write(Buffer.alloc(8 * 1024 * 1024, 7), 0, { chunkSize: 8 * 1024 * 1024, depth: 1 });
+  assert.ok(earlyWriteStats.started > started, 'the WRITE went the early path');
+  assert.equal((await h.stat()).mtimeMs, created);
+  await h.close();
 });
