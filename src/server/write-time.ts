@@ -60,7 +60,12 @@ function nodeOf(open: Open): FileNode {
   return fileStateOf(open).node;
 }
 
-function stateOf(open: Open): OpenWriteTime {
+/** An open of a named stream: not tracked (the file's write time is its main stream's). */
+function isStream(open: Open): boolean {
+  return open.path.includes(':');
+}
+
+function openState(open: Open): OpenWriteTime {
   let w = byOpen.get(open);
   if (!w) byOpen.set(open, (w = { wrote: false, triggered: false, dirty: false, timer: undefined, ignored: false }));
   return w;
@@ -81,13 +86,13 @@ function fileState(node: FileNode): FileWriteTime {
 export function beforeWrite(open: Open, node: FileNode): Promise<void> | undefined {
   const w = byOpen.get(open);
   if (w?.dirty) return undefined;
-  return noteWrite(open, node, w ?? stateOf(open));
+  return noteWrite(open, node, w ?? openState(open));
 }
 
 function noteWrite(open: Open, node: FileNode, w: OpenWriteTime): Promise<void> | undefined {
   w.wrote = true;
   w.dirty = true;
-  if (open.path.includes(':')) {
+  if (isStream(open)) {
     w.ignored = true;
     return undefined;
   }
@@ -146,14 +151,14 @@ export async function flushWriteTime(open: Open): Promise<void> {
  */
 export async function modifiedNow(open: Open): Promise<void> {
   const node = nodeOf(open);
-  if (!node.writeTime || open.path.includes(':')) return;
-  stateOf(open);
+  if (!node.writeTime || isStream(open)) return;
+  openState(open);
   await updateNow(open);
 }
 
 /** SET_INFO FileBasicInformation set LastWriteTime explicitly (already on the disk): it sticks. */
 export function setStickyWriteTime(open: Open, time: bigint): void {
-  if (open.path.includes(':')) return;
+  if (isStream(open)) return;
   const f = fileState(nodeOf(open));
   f.time = time;
   f.sticky = true;
@@ -192,7 +197,7 @@ export function reportedStat(open: Open, st: FileStat): FileStat {
 export function reportedWriteTime(server: ServerState, st: FileStat): bigint {
   if (tracked === 0 || st.isDirectory || !server.opensByFile) return st.lastWriteTime;
   for (const o of server.opensByFile(st.identity)) {
-    if (o.path.includes(':')) continue;
+    if (isStream(o)) continue;
     const t = nodeOf(o).writeTime?.time;
     if (t !== undefined) return t;
   }
