@@ -11,6 +11,7 @@ import { foldCase, parentPath, splitStream } from '../vfs/path.js';
 import { VfsError } from '../vfs/types.js';
 import { Status } from '../wire/status.js';
 import { LockTable } from './lock-table.js';
+import { writeTimeAtClose, dropWriteTime, type FileWriteTime } from './write-time.js';
 
 export type { ByteLock } from './lock-table.js';
 
@@ -26,6 +27,8 @@ export interface FileNode {
    * by an accessor on Open.oplockLevel (stateOf): writes skip breakLevelII while it is 0.
    */
   sharedReaders: number;
+  /** The LastWriteTime clients see while the file is open, once written or set (write-time.ts). */
+  writeTime?: FileWriteTime;
 }
 
 export interface OpenState {
@@ -215,10 +218,12 @@ export async function closeOpen(server: ServerState, open: Open): Promise<void> 
   node.locks.removeOpen(open);
   wake(node.lockWaiters);
   if (open.deleteOnClose) node.deletePending = true;
+  if (open.handle) await writeTimeAtClose(open);
   const handle = open.handle;
   open.handle = undefined;
   if (handle) await handle.close().catch(() => {});
   server.unregisterOpen(open);
+  if (node.writeTime && opensLike(server, open).length === 0) dropWriteTime(node);
   wake(node.oplockWaiters);
   if (open.pipe) {
     const pipe = open.pipe as { close?: () => unknown };

@@ -50,10 +50,6 @@ export const EXACT: Record<string, string> = {
   'smb2.rw.invalid': 'expects END_OF_FILE for a read at 2^63; fails against Samba alike here',
   'smb2.charset.Testing partial surrogate': 'a lone UTF-16 surrogate in a name is refused (issue 9: one name identity); Samba refuses alike',
   'smb2.timestamp_resolution.resolution1': 'expects 1 s timestamp granularity (FAT-like); fails against Samba alike',
-  'smb2.timestamps.delayed-write-vs-seteof': 'delayed write-time updates (Windows 2 s sticky write time) not implemented: write time is updated on every write',
-  'smb2.timestamps.delayed-write-vs-flush': 'delayed write-time updates (Windows 2 s sticky write time) not implemented: write time is updated on every write',
-  'smb2.timestamps.delayed-write-vs-setbasic': 'delayed write-time updates (Windows 2 s sticky write time) not implemented: write time is updated on every write',
-  'smb2.timestamps.delayed-2write': 'delayed write-time updates (Windows 2 s sticky write time) not implemented: write time is updated on every write',
 };
 
 export const PATTERNS: Array<[RegExp, string]> = [

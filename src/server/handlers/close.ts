@@ -6,14 +6,18 @@ import { closeOpen as closeOpenFile, stateOf, opensLike } from "../open-file.js"
 import type { Open, OpenCloser, ServerState } from "../types.js";
 import { afterStreamClose, deferDeleteForStreams } from '../files/streams.js';
 import { handlerOf, requireOpen, sizes } from '../files/util.js';
+import { writeTimeAtClose, reportedStat } from '../write-time.js';
 
 export const handler = handlerOf(async (ctx) => {
   const req = decodeCloseRequest(ctx.msg);
   const open = requireOpen(ctx, req.fileId);
   let body = encodeCloseResponse(EMPTY_CLOSE_RESPONSE);
   if ((req.flags & CloseFlags.POSTQUERY_ATTRIB) && open.handle) {
-    // Attributes as of the close (3.3.5.10: after the close takes effect, before any deletion).
-    const st = await open.handle.stat().catch(() => undefined);
+    // Attributes as of the close (3.3.5.10: after the close takes effect, before any deletion),
+    // with the write time the close sets (write-time.ts).
+    await writeTimeAtClose(open);
+    const raw = await open.handle.stat().catch(() => undefined);
+    const st = raw && reportedStat(open, raw);
     if (st) {
       const sz = sizes(st);
       body = encodeCloseResponse({

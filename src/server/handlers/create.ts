@@ -20,6 +20,7 @@ import { durableCreate } from './create-durable.js';
 import { dfsRequestName, isDfsShare, refuseDfsLink } from '../dfs/paths.js';
 import { baseDeletePending } from '../files/streams.js';
 import { tokenOf, accessLimit, checkAddChild, newObjectSd, encodeSecurityDescriptor } from '../acl.js';
+import { reportedStat } from '../write-time.js';
 
 /** CreateOptions bits Windows rejects (smb2.create.gentest). */
 const INVALID_OPTIONS = 0xff000000;
@@ -338,7 +339,7 @@ export const handler = replayableCreate(durableCreate(handlerOf(async (ctx: Requ
       status: Status.SUCCESS,
       body: encodeCreateResponse({
         oplockLevel: oplock, flags: 0, createAction,
-        creationTime: fst.creationTime, lastAccessTime: fst.lastAccessTime, lastWriteTime: fst.lastWriteTime,
+        creationTime: fst.creationTime, lastAccessTime: fst.lastAccessTime, lastWriteTime: reportedStat(open, fst).lastWriteTime,
         changeTime: fst.changeTime, allocationSize: sz.allocationSize, endOfFile: sz.endOfFile,
         fileAttributes: fst.attributes, fileId, contexts: out,
       }),

@@ -3,6 +3,7 @@ import { Status } from '../../wire/status.js';
 import { decodeFlushRequest, encodeFlushResponse } from '../../wire/flush.js';
 import { Access } from '../../wire/constants.js';
 import { handlerOf, requireOpen, fail } from '../files/util.js';
+import { flushWriteTime } from '../write-time.js';
 
 export const handler = handlerOf(async (ctx) => {
   const req = decodeFlushRequest(ctx.msg);
@@ -11,6 +12,10 @@ export const handler = handlerOf(async (ctx) => {
   if (!open.isDirectory && !(open.grantedAccess & (Access.FILE_WRITE_DATA | Access.FILE_APPEND_DATA))) {
     fail(Status.ACCESS_DENIED);
   }
-  if (open.handle && !open.isDirectory) await open.handle.flush();
+  if (open.handle && !open.isDirectory) {
+    await open.handle.flush();
+    // A pending write-time update is done now (as Windows and Samba: smb2.timestamps.delayed-write-vs-flush).
+    await flushWriteTime(open);
+  }
   return { status: Status.SUCCESS, body: encodeFlushResponse() };
 });

@@ -11,6 +11,8 @@ import { foldCase, parentPath } from '../../vfs/path.js';
 import { handlerOf, requireOpen, fail } from '../files/util.js';
 import { shortName } from '../files/short-names.js';
 import { dirGeneration } from '../open-file.js';
+import { reportedWriteTime } from '../write-time.js';
+import type { ServerState } from '../types.js';
 
 interface DirCursor {
   pattern: string;
@@ -21,11 +23,12 @@ interface DirCursor {
   generation: number;
 }
 
-function toEntry(name: string, st: FileStat): DirEntryInfo {
+function toEntry(server: ServerState, name: string, st: FileStat): DirEntryInfo {
   const dir = st.isDirectory;
   return {
     name, fileIndex: 0, creationTime: st.creationTime, lastAccessTime: st.lastAccessTime,
-    lastWriteTime: st.lastWriteTime, changeTime: st.changeTime,
+    // An open file's as its opens see it (write-time.ts).
+    lastWriteTime: reportedWriteTime(server, st), changeTime: st.changeTime,
     endOfFile: dir ? 0n : st.size, allocationSize: dir ? 0n : st.allocationSize,
     attributes: st.attributes, eaSize: st.eaSize ?? 0, fileId: st.fileId, shortName: shortName(name),
   };
@@ -72,13 +75,13 @@ export const handler = handlerOf(async (ctx) => {
     if (wantSelf || wantParent) {
       const self = await vfs.stat(open.path);
       const parent = !wantParent || open.path === '' ? self : await vfs.stat(parentPath(open.path)).catch(() => self);
-      if (wantSelf) list.push(toEntry('.', self));
-      if (wantParent) list.push(toEntry('..', parent));
+      if (wantSelf) list.push(toEntry(ctx.server, '.', self));
+      if (wantParent) list.push(toEntry(ctx.server, '..', parent));
     }
     const links = new Set<string>();
     for (const e of await listing(vfs, open.path, cur.pattern)) {
       if (!matchWildcard(cur.pattern, e.name, ci)) continue;
-      list.push(toEntry(e.name, e.stat));
+      list.push(toEntry(ctx.server, e.name, e.stat));
       if (e.stat.isSymlink) links.add(e.name);
     }
     if (links.size) await markDfsLinks(open.tree.share, open.path, list, (n) => links.has(n));

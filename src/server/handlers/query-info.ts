@@ -15,6 +15,7 @@ import { tokenOf, parseStored, selectSd } from '../acl.js';
 import { shortName, rememberShortName } from '../files/short-names.js';
 import { splitStream } from '../../vfs/path.js';
 import { encodeFullEaList } from '../../wire/ea.js';
+import { reportedStat } from '../write-time.js';
 
 function smbName(path: string): string {
   return '\\' + path.split('/').join('\\');
@@ -87,7 +88,7 @@ async function fileInfo(ctx: RequestContext, open: Open, cls: number): Promise<B
         fail(Status.INVALID_PARAMETER);
     }
   }
-  const st = await statOpen(open);
+  const st = reportedStat(open, await statOpen(open));
   const s = stateOf(open);
   // EAs (MS-FSCC 2.4.12 / 2.4.15): EaSize is the size of the FILE_FULL_EA_INFORMATION list.
   const eas = cls === C.FileFullEaInformation || cls === C.FileEaInformation || cls === C.FileAllInformation
@@ -225,7 +226,7 @@ export const handler = handlerOf(async (ctx) => {
     case InfoType.SECURITY: {
       const need = queryAccessNeeded(req.additionalInformation);
       if ((open.grantedAccess & need) !== need) fail(Status.ACCESS_DENIED);
-      const st = open.pipe ? undefined : await statOpen(open);
+      const st = open.pipe ? undefined : reportedStat(open, await statOpen(open));
       // A stored descriptor (acl.ts), else the synthesized one owned by the session's user.
       const stored = parseStored(await open.handle?.getSecurity?.());
       const token = tokenOf(open.session);

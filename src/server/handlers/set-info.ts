@@ -18,6 +18,7 @@ import { tokenOf, parseStored, defaultSd, mergeSd, decodeSecurityDescriptor, enc
 import type { SecurityDescriptor } from '../../wire/security.js';
 import { renameStream } from '../files/streams.js';
 import { decodeFullEaList } from '../../wire/ea.js';
+import { flushWriteTime, modifiedNow, setStickyWriteTime } from '../write-time.js';
 
 const NO_CHANGE_A = 0xffffffffffffffffn; // -1: don't change, stop automatic updates
 const NO_CHANGE_B = 0xfffffffffffffffen; // -2: resume automatic updates
@@ -56,6 +57,10 @@ async function setBasic(ctx: RequestContext, open: Open, buf: Buffer): Promise<v
     if (t.creationTime !== undefined) filter |= NotifyFilter.CREATION;
     if (t.lastAccessTime !== undefined) filter |= NotifyFilter.LAST_ACCESS;
   }
+  // An explicit write time sticks (writes and closes leave it); any FileBasicInformation does a
+  // pending write-time update now (smb2.timestamps.delayed-write-vs-setbasic, as Windows).
+  if (t.lastWriteTime !== undefined) setStickyWriteTime(open, t.lastWriteTime);
+  else await flushWriteTime(open);
   if (filter) reportChange(ctx.server, open.tree, open.path, FileAction.MODIFIED, filter);
 }
 
@@ -89,6 +94,9 @@ async function setEof(ctx: RequestContext, open: Open, size: bigint): Promise<vo
   }
   breakLevelII(ctx.server, open);
   await open.handle.truncate(size);
+  // A new size is seen as a write at once; the same size only does a pending update (as Samba).
+  if (size !== st.size) await modifiedNow(open);
+  else await flushWriteTime(open);
   reportChange(ctx.server, open.tree, open.path, FileAction.MODIFIED, NotifyFilter.SIZE | NotifyFilter.LAST_WRITE);
 }
 
@@ -97,6 +105,7 @@ async function setAllocation(ctx: RequestContext, open: Open, size: bigint): Pro
   if (open.isDirectory || !open.handle) fail(Status.INVALID_PARAMETER);
   breakLevelII(ctx.server, open);
   await open.handle.setAllocation(size);
+  await modifiedNow(open);
   reportChange(ctx.server, open.tree, open.path, FileAction.MODIFIED, NotifyFilter.SIZE);
 }
 
