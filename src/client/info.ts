@@ -12,17 +12,11 @@ import {
 import { Status } from '../wire/status.js';
 import { msToFiletime } from '../wire/buf.js';
 import { parse } from './errors.js';
+import type { FileTimesAndSize } from './stats.js';
 import { displayPath, statsFrom, toSmbPath, type FileHandle, type Stats } from './file.js';
 
-export interface DirEntry {
+export interface DirEntry extends FileTimesAndSize {
   name: string;
-  creationTime: bigint;
-  lastAccessTime: bigint;
-  lastWriteTime: bigint;
-  changeTime: bigint;
-  endOfFile: bigint;
-  allocationSize: bigint;
-  fileAttributes: number;
 }
 
 /**

@@ -989,20 +989,9 @@ export class LocalVfs implements Vfs {
       if (dst.exists && dst.st) {
         const same = dst.st.ino === src.st.ino && dst.st.dev === src.st.dev;
         if (!same) {
-          if (!replace) throw new VfsError(NtStatus.OBJECT_NAME_COLLISION, to);
-          if (dst.st.isDirectory() && !dst.isLink) throw new VfsError(NtStatus.ACCESS_DENIED, 'target is a directory');
-          if (!dst.isLink && this.toFileStat(dst.st, false, dst.abs).attributes & FileAttribute.READONLY) {
-            throw new VfsError(NtStatus.ACCESS_DENIED, 'target is read-only');
-          }
-          if (dst.abs !== targetAbs) {
-            await fsp.unlink(dst.abs); // differently-cased existing name
-            await this.names.removed(nodePath.dirname(dst.abs), nodePath.basename(dst.abs));
-          }
-          if (dst.st.nlink <= 1n && !dst.isLink) {
-            this.meta.delete(metaKey(dst.st));
-            this.dos.forget(dst.st);
-            await this.dropStreams(dst.st);
-          }
+          this.mayReplace(dst, dst.st, to, replace);
+          if (dst.abs !== targetAbs) await this.unlinkName(dst.abs); // differently-cased existing name
+          await this.forgetReplaced(dst, dst.st);
         }
       }
       await fsp.rename(src.abs, targetAbs);
@@ -1017,6 +1006,28 @@ export class LocalVfs implements Vfs {
     for (const h of this.handles) h.renamed(src.rel, toRel);
   }
 
+  /** An existing target of a rename or link may go only with `replace`, and never a directory or READONLY file. */
+  private mayReplace(dst: Resolved, st: BigIntStats, to: string, replace: boolean): void {
+    if (!replace) throw new VfsError(NtStatus.OBJECT_NAME_COLLISION, to);
+    if (st.isDirectory() && !dst.isLink) throw new VfsError(NtStatus.ACCESS_DENIED, 'target is a directory');
+    if (!dst.isLink && this.toFileStat(st, false, dst.abs).attributes & FileAttribute.READONLY) {
+      throw new VfsError(NtStatus.ACCESS_DENIED, 'target is read-only');
+    }
+  }
+
+  private async unlinkName(abs: string): Promise<void> {
+    await fsp.unlink(abs);
+    await this.names.removed(nodePath.dirname(abs), nodePath.basename(abs));
+  }
+
+  /** A replaced file's own state (metadata, DOS attributes, streams) goes with its last name. */
+  private async forgetReplaced(dst: Resolved, st: BigIntStats): Promise<void> {
+    if (st.nlink > 1n || dst.isLink) return;
+    this.meta.delete(metaKey(st));
+    this.dos.forget(st);
+    await this.dropStreams(st);
+  }
+
   async link(from: string, to: string, replace: boolean): Promise<void> {
     const src = await this.resolve(from, false);
     if (!src.exists || !src.st) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, from);
@@ -1026,18 +1037,9 @@ export class LocalVfs implements Vfs {
     try {
       if (dst.exists && dst.st) {
         if (dst.st.ino === src.st.ino && dst.st.dev === src.st.dev) return; // already a name of this file
-        if (!replace) throw new VfsError(NtStatus.OBJECT_NAME_COLLISION, to);
-        if (dst.st.isDirectory() && !dst.isLink) throw new VfsError(NtStatus.ACCESS_DENIED, 'target is a directory');
-        if (!dst.isLink && this.toFileStat(dst.st, false, dst.abs).attributes & FileAttribute.READONLY) {
-          throw new VfsError(NtStatus.ACCESS_DENIED, 'target is read-only');
-        }
-        await fsp.unlink(dst.abs);
-        await this.names.removed(nodePath.dirname(dst.abs), nodePath.basename(dst.abs));
-        if (dst.st.nlink <= 1n && !dst.isLink) {
-          this.meta.delete(metaKey(dst.st));
-          this.dos.forget(dst.st);
-          await this.dropStreams(dst.st);
-        }
+        this.mayReplace(dst, dst.st, to, replace);
+        await this.unlinkName(dst.abs);
+        await this.forgetReplaced(dst, dst.st);
       }
       await fsp.link(src.abs, targetAbs);
       await this.names.added(nodePath.dirname(targetAbs), nodePath.basename(targetAbs));
