@@ -20,7 +20,7 @@ import { HEADER_SIZE, PROTOCOL_ID } from '../wire/header.js';
 import type { Open } from './types.js';
 import type { Session } from './session.js';
 import { ioAllowed } from './locks.js';
-import { stateOf } from './open-file.js';
+import { stateOf, isSharedReader } from './open-file.js';
 import { channelSequenceOf } from './replay.js';
 import { queuedWrite } from './write-queue.js';
 import { beginInflightWrite, lockersWaiting } from './inflight-writes.js';
@@ -110,7 +110,10 @@ export class EarlyWrite {
       if (f.readUInt16LE(8) !== seq.seq || seq.pre > 0) return undefined;
     }
     const node = stateOf(open).node;
-    if (!ioAllowed(open, offset, BigInt(length), true) || node.sharedReaders > 0 || lockersWaiting(node)) return undefined;
+    // Another open's read caching (level II, a lease) would have to be broken first; the writer's
+    // own lease is not (handlers/write.ts breaks the others only), so it does not count here.
+    const othersReading = node.sharedReaders - (isSharedReader(open.oplockLevel) ? 1 : 0);
+    if (!ioAllowed(open, offset, BigInt(length), true) || othersReading > 0 || lockersWaiting(node)) return undefined;
     const ew = new EarlyWrite(open, frame, offset, length);
     // A LOCK over the range now waits for this WRITE to be done (inflight-writes.ts).
     ew.release = beginInflightWrite(node, offset, BigInt(length));

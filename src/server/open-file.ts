@@ -57,7 +57,7 @@ export function newNode(): FileNode {
 }
 
 /** Levels counted in FileNode.sharedReaders: level II, and leases (their R state lives in leases.ts). */
-function isSharedReader(level: number): boolean {
+export function isSharedReader(level: number): boolean {
   return level === 0x01 /* OplockLevel.II */ || level === 0xff /* OplockLevel.LEASE */;
 }
 
