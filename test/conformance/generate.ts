@@ -62,6 +62,12 @@ function runAll(target: 'smbts' | 'samba', suites: Suite[]): Promise<SuiteRun[]>
   return inParallel(suites, jobs, (s) => runSuite(target, s));
 }
 
+/** Samba pass/total of a suite from rows whose Samba column was carried over (CONFORMANCE_SAMBA=0). */
+function carriedSamba(rows: Array<{ samba: string }>): string {
+  const known = rows.filter((r) => r.samba !== '-');
+  return known.length ? `${known.filter((r) => r.samba === 'pass').length}/${known.length}` : '-';
+}
+
 function argsOf(suite: string): string {
   const a = SUITES.find((s) => s.name === suite)?.args;
   return a?.length ? ` (\`${a.join(' ')}\`)` : '';
@@ -126,7 +132,9 @@ async function main(): Promise<void> {
       pass: run.cases.filter((c) => c.result === 'success').length,
       fail: run.cases.filter((c) => c.result === 'failure' || c.result === 'error').length,
       skip: run.cases.filter((c) => c.result === 'skip').length,
-      samba: sambaRun ? `${sambaRun.cases.filter((c) => c.result === 'success').length}/${sambaRun.cases.length}` : '-',
+      samba: sambaRun
+        ? `${sambaRun.cases.filter((c) => c.result === 'success').length}/${sambaRun.cases.length}`
+        : carriedSamba(rows.filter((r) => r.suite === s.name)),
       seconds: run.seconds.toFixed(1),
       alive: run.serverAlive ? 'yes' : '**NO**',
     });
@@ -163,6 +171,11 @@ async function main(): Promise<void> {
     ...(process.env.CONFORMANCE_SUITES
       ? [`Partial run: only ${suites.map((x) => x.name).join(', ')} ran at this date; the other suites' rows are from the previous full run.`, '']
       : []),
+    ...(withSamba ? [] : [
+      'The Samba column was not re-run with this table (`CONFORMANCE_SAMBA=0`): it is carried over from the previous reference run ' +
+        '(same generator and Samba configuration).',
+      '',
+    ]),
     `**smbts: ${total('pass')} pass, ${total('fail') + total('error')} fail, ${total('skip')} skip** ` +
       `of ${rows.length} subtests (Samba, same suites: ${sambaPass} pass).`,
     '',
