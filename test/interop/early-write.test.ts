@@ -15,7 +15,7 @@ import { Command } from '../../src/wire/constants.js';
 import { StreamingOpener } from '../../src/crypto/encryption.js';
 import { StreamingVerifier } from '../../src/crypto/signing.js';
 import { encodeLockRequest } from '../../src/wire/lock.js';
-import { RawConn, header, nbss } from './raw.js';
+import { RawConn, header, nbss, createFrame } from './raw.js';
 
 const MiB = 1024 * 1024;
 const BIG = { chunkSize: 8 * MiB, depth: 2 };
@@ -205,18 +205,8 @@ test('early write: a WRITE arriving slowly is on file in steps before its last b
     await c.negotiate([0x210]);
     assert.equal(await c.login('test', 'test'), 0);
     assert.equal(await c.treeConnect('\\\\127.0.0.1\\share'), 0);
-    // CREATE paced.bin for writing (FILE_OVERWRITE_IF)
-    const name = Buffer.from('paced.bin', 'utf16le');
-    const cb = Buffer.alloc(56);
-    cb.writeUInt16LE(57, 0);
-    cb.writeUInt32LE(2, 4);
-    cb.writeUInt32LE(0x0012019f, 24); // FILE_GENERIC_READ | FILE_GENERIC_WRITE
-    cb.writeUInt32LE(7, 32);
-    cb.writeUInt32LE(5, 36); // FILE_OVERWRITE_IF
-    cb.writeUInt32LE(0x40, 40);
-    cb.writeUInt16LE(64 + 56, 44);
-    cb.writeUInt16LE(name.length, 46);
-    const co = await c.request(Buffer.concat([header(5, c.mid++, { sessionId: c.sessionId, treeId: c.treeId, credits: 256 }), cb, name]));
+    // CREATE paced.bin for writing: FILE_GENERIC_READ | FILE_GENERIC_WRITE, FILE_OVERWRITE_IF
+    const co = await c.request(createFrame(c.mid++, c.sessionId, c.treeId, 'paced.bin', { access: 0x0012019f, disposition: 5, credits: 256 }));
     assert.equal(co.kind === 'reply' && co.msg.status, 0);
     const fileId = co.kind === 'reply' ? co.msg.body.subarray(64, 80) : Buffer.alloc(16);
     const data = randomBytes(8 * MiB);
@@ -286,17 +276,8 @@ test('early write: a LOCK taken while a WRITE over its range arrives waits for i
     await a.negotiate([0x210]);
     assert.equal(await a.login('test', 'test'), 0);
     assert.equal(await a.treeConnect('\\\\127.0.0.1\\share'), 0);
-    const name = Buffer.from('race.bin', 'utf16le');
-    const cb = Buffer.alloc(56);
-    cb.writeUInt16LE(57, 0);
-    cb.writeUInt32LE(2, 4);
-    cb.writeUInt32LE(0x0012019f, 24); // FILE_GENERIC_READ | FILE_GENERIC_WRITE
-    cb.writeUInt32LE(7, 32);
-    cb.writeUInt32LE(1, 36); // FILE_OPEN
-    cb.writeUInt32LE(0x40, 40);
-    cb.writeUInt16LE(64 + 56, 44);
-    cb.writeUInt16LE(name.length, 46);
-    const co = await a.request(Buffer.concat([header(5, a.mid++, { sessionId: a.sessionId, treeId: a.treeId, credits: 256 }), cb, name]));
+    // CREATE race.bin: FILE_GENERIC_READ | FILE_GENERIC_WRITE, FILE_OPEN
+    const co = await a.request(createFrame(a.mid++, a.sessionId, a.treeId, 'race.bin', { access: 0x0012019f, credits: 256 }));
     assert.equal(co.kind === 'reply' && co.msg.status, 0);
     const fileId = co.kind === 'reply' ? co.msg.body.subarray(64, 80) : Buffer.alloc(16);
     const hb = await b.open('race.bin', 'r+');

@@ -117,21 +117,24 @@ export function treeConnectFrame(messageId: bigint, sessionId: bigint, unc: stri
   return Buffer.concat([header(CMD.TREE_CONNECT, messageId, { sessionId }), b, path]);
 }
 
-/** CREATE request (2.2.13): open `name` for reading (FILE_OPEN). */
-export function createFrame(messageId: bigint, sessionId: bigint, treeId: number, name: string): Buffer {
+/** CREATE request (2.2.13): open `name`, by default for reading (FILE_GENERIC_READ, FILE_OPEN). */
+export function createFrame(
+  messageId: bigint, sessionId: bigint, treeId: number, name: string,
+  o: { access?: number; disposition?: number; credits?: number } = {},
+): Buffer {
   const n = Buffer.from(name, 'utf16le');
   const b = Buffer.alloc(56);
   b.writeUInt16LE(57, 0);
   b.writeUInt32LE(2, 4); // ImpersonationLevel: Impersonation
-  b.writeUInt32LE(0x00120089, 24); // DesiredAccess: FILE_GENERIC_READ
+  b.writeUInt32LE(o.access ?? 0x00120089, 24); // DesiredAccess (default FILE_GENERIC_READ)
   b.writeUInt32LE(0, 28); // FileAttributes
   b.writeUInt32LE(7, 32); // ShareAccess: read|write|delete
-  b.writeUInt32LE(1, 36); // CreateDisposition: FILE_OPEN
+  b.writeUInt32LE(o.disposition ?? 1, 36); // CreateDisposition (default FILE_OPEN)
   b.writeUInt32LE(0x40, 40); // CreateOptions: FILE_NON_DIRECTORY_FILE
   b.writeUInt16LE(64 + 56, 44); // NameOffset
   b.writeUInt16LE(n.length, 46);
   const name8 = n.length === 0 ? Buffer.alloc(1) : n; // the buffer must hold at least one byte
-  return Buffer.concat([header(CMD.CREATE, messageId, { sessionId, treeId }), b, name8]);
+  return Buffer.concat([header(CMD.CREATE, messageId, { sessionId, treeId, credits: o.credits }), b, name8]);
 }
 
 export function readFrame(messageId: bigint, sessionId: bigint, treeId: number, fileId: Buffer, length: number): Buffer {
