@@ -100,7 +100,7 @@ async function setUp(conn: Connection, u: SmbUrl, options: ConnectOptions, timeo
   // One ClientGUID for every connection of this client: multichannel binding requires it (seed 001).
   const clientGuid = randomBytes(16);
   const neg = await negotiate(conn, {
-    dialects: options.dialects, requireSigning: options.sign, ciphers: options.ciphers,
+    dialects: options.dialects, requireSigning: options.sign, ciphers: options.ciphers, signingAlgorithms: options.signingAlgorithms,
     clientGuid, host: u.host, multichannel: (options.multichannel?.maxChannels ?? 1) > 1,
   });
   if (options.encrypt && !neg.cipherId) {

@@ -18,6 +18,8 @@ export interface NegotiateOptions {
   /** Client requires signing (SecurityMode SIGNING_REQUIRED). */
   requireSigning?: boolean;
   ciphers?: number[];
+  /** SMB 3.1.1 signing algorithms to offer, in preference order (default AES-GMAC, AES-CMAC). */
+  signingAlgorithms?: number[];
   clientGuid: Buffer;
   host: string;
   /** Advertise SMB2_GLOBAL_CAP_MULTI_CHANNEL (servers only report theirs to clients that do). */
@@ -62,7 +64,7 @@ export async function negotiate(conn: Connection, opts: NegotiateOptions): Promi
   if (dialects.includes(Dialect.SMB3_11)) {
     contexts.push({ kind: 'preauth', hashAlgorithms: [HashAlgorithm.SHA512], salt: randomBytes(32) });
     contexts.push({ kind: 'encryption', ciphers });
-    contexts.push({ kind: 'signing', signingAlgorithms: [SigningAlgorithmId.AES_GMAC, SigningAlgorithmId.AES_CMAC] });
+    contexts.push({ kind: 'signing', signingAlgorithms: opts.signingAlgorithms ?? [SigningAlgorithmId.AES_GMAC, SigningAlgorithmId.AES_CMAC] });
     contexts.push({ kind: 'netname', netName: opts.host });
   }
   const body = encodeNegotiateRequest({ securityMode, capabilities, clientGuid: opts.clientGuid, dialects, contexts });

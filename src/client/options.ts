@@ -34,6 +34,8 @@ export interface ConnectOptions {
   depth?: number;
   /** Ciphers to offer for 3.1.1, in preference order (CipherId values). */
   ciphers?: number[];
+  /** Signing algorithms to offer for 3.1.1, in preference order (SigningAlgorithmId values). */
+  signingAlgorithms?: number[];
   workstation?: string;
   /**
    * SMB3 multichannel: after the session is up, query the server's interfaces and bind up to
@@ -77,7 +79,7 @@ export interface ConnectTarget extends ConnectOptions {
 type Kind = 'string' | 'number' | 'boolean' | 'number[]' | 'object' | 'object|false' | 'signal';
 const OPTION_KINDS: Record<keyof ConnectOptions, Kind> = {
   password: 'string', domain: 'string', username: 'string', dialects: 'number[]', encrypt: 'boolean', sign: 'boolean',
-  timeoutMs: 'number', keepaliveMs: 'number', chunkSize: 'number', depth: 'number', ciphers: 'number[]',
+  timeoutMs: 'number', keepaliveMs: 'number', chunkSize: 'number', depth: 'number', ciphers: 'number[]', signingAlgorithms: 'number[]',
   workstation: 'string', multichannel: 'object', signal: 'signal', krb5: 'string', kerberos: 'object', dfs: 'object|false',
   durable: 'boolean', reconnect: 'object', transport: 'string', rdmaProvider: 'object', smbdirect: 'object',
 };
