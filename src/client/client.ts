@@ -20,6 +20,7 @@ import { Krb5Credentials } from './krb5-gss.js';
 import { SmbError, abortable, checkAbort, parse } from './errors.js';
 import type { SmbUrl } from './url.js';
 import { normalizeConnect, type ConnectOptions, type ConnectTarget } from './options.js';
+import { candidates, parseServer, type ServerAddress } from './failover.js';
 import {
   BULK_CHUNK, BULK_IN_FLIGHT, DEFAULT_DEPTH, FILE_OPTIONS, WRITE_FRAME_DATA, FileHandle, OpenFlags, closeRequest, createRequest, displayPath, openFile, runPipelined,
   statsFrom, type OpenFlag, type Stats, type TransferOptions,
@@ -79,24 +80,36 @@ export async function connect(target: string | ConnectTarget, options?: ConnectO
   const { url: u, options: opts } = normalizeConnect(target, options);
   checkAbort(opts.signal);
   const timeoutMs = opts.timeoutMs ?? 30_000;
-  const conn = new Connection({
-    host: u.host, port: u.port, timeoutMs, keepaliveMs: opts.keepaliveMs ?? 60_000,
-    transport: opts.transport, rdmaProvider: opts.rdmaProvider, smbdirect: opts.smbdirect,
-  });
-  const onAbort = (): void => { void conn.close(); };
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    return await abortable(setUp(conn, u, opts, timeoutMs), opts.signal);
-  } catch (e) {
-    await conn.close();
-    throw e;
-  } finally {
-    opts.signal?.removeEventListener('abort', onAbort);
+  // Several addresses of one clustered server (failover.ts): the first that accepts a connection.
+  const servers = (opts.servers ?? []).map((s) => parseServer(s, u.port));
+  const primary = { host: u.host, port: u.port };
+  const targets = servers.length ? await candidates(primary, servers, primary) : [primary];
+  for (let i = 0; ; i++) {
+    const target = targets[i]!;
+    const conn = new Connection({
+      host: target.host, port: target.port, timeoutMs, keepaliveMs: opts.keepaliveMs ?? 60_000,
+      transport: opts.transport, rdmaProvider: opts.rdmaProvider, smbdirect: opts.smbdirect,
+    });
+    const onAbort = (): void => { void conn.close(); };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      try {
+        await abortable(conn.connect(), opts.signal);
+      } catch (e) {
+        if (i + 1 < targets.length && !opts.signal?.aborted) continue; // that node is down: the next one
+        throw e;
+      }
+      return await abortable(setUp(conn, u, opts, timeoutMs, servers, target), opts.signal);
+    } catch (e) {
+      await conn.close();
+      throw e;
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
   }
 }
 
-async function setUp(conn: Connection, u: SmbUrl, options: ConnectOptions, timeoutMs: number): Promise<SmbClient> {
-  await conn.connect();
+async function setUp(conn: Connection, u: SmbUrl, options: ConnectOptions, timeoutMs: number, servers: ServerAddress[], connectedTo: ServerAddress): Promise<SmbClient> {
   // One ClientGUID for every connection of this client: multichannel binding requires it (seed 001).
   const clientGuid = randomBytes(16);
   const neg = await negotiate(conn, {
@@ -122,7 +135,7 @@ async function setUp(conn: Connection, u: SmbUrl, options: ConnectOptions, timeo
   const client = new SmbClient(conn, neg, session, tree, u.path, options);
   if ((options.reconnect?.attempts ?? 1) > 0 && (options.multichannel?.maxChannels ?? 1) <= 1) {
     client.enableReconnect({
-      host: u.host, port: u.port, share: u.share, timeoutMs, keepaliveMs: options.keepaliveMs ?? 60_000,
+      host: u.host, port: u.port, servers, connectedTo, share: u.share, timeoutMs, keepaliveMs: options.keepaliveMs ?? 60_000,
       dialects: options.dialects, ciphers: options.ciphers, requireSigning: !!options.sign, encrypt: !!options.encrypt,
       clientGuid, gss,
     });

@@ -6,6 +6,7 @@ import { Status } from '../wire/status.js';
 import { SmbError } from './errors.js';
 import type { MultichannelOptions } from './multichannel.js';
 import { parseSmbUrl, type SmbUrl } from './url.js';
+import { parseServer } from './failover.js';
 import type { KerberosOptions, Krb5Mode } from './krb5-gss.js';
 import type { ReconnectOptions } from './reconnect.js';
 import type { ClientTransport } from './connection.js';
@@ -56,6 +57,12 @@ export interface ConnectOptions {
   /** Reconnect after a lost connection (reconnect.ts); `{ attempts: 0 }` turns it off. */
   reconnect?: ReconnectOptions;
   /**
+   * Other addresses of the same clustered server ('host' or 'host:port'; the port defaults to the
+   * URL's): connect() takes the first that answers, and a reconnect after the node died moves to
+   * another one and reclaims the persistent handles there (failover.ts, docs/cluster.md).
+   */
+  servers?: string[];
+  /**
    * 'tcp' (direct TCP, default), 'netbios' (NetBIOS session service, RFC 1002; port 139) or
    * 'smbdirect' (MS-SMBD over `rdmaProvider`; READ/WRITE payloads move by RDMA). See docs/smbdirect.md.
    */
@@ -76,12 +83,12 @@ export interface ConnectTarget extends ConnectOptions {
   path?: string;
 }
 
-type Kind = 'string' | 'number' | 'boolean' | 'number[]' | 'object' | 'object|false' | 'signal';
+type Kind = 'string' | 'number' | 'boolean' | 'number[]' | 'string[]' | 'object' | 'object|false' | 'signal';
 const OPTION_KINDS: Record<keyof ConnectOptions, Kind> = {
   password: 'string', domain: 'string', username: 'string', dialects: 'number[]', encrypt: 'boolean', sign: 'boolean',
   timeoutMs: 'number', keepaliveMs: 'number', chunkSize: 'number', depth: 'number', ciphers: 'number[]', signingAlgorithms: 'number[]',
   workstation: 'string', multichannel: 'object', signal: 'signal', krb5: 'string', kerberos: 'object', dfs: 'object|false',
-  durable: 'boolean', reconnect: 'object', transport: 'string', rdmaProvider: 'object', smbdirect: 'object',
+  durable: 'boolean', reconnect: 'object', transport: 'string', rdmaProvider: 'object', smbdirect: 'object', servers: 'string[]',
 };
 const TARGET_KINDS: Record<'host' | 'port' | 'share' | 'path', Kind> = { host: 'string', port: 'number', share: 'string', path: 'string' };
 
@@ -95,6 +102,7 @@ function check(o: object, kinds: Record<string, Kind>): void {
     if (!kind) throw bad(`unknown option "${k}" (known: ${Object.keys(kinds).join(', ')})`);
     if (v === undefined) continue;
     const ok = kind === 'number[]' ? Array.isArray(v) && v.every((x) => typeof x === 'number')
+      : kind === 'string[]' ? Array.isArray(v) && v.every((x) => typeof x === 'string')
       : kind === 'signal' ? v instanceof AbortSignal
         : kind === 'object' ? typeof v === 'object' && v !== null
           : kind === 'object|false' ? v === false || (typeof v === 'object' && v !== null)
@@ -124,6 +132,13 @@ export function normalizeConnect(target: string | ConnectTarget, options: Connec
     opts = rest;
   } else {
     throw bad(`expected an smb:// URL or { host, share, username, ... }, got ${typeof target}`);
+  }
+  for (const s of opts.servers ?? []) {
+    try {
+      parseServer(s, url.port);
+    } catch (e) {
+      throw bad(`option "servers": ${(e as Error).message}`);
+    }
   }
   const user = opts.username ?? url.user;
   // With Kerberos the user may come from the ticket cache (the client principal).

@@ -7,6 +7,9 @@
 // DH2C. Handles the server refuses (or that were not durable) get a HandleLostError that their
 // next call throws; everything else continues: FileHandle requests that failed with the
 // connection are sent again, rebuilt with the new FileId and flagged as replays.
+// With several addresses of a clustered server (ConnectOptions.servers, or a name with several
+// addresses; failover.ts), each attempt tries the node it was on first, then the others: a node
+// that died is left for another one, where the persistent handles are reclaimed by DH2C.
 import { Connection } from './connection.js';
 import { negotiate, type NegotiateResult } from './negotiate.js';
 import { setupSession, type GssClient, type Session } from './session.js';
@@ -17,6 +20,7 @@ import { SmbError } from './errors.js';
 import { HandleLostError, reopenRequest } from './durable-open.js';
 import { displayPath, type FileHandle } from './file.js';
 import type { FileId } from '../wire/common.js';
+import { candidates, type ServerAddress } from './failover.js';
 
 export interface ReconnectOptions {
   /** Reconnect attempts before giving up (default 6; 0 = never reconnect). */
@@ -31,8 +35,13 @@ export interface ReconnectOptions {
 export interface ReconnectHost {
   readonly session: Session;
   readonly tree: Tree;
+  /** The server's name (UNC path, NetName context) and first address. */
   readonly host: string;
   readonly port: number;
+  /** Other addresses of the same (clustered) server to fail over to (failover.ts). */
+  readonly servers?: ServerAddress[];
+  /** The address the first connection went to (default host:port). */
+  readonly connectedTo?: ServerAddress;
   readonly share: string;
   readonly timeoutMs: number;
   readonly keepaliveMs: number;
@@ -52,8 +61,12 @@ export class Reconnector {
   private running: Promise<void> | undefined;
   /** Completed reconnects (tests and diagnostics). */
   reconnects = 0;
+  /** The node address the session is on now. */
+  current: ServerAddress;
 
-  constructor(private readonly host: ReconnectHost, private readonly o: ReconnectOptions = {}) {}
+  constructor(private readonly host: ReconnectHost, private readonly o: ReconnectOptions = {}) {
+    this.current = host.connectedTo ?? { host: host.host, port: host.port };
+  }
 
   /** Brings the session back (one run at a time); rejects when every attempt failed. */
   recover(): Promise<void> {
@@ -72,24 +85,33 @@ export class Reconnector {
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(delay * 2, this.o.maxDelayMs ?? 5000);
       }
-      try {
-        await this.once();
-        this.reconnects++;
-        return;
-      } catch (e) {
-        last = e;
-        this.host.log?.(`reconnect attempt ${i + 1} failed: ${(e as Error).message}`);
-        // A refused logon will not get better by waiting.
-        if (e instanceof SmbError && e.status === Status.LOGON_FAILURE) break;
+      const targets = await candidates({ host: this.host.host, port: this.host.port }, this.host.servers ?? [], this.current);
+      let refused = false;
+      for (const target of targets) {
+        try {
+          await this.once(target);
+          if (target.host !== this.current.host || target.port !== this.current.port) {
+            this.host.log?.(`failed over from ${this.current.host}:${this.current.port} to ${target.host}:${target.port}`);
+          }
+          this.current = target;
+          this.reconnects++;
+          return;
+        } catch (e) {
+          last = e;
+          this.host.log?.(`reconnect attempt ${i + 1} to ${target.host}:${target.port} failed: ${(e as Error).message}`);
+          // A refused logon will not get better by waiting.
+          if (e instanceof SmbError && e.status === Status.LOGON_FAILURE) refused = true;
+        }
       }
+      if (refused) break;
     }
     const why = last instanceof Error ? last.message : String(last);
     throw new SmbError(Status.CONNECTION_DISCONNECTED, `connection lost and reconnecting failed (${attempts} attempts): ${why}`);
   }
 
-  private async once(): Promise<void> {
+  private async once(target: ServerAddress): Promise<void> {
     const h = this.host;
-    const conn = new Connection({ host: h.host, port: h.port, timeoutMs: h.timeoutMs, keepaliveMs: h.keepaliveMs });
+    const conn = new Connection({ host: target.host, port: target.port, timeoutMs: h.timeoutMs, keepaliveMs: h.keepaliveMs });
     try {
       await conn.connect();
       const neg = await negotiate(conn, {

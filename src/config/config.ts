@@ -81,6 +81,8 @@ export interface ServerConfig extends AuthConfig {
  */
 const MODULE_KEYS = new Set([
   'durablehandles', 'continuousavailability', 'smb3persistenthandles', 'durablehandletimeout', 'durablev2maxtimeout',
+  // cluster mode (server/cluster-store.ts, docs/cluster.md)
+  'clustering', 'clusterbackend', 'etcdendpoints', 'clusternodename',
 ]);
 
 export class ConfigError extends Error {

@@ -25,6 +25,7 @@ import { closeOpen as closeForTeardown } from './handlers/close.js';
 import { DiskStore } from './store/disk.js';
 import { MemoryStore } from './store/memory.js';
 import type { OpenRecord, StateStore } from './store/types.js';
+import { clusterStoreConfig, clusterStoreFor, nodeGeneration, type ClusterStoreConfig } from './cluster-store.js';
 
 /** Open.DurableOpenTimeout for durable v1 opens (Samba keeps them 16 minutes). */
 export const DEFAULT_V1_TIMEOUT_MS = 16 * 60_000;
@@ -103,13 +104,17 @@ interface Table {
   disconnected: number;
   /** One store per CA share (by share name, folded). */
   stores: Map<string, StateStore>;
+  /** Cluster mode settings (cluster-store.ts), null in single-node mode; read once. */
+  cluster?: ClusterStoreConfig | null;
+  /** DH2C lookups of records this node does not hold, by FileId (one restore per id at a time). */
+  fetching: Map<bigint, Promise<Open | undefined>>;
 }
 
 const tables = new WeakMap<ServerState, Table>();
 
 function table(server: ServerState): Table {
   let t = tables.get(server);
-  if (!t) tables.set(server, (t = { byId: new Map(), disconnected: 0, stores: new Map() }));
+  if (!t) tables.set(server, (t = { byId: new Map(), disconnected: 0, stores: new Map(), fetching: new Map() }));
   return t;
 }
 
@@ -127,17 +132,28 @@ export function persistentDir(share: ShareConfig): string {
 }
 
 /** Test hook: a memory store stands in for the disk one (unit tests without $SMBTS_HOME). */
-let storeFactory: (share: ShareConfig) => StateStore = (share) => new DiskStore(persistentDir(share));
+let storeFactory: ((share: ShareConfig) => StateStore) | undefined;
 export function setStoreFactory(f: ((share: ShareConfig) => StateStore) | undefined): void {
-  storeFactory = f ?? ((share) => new DiskStore(persistentDir(share)));
+  storeFactory = f;
 }
 export { MemoryStore };
+
+/** Cluster mode settings of this server (`clustering = yes`), or undefined. */
+function clusterOf(server: ServerState): ClusterStoreConfig | undefined {
+  const t = table(server);
+  if (t.cluster === undefined) t.cluster = clusterStoreConfig(server.config) ?? null;
+  return t.cluster ?? undefined;
+}
 
 function storeFor(server: ServerState, share: ShareConfig): StateStore {
   const t = table(server);
   const k = share.name.toLowerCase();
   let s = t.stores.get(k);
-  if (!s) t.stores.set(k, (s = storeFactory(share)));
+  if (!s) {
+    const cluster = clusterOf(server);
+    s = storeFactory ? storeFactory(share) : cluster ? clusterStoreFor(cluster, share) : new DiskStore(persistentDir(share));
+    t.stores.set(k, s);
+  }
   return s;
 }
 
@@ -152,7 +168,7 @@ function log(server: ServerState, line: string): void {
 
 // ------------------------------------------------------------------------------------ records
 
-function recordOf(open: Open, d: DurableState): OpenRecord {
+function recordOf(open: Open, d: DurableState, node: string | undefined): OpenRecord {
   const lease = leaseOf(open);
   const st = stateOf(open);
   return {
@@ -164,7 +180,7 @@ function recordOf(open: Open, d: DurableState): OpenRecord {
     isDirectory: open.isDirectory,
     lease: lease ? { key: lease.key.toString('hex'), version: lease.version, state: lease.state, epoch: lease.epoch, parentKey: lease.parentKey?.toString('hex') } : undefined,
     locks: [...st.node.locks].filter((l) => l.open === open).map((l) => ({ offset: l.offset.toString(), length: l.length.toString(), exclusive: l.exclusive })),
-    disconnectedAt: d.disconnectedAt,
+    disconnectedAt: d.disconnectedAt, node,
   };
 }
 
@@ -172,7 +188,7 @@ function recordOf(open: Open, d: DurableState): OpenRecord {
 export async function persist(server: ServerState, open: Open): Promise<void> {
   const d = durableOf(open);
   if (!d?.persistent || stateOf(open).closed) return;
-  await storeFor(server, open.tree.share).putOpen(recordOf(open, d));
+  await storeFor(server, open.tree.share).putOpen(recordOf(open, d, clusterOf(server)?.nodeName));
 }
 
 // ------------------------------------------------------------------------------------ lifecycle
@@ -361,9 +377,18 @@ export interface RestoreHost extends ServerState {
  */
 export async function restorePersistent(server: RestoreHost): Promise<number> {
   let n = 0;
+  const cluster = clusterOf(server);
+  let numbered = false;
   for (const share of server.config.shares) {
     if (!continuouslyAvailable(share)) continue;
     const store = storeFor(server, share);
+    if (cluster && !numbered) {
+      // FileIds from generation << 40: unique across the nodes sharing the store (etcd.ts).
+      // Without it two nodes would write records under one key; so no etcd, no start.
+      const gen = await nodeGeneration(store);
+      if (gen !== undefined) server.reserveFileId(BigInt(gen) << 40n);
+      numbered = true;
+    }
     const vfs = server.vfsFor(share);
     let recs: OpenRecord[];
     try {
@@ -373,9 +398,12 @@ export async function restorePersistent(server: RestoreHost): Promise<number> {
       continue;
     }
     for (const r of recs) {
+      // Cluster mode: this node takes back its own opens; other nodes' records are theirs (live
+      // ones) or come over one by one when their client reconnects here (durableFromStore).
+      if (cluster && r.node !== cluster.nodeName) continue;
       try {
         if (!vfs || r.share.toLowerCase() !== share.name.toLowerCase()) throw new Error('share changed');
-        await restoreOne(server, share, vfs, r);
+        await restoreOne(server, share, vfs, r, (id) => server.reserveFileId(id));
         n++;
       } catch (e) {
         log(server, `persistent open ${r.share}/${r.path} not restored: ${(e as Error).message}`);
@@ -386,7 +414,7 @@ export async function restorePersistent(server: RestoreHost): Promise<number> {
   return n;
 }
 
-async function restoreOne(server: RestoreHost, share: ShareConfig, vfs: Vfs, r: OpenRecord): Promise<void> {
+async function restoreOne(server: ServerState, share: ShareConfig, vfs: Vfs, r: OpenRecord, reserve: ((id: bigint) => void) | undefined): Promise<Open> {
   const id = BigInt(r.fileId);
   const wantsWrite = (r.grantedAccess & (Access.FILE_WRITE_DATA | Access.FILE_APPEND_DATA)) !== 0;
   const { handle } = await vfs.open(r.path, { create: 'open', read: true, write: wantsWrite && !r.isDirectory, directory: r.isDirectory || undefined });
@@ -414,7 +442,7 @@ async function restoreOne(server: RestoreHost, share: ShareConfig, vfs: Vfs, r: 
   const others = opensOfFile(server, tree, open.path, open.fileKey);
   const node = others.length ? stateOf(others[0]!).node : newNode();
   attachState(open, node);
-  server.reserveFileId(id);
+  reserve?.(id);
   server.registerOpen(open);
   for (const l of r.locks) node.locks.add({ open, offset: BigInt(l.offset), length: BigInt(l.length), exclusive: l.exclusive });
   if (r.lease) open.extra.set('durable.restoredLease', r.lease);
@@ -427,6 +455,49 @@ async function restoreOne(server: RestoreHost, share: ShareConfig, vfs: Vfs, r: 
   table(server).byId.set(id, open);
   table(server).disconnected++;
   armScavenger(server, open, d, d.timeoutMs);
+  return open;
+}
+
+/**
+ * Cluster mode: a DH2C/DHnC (or a replayed DH2Q) for a persistent open this node does not hold
+ * looks the record up in the shared store and brings it back here as a disconnected open, so a
+ * handle opened on a node that died is reclaimable on this one (docs/cluster.md). The caller then
+ * runs the usual reconnect checks; the record names this node from the next persist on.
+ */
+export async function durableFromStore(server: ServerState, tree: ShareTree, id: bigint | undefined, byCreateGuid?: { clientGuid: Buffer; createGuid: Buffer }): Promise<Open | undefined> {
+  if (!clusterOf(server) || !continuouslyAvailable(tree.share) || tree.isIpc || !tree.vfs) return undefined;
+  const vfs = tree.vfs;
+  const store = storeFor(server, tree.share);
+  let rec: OpenRecord | undefined;
+  try {
+    rec = byCreateGuid
+      ? await store.findByCreateGuid(byCreateGuid.clientGuid.toString('hex'), byCreateGuid.createGuid.toString('hex'))
+      : await store.getOpen(id!.toString());
+  } catch (e) {
+    log(server, `persistent open ${id ?? 'by CreateGuid'} lookup: ${(e as Error).message}`);
+    return undefined;
+  }
+  if (!rec || !rec.persistent || rec.share.toLowerCase() !== tree.share.name.toLowerCase()) return undefined;
+  const fileId = BigInt(rec.fileId);
+  const t = table(server);
+  const held = durableById(server, fileId);
+  if (held) return held;
+  let p = t.fetching.get(fileId);
+  if (!p) {
+    const r = rec;
+    p = restoreOne(server, tree.share, vfs, r, undefined).then(
+      (open) => {
+        log(server, `persistent open ${r.share}/${r.path} taken over from node ${r.node ?? '?'}`);
+        return open;
+      },
+      (e: unknown) => {
+        log(server, `persistent open ${r.share}/${r.path} of node ${r.node ?? '?'} not restored: ${(e as Error).message}`);
+        return undefined;
+      },
+    ).finally(() => t.fetching.delete(fileId));
+    t.fetching.set(fileId, p);
+  }
+  return p;
 }
 
 /** Server shutdown: scavenger timers stop (the opens are closed by the shutdown itself). */

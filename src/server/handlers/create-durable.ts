@@ -17,7 +17,7 @@ import { handlerOf, sizes } from '../files/util.js';
 import { stateOf } from '../open-file.js';
 import { grantLease, leaseOf, leaseRequestOf } from '../leases.js';
 import {
-  breakDisconnected, continuouslyAvailable, durableAllowed, durableById, durableByCreateGuid, durableOf, isDisconnected,
+  breakDisconnected, continuouslyAvailable, durableAllowed, durableById, durableByCreateGuid, durableFromStore, durableOf, isDisconnected,
   makeDurable, persist, reattach, v1TimeoutMs, v2TimeoutMs,
 } from '../durable.js';
 import type { LeaseRecord } from '../store/types.js';
@@ -67,7 +67,12 @@ export function durableCreate(inner: Handler): Handler {
     // A CreateGuid still in use by a durable open of this client (disconnected ones included):
     // a replay gets the open back (replay.ts handles connected ones), anything else a clash.
     if (v2 && !v2.createGuid.every((b) => b === 0)) {
-      const prior = durableByCreateGuid(ctx.server, ctx.conn.clientGuid, v2.createGuid);
+      // Cluster mode: a replay may come to another node after the first one died (its record is
+      // in the shared store); looked up only for replays, so plain creates cost no etcd read.
+      const prior = durableByCreateGuid(ctx.server, ctx.conn.clientGuid, v2.createGuid) ??
+        (ctx.header.flags & HeaderFlags.REPLAY_OPERATION
+          ? await durableFromStore(ctx.server, ctx.tree, undefined, { clientGuid: ctx.conn.clientGuid, createGuid: v2.createGuid })
+          : undefined);
       if (prior && isDisconnected(prior)) {
         if (!(ctx.header.flags & HeaderFlags.REPLAY_OPERATION)) return { status: Status.DUPLICATE_OBJECTID };
         return reconnectOpen(ctx, req, prior, 'v2', v2.createGuid);
@@ -139,7 +144,7 @@ async function reconnect(ctx: RequestContext, req: CreateRequest): Promise<Reply
     createGuid = c.createGuid;
     kind = 'v2';
   }
-  const open = durableById(ctx.server, fileId);
+  const open = durableById(ctx.server, fileId) ?? await durableFromStore(ctx.server, ctx.tree!, fileId);
   if (!open) return { status: Status.OBJECT_NAME_NOT_FOUND };
   return reconnectOpen(ctx, req, open, kind, createGuid);
 }

@@ -50,6 +50,8 @@ export interface OpenRecord {
   locks: LockRecord[];
   /** ms since the epoch when the open lost its connection; absent while connected. */
   disconnectedAt?: number;
+  /** Cluster mode: the node (`cluster node name`) that last held the open (docs/cluster.md). */
+  node?: string;
 }
 
 export interface StateStore {
