@@ -108,6 +108,8 @@ interface Table {
   cluster?: ClusterStoreConfig | null;
   /** DH2C lookups of records this node does not hold, by FileId (one restore per id at a time). */
   fetching: Map<bigint, Promise<Open | undefined>>;
+  /** Cluster mode, node shutting down: closes keep the persistent records for the other nodes. */
+  draining?: boolean;
 }
 
 const tables = new WeakMap<ServerState, Table>();
@@ -212,7 +214,7 @@ onAnyClose((server, open) => {
     t.disconnected--;
   }
   if (t.byId.get(open.fileId.persistent) === open) t.byId.delete(open.fileId.persistent);
-  if (d.persistent) {
+  if (d.persistent && !t.draining) {
     storeFor(server, open.tree.share).deleteOpen(open.fileId.persistent.toString())
       .catch((e: unknown) => log(server, `persistent record of ${open.path}: ${(e as Error).message}`));
   }
@@ -498,6 +500,16 @@ export async function durableFromStore(server: ServerState, tree: ShareTree, id:
     t.fetching.set(fileId, p);
   }
   return p;
+}
+
+/**
+ * Start of a server shutdown. In cluster mode a node that stops (a planned restart, SIGTERM) keeps
+ * the records of its persistent opens in the shared store: its clients fail over to another node
+ * and reclaim them there with DH2C, or this node takes them back when it starts again. A single
+ * node deletes them as it closes the opens, as before.
+ */
+export function drainPersistent(server: ServerState): void {
+  if (clusterOf(server)) table(server).draining = true;
 }
 
 /** Server shutdown: scavenger timers stop (the opens are closed by the shutdown itself). */

@@ -7,7 +7,7 @@ import { resolveShares } from './embed.js';
 import { Connection } from './connection.js';
 import { ServerStateImpl } from './state.js';
 import { keyId } from './session.js';
-import { disconnectedOpens, restorePersistent, shutdownDurable, type DisconnectedOpenStatus } from './durable.js';
+import { disconnectedOpens, drainPersistent, restorePersistent, shutdownDurable, type DisconnectedOpenStatus } from './durable.js';
 import { listenNetbios, listenSmbdirect, type SmbdirectListenOptions } from './transports.js';
 import { isMessageTransport } from '../transport/transport.js';
 import { guardFor } from './limits.js';
@@ -174,6 +174,7 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
     smbdirectPort: rdma?.port,
     close(): Promise<void> {
       closing ??= (async () => {
+        drainPersistent(state);
         const done = new Promise<void>((resolve) => server.close(() => resolve()));
         nbt?.close();
         rdma?.close();

@@ -149,4 +149,38 @@ describe('cluster node failover (etcd state store, kill -9 mid-transfer)', { ski
       await c.close().catch(() => undefined);
     }
   });
+
+  it('a node stopped gracefully (SIGTERM) keeps its records: the upload finishes on the other node', { timeout: 60_000 }, async () => {
+    // Node 1 is up (restarted above), node 2 was killed: bring it back.
+    if (!nodes[1]) await serve(1);
+    const src = join(base, 'src64.bin');
+    const want = await makeSource(src, 64);
+    const c = await connect(`smb://smbts@127.0.0.1:${ports[0]}/ca`, {
+      password: PASS, servers: [`127.0.0.1:${ports[1]}`], reconnect: { attempts: 8, initialDelayMs: 100, maxDelayMs: 1000 },
+    });
+    const before = logs[1]!.length;
+    try {
+      let seen = 0;
+      let stopping: Promise<void> | undefined;
+      const n = await c.upload(src, 'drain.bin', {
+        onProgress: (k) => {
+          seen += k;
+          if (!stopping && seen >= 16 << 20) {
+            const child = nodes[0]!;
+            nodes[0] = undefined;
+            child.kill('SIGTERM');
+            stopping = new Promise((r) => child.once('exit', () => r()));
+          }
+        },
+      });
+      await stopping;
+      assert.ok(stopping, 'node 1 was stopped mid-upload');
+      assert.equal(n, 64 << 20);
+      assert.equal(c.reconnects, 1);
+      assert.equal(await shaOfFile(join(share, 'drain.bin')), want);
+      assert.ok(logs[1]!.slice(before).some((l) => /taken over from node n1/.test(l)), logs[1]!.slice(before).join('\n'));
+    } finally {
+      await c.close().catch(() => undefined);
+    }
+  });
 });
