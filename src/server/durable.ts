@@ -200,7 +200,14 @@ export async function makeDurable(server: ServerState, open: Open, d: Omit<Durab
   const prev = durableOf(open);
   open.extra.set(KEY, { ...d, disconnectedAt: undefined, timer: prev?.timer });
   table(server).byId.set(open.fileId.persistent, open);
-  await persist(server, open);
+  try {
+    await persist(server, open);
+  } catch (e) {
+    // The CREATE answers without durability (create-durable.ts grant): say why in the log.
+    table(server).byId.delete(open.fileId.persistent);
+    log(server, `persistent open ${open.tree.share.name}/${open.path} not granted: ${(e as Error).message}`);
+    throw e;
+  }
 }
 
 onAnyClose((server, open) => {

@@ -183,4 +183,39 @@ describe('cluster node failover (etcd state store, kill -9 mid-transfer)', { ski
       await c.close().catch(() => undefined);
     }
   });
+
+  it('etcd without quorum: opens are not made persistent (bounded wait, logged), data still flows; quorum back: persistent again', { timeout: 90_000 }, async () => {
+    if (!nodes[1]) await serve(1);
+    const c = await connect(`smb://smbts@127.0.0.1:${ports[1]}/ca`, { password: PASS, reconnect: { attempts: 0 } });
+    try {
+      const ok = await c.open('q0.bin', 'w');
+      assert.ok(ok.durable?.persistent, 'persistent while etcd has quorum');
+      await ok.close();
+      await etcd.kill(0);
+      await etcd.kill(1);
+      const t0 = Date.now();
+      const h = await c.open('q1.bin', 'w');
+      const took = Date.now() - t0;
+      assert.ok(!h.durable?.persistent, 'no persistent handle without a quorum to record it');
+      assert.ok(took < 15_000, `the CREATE took ${took} ms: it must be bounded`);
+      await h.write(Buffer.from('still works'));
+      await h.close();
+      assert.equal((await c.readFile('q1.bin')).toString(), 'still works');
+      assert.ok(logs[1]!.some((l) => /persistent open ca\/q1\.bin not granted: etcd put failed/.test(l)), logs[1]!.slice(-10).join('\n'));
+      await etcd.restart(0);
+      await etcd.restart(1);
+      // The node's etcd client may still be backing off: bounded retries until a grant.
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const again = await c.open('q2.bin', 'w');
+        const persistent = !!again.durable?.persistent;
+        await again.close();
+        if (persistent) break;
+        assert.ok(Date.now() < deadline, 'persistent handles again once quorum is back');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    } finally {
+      await c.close().catch(() => undefined);
+    }
+  });
 });
