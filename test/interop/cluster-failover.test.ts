@@ -14,7 +14,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort, waitForPort } from './peers.js';
 import { startEtcd, etcdMissing, type EtcdCluster } from './etcd.js';
-import { connect } from '../../src/client/index.js';
+import { connect, SmbError } from '../../src/client/index.js';
+import { openFile, FILE_OPTIONS } from '../../src/client/file.js';
+import { durableRequest } from '../../src/client/durable-open.js';
+import { decodeCreateResponse } from '../../src/wire/create.js';
+import { Access, CreateDisposition, HeaderFlags } from '../../src/wire/constants.js';
 
 const BIN = resolve(new URL('.', import.meta.url).pathname, '../../../bin/smbts.js');
 const MIB = Number(process.env.CLUSTER_FAILOVER_MIB ?? 1024);
@@ -216,6 +220,47 @@ describe('cluster node failover (etcd state store, kill -9 mid-transfer)', { ski
       }
     } finally {
       await c.close().catch(() => undefined);
+    }
+  });
+
+  it('a replayed DH2Q reaches another node after its node died: the open comes back from the CreateGuid index', { timeout: 60_000 }, async () => {
+    if (!nodes[0]) await serve(0);
+    if (!nodes[1]) await serve(1);
+    const c = await connect(`smb://smbts@127.0.0.1:${ports[0]}/ca`, {
+      password: PASS, servers: [`127.0.0.1:${ports[1]}`], reconnect: { attempts: 8, initialDelayMs: 100, maxDelayMs: 1000 },
+    });
+    try {
+      const d = durableRequest(c.tree, 'replay.bin', { access: Access.GENERIC_READ | Access.GENERIC_WRITE, disposition: CreateDisposition.OVERWRITE_IF, options: FILE_OPTIONS })!;
+      assert.ok(d.state.persistent, 'the share is CA');
+      const first = decodeCreateResponse((await c.tree.request(d.req)).msg).fileId;
+      await kill9(0);
+      await c.session.recover!(); // to node 2 (node 1 refuses)
+      // The client never saw the answer (as far as node 2 knows): the same CREATE, flagged as a replay.
+      const again = decodeCreateResponse((await c.tree.request({ ...d.req, flags: HeaderFlags.REPLAY_OPERATION })).msg).fileId;
+      assert.equal(again.persistent, first.persistent, 'the replay got the original open (same persistent FileId), not a new one');
+    } finally {
+      await c.close().catch(() => undefined);
+    }
+  });
+
+  it('a node restarted after kill -9 restores its own records; connect() skips a dead first address', { timeout: 60_000 }, async () => {
+    // Node 1 is down (killed above): the client starts on node 2 through the servers list.
+    const c = await connect(`smb://smbts@127.0.0.1:${ports[0]}/ca`, { password: PASS, servers: [`127.0.0.1:${ports[1]}`], reconnect: { attempts: 0 } });
+    const other = await connect(`smb://smbts@127.0.0.1:${ports[1]}/ca`, { password: PASS, servers: [`127.0.0.1:${ports[0]}`], reconnect: { attempts: 2, initialDelayMs: 200 } });
+    try {
+      const h = await c.open('own.bin', 'w');
+      assert.ok(h.durable?.persistent);
+      const before = logs[1]!.length;
+      await kill9(1);
+      await serve(1);
+      assert.ok(logs[1]!.slice(before).some((l) => /restored [1-9]\d* persistent open/.test(l)), logs[1]!.slice(before).join('\n'));
+      // The restored open keeps its share mode against everyone else.
+      const status = await openFile(other.tree, 'own.bin', { access: Access.GENERIC_READ, disposition: CreateDisposition.OPEN, options: FILE_OPTIONS, share: 0 })
+        .then(async (x) => { await x.close(); return 0; }, (e: unknown) => (e instanceof SmbError ? e.status : -1));
+      assert.equal(status, 0xc0000043, 'SHARING_VIOLATION from the restored persistent open');
+    } finally {
+      await c.close().catch(() => undefined);
+      await other.close().catch(() => undefined);
     }
   });
 });
