@@ -18,7 +18,7 @@ const truthy = (v: string | undefined): boolean => ['yes', 'true', '1', 'on'].in
 
 /** The cluster store settings, undefined in single-node mode; throws on an unusable combination. */
 export function clusterStoreConfig(config: ServerConfig): ClusterStoreConfig | undefined {
-  const x = config.extra;
+  const x = config.extra ?? {};
   if (!truthy(x['clustering'])) return undefined;
   const backend = (x['clusterbackend'] ?? 'etcd').trim().toLowerCase();
   if (backend !== 'etcd') throw new Error(`cluster backend = ${backend}: only "etcd" is supported`);
