@@ -120,11 +120,11 @@ async function setUp(conn: Connection, u: SmbUrl, options: ConnectOptions, timeo
   const tree = await connectTree(session, u.host, u.share, !!options.encrypt);
   await validateNegotiate(tree, neg);
   const client = new SmbClient(conn, neg, session, tree, u.path, options);
-  if ((options.reconnect?.attempts ?? 1) > 0 && (options.multichannel?.maxChannels ?? 1) <= 1) {
+  if ((options.reconnect?.attempts ?? 1) > 0) {
     client.enableReconnect({
       host: u.host, port: u.port, share: u.share, timeoutMs, keepaliveMs: options.keepaliveMs ?? 60_000,
       dialects: options.dialects, ciphers: options.ciphers, requireSigning: !!options.sign, encrypt: !!options.encrypt,
-      clientGuid, gss,
+      clientGuid, gss, multichannel: (options.multichannel?.maxChannels ?? 1) > 1,
     });
   }
   if (options.dfs !== false) {
@@ -178,6 +178,8 @@ export class SmbClient {
         this.neg = neg;
         conn.onOplockBreak = (msg) => { void this.onBreak(msg); };
         this.dfs?.pool.adopt(p.host, p.port, conn, this.session, this.tree);
+        // Multichannel: the new connection is channel 1; the other channels bind again.
+        this.mc?.recovered();
         void old.close().catch(() => undefined);
       },
     }, this.options.reconnect);
@@ -187,6 +189,11 @@ export class SmbClient {
   /** Reconnects completed so far (0 while the first connection lives). */
   get reconnects(): number {
     return this.reconnector?.reconnects ?? 0;
+  }
+
+  /** Durable handles reopened (DH2C) by those reconnects. */
+  get reopenedHandles(): number {
+    return this.reconnector?.reopened ?? 0;
   }
 
   /** Binds more channels (ConnectOptions.multichannel); failures to bind leave fewer channels, never an error. */

@@ -41,6 +41,8 @@ export interface ReconnectHost {
   readonly requireSigning: boolean;
   readonly encrypt: boolean;
   readonly clientGuid: Buffer;
+  /** Offer SMB2_GLOBAL_CAP_MULTI_CHANNEL (the session binds more channels after the reconnect). */
+  readonly multichannel?: boolean;
   gss(): GssClient;
   /** The new connection replaces the old one (oplock/lease break handler, close()). */
   adoptConnection(conn: Connection, neg: NegotiateResult): void;
@@ -52,6 +54,8 @@ export class Reconnector {
   private running: Promise<void> | undefined;
   /** Completed reconnects (tests and diagnostics). */
   reconnects = 0;
+  /** Durable handles given back by DH2C over all reconnects (tests and diagnostics). */
+  reopened = 0;
 
   constructor(private readonly host: ReconnectHost, private readonly o: ReconnectOptions = {}) {}
 
@@ -93,7 +97,7 @@ export class Reconnector {
     try {
       await conn.connect();
       const neg = await negotiate(conn, {
-        dialects: h.dialects, requireSigning: h.requireSigning, ciphers: h.ciphers, clientGuid: h.clientGuid, host: h.host,
+        dialects: h.dialects, requireSigning: h.requireSigning, ciphers: h.ciphers, clientGuid: h.clientGuid, host: h.host, multichannel: h.multichannel,
       });
       if (neg.dialect !== h.session.dialect) throw new SmbError(Status.NOT_SUPPORTED, `the server now speaks dialect 0x${neg.dialect.toString(16)}`);
       const fresh = await setupSession(conn, neg, {
@@ -109,7 +113,10 @@ export class Reconnector {
       h.tree.capabilities = t.capabilities;
       for (const [fh, r] of reopened) {
         if (r instanceof SmbError) fh.lost = r;
-        else fh.fileId = r;
+        else {
+          fh.fileId = r;
+          this.reopened++;
+        }
       }
     } catch (e) {
       await conn.close();
