@@ -122,7 +122,7 @@ async function setUp(conn: Connection, u: SmbUrl, options: ConnectOptions, timeo
   const client = new SmbClient(conn, neg, session, tree, u.path, options);
   if ((options.reconnect?.attempts ?? 1) > 0) {
     client.enableReconnect({
-      host: u.host, port: u.port, share: u.share, timeoutMs, keepaliveMs: options.keepaliveMs ?? 60_000,
+      host: u.host, port: u.port, timeoutMs, keepaliveMs: options.keepaliveMs ?? 60_000,
       dialects: options.dialects, ciphers: options.ciphers, requireSigning: !!options.sign, encrypt: !!options.encrypt,
       clientGuid, gss, multichannel: (options.multichannel?.maxChannels ?? 1) > 1,
     });
@@ -131,7 +131,7 @@ async function setUp(conn: Connection, u: SmbUrl, options: ConnectOptions, timeo
     const pool = new SessionPool({
       user: u.user, password, domain: options.domain ?? u.domain, workstation: options.workstation,
       dialects: options.dialects, encrypt: options.encrypt, sign: options.sign, ciphers: options.ciphers,
-      timeoutMs, keepaliveMs: options.keepaliveMs ?? 60_000,
+      timeoutMs, keepaliveMs: options.keepaliveMs ?? 60_000, reconnect: options.reconnect,
     });
     pool.adopt(u.host, u.port, conn, session, tree);
     client.dfs = new DfsResolver(pool, { host: u.host, port: u.port }, options.dfs ?? {});
@@ -169,9 +169,11 @@ export class SmbClient {
   }
 
   /** Reconnects after a lost connection and reopens durable handles (reconnect.ts). */
-  enableReconnect(p: Omit<ReconnectHost, 'session' | 'tree' | 'adoptConnection'>): void {
+  enableReconnect(p: Omit<ReconnectHost, 'session' | 'trees' | 'required' | 'adoptConnection'>): void {
     this.reconnector = new Reconnector({
-      ...p, session: this.session, tree: this.tree,
+      ...p, session: this.session, required: true,
+      // The URL's share first, then other shares of this server reached through DFS links.
+      trees: () => [this.tree, ...(this.dfs?.pool.treesOf(this.session).filter((t) => t !== this.tree) ?? [])],
       adoptConnection: (conn, neg) => {
         const old = this.conn;
         this.conn = conn;

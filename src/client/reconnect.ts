@@ -14,7 +14,7 @@ import { connectTree, type Tree } from './tree.js';
 import { decodeCreateResponse } from '../wire/create.js';
 import { Status } from '../wire/status.js';
 import { SmbError } from './errors.js';
-import { HandleLostError, reopenRequest } from './durable-open.js';
+import { HandleLostError, isDisconnect, reopenRequest } from './durable-open.js';
 import { displayPath, type FileHandle } from './file.js';
 import type { FileId } from '../wire/common.js';
 
@@ -30,10 +30,15 @@ export interface ReconnectOptions {
 /** What the reconnector needs of the client (client.ts provides it). */
 export interface ReconnectHost {
   readonly session: Session;
-  readonly tree: Tree;
+  /**
+   * The session's trees to connect again (their handles are reopened). With `required`, the first
+   * must come back or the attempt fails (the URL's share); a tree that cannot (a DFS target's
+   * share gone) only loses its handles.
+   */
+  trees(): Tree[];
+  readonly required?: boolean;
   readonly host: string;
   readonly port: number;
-  readonly share: string;
   readonly timeoutMs: number;
   readonly keepaliveMs: number;
   readonly dialects: number[] | undefined;
@@ -104,13 +109,31 @@ export class Reconnector {
         gss: h.gss(), requireSigning: h.requireSigning, timeoutMs: h.timeoutMs, previousSessionId: h.session.id,
       });
       // Everything happens on the new session first; requests of the old one wait for recover()
-      // and go out only once the share and the handles are back (one synchronous switch below).
-      const t = await connectTree(fresh, h.host, h.share, h.encrypt);
-      const reopened = await this.reopenAll(t);
+      // and go out only once the shares and the handles are back (one synchronous switch below).
+      const trees = h.trees();
+      const reopened = new Map<FileHandle, FileId | SmbError>();
+      const fresh2old: Array<[Tree, Tree]> = [];
+      for (const [i, old] of trees.entries()) {
+        let t: Tree;
+        try {
+          t = await connectTree(fresh, h.host, old.share, old.encrypt);
+        } catch (e) {
+          if ((i === 0 && h.required) || isDisconnect(e)) throw e;
+          // The share is gone: its handles cannot come back (their next call throws why).
+          const st = e instanceof SmbError ? e.status : Status.UNSUCCESSFUL;
+          for (const fh of old.handles) reopened.set(fh, new HandleLostError(st, displayPath(fh.path)));
+          this.host.log?.(`\\${h.host}\${old.share}: ${(e as Error).message}`);
+          continue;
+        }
+        fresh2old.push([t, old]);
+        for (const [fh, r] of await this.reopenAll(old, t)) reopened.set(fh, r);
+      }
       h.session.adopt(fresh);
       h.adoptConnection(conn, neg);
-      h.tree.id = t.id;
-      h.tree.capabilities = t.capabilities;
+      for (const [t, old] of fresh2old) {
+        old.id = t.id;
+        old.capabilities = t.capabilities;
+      }
       for (const [fh, r] of reopened) {
         if (r instanceof SmbError) fh.lost = r;
         else {
@@ -124,10 +147,10 @@ export class Reconnector {
     }
   }
 
-  /** DH2C for every durable handle on `t` (the new tree); the others, and refused ones, are lost (typed error). */
-  private async reopenAll(t: Tree): Promise<Map<FileHandle, FileId | SmbError>> {
+  /** DH2C for every durable handle of `old` on `t` (its new tree connect); the others, and refused ones, are lost (typed error). */
+  private async reopenAll(old: Tree, t: Tree): Promise<Map<FileHandle, FileId | SmbError>> {
     const out = new Map<FileHandle, FileId | SmbError>();
-    await Promise.all([...this.host.tree.handles].map(async (fh) => {
+    await Promise.all([...old.handles].map(async (fh) => {
       const path = displayPath(fh.path);
       if (!fh.durable) {
         out.set(fh, new HandleLostError(Status.FILE_CLOSED, path));

@@ -12,6 +12,8 @@ export interface TcpProxy {
   cut(): void;
   /** Destroys the oldest live connection only (one channel of a multichannel session). */
   cutOne(): boolean;
+  /** New connections go to this port from now on (a server restarted elsewhere). */
+  retarget(port: number): void;
   close(): Promise<void>;
 }
 
@@ -22,9 +24,10 @@ export interface TcpProxy {
 export async function startProxy(targetPort: number, host = '127.0.0.1', o: { listenPort?: number; targetHost?: string } = {}): Promise<TcpProxy> {
   const pairs = new Set<[net.Socket, net.Socket]>();
   let accepted = 0;
+  let to = targetPort;
   const srv = net.createServer((client) => {
     accepted++;
-    const upstream = net.connect({ host: o.targetHost ?? host, port: targetPort });
+    const upstream = net.connect({ host: o.targetHost ?? host, port: to });
     const pair: [net.Socket, net.Socket] = [client, upstream];
     pairs.add(pair);
     const end = (): void => {
@@ -53,6 +56,7 @@ export async function startProxy(targetPort: number, host = '127.0.0.1', o: { li
       }
       pairs.clear();
     },
+    retarget(port) { to = port; },
     cutOne() {
       const first = pairs.values().next();
       if (first.done) return false;
