@@ -11,11 +11,13 @@ import { Connection } from './connection.js';
 import { negotiate, type NegotiateResult } from './negotiate.js';
 import { setupSession, type GssClient, type Session } from './session.js';
 import { connectTree, type Tree } from './tree.js';
-import { decodeCreateResponse } from '../wire/create.js';
+import { decodeCreateResponse, type CreateResponse } from '../wire/create.js';
+import { CreateContextName, decodeLease } from '../wire/create-contexts.js';
+import { OplockLevel } from '../wire/constants.js';
 import { Status } from '../wire/status.js';
-import { SmbError } from './errors.js';
-import { HandleLostError, isDisconnect, reopenRequest } from './durable-open.js';
-import { displayPath, type FileHandle } from './file.js';
+import { SmbError, parse } from './errors.js';
+import { HandleLostError, isDisconnect, reopenRequest, type DurableHandleState } from './durable-open.js';
+import { closeRequest, displayPath, type FileHandle } from './file.js';
 import type { FileId } from '../wire/common.js';
 
 export interface ReconnectOptions {
@@ -25,6 +27,8 @@ export interface ReconnectOptions {
   initialDelayMs?: number;
   /** Longest wait between attempts (default 5 s). */
   maxDelayMs?: number;
+  /** How long one DH2C reopen may take before its handle counts as lost (default: the connection's timeoutMs). */
+  reopenTimeoutMs?: number;
 }
 
 /** What the reconnector needs of the client (client.ts provides it). */
@@ -157,15 +161,45 @@ export class Reconnector {
         return;
       }
       try {
-        const res = await t.request(reopenRequest(fh.path, fh.fileId, fh.durable), { path });
-        out.set(fh, decodeCreateResponse(res.msg).fileId);
+        const res = await t.request(reopenRequest(fh.path, fh.fileId, fh.durable), { path, timeoutMs: this.o.reopenTimeoutMs });
+        const created = parse(() => decodeCreateResponse(res.msg), `DH2C answer for ${path}`);
+        const bad = checkReopen(created, fh.fileId, fh.durable);
+        if (bad) {
+          // Whatever the server opened is not our handle: close it (best effort) and lose ours.
+          void t.request(closeRequest(created.fileId), { timeoutMs: 5000 }).catch(() => undefined);
+          throw new HandleLostError(Status.INVALID_NETWORK_RESPONSE, path, `the server's DH2C answer is not the handle asked for (${bad})`);
+        }
+        out.set(fh, created.fileId);
       } catch (e) {
         if (e instanceof SmbError && e.status === Status.CONNECTION_DISCONNECTED) throw e; // the whole reconnect again
-        const lost = new HandleLostError(e instanceof SmbError ? e.status : Status.UNSUCCESSFUL, path);
+        const lost = e instanceof HandleLostError ? e : new HandleLostError(e instanceof SmbError ? e.status : Status.UNSUCCESSFUL, path);
         out.set(fh, lost);
         this.host.log?.(`${path}: ${lost.message}`);
       }
     }));
     return out;
   }
+}
+
+/**
+ * What is wrong with a successful DH2C answer, if anything. The server gives back the same open
+ * (3.3.5.9.12: Open.FileId.Persistent; the volatile part may change) and, when the handle held a
+ * lease, the lease with the same key (3.3.5.9.12 / 3.2.5.5: the reconnect names Open.LeaseKey).
+ */
+export function checkReopen(res: CreateResponse, was: FileId, d: DurableHandleState): string | undefined {
+  if (res.fileId.persistent !== was.persistent) {
+    return `FileId.Persistent 0x${res.fileId.persistent.toString(16)}, the handle had 0x${was.persistent.toString(16)}`;
+  }
+  if (!d.leaseGranted) return undefined;
+  if (res.oplockLevel !== OplockLevel.LEASE) return `no lease (oplock level 0x${res.oplockLevel.toString(16)})`;
+  const ctx = res.contexts.find((c) => c.name === CreateContextName.REQUEST_LEASE);
+  if (!ctx) return 'no lease context';
+  let key: Buffer;
+  try {
+    key = decodeLease(ctx.data).leaseKey;
+  } catch (e) {
+    return `bad lease context (${(e as Error).message})`;
+  }
+  if (!key.equals(d.leaseKey)) return 'a lease with another key';
+  return undefined;
 }
