@@ -126,7 +126,7 @@ export class Reconnector {
           // The share is gone: its handles cannot come back (their next call throws why).
           const st = e instanceof SmbError ? e.status : Status.UNSUCCESSFUL;
           for (const fh of old.handles) reopened.set(fh, new HandleLostError(st, displayPath(fh.path)));
-          this.host.log?.(`\\${h.host}\${old.share}: ${(e as Error).message}`);
+          this.host.log?.(`\\\\${h.host}\\${old.share}: ${(e as Error).message}`);
           continue;
         }
         fresh2old.push([t, old]);

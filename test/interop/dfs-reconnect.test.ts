@@ -2,9 +2,9 @@
 // client/reconnect.ts): the pool reconnects to the same target, connects its share again and
 // reopens the durable handle (DH2C), so writes and an upload carry on byte-identical. When the
 // target is gone for good, or comes back without the handle (a fresh server), the caller gets
-// HandleLostError: status CONNECTION_DISCONNECTED (reconnecting failed) or the DH2C refusal
-// (OBJECT_NAME_NOT_FOUND). Addresses as the DFS suites: 127.0.11.x, referral targets on port 445:
-// the link names 127.0.11.40 (a cuttable TCP proxy on :445) in front of an smbts target on
+// HandleLostError: status CONNECTION_DISCONNECTED (reconnecting failed), the DH2C refusal
+// (OBJECT_NAME_NOT_FOUND) or the tree connect's (BAD_NETWORK_NAME: the share is gone). Addresses
+// as the DFS suites: 127.0.11.x, referral targets on port 445: the link names 127.0.11.40 (a cuttable TCP proxy on :445) in front of an smbts target on
 // 127.0.11.41; the smbts DFS root listens on 127.0.11.42.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,6 +23,7 @@ const ROOT = '127.0.11.42';
 const SIZE = 32 * 1024 * 1024;
 const CONNECTION_DISCONNECTED = 0xc000020c;
 const OBJECT_NAME_NOT_FOUND = 0xc0000034;
+const BAD_NETWORK_NAME = 0xc00000cc;
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
@@ -108,6 +109,23 @@ describe('DFS target reconnect', { timeout: 120_000 }, () => {
       await h.close();
       await c.writeFile('link/new.txt', 'x');
       assert.equal(await readFile(join(fresh.dirs.share!, 'new.txt'), 'utf8'), 'x');
+    } finally {
+      await c.close();
+      proxy.retarget(target.port);
+    }
+  });
+
+  it('a target that comes back without the share: HandleLostError BAD_NETWORK_NAME', async () => {
+    const c = await open();
+    try {
+      const h = await c.open('link/noshare.bin', 'w+');
+      await h.write(Buffer.from('before'), 0);
+      const other = await startSmbtsDfs(TARGET, [{ name: 'other' }], [], 0);
+      extra.push(other);
+      proxy.retarget(other.port);
+      proxy.cut();
+      await assert.rejects(h.write(Buffer.from('after'), 6), (e: unknown) => e instanceof HandleLostError && e.status === BAD_NETWORK_NAME);
+      await h.close();
     } finally {
       await c.close();
       proxy.retarget(target.port);
