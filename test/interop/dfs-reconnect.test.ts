@@ -4,8 +4,9 @@
 // target is gone for good, or comes back without the handle (a fresh server), the caller gets
 // HandleLostError: status CONNECTION_DISCONNECTED (reconnecting failed), the DH2C refusal
 // (OBJECT_NAME_NOT_FOUND) or the tree connect's (BAD_NETWORK_NAME: the share is gone). Addresses
-// as the DFS suites: 127.0.11.x, referral targets on port 445: the link names 127.0.11.40 (a cuttable TCP proxy on :445) in front of an smbts target on
-// 127.0.11.41; the smbts DFS root listens on 127.0.11.42.
+// as the DFS suites: 127.0.11.x, referral targets on port 445: the link names 127.0.11.40 (a
+// cuttable TCP proxy on :445) in front of an smbts target on 127.0.11.41; the smbts DFS root
+// listens on 127.0.11.42.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
