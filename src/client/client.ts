@@ -133,18 +133,18 @@ async function setUp(conn: Connection, u: SmbUrl, options: ConnectOptions, timeo
   const tree = await connectTree(session, u.host, u.share, !!options.encrypt);
   await validateNegotiate(tree, neg);
   const client = new SmbClient(conn, neg, session, tree, u.path, options);
-  if ((options.reconnect?.attempts ?? 1) > 0 && (options.multichannel?.maxChannels ?? 1) <= 1) {
+  if ((options.reconnect?.attempts ?? 1) > 0) {
     client.enableReconnect({
-      host: u.host, port: u.port, servers, connectedTo, share: u.share, timeoutMs, keepaliveMs: options.keepaliveMs ?? 60_000,
+      host: u.host, port: u.port, servers, connectedTo, timeoutMs, keepaliveMs: options.keepaliveMs ?? 60_000,
       dialects: options.dialects, ciphers: options.ciphers, requireSigning: !!options.sign, encrypt: !!options.encrypt,
-      clientGuid, gss,
+      clientGuid, gss, multichannel: (options.multichannel?.maxChannels ?? 1) > 1,
     });
   }
   if (options.dfs !== false) {
     const pool = new SessionPool({
       user: u.user, password, domain: options.domain ?? u.domain, workstation: options.workstation,
       dialects: options.dialects, encrypt: options.encrypt, sign: options.sign, ciphers: options.ciphers,
-      timeoutMs, keepaliveMs: options.keepaliveMs ?? 60_000,
+      timeoutMs, keepaliveMs: options.keepaliveMs ?? 60_000, reconnect: options.reconnect,
     });
     pool.adopt(u.host, u.port, conn, session, tree);
     client.dfs = new DfsResolver(pool, { host: u.host, port: u.port }, options.dfs ?? {});
@@ -182,15 +182,19 @@ export class SmbClient {
   }
 
   /** Reconnects after a lost connection and reopens durable handles (reconnect.ts). */
-  enableReconnect(p: Omit<ReconnectHost, 'session' | 'tree' | 'adoptConnection'>): void {
+  enableReconnect(p: Omit<ReconnectHost, 'session' | 'trees' | 'required' | 'adoptConnection'>): void {
     this.reconnector = new Reconnector({
-      ...p, session: this.session, tree: this.tree,
+      ...p, session: this.session, required: true,
+      // The URL's share first, then other shares of this server reached through DFS links.
+      trees: () => [this.tree, ...(this.dfs?.pool.treesOf(this.session).filter((t) => t !== this.tree) ?? [])],
       adoptConnection: (conn, neg) => {
         const old = this.conn;
         this.conn = conn;
         this.neg = neg;
         conn.onOplockBreak = (msg) => { void this.onBreak(msg); };
         this.dfs?.pool.adopt(p.host, p.port, conn, this.session, this.tree);
+        // Multichannel: the new connection is channel 1; the other channels bind again.
+        this.mc?.recovered();
         void old.close().catch(() => undefined);
       },
     }, this.options.reconnect);
@@ -200,6 +204,11 @@ export class SmbClient {
   /** Reconnects completed so far (0 while the first connection lives). */
   get reconnects(): number {
     return this.reconnector?.reconnects ?? 0;
+  }
+
+  /** Durable handles reopened (DH2C) by those reconnects. */
+  get reopenedHandles(): number {
+    return this.reconnector?.reopened ?? 0;
   }
 
   /** Binds more channels (ConnectOptions.multichannel); failures to bind leave fewer channels, never an error. */

@@ -15,6 +15,7 @@ import { negotiate } from './negotiate.js';
 import { setupSession, type Session } from './session.js';
 import { connectTree, type Tree } from './tree.js';
 import { createGss } from './auth.js';
+import { Reconnector, type ReconnectOptions } from './reconnect.js';
 import { SmbError, parse } from './errors.js';
 import { DfsCache, dfsKey, isUnreachable, type DfsCacheEntry, type DfsCacheInfo } from './dfs-cache.js';
 
@@ -43,6 +44,8 @@ export interface Credentials {
   ciphers?: number[];
   timeoutMs: number;
   keepaliveMs: number;
+  /** Reconnect to a target after a lost connection (reconnect.ts; `{ attempts: 0 }`: never). */
+  reconnect?: ReconnectOptions;
 }
 
 interface PoolEntry {
@@ -52,11 +55,14 @@ interface PoolEntry {
   conn: Connection;
   session: Session;
   trees: Map<string, Promise<Tree>>;
+  /** The trees connected so far (a reconnect connects them again and reopens their handles). */
+  live: Map<string, Tree>;
 }
 
 /** Connections to DFS servers and targets, one per server (host:port) + user. */
 export class SessionPool {
   private readonly sessions = new Map<string, Promise<PoolEntry>>();
+  private readonly bySession = new Map<Session, PoolEntry>();
   readonly clientGuid = randomBytes(16);
 
   constructor(private readonly creds: Credentials) {}
@@ -67,8 +73,19 @@ export class SessionPool {
 
   /** Registers a session made elsewhere (the one connect() opened). */
   adopt(host: string, port: number, conn: Connection, session: Session, tree: Tree): void {
-    const trees = new Map<string, Promise<Tree>>([[tree.share.toLowerCase(), Promise.resolve(tree)]]);
-    this.sessions.set(this.key(host, port), Promise.resolve({ host, pinned: true, conn, session, trees }));
+    const share = tree.share.toLowerCase();
+    // After a reconnect (same Session object) the entry keeps its trees: the reconnect connected them again.
+    const e = this.bySession.get(session) ?? { host, pinned: true, conn, session, trees: new Map(), live: new Map() };
+    e.conn = conn;
+    e.trees.set(share, Promise.resolve(tree));
+    e.live.set(share, tree);
+    this.bySession.set(session, e);
+    this.sessions.set(this.key(host, port), Promise.resolve(e));
+  }
+
+  /** The trees connected on `session` so far. */
+  treesOf(session: Session): Tree[] {
+    return [...(this.bySession.get(session)?.live.values() ?? [])];
   }
 
   private async session(host: string, port: number): Promise<PoolEntry> {
@@ -77,9 +94,14 @@ export class SessionPool {
     if (have) {
       const e = await have.catch(() => undefined);
       if (e && !e.conn.closed) return e;
-      // The URL's own session reconnects (client/reconnect.ts), which adopts the new connection here.
-      if (e?.pinned && e.session.recover) {
-        await e.session.recover();
+      // The session reconnects (client/reconnect.ts; the URL's own one adopts the new connection
+      // here): its trees and durable handles come back with it.
+      if (e?.session.recover) {
+        try {
+          await e.session.recover();
+        } catch (err) {
+          if (e.pinned) throw err;
+        }
         const again = await this.sessions.get(k)?.catch(() => undefined);
         if (again && !again.conn.closed) return again;
       }
@@ -102,11 +124,36 @@ export class SessionPool {
       const gss = createGss({ user: c.user, password: c.password, domain: c.domain ?? '', workstation: c.workstation });
       const session = await setupSession(conn, neg, { gss, requireSigning: !!c.sign, timeoutMs: c.timeoutMs });
       if (c.encrypt) session.encryptData = true;
-      return { host, conn, session, trees: new Map() };
+      const e: PoolEntry = { host, conn, session, trees: new Map(), live: new Map() };
+      this.bySession.set(session, e);
+      if ((c.reconnect?.attempts ?? 1) > 0) this.reconnectable(e, port);
+      return e;
     } catch (e) {
       await conn.close();
       throw e;
     }
+  }
+
+  /**
+   * A DFS target's connection comes back like the URL's (reconnect.ts): same target, PreviousSessionId,
+   * its trees connected again and its durable handles reopened with DH2C. A handle the target does not
+   * give back (or a target that stays unreachable) ends in HandleLostError; readFile/download then
+   * fail over to the link's next target (isUnreachable).
+   */
+  private reconnectable(e: PoolEntry, port: number): void {
+    const c = this.creds;
+    const r = new Reconnector({
+      session: e.session, trees: () => [...e.live.values()], host: e.host, port,
+      timeoutMs: c.timeoutMs, keepaliveMs: c.keepaliveMs, dialects: c.dialects, ciphers: c.ciphers,
+      requireSigning: !!c.sign, encrypt: !!c.encrypt, clientGuid: this.clientGuid,
+      gss: () => createGss({ user: c.user, password: c.password, domain: c.domain ?? '', workstation: c.workstation }),
+      adoptConnection: (conn) => {
+        const old = e.conn;
+        e.conn = conn;
+        void old.close().catch(() => undefined);
+      },
+    }, c.reconnect);
+    e.session.recover = () => r.recover();
   }
 
   /** A tree connect to \\host\share (reused while its connection lives). */
@@ -117,6 +164,7 @@ export class SessionPool {
     if (!t) {
       t = connectTree(e.session, host, share, !!this.creds.encrypt);
       e.trees.set(k, t);
+      t.then((tree) => { e.live.set(k, tree); }, () => undefined);
       t.catch(() => { if (e.trees.get(k) === t) e.trees.delete(k); });
     }
     return t;
@@ -126,6 +174,8 @@ export class SessionPool {
   async close(keep?: Connection): Promise<void> {
     const all = [...this.sessions.values()];
     this.sessions.clear();
+    for (const e of this.bySession.values()) if (e.conn !== keep) e.session.recover = undefined;
+    this.bySession.clear();
     await Promise.all(all.map(async (p) => {
       const e = await p.catch(() => undefined);
       if (!e || e.conn === keep) return;

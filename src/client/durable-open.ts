@@ -112,8 +112,8 @@ export function isDisconnect(e: unknown): boolean {
 
 /** The typed error a caller gets when the server refused to give a handle back after a reconnect. */
 export class HandleLostError extends SmbError {
-  constructor(status: number, path: string) {
-    super(status, `the connection was lost and the server refused to reopen the handle (${new SmbError(status).message})`, path);
+  constructor(status: number, path: string, why = `the server refused to reopen the handle (${new SmbError(status).message})`) {
+    super(status, `the connection was lost and ${why}`, path);
     this.name = 'HandleLostError';
   }
 }

@@ -18,7 +18,7 @@ import { REMOTE_READ, REMOTE_WRITE } from '../transport/rdma/provider.js';
 import { encodeBufferDescriptors } from '../transport/smbdirect/wire.js';
 import type { Tree } from './tree.js';
 import type { RequestOptions } from './session.js';
-import { durableGranted, durableRequest, isDisconnect, MAX_RECOVERIES, type DurableHandleState } from './durable-open.js';
+import { durableGranted, durableRequest, HandleLostError, isDisconnect, MAX_RECOVERIES, type DurableHandleState } from './durable-open.js';
 import { SmbError, checkAbort, parse } from './errors.js';
 import { queryNetworkOpen, setEndOfFile } from './info.js';
 
@@ -229,7 +229,14 @@ export class FileHandle {
       } catch (e) {
         const session = this.tree.session;
         if (!session.recover || !this.durable || attempt >= MAX_RECOVERIES || !isDisconnect(e)) throw e;
-        await session.recover();
+        try {
+          await session.recover();
+        } catch (re) {
+          // Every reconnect attempt failed (the server or DFS target is gone): the handle is lost
+          // for good, with the reconnect's status (CONNECTION_DISCONNECTED, LOGON_FAILURE ...).
+          if (!(re instanceof SmbError)) throw re;
+          this.lost ??= new HandleLostError(re.status, displayPath(this.path), `could not reconnect: ${re.message}`);
+        }
         if (this.lost) throw this.lost;
       }
     }

@@ -12,3 +12,5 @@ export { parseSmbUrl, type SmbUrl } from './url.js';
 export { type ChannelInfo, type ChannelState, type MultichannelOptions } from './multichannel.js';
 export { type DfsCacheInfo } from './dfs-cache.js';
 export { type DfsOptions } from './dfs.js';
+export { HandleLostError } from './durable-open.js';
+export { type ReconnectOptions } from './reconnect.js';

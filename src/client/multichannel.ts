@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { Command, Dialect, Fsctl, HeaderFlags, IoctlFlags, SecurityMode, SessionSetupFlags, Capabilities } from '../wire/constants.js';
 import { decodeIoctlResponse, encodeIoctlRequest } from '../wire/ioctl.js';
+import { encodeEchoRequest } from '../wire/echo.js';
 import { decodeNetworkInterfaceInfo, InterfaceCapability, type NetworkInterfaceInfo } from '../wire/fsctl.js';
 import { decodeSessionSetupResponse, encodeSessionSetupRequest } from '../wire/session-setup.js';
 import { Status } from '../wire/status.js';
@@ -196,6 +197,20 @@ export async function bindChannel(
   return channel;
 }
 
+/** Credits a new channel should hold before it carries traffic: one 8 MiB READ/WRITE is 128. */
+const CHANNEL_CREDITS = 256;
+
+/**
+ * A freshly bound connection has only the credits its NEGOTIATE and SESSION_SETUP earned (Samba
+ * grants 65): too few for one large READ/WRITE. A few ECHOs each ask for more (3.2.4.1.2) before
+ * the session spreads requests onto it.
+ */
+async function warmCredits(conn: Connection, timeoutMs: number): Promise<void> {
+  for (let i = 0; i < 8 && conn.availableCredits < CHANNEL_CREDITS; i++) {
+    await conn.send({ command: Command.ECHO, body: encodeEchoRequest() }, { channel: undefined, timeoutMs });
+  }
+}
+
 interface Slot {
   id: number;
   iface: NetworkInterfaceInfo | undefined;
@@ -288,6 +303,7 @@ export class ChannelManager {
         await conn.close();
         return false;
       }
+      await warmCredits(conn, f.timeoutMs);
       f.onConnection?.(conn);
       this.session.addChannel(ch);
       if (slot.conn) {
@@ -348,6 +364,38 @@ export class ChannelManager {
       void this.establish(slot);
     }, delay);
     slot.timer.unref();
+  }
+
+  /**
+   * The session came back on a new connection after its every channel died (reconnect.ts, with
+   * PreviousSessionId): that connection is channel 1 again, and every other slot binds anew to the
+   * new session at once (3.2.4.2.3 binding; its backoff starts over).
+   */
+  recovered(): void {
+    if (this.closed) return;
+    const first = this.slots[0];
+    const ch = this.session.channels[0];
+    if (first && ch && first.channel !== ch) {
+      if (first.conn) {
+        first.past.sent += first.conn.bytesSent;
+        first.past.received += first.conn.bytesReceived;
+        first.past.requests += first.conn.requestsSent;
+      }
+      first.channel = ch;
+      first.conn = ch.connection;
+      first.state = 'active';
+      first.error = undefined;
+      this.watch(first, ch);
+    }
+    for (const s of this.slots.slice(1)) {
+      if (s.state === 'active' && s.channel && !s.channel.connection.closed) continue;
+      if (s.connecting) continue; // a binding under way (it checks the session when it ends)
+      if (s.timer) clearTimeout(s.timer);
+      s.timer = undefined;
+      s.attempts = 0;
+      s.state = 'reconnecting';
+      void this.establish(s);
+    }
   }
 
   /** A channel with requests waiting and nothing received for channelTimeoutMs is dead (no RST on a cut link). */

@@ -14,11 +14,13 @@ import { Connection } from './connection.js';
 import { negotiate, type NegotiateResult } from './negotiate.js';
 import { setupSession, type GssClient, type Session } from './session.js';
 import { connectTree, type Tree } from './tree.js';
-import { decodeCreateResponse } from '../wire/create.js';
+import { decodeCreateResponse, type CreateResponse } from '../wire/create.js';
+import { CreateContextName, decodeLease } from '../wire/create-contexts.js';
+import { OplockLevel } from '../wire/constants.js';
 import { Status } from '../wire/status.js';
-import { SmbError } from './errors.js';
-import { HandleLostError, reopenRequest } from './durable-open.js';
-import { displayPath, type FileHandle } from './file.js';
+import { SmbError, parse } from './errors.js';
+import { HandleLostError, isDisconnect, reopenRequest, type DurableHandleState } from './durable-open.js';
+import { closeRequest, displayPath, type FileHandle } from './file.js';
 import type { FileId } from '../wire/common.js';
 import { candidates, type ServerAddress } from './failover.js';
 
@@ -29,12 +31,20 @@ export interface ReconnectOptions {
   initialDelayMs?: number;
   /** Longest wait between attempts (default 5 s). */
   maxDelayMs?: number;
+  /** How long one DH2C reopen may take before its handle counts as lost (default: the connection's timeoutMs). */
+  reopenTimeoutMs?: number;
 }
 
 /** What the reconnector needs of the client (client.ts provides it). */
 export interface ReconnectHost {
   readonly session: Session;
-  readonly tree: Tree;
+  /**
+   * The session's trees to connect again (their handles are reopened). With `required`, the first
+   * must come back or the attempt fails (the URL's share); a tree that cannot (a DFS target's
+   * share gone) only loses its handles.
+   */
+  trees(): Tree[];
+  readonly required?: boolean;
   /** The server's name (UNC path, NetName context) and first address. */
   readonly host: string;
   readonly port: number;
@@ -42,7 +52,6 @@ export interface ReconnectHost {
   readonly servers?: ServerAddress[];
   /** The address the first connection went to (default host:port). */
   readonly connectedTo?: ServerAddress;
-  readonly share: string;
   readonly timeoutMs: number;
   readonly keepaliveMs: number;
   readonly dialects: number[] | undefined;
@@ -50,6 +59,8 @@ export interface ReconnectHost {
   readonly requireSigning: boolean;
   readonly encrypt: boolean;
   readonly clientGuid: Buffer;
+  /** Offer SMB2_GLOBAL_CAP_MULTI_CHANNEL (the session binds more channels after the reconnect). */
+  readonly multichannel?: boolean;
   gss(): GssClient;
   /** The new connection replaces the old one (oplock/lease break handler, close()). */
   adoptConnection(conn: Connection, neg: NegotiateResult): void;
@@ -61,6 +72,8 @@ export class Reconnector {
   private running: Promise<void> | undefined;
   /** Completed reconnects (tests and diagnostics). */
   reconnects = 0;
+  /** Durable handles given back by DH2C over all reconnects (tests and diagnostics). */
+  reopened = 0;
   /** The node address the session is on now. */
   current: ServerAddress;
 
@@ -115,23 +128,44 @@ export class Reconnector {
     try {
       await conn.connect();
       const neg = await negotiate(conn, {
-        dialects: h.dialects, requireSigning: h.requireSigning, ciphers: h.ciphers, clientGuid: h.clientGuid, host: h.host,
+        dialects: h.dialects, requireSigning: h.requireSigning, ciphers: h.ciphers, clientGuid: h.clientGuid, host: h.host, multichannel: h.multichannel,
       });
       if (neg.dialect !== h.session.dialect) throw new SmbError(Status.NOT_SUPPORTED, `the server now speaks dialect 0x${neg.dialect.toString(16)}`);
       const fresh = await setupSession(conn, neg, {
         gss: h.gss(), requireSigning: h.requireSigning, timeoutMs: h.timeoutMs, previousSessionId: h.session.id,
       });
       // Everything happens on the new session first; requests of the old one wait for recover()
-      // and go out only once the share and the handles are back (one synchronous switch below).
-      const t = await connectTree(fresh, h.host, h.share, h.encrypt);
-      const reopened = await this.reopenAll(t);
+      // and go out only once the shares and the handles are back (one synchronous switch below).
+      const trees = h.trees();
+      const reopened = new Map<FileHandle, FileId | SmbError>();
+      const fresh2old: Array<[Tree, Tree]> = [];
+      for (const [i, old] of trees.entries()) {
+        let t: Tree;
+        try {
+          t = await connectTree(fresh, h.host, old.share, old.encrypt);
+        } catch (e) {
+          if ((i === 0 && h.required) || isDisconnect(e)) throw e;
+          // The share is gone: its handles cannot come back (their next call throws why).
+          const st = e instanceof SmbError ? e.status : Status.UNSUCCESSFUL;
+          for (const fh of old.handles) reopened.set(fh, new HandleLostError(st, displayPath(fh.path)));
+          this.host.log?.(`\\\\${h.host}\\${old.share}: ${(e as Error).message}`);
+          continue;
+        }
+        fresh2old.push([t, old]);
+        for (const [fh, r] of await this.reopenAll(old, t)) reopened.set(fh, r);
+      }
       h.session.adopt(fresh);
       h.adoptConnection(conn, neg);
-      h.tree.id = t.id;
-      h.tree.capabilities = t.capabilities;
+      for (const [t, old] of fresh2old) {
+        old.id = t.id;
+        old.capabilities = t.capabilities;
+      }
       for (const [fh, r] of reopened) {
         if (r instanceof SmbError) fh.lost = r;
-        else fh.fileId = r;
+        else {
+          fh.fileId = r;
+          this.reopened++;
+        }
       }
     } catch (e) {
       await conn.close();
@@ -139,25 +173,55 @@ export class Reconnector {
     }
   }
 
-  /** DH2C for every durable handle on `t` (the new tree); the others, and refused ones, are lost (typed error). */
-  private async reopenAll(t: Tree): Promise<Map<FileHandle, FileId | SmbError>> {
+  /** DH2C for every durable handle of `old` on `t` (its new tree connect); the others, and refused ones, are lost (typed error). */
+  private async reopenAll(old: Tree, t: Tree): Promise<Map<FileHandle, FileId | SmbError>> {
     const out = new Map<FileHandle, FileId | SmbError>();
-    await Promise.all([...this.host.tree.handles].map(async (fh) => {
+    await Promise.all([...old.handles].map(async (fh) => {
       const path = displayPath(fh.path);
       if (!fh.durable) {
         out.set(fh, new HandleLostError(Status.FILE_CLOSED, path));
         return;
       }
       try {
-        const res = await t.request(reopenRequest(fh.path, fh.fileId, fh.durable), { path });
-        out.set(fh, decodeCreateResponse(res.msg).fileId);
+        const res = await t.request(reopenRequest(fh.path, fh.fileId, fh.durable), { path, timeoutMs: this.o.reopenTimeoutMs });
+        const created = parse(() => decodeCreateResponse(res.msg), `DH2C answer for ${path}`);
+        const bad = checkReopen(created, fh.fileId, fh.durable);
+        if (bad) {
+          // Whatever the server opened is not our handle: close it (best effort) and lose ours.
+          void t.request(closeRequest(created.fileId), { timeoutMs: 5000 }).catch(() => undefined);
+          throw new HandleLostError(Status.INVALID_NETWORK_RESPONSE, path, `the server's DH2C answer is not the handle asked for (${bad})`);
+        }
+        out.set(fh, created.fileId);
       } catch (e) {
         if (e instanceof SmbError && e.status === Status.CONNECTION_DISCONNECTED) throw e; // the whole reconnect again
-        const lost = new HandleLostError(e instanceof SmbError ? e.status : Status.UNSUCCESSFUL, path);
+        const lost = e instanceof HandleLostError ? e : new HandleLostError(e instanceof SmbError ? e.status : Status.UNSUCCESSFUL, path);
         out.set(fh, lost);
         this.host.log?.(`${path}: ${lost.message}`);
       }
     }));
     return out;
   }
+}
+
+/**
+ * What is wrong with a successful DH2C answer, if anything. The server gives back the same open
+ * (3.3.5.9.12: Open.FileId.Persistent; the volatile part may change) and, when the handle held a
+ * lease, the lease with the same key (3.3.5.9.12 / 3.2.5.5: the reconnect names Open.LeaseKey).
+ */
+export function checkReopen(res: CreateResponse, was: FileId, d: DurableHandleState): string | undefined {
+  if (res.fileId.persistent !== was.persistent) {
+    return `FileId.Persistent 0x${res.fileId.persistent.toString(16)}, the handle had 0x${was.persistent.toString(16)}`;
+  }
+  if (!d.leaseGranted) return undefined;
+  if (res.oplockLevel !== OplockLevel.LEASE) return `no lease (oplock level 0x${res.oplockLevel.toString(16)})`;
+  const ctx = res.contexts.find((c) => c.name === CreateContextName.REQUEST_LEASE);
+  if (!ctx) return 'no lease context';
+  let key: Buffer;
+  try {
+    key = decodeLease(ctx.data).leaseKey;
+  } catch (e) {
+    return `bad lease context (${(e as Error).message})`;
+  }
+  if (!key.equals(d.leaseKey)) return 'a lease with another key';
+  return undefined;
 }

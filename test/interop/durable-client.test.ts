@@ -11,15 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSamba, startSmbts, missingTools, DEFAULT_USER, DEFAULT_PASS } from './peers.js';
 import { startProxy, type TcpProxy } from './tcp-proxy.js';
+import { SAMBA_DURABLE_SHARE } from './durable-peers.js';
 import { connect, SmbError, type SmbClient } from '../../src/client/index.js';
 
 const SIZE = 64 * 1024 * 1024;
 const CUT_AT = 16 * 1024 * 1024;
-/** Samba selftest's durable share settings (issue 10). */
-export const SAMBA_DURABLE_SHARE = [
-  'durable handles = yes', 'vfs objects = acl_xattr streams_xattr', 'kernel oplocks = no',
-  'kernel share modes = no', 'posix locking = no',
-];
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
