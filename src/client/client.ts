@@ -83,7 +83,7 @@ export async function connect(target: string | ConnectTarget, options?: ConnectO
   // Several addresses of one clustered server (failover.ts): the first that accepts a connection.
   const servers = (opts.servers ?? []).map((s) => parseServer(s, u.port));
   const primary = { host: u.host, port: u.port };
-  const targets = servers.length ? await candidates(primary, servers, primary) : [primary];
+  const targets = await candidates(primary, servers, primary);
   for (let i = 0; ; i++) {
     const target = targets[i]!;
     const conn = new Connection({

@@ -20,6 +20,14 @@ describe('failover addresses', () => {
     const list = [{ host: '127.0.0.1', port: 2 }, { host: '127.0.0.1', port: 1 }];
     assert.deepEqual(await candidates(p, list, { host: '127.0.0.1', port: 2 }), [{ host: '127.0.0.1', port: 2 }, p]);
     assert.deepEqual(await candidates(p, [], p), [p]);
+    // A cluster name with one address per node: every address; the current one first.
+    const name = { host: 'fs.example', port: 445 };
+    const two = async (): Promise<string[]> => ['10.0.0.1', '10.0.0.2'];
+    assert.deepEqual(await candidates(name, [], name, two), [name, { host: '10.0.0.1', port: 445 }, { host: '10.0.0.2', port: 445 }]);
+    assert.deepEqual(await candidates(name, [], { host: '10.0.0.2', port: 445 }, two), [{ host: '10.0.0.2', port: 445 }, { host: '10.0.0.1', port: 445 }]);
+    // One address, or no answer: the name alone (the connect resolves it and reports the error).
+    assert.deepEqual(await candidates(name, [], name, async () => ['10.0.0.1']), [name]);
+    assert.deepEqual(await candidates(name, [], name, async () => { throw new Error('ENOTFOUND'); }), [name]);
   });
 
   it('connect() validates the servers option', () => {

@@ -31,6 +31,10 @@ export function parseServer(s: string, defaultPort: number): ServerAddress {
   return { host, port };
 }
 
+/** Every address of a host name (tests pass their own). */
+export type Resolver = (host: string) => Promise<string[]>;
+const lookupAll: Resolver = async (host) => (await lookup(host, { all: true })).map((a) => a.address);
+
 const same = (a: ServerAddress, b: ServerAddress): boolean => a.host === b.host && a.port === b.port;
 
 /**
@@ -38,12 +42,12 @@ const same = (a: ServerAddress, b: ServerAddress): boolean => a.host === b.host 
  * opens back in place), then the others of `servers`; with no list, every address `primary.host`
  * resolves to (a cluster name with one record per node). Duplicates are dropped.
  */
-export async function candidates(primary: ServerAddress, servers: ServerAddress[], current: ServerAddress): Promise<ServerAddress[]> {
+export async function candidates(primary: ServerAddress, servers: ServerAddress[], current: ServerAddress, resolve: Resolver = lookupAll): Promise<ServerAddress[]> {
   let all = servers.length ? [primary, ...servers] : [primary];
   if (servers.length === 0 && isIP(primary.host) === 0) {
     try {
-      const addrs = await lookup(primary.host, { all: true });
-      if (addrs.length > 1) all = addrs.map((a) => ({ host: a.address, port: primary.port }));
+      const addrs = await resolve(primary.host);
+      if (addrs.length > 1) all = addrs.map((a) => ({ host: a, port: primary.port }));
     } catch {
       /* the name does not resolve now: the connect attempt reports it */
     }
