@@ -320,12 +320,16 @@ export function reattach(server: ServerState, open: Open, session: SessionView, 
  * oplock or lease that this open would break cannot answer the break, so it is closed instead
  * (MS-SMB2 3.3.4.6 / 3.3.4.7; Samba invalidates the durable handle). Opens without such caching
  * stay and keep their share mode (a conflicting open gets SHARING_VIOLATION until they expire).
+ * The holder is found by the file's identity (DESIGN rule 9), so a hard link or another spelling
+ * of the name finds it too; the stat costs nothing while no open is disconnected.
  */
-export async function breakDisconnected(server: ServerState, share: string, path: string, desiredAccess: number, truncating: boolean): Promise<void> {
-  if (table(server).disconnected.size === 0) return;
+export async function breakDisconnected(server: ServerState, tree: ShareTree, path: string, desiredAccess: number, truncating: boolean): Promise<void> {
+  if (table(server).disconnected.size === 0 || !tree.vfs) return;
   const statOnly = (desiredAccess & ~(Access.SYNCHRONIZE | Access.FILE_READ_ATTRIBUTES | Access.FILE_WRITE_ATTRIBUTES | Access.READ_CONTROL)) === 0;
   if (statOnly && !truncating) return;
-  for (const o of server.opensByPath(share, path)) {
+  const identity = (await tree.vfs.stat(path).catch(() => undefined))?.identity;
+  if (identity === undefined) return; // no such file: nothing holds it
+  for (const o of opensOfFile(server, tree, path, identity)) {
     if (!isDisconnected(o) || stateOf(o).closed) continue;
     const lease = leaseOf(o);
     const level = o.oplockLevel;

@@ -136,4 +136,24 @@ describe('disconnected durable opens: server-wide cap, holder found by file iden
       await b.c.close();
     }
   });
+
+  it('a conflicting open through a hard link finds the disconnected holder by file identity and closes it', async () => {
+    // Plain share: the holder's RWH lease cannot be broken while it is disconnected, so the
+    // conflicting open closes it (breakDisconnected). Through another name it must find it too:
+    // by name it would not, and the open would wait for a break nobody can answer.
+    const holder = await disconnected('share', 'linked.bin');
+    await link(join(dir, 'linked.bin'), join(dir, 'alias.bin'));
+    const fresh = await connect(url('share'), { password: DEFAULT_PASS });
+    try {
+      const t0 = Date.now();
+      const h = await openFile(fresh.tree, 'alias.bin', { access: Access.GENERIC_READ | Access.GENERIC_WRITE, disposition: CreateDisposition.OPEN, options: FILE_OPTIONS, share: 0 });
+      assert.ok(Date.now() - t0 < 5_000, 'no wait for a break the disconnected holder cannot answer');
+      assert.equal((await h.read(0, 4)).toString(), 'kept');
+      await h.close();
+      await assert.rejects(holder.h.read(0, 4), (e: unknown) => e instanceof HandleLostError && e.status === NOT_FOUND);
+    } finally {
+      await fresh.close();
+      await holder.c.close();
+    }
+  });
 });

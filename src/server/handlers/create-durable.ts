@@ -53,7 +53,7 @@ export function durableCreate(inner: Handler): Handler {
     const parsed = safePath(req.name);
     if (parsed !== undefined) {
       const truncating = req.createDisposition === Disp.OVERWRITE || req.createDisposition === Disp.OVERWRITE_IF || req.createDisposition === Disp.SUPERSEDE;
-      await breakDisconnected(ctx.server, ctx.tree.share.name, parsed, req.desiredAccess, truncating);
+      await breakDisconnected(ctx.server, ctx.tree, parsed, req.desiredAccess, truncating);
     }
     if (!dhnq && !dh2q) return inner(ctx);
 
