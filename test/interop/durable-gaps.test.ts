@@ -1,7 +1,8 @@
 // Server durable/replay gaps closed after the first durable-handle work (issue 10):
 // - smbtorture 4.17 smb2.replay subtests that need a pending CREATE to outlive its channel
 //   (dhv2-pending2*-sane), every handle request to advance the channel sequence (replay4) and the
-//   first use of a handle to end CREATE replay (replay6), run against smbts;
+//   first use of a handle to end CREATE replay (replay6), run against smbts; replay5 (a replayed
+//   persistent CREATE after a disconnect) on a continuously available share;
 // - the server-wide cap on disconnected durable opens (`max disconnected durable opens`): past it
 //   the oldest disconnected open is scavenged, its share mode and locks freed, the others stay
 //   reclaimable;
@@ -48,6 +49,31 @@ describe('smb2.replay subtests that need the server gaps closed', { skip: missin
       assert.deepEqual(r.map((c) => [c.name, c.result]), [[t, 'success']], JSON.stringify(r));
     });
   }
+});
+
+describe('smb2.replay.replay5 on a continuously available share', { skip: missingTools(['smbtorture']), timeout: 60_000 }, () => {
+  let srv: SmbtsHandle;
+  let dir: string;
+  let prevHome: string | undefined;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'smbts-r5-'));
+    prevHome = process.env.SMBTS_HOME;
+    process.env.SMBTS_HOME = join(dir, '.home');
+    srv = await startSmbts({ shareDir: dir, configText: `[share]\n  path = ${dir}\n  read only = no\n  continuous availability = yes\n` });
+  });
+  after(async () => {
+    await srv?.stop();
+    if (prevHome === undefined) delete process.env.SMBTS_HOME;
+    else process.env.SMBTS_HOME = prevHome;
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  // A replayed persistent DH2Q CREATE after a disconnect reclaims the open and is answered as the
+  // original was (CREATED, persistent DH2Q context, batch oplock); without the replay flag it is
+  // DUPLICATE_OBJECTID and leaves the open's oplock alone.
+  it('smb2.replay.replay5', { timeout: 50_000 }, async () => {
+    const r = await smbtorture(srv.port, ['smb2.replay.replay5'], { timeoutMs: 45_000 });
+    assert.deepEqual(r.map((c) => [c.name, c.result]), [['smb2.replay.replay5', 'success']], JSON.stringify(r));
+  });
 });
 
 async function statusOf(c: SmbClient, path: string): Promise<number> {
