@@ -10,7 +10,7 @@ export const EXACT: Record<string, string> = {
   'smb2.create.blob': 'create contexts: allocation size (AlSi) not applied yet',
   'smb2.read.bug14607': 'Samba-private test FSCTL (Samba itself skips it)',
   'smb2.durable-v2-open.app-instance': 'SMB2_CREATE_APP_INSTANCE_ID (closing the previous instance\'s open) not implemented; Samba fails it too',
-  'smb2.replay.replay5': 'skipped: persistent handles are advertised only when a share is continuously available, and the conformance share is not (Samba skips it alike); persistent handles are tested on a CA share by test/interop/durable-server.test.ts',
+  'smb2.replay.replay5': 'skipped: persistent handles are advertised only when a share is continuously available, and the conformance share is not (Samba skips it alike); on a CA share smbts passes it (test/interop/durable-gaps.test.ts)',
   'smb2.lock.replay_broken_windows': 'skipped as on Samba: smbts checks LockSequence on every handle of an SMB 3.x connection, as 3.3.5.14 says; the test only checks Windows\' older behaviour',
   'smb2.maxfid': 'slow: one open per round trip',
   'smb2.lease.v2_complex1': 'lease breaks go out on a connection of the lease\'s own opens; Windows uses the client\'s first connection',
