@@ -27,6 +27,8 @@ export interface Limits {
   maxLockElements: number;
   /** Byte-range locks held on one file. */
   maxLocksPerFile: number;
+  /** Durable/persistent opens kept for a reconnect, server-wide (server/durable.ts). */
+  maxDisconnectedOpens: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = {
@@ -44,6 +46,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
   // ksmbd caps LockCount at 64 (the size of Open.LockSequenceArray, MS-SMB2 3.3.1.10).
   maxLockElements: 64,
   maxLocksPerFile: 100_000,
+  // Each holds a file descriptor, its locks and share mode: as many as one session may open.
+  maxDisconnectedOpens: 16384,
 };
 
 export function defaultLimits(): Limits {
@@ -64,6 +68,7 @@ const KEYS: Record<string, { field: keyof Limits; scale: number; min: number; ma
   fdreserve: { field: 'fdReserve', scale: 1, min: 0, max: 100_000_000 },
   maxlockelements: { field: 'maxLockElements', scale: 1, min: 1, max: 65_535 },
   maxlocksperfile: { field: 'maxLocksPerFile', scale: 1, min: 1, max: 100_000_000 },
+  maxdisconnecteddurableopens: { field: 'maxDisconnectedOpens', scale: 1, min: 0, max: 10_000_000 },
 };
 
 /**

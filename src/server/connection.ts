@@ -51,6 +51,9 @@ interface Pending {
   controller: AbortController;
   session: Session | undefined;
   interimSent: boolean;
+  command: number;
+  /** The live channel that took this request over when its own connection went (handOver). */
+  adoptedBy?: Connection;
 }
 
 /** State carried from one compound member to the next (3.3.5.2.7.2). */
@@ -142,6 +145,8 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
   private readonly reader: FrameReader;
   private readonly pending = new Map<bigint, Pending>();
   private readonly asyncOps = new Map<bigint, Pending>();
+  /** Pending CREATEs of dead channels of a session this connection is a channel of (handOver). */
+  private readonly adopted = new Set<Pending>();
   private nextAsyncId = 1n;
   private idleTimer: NodeJS.Timeout | undefined;
   /** The large frame being received, and what was begun on it while it arrives (onPartialFrame). */
@@ -517,7 +522,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
       return reply(refused);
     }
 
-    const pending: Pending = { messageId: h.messageId, asyncId: undefined, controller: new AbortController(), session, interimSent: false };
+    const pending: Pending = { messageId: h.messageId, asyncId: undefined, controller: new AbortController(), session, interimSent: false, command: h.command };
     const last = index === count - 1;
     const ctx = this.makeContext(h, msg, session, tree, encrypted, chain, pending, charge, () => {
       // goAsync: only the last member of a chain sends an interim response (3.3.4.2); earlier ones
@@ -553,6 +558,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
     } finally {
       this.pending.delete(h.messageId);
       if (pending.asyncId !== undefined) this.asyncOps.delete(pending.asyncId);
+      pending.adoptedBy?.adopted.delete(pending);
     }
     if (this.closed) return;
     if (ctx.noResponse) {
@@ -658,6 +664,11 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
   /** Aborts the pending operations of `session` on this connection (logoff, expiry). */
   abortSession(session: Session): void {
     for (const p of this.pending.values()) if (p.session === session) p.controller.abort(new Error('session closed'));
+    for (const p of this.adopted) {
+      if (p.session !== session) continue;
+      this.adopted.delete(p);
+      p.controller.abort(new Error('session closed'));
+    }
   }
 
   // ---------------------------------------------------------------- send
@@ -819,7 +830,10 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.early?.ew?.abandon();
     this.early = undefined;
-    for (const p of this.pending.values()) p.controller.abort(new Error('connection closed'));
+    for (const p of [...this.pending.values(), ...this.adopted]) {
+      if (!this.handOver(p)) p.controller.abort(new Error('connection closed'));
+    }
+    this.adopted.clear();
     this.pending.clear();
     this.asyncOps.clear();
     this.server.connections.delete(this);
@@ -832,6 +846,26 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
         this.server.destroySession(s, 'disconnect').catch((e: unknown) => this.server.log(`session teardown: ${(e as Error).message}`));
       }
     }
+  }
+
+  /**
+   * A CREATE still running (waiting for a break) when its channel goes is not cancelled while its
+   * session has another live channel: its CreateGuid stays reserved, so a replay there gets
+   * FILE_NOT_AVAILABLE (MS-SMB2 3.3.5.9.10), and its open joins the session when it completes (as
+   * Samba's smbXsrv_connection_shutdown_send: smb2.replay.dhv2-pending2*). It is cancelled with the
+   * session (abortSession) or when no channel is left.
+   */
+  private handOver(p: Pending): boolean {
+    const s = p.session;
+    if (p.command !== Command.CREATE || !s || s.state !== 'valid') return false;
+    for (const c of s.channels.values()) {
+      const other = c.connection;
+      if (other === this || other.closed || !(other instanceof Connection)) continue;
+      other.adopted.add(p);
+      p.adoptedBy = other;
+      return true;
+    }
+    return false;
   }
 
   /** For status output. */

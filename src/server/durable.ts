@@ -16,6 +16,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { FileId, Open, ServerState, SessionView, ShareTree } from './types.js';
 import type { ServerConfig, ShareConfig } from '../config/config.js';
+import { DEFAULT_LIMITS } from '../config/limits.js';
 import type { Vfs } from '../vfs/types.js';
 import { OplockLevel, Access } from '../wire/constants.js';
 import { LeaseState } from '../wire/constants.js';
@@ -100,8 +101,11 @@ export function v2TimeoutMs(config: ServerConfig, requested: number): number {
 interface Table {
   /** Durable opens (connected or not) by persistent FileId, for reconnects. */
   byId: Map<bigint, Open>;
-  /** How many of them are disconnected (CREATE skips breakDisconnected while 0). */
-  disconnected: number;
+  /**
+   * The disconnected ones, oldest disconnect first (a Set keeps insertion order): bounded by
+   * `max disconnected durable opens` (enforceCap); CREATE skips breakDisconnected while empty.
+   */
+  disconnected: Set<Open>;
   /** One store per CA share (by share name, folded). */
   stores: Map<string, StateStore>;
   /** Cluster mode settings (cluster-store.ts), null in single-node mode; read once. */
@@ -116,7 +120,7 @@ const tables = new WeakMap<ServerState, Table>();
 
 function table(server: ServerState): Table {
   let t = tables.get(server);
-  if (!t) tables.set(server, (t = { byId: new Map(), disconnected: 0, stores: new Map(), fetching: new Map() }));
+  if (!t) tables.set(server, (t = { byId: new Map(), disconnected: new Set(), stores: new Map(), fetching: new Map() }));
   return t;
 }
 
@@ -216,10 +220,8 @@ onAnyClose((server, open) => {
   if (d.timer) clearTimeout(d.timer);
   d.timer = undefined;
   const t = table(server);
-  if (d.disconnectedAt !== undefined) {
-    d.disconnectedAt = undefined;
-    t.disconnected--;
-  }
+  d.disconnectedAt = undefined;
+  t.disconnected.delete(open);
   if (t.byId.get(open.fileId.persistent) === open) t.byId.delete(open.fileId.persistent);
   if (d.persistent && !t.draining) {
     storeFor(server, open.tree.share).deleteOpen(open.fileId.persistent.toString())
@@ -239,14 +241,47 @@ export function keepDisconnected(server: ServerState, open: Open): boolean {
   // A break in flight cannot be acknowledged any more: the open goes (3.3.4.6/3.3.4.7, as Samba).
   const lease = leaseOf(open);
   if (st.breakingTo !== undefined || lease?.breakingTo !== undefined) return false;
+  if (maxDisconnected(server) === 0) return false;
   d.disconnectedAt = Date.now();
-  table(server).disconnected++;
+  table(server).disconnected.add(open);
   open.session.opens.delete(open.fileId.volatile);
   open.extra.delete('open.connectionId');
   armScavenger(server, open, d, d.timeoutMs);
   log(server, `durable open ${open.tree.share.name}/${open.path} disconnected, kept ${Math.round(d.timeoutMs / 1000)} s`);
   if (d.persistent) persist(server, open).catch(() => undefined);
+  enforceCap(server);
   return true;
+}
+
+function maxDisconnected(server: ServerState): number {
+  return server.config.limits?.maxDisconnectedOpens ?? DEFAULT_LIMITS.maxDisconnectedOpens;
+}
+
+/**
+ * Every table has a bound (DESIGN rule 8): past `max disconnected durable opens` the open that
+ * lost its connection longest ago is scavenged (locks, share mode and descriptor freed), durable
+ * before persistent ones (a persistent handle is the stronger promise). The oldest, not the one
+ * that just disconnected: a client is most likely to come back soon after a network blip, least
+ * likely after a long absence, and the spec lets the server drop a disconnected open at any time
+ * before its timeout (MS-SMB2 3.3.7.1 is a maximum); refusing durability to new opens instead would
+ * punish every live client for one that is gone.
+ */
+function enforceCap(server: ServerState): void {
+  const t = table(server);
+  const cap = maxDisconnected(server);
+  while (t.disconnected.size > cap) {
+    let victim: Open | undefined;
+    for (const o of t.disconnected) {
+      if (!durableOf(o)?.persistent) {
+        victim = o;
+        break;
+      }
+    }
+    victim ??= t.disconnected.values().next().value as Open;
+    t.disconnected.delete(victim);
+    log(server, `durable open ${victim.tree.share.name}/${victim.path} scavenged: more than ${cap} disconnected opens`);
+    void scavenge(server, victim);
+  }
 }
 
 function armScavenger(server: ServerState, open: Open, d: DurableState, ms: number): void {
@@ -294,7 +329,7 @@ export function reattach(server: ServerState, open: Open, session: SessionView, 
   const d = durableOf(open)!;
   if (d.timer) clearTimeout(d.timer);
   d.timer = undefined;
-  if (d.disconnectedAt !== undefined) table(server).disconnected--;
+  table(server).disconnected.delete(open);
   d.disconnectedAt = undefined;
   const o = open as { session: SessionView; tree: ShareTree };
   o.session = session;
@@ -310,12 +345,16 @@ export function reattach(server: ServerState, open: Open, session: SessionView, 
  * oplock or lease that this open would break cannot answer the break, so it is closed instead
  * (MS-SMB2 3.3.4.6 / 3.3.4.7; Samba invalidates the durable handle). Opens without such caching
  * stay and keep their share mode (a conflicting open gets SHARING_VIOLATION until they expire).
+ * The holder is found by the file's identity (DESIGN rule 9), so a hard link or another spelling
+ * of the name finds it too; the stat costs nothing while no open is disconnected.
  */
-export async function breakDisconnected(server: ServerState, share: string, path: string, desiredAccess: number, truncating: boolean): Promise<void> {
-  if (table(server).disconnected === 0) return;
+export async function breakDisconnected(server: ServerState, tree: ShareTree, path: string, desiredAccess: number, truncating: boolean): Promise<void> {
+  if (table(server).disconnected.size === 0 || !tree.vfs) return;
   const statOnly = (desiredAccess & ~(Access.SYNCHRONIZE | Access.FILE_READ_ATTRIBUTES | Access.FILE_WRITE_ATTRIBUTES | Access.READ_CONTROL)) === 0;
   if (statOnly && !truncating) return;
-  for (const o of server.opensByPath(share, path)) {
+  const identity = (await tree.vfs.stat(path).catch(() => undefined))?.identity;
+  if (identity === undefined) return; // no such file: nothing holds it
+  for (const o of opensOfFile(server, tree, path, identity)) {
     if (!isDisconnected(o) || stateOf(o).closed) continue;
     const lease = leaseOf(o);
     const level = o.oplockLevel;
@@ -462,8 +501,9 @@ async function restoreOne(server: ServerState, share: ShareConfig, vfs: Vfs, r: 
   };
   open.extra.set(KEY, d);
   table(server).byId.set(id, open);
-  table(server).disconnected++;
+  table(server).disconnected.add(open);
   armScavenger(server, open, d, d.timeoutMs);
+  enforceCap(server);
   return open;
 }
 

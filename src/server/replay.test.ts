@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { enterChannelSequence, channelSequenceOf } from './replay.js';
+import { handleUsed, HANDLE_USED } from './channel-sequence.js';
 import type { Open, RequestContext } from './types.js';
 import { HeaderFlags } from '../wire/constants.js';
 import { Status } from '../wire/status.js';
@@ -38,4 +39,24 @@ test('channel sequence: 2.x dialects are not checked', () => {
   const o = open();
   assert.ok('release' in enterChannelSequence(ctx(5, true, 0x0210), o));
   assert.ok('release' in enterChannelSequence(ctx(0, true, 0x0210), o));
+});
+
+test('channel sequence: any request on the open starts a newer epoch; a stale modifying one is then refused (smb2.replay.replay4)', () => {
+  const o = open();
+  const w = enterChannelSequence(ctx(0), o);
+  assert.ok('release' in w);
+  // A READ (non-modifying) with ChannelSequence 1: the epoch moves on, the running WRITE becomes "pre".
+  handleUsed(ctx(1), o);
+  assert.deepEqual(channelSequenceOf(o), { seq: 1, outstanding: 0, pre: 1 });
+  assert.equal(o.extra.get(HANDLE_USED), true);
+  // A stale non-modifying request changes nothing; a stale WRITE is refused.
+  handleUsed(ctx(0), o);
+  assert.equal(channelSequenceOf(o).seq, 1);
+  assert.deepEqual(enterChannelSequence(ctx(0), o), { status: Status.FILE_NOT_AVAILABLE });
+  // A replay does not open an epoch while an older request still runs.
+  handleUsed(ctx(2, true), o);
+  assert.equal(channelSequenceOf(o).seq, 1);
+  w.release();
+  handleUsed(ctx(2, true), o);
+  assert.deepEqual(channelSequenceOf(o), { seq: 2, outstanding: 0, pre: 0 });
 });

@@ -1,92 +1,15 @@
-// Channel sequence verification (MS-SMB2 3.3.5.2.10) for requests that modify an open (WRITE,
-// SET_INFO, IOCTL). With multichannel a client retries a request whose channel failed on another
-// channel, with SMB2_FLAGS_REPLAY_OPERATION and a bumped ChannelSequence; these counters let the
-// server refuse (STATUS_FILE_NOT_AVAILABLE) a replay while the original may still be running, and
-// refuse stale requests of an older epoch, so a request is never applied twice concurrently.
+// CREATE replay detection (MS-SMB2 3.3.5.9.10). Channel sequence verification (3.3.5.2.10) lives
+// in channel-sequence.ts and is re-exported here for the handlers that import it from this module.
 import type { Handler, Open, RequestContext } from './types.js';
 import { HeaderFlags } from '../wire/constants.js';
 import { decodeCreateRequest, decodeCreateResponse } from '../wire/create.js';
 import { CreateContextName, decodeDH2QRequest } from '../wire/create-contexts.js';
 import { onAnyClose, stateOf as openStateOf } from './open-file.js';
-import { channelSequence } from '../wire/header.js';
-import { NtStatusError, Status } from '../wire/status.js';
+import { Status } from '../wire/status.js';
+import { HANDLE_USED } from './channel-sequence.js';
 import { replayReply } from './handlers/create-durable.js';
 
-interface SeqState {
-  /** Open.ChannelSequence */
-  seq: number;
-  /** Open.OutstandingRequestCount: requests of the current sequence in progress. */
-  outstanding: number;
-  /** Open.OutstandingPreRequestCount: requests of earlier sequences still in progress. */
-  pre: number;
-}
-
-const KEY = 'replay.channelSequence';
-
-function stateOf(open: Open): SeqState {
-  let s = open.extra.get(KEY) as SeqState | undefined;
-  if (!s) {
-    s = { seq: 0, outstanding: 0, pre: 0 };
-    open.extra.set(KEY, s);
-  }
-  return s;
-}
-
-/** Result of enter(): a status to fail with, or a release() to call when the request is done. */
-export type SequenceTicket = { status: number } | { release(): void };
-
-/**
- * 3.3.5.2.10: verifies the request's ChannelSequence against the open. Only 3.x dialects carry a
- * ChannelSequence; 2.x requests always pass.
- */
-export function enterChannelSequence(ctx: RequestContext, open: Open): SequenceTicket {
-  if (ctx.conn.dialect < 0x0300) return { release: () => undefined };
-  const s = stateOf(open);
-  const cs = channelSequence(ctx.header);
-  let counted: 'current' | 'pre';
-  if (cs === s.seq) {
-    s.outstanding++;
-    counted = 'current';
-  } else if (((cs - s.seq) & 0xffff) <= 0x7fff) {
-    // A newer epoch: what was outstanding becomes "pre" (requests sent before the failover).
-    s.pre += s.outstanding;
-    s.outstanding = 1;
-    s.seq = cs;
-    counted = 'current';
-  } else {
-    return { status: Status.FILE_NOT_AVAILABLE };
-  }
-  const mySeq = s.seq;
-  const release = (): void => {
-    if (counted === 'current' && mySeq === s.seq) s.outstanding = Math.max(0, s.outstanding - 1);
-    else s.pre = Math.max(0, s.pre - 1);
-  };
-  if ((ctx.header.flags & HeaderFlags.REPLAY_OPERATION) && s.pre > 0) {
-    release();
-    return { status: Status.FILE_NOT_AVAILABLE };
-  }
-  return { release };
-}
-
-/**
- * Runs `work` (a WRITE, SET_INFO or IOCTL on `open`) inside the request's channel sequence
- * (enterChannelSequence): fails with its status when refused, releases it when done.
- */
-export async function withChannelSequence<T>(ctx: RequestContext, open: Open, work: () => Promise<T>): Promise<T> {
-  const ticket = enterChannelSequence(ctx, open);
-  if ('status' in ticket) throw new NtStatusError(ticket.status);
-  try {
-    return await work();
-  } finally {
-    ticket.release();
-  }
-}
-
-/** Snapshot for tests and status. */
-export function channelSequenceOf(open: Open): { seq: number; outstanding: number; pre: number } {
-  const s = stateOf(open);
-  return { ...s };
-}
+export { enterChannelSequence, withChannelSequence, channelSequenceOf, type SequenceTicket } from './channel-sequence.js';
 
 // ---------------------------------------------------------------------------------------------
 // CREATE replay (3.3.5.9.10): a CREATE carrying a durable v2 request (DH2Q) names its CreateGuid.
@@ -128,7 +51,14 @@ export function replayableCreate(inner: Handler): Handler {
     const guid = createGuidOf(ctx);
     if (!guid || !ctx.session) return inner(ctx);
     const key = ctx.conn.clientGuid.toString('hex') + ':' + guid.toString('hex');
-    const prior = byCreateGuid.get(key);
+    let prior = byCreateGuid.get(key);
+    // Once a request has named the open by FileId the client has seen the CREATE answer: a later
+    // replay opens the file anew (as Samba, which drops the replay cache entry at the first lookup
+    // of the handle: smb2.replay.replay6).
+    if (prior?.open.extra.has(HANDLE_USED)) {
+      byCreateGuid.delete(key);
+      prior = undefined;
+    }
     if (prior && !openStateOf(prior.open).closed && ctx.session.opens.get(prior.open.fileId.volatile) === prior.open) {
       if (!(ctx.header.flags & HeaderFlags.REPLAY_OPERATION)) return { status: Status.DUPLICATE_OBJECTID };
       if (prior.open.session.id !== ctx.session.id) return { status: Status.ACCESS_DENIED };

@@ -4,6 +4,7 @@ import { NtStatusError, Status } from '../../wire/status.js';
 import { WireError } from '../../wire/buf.js';
 import { VfsError, type FileStat } from '../../vfs/types.js';
 import { stateOf } from '../open-file.js';
+import { handleUsed } from '../channel-sequence.js';
 
 /** Throw an NTSTATUS out of a handler. */
 export function fail(status: number, why?: string): never {
@@ -38,6 +39,7 @@ export function requireOpen(ctx: RequestContext, fileId: FileId): Open {
   const open = ctx.lookupOpen(fileId);
   if (!open || stateOf(open).closed) fail(Status.FILE_CLOSED);
   if (ctx.tree && open.tree !== ctx.tree && open.tree.id !== ctx.tree.id) fail(Status.FILE_CLOSED);
+  handleUsed(ctx, open);
   return open;
 }
 

@@ -50,13 +50,6 @@ export function durableCreate(inner: Handler): Handler {
     if (dh2q && dh2c) return { status: Status.INVALID_PARAMETER };
     if (dhnc || dh2c) return reconnectHandler(ctx);
 
-    const parsed = safePath(req.name);
-    if (parsed !== undefined) {
-      const truncating = req.createDisposition === Disp.OVERWRITE || req.createDisposition === Disp.OVERWRITE_IF || req.createDisposition === Disp.SUPERSEDE;
-      await breakDisconnected(ctx.server, ctx.tree.share.name, parsed, req.desiredAccess, truncating);
-    }
-    if (!dhnq && !dh2q) return inner(ctx);
-
     let v2: ReturnType<typeof decodeDH2QRequest> | undefined;
     try {
       if (dh2q) v2 = decodeDH2QRequest(dh2q.data);
@@ -66,6 +59,7 @@ export function durableCreate(inner: Handler): Handler {
     }
     // A CreateGuid still in use by a durable open of this client (disconnected ones included):
     // a replay gets the open back (replay.ts handles connected ones), anything else a clash.
+    // Checked before breakDisconnected: the owner's own replay must not break its open.
     if (v2 && !v2.createGuid.every((b) => b === 0)) {
       // Cluster mode: a replay may come to another node after the first one died (its record is
       // in the shared store); looked up only for replays, so plain creates cost no etcd read.
@@ -75,9 +69,16 @@ export function durableCreate(inner: Handler): Handler {
           : undefined);
       if (prior && isDisconnected(prior)) {
         if (!(ctx.header.flags & HeaderFlags.REPLAY_OPERATION)) return { status: Status.DUPLICATE_OBJECTID };
-        return reconnectOpen(ctx, req, prior, 'v2', v2.createGuid);
+        return asReplayed(prior, await reconnectOpen(ctx, req, prior, 'v2', v2.createGuid));
       }
     }
+    const parsed = safePath(req.name);
+    if (parsed !== undefined) {
+      const truncating = req.createDisposition === Disp.OVERWRITE || req.createDisposition === Disp.OVERWRITE_IF || req.createDisposition === Disp.SUPERSEDE;
+      await breakDisconnected(ctx.server, ctx.tree, parsed, req.desiredAccess, truncating);
+    }
+    if (!dhnq && !dh2q) return inner(ctx);
+
     const reply = await inner(ctx);
     if (reply.status !== Status.SUCCESS || reply.body === undefined) return reply;
     return grant(ctx, req, reply, v2);
@@ -123,10 +124,28 @@ async function grant(ctx: RequestContext, req: CreateRequest, reply: Reply, v2: 
     return reply;
   }
   const res = decodeCreateResponse(Buffer.concat([Buffer.alloc(64), body]));
+  open.extra.set(CREATE_ACTION, res.createAction);
   const ctxOut = v2
     ? { name: CreateContextName.DURABLE_HANDLE_REQUEST_V2, data: encodeDH2QResponse({ timeout: timeoutMs, flags: persistent ? DurableV2Flags.PERSISTENT : 0 }) }
     : { name: CreateContextName.DURABLE_HANDLE_REQUEST, data: encodeDHnQResponse() };
   return { status: Status.SUCCESS, body: encodeCreateResponse({ ...res, contexts: [...res.contexts, ctxOut] }) };
+}
+
+/** The CreateAction of the CREATE that made a durable open (a replay after a disconnect repeats it). */
+const CREATE_ACTION = 'durable.createAction';
+
+/**
+ * A replayed DH2Q CREATE that reclaims a disconnected open (3.3.5.9.10: "the server MUST ... as
+ * if it were a reconnect", smb2.replay.replay5 on a CA share): answered as the original CREATE
+ * was, with its CreateAction and the DH2Q response context, unlike a DH2C reconnect.
+ */
+function asReplayed(open: Open, reply: Reply): Reply {
+  const d = durableOf(open);
+  if (reply.status !== Status.SUCCESS || reply.body === undefined || !d) return reply;
+  const res = decodeCreateResponse(Buffer.concat([Buffer.alloc(64), Array.isArray(reply.body) ? Buffer.concat(reply.body) : reply.body]));
+  const createAction = (open.extra.get(CREATE_ACTION) as number | undefined) ?? res.createAction;
+  const dh2q = { name: CreateContextName.DURABLE_HANDLE_REQUEST_V2, data: encodeDH2QResponse({ timeout: d.timeoutMs, flags: d.persistent ? DurableV2Flags.PERSISTENT : 0 }) };
+  return { status: Status.SUCCESS, body: encodeCreateResponse({ ...res, createAction, contexts: [...res.contexts, dh2q] }) };
 }
 
 /** DHnC / DH2C: find the open and check it may be reclaimed (3.3.5.9.7, 3.3.5.9.12). */
