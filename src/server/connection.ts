@@ -48,9 +48,15 @@ const COMPRESSION_PROTOCOL_ID = 0x424d53fc;
 interface Pending {
   messageId: bigint;
   asyncId: bigint | undefined;
-  controller: AbortController;
+  /** Made on first use (goAsync or an abort): most requests never need one. */
+  controller: AbortController | undefined;
   session: Session | undefined;
   interimSent: boolean;
+}
+
+/** Aborts a pending request; a signal handed out later (goAsync) starts out aborted. */
+function abortPending(p: Pending, reason: Error): void {
+  (p.controller ??= new AbortController()).abort(reason);
 }
 
 /** State carried from one compound member to the next (3.3.5.2.7.2). */
@@ -517,7 +523,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
       return reply(refused);
     }
 
-    const pending: Pending = { messageId: h.messageId, asyncId: undefined, controller: new AbortController(), session, interimSent: false };
+    const pending: Pending = { messageId: h.messageId, asyncId: undefined, controller: undefined, session, interimSent: false };
     const last = index === count - 1;
     const ctx = this.makeContext(h, msg, session, tree, encrypted, chain, pending, charge, () => {
       // goAsync: only the last member of a chain sends an interim response (3.3.4.2); earlier ones
@@ -526,7 +532,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
         pending.asyncId = this.nextAsyncId++;
         this.asyncOps.set(pending.asyncId, pending);
         if (!last && h.command !== Command.CREATE) {
-          pending.controller.abort(new Error('async in the middle of a compound'));
+          abortPending(pending, new Error('async in the middle of a compound'));
         } else if (last) {
           pending.interimSent = true;
           const interim = this.buildOut(h, { status: Status.PENDING }, {
@@ -537,7 +543,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
           this.sendResponses(frameCtl.out.splice(0), frameCtl.encSession);
         }
       }
-      return { asyncId: pending.asyncId, signal: pending.controller.signal };
+      return { asyncId: pending.asyncId, signal: (pending.controller ??= new AbortController()).signal };
     });
 
     let result: Reply;
@@ -652,12 +658,12 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
     else target = this.pending.get(h.messageId);
     if (!target) return;
     if (target.session && h.sessionId !== 0n && target.session.id !== h.sessionId) return;
-    target.controller.abort(new Error('cancelled by client'));
+    abortPending(target, new Error('cancelled by client'));
   }
 
   /** Aborts the pending operations of `session` on this connection (logoff, expiry). */
   abortSession(session: Session): void {
-    for (const p of this.pending.values()) if (p.session === session) p.controller.abort(new Error('session closed'));
+    for (const p of this.pending.values()) if (p.session === session) abortPending(p, new Error('session closed'));
   }
 
   // ---------------------------------------------------------------- send
@@ -819,7 +825,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.early?.ew?.abandon();
     this.early = undefined;
-    for (const p of this.pending.values()) p.controller.abort(new Error('connection closed'));
+    for (const p of this.pending.values()) abortPending(p, new Error('connection closed'));
     this.pending.clear();
     this.asyncOps.clear();
     this.server.connections.delete(this);
