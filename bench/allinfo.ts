@@ -31,7 +31,7 @@ const empty = join(base, 'empty');
 chmodSync(base, 0o755);
 writeFileSync(empty, '');
 
-interface Srv { name: 'smbts' | 'samba'; port: number; pid: number; dir: string; stop(): Promise<void> }
+interface Srv { name: string; port: number; pid: number; dir: string; stop(): Promise<void> }
 const servers: Srv[] = [];
 
 function smbArgs(s: Srv): string[] {
@@ -48,38 +48,44 @@ async function session(s: Srv, cmds: string[]): Promise<{ ms: number; cpu: numbe
   return { ms: r.ms, cpu };
 }
 
-type Row = { name: string; unit: 'ops/s' | 'ms'; smbts: number[]; samba: number[]; cpuSmbts: number[]; cpuSamba: number[] };
+type Row = { name: string; unit: 'ops/s' | 'ms'; by: Map<string, { v: number[]; cpu: number[] }> };
 const rows = new Map<string, Row>();
 function record(name: string, unit: Row['unit'], s: Srv, value: number, cpuUsPerOp: number): void {
   let r = rows.get(name);
-  if (!r) rows.set(name, (r = { name, unit, smbts: [], samba: [], cpuSmbts: [], cpuSamba: [] }));
-  (s.name === 'smbts' ? r.smbts : r.samba).push(value);
-  (s.name === 'smbts' ? r.cpuSmbts : r.cpuSamba).push(cpuUsPerOp);
+  if (!r) rows.set(name, (r = { name, unit, by: new Map() }));
+  let c = r.by.get(s.name);
+  if (!c) r.by.set(s.name, (c = { v: [], cpu: [] }));
+  c.v.push(value);
+  c.cpu.push(cpuUsPerOp);
   console.log(`  ${name.padEnd(22)} ${s.name.padEnd(6)} ${unit === 'ms' ? `${value.toFixed(1)} ms` : `${value.toFixed(0)} ops/s`}  server CPU ${cpuUsPerOp.toFixed(0)} us/op`);
 }
 
 try {
-  for (const name of ['samba', 'smbts'] as const) {
+  // ALLINFO_BASE=DIR: also an older built tree (e.g. a `git archive` of the commit before a change)
+  const names = process.env.ALLINFO_BASE ? ['samba', 'smbts', 'base'] : ['samba', 'smbts'];
+  for (const name of names) {
     const dir = join(base, name);
     mkdirSync(dir);
     chmodSync(dir, 0o777); // smbd runs the session as unix user test
     for (const n of metaNames(FILES)) writeFileSync(join(dir, n), '', { mode: 0o666 });
     const h = name === 'samba'
       ? await startSamba(dir)
-      : await startSmbts(dir, profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []);
+      : name === 'base'
+        ? await ((await import(join(process.env.ALLINFO_BASE!, 'dist/bench/lib/smbts.js'))) as { startSmbts: typeof startSmbts }).startSmbts(dir)
+        : await startSmbts(dir, profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []);
     servers.push({ name, port: h.port, pid: h.pid, dir, stop: () => h.stop() });
   }
-  const names = metaNames(FILES);
+  const fileNames = metaNames(FILES);
   const driver = new SmbtsClientDriver();
   // warm-up (JIT): one unrecorded session per server
-  for (const s of servers) await session(s, names.slice(0, N).map((n) => `allinfo ${n}`));
+  for (const s of servers) await session(s, fileNames.slice(0, N).map((n) => `allinfo ${n}`));
   for (let round = 0; round < ROUNDS; round++) {
     console.log(`round ${round + 1}/${ROUNDS}`);
     // alternate which server goes first
     const order = round % 2 ? [...servers].reverse() : servers;
     for (const s of order) {
       const conn = await session(s, []);
-      const picks = Array.from({ length: N }, (_, i) => names[(i * 7 + round * 13) % FILES] as string);
+      const picks = Array.from({ length: N }, (_, i) => fileNames[(i * 7 + round * 13) % FILES] as string);
       const r = await session(s, picks.map((n) => `allinfo ${n}`));
       record(`allinfo x${N} (smbclient)`, 'ms', s, Math.max(0.1, r.ms - conn.ms), ((r.cpu - conn.cpu) / N) * 1e6);
       if (!ALL) continue;
@@ -95,7 +101,7 @@ try {
         // the smbts client works in a directory of its own (create then delete the same names)
         if (op === 'create') await session(s, [`mkdir c${round}`]);
         const c0 = treeCpu(s.pid);
-        const res = await driver.meta(t, 'plain', op, op === 'list' || op === 'stat' ? '' : `c${round}`, op === 'list' || op === 'stat' ? names : names.slice(0, N), 60_000);
+        const res = await driver.meta(t, 'plain', op, op === 'list' || op === 'stat' ? '' : `c${round}`, op === 'list' || op === 'stat' ? fileNames : fileNames.slice(0, N), 60_000);
         const cpu = treeCpu(s.pid) - c0; // includes the worker's connect: small against the pass
         if (op === 'list') record('list (smbts client)', 'ms', s, res.ms, (cpu / res.done) * 1e6);
         else record(`${op} (smbts client)`, 'ops/s', s, res.done / (res.ms / 1000), (cpu / res.done) * 1e6);
@@ -104,13 +110,17 @@ try {
   }
   console.log('\nmedians (ratio above 1 = smbts better):');
   for (const r of rows.values()) {
-    const a = median(r.smbts);
-    const b = median(r.samba);
-    const ratio = r.unit === 'ms' ? b / a : a / b;
-    const ca = median(r.cpuSmbts);
-    const cb = median(r.cpuSamba);
     const fmt = (v: number): string => (r.unit === 'ms' ? `${v.toFixed(1)} ms` : `${v.toFixed(0)} ops/s`);
-    console.log(`${r.name.padEnd(24)} smbts ${fmt(a).padStart(11)}  Samba ${fmt(b).padStart(11)}  ${ratio.toFixed(2)}x   CPU us/op ${ca.toFixed(0)} vs ${cb.toFixed(0)} = ${(cb / ca).toFixed(2)}x`);
+    const sam = r.by.get('samba');
+    const b = median(sam?.v ?? []);
+    const cb = median(sam?.cpu ?? []);
+    for (const [who, c] of r.by) {
+      if (who === 'samba') continue;
+      const a = median(c.v);
+      const ca = median(c.cpu);
+      const ratio = r.unit === 'ms' ? b / a : a / b;
+      console.log(`${r.name.padEnd(24)} ${who.padEnd(5)} ${fmt(a).padStart(11)}  Samba ${fmt(b).padStart(11)}  ${ratio.toFixed(2)}x   CPU us/op ${ca.toFixed(0)} vs ${cb.toFixed(0)} = ${(cb / ca).toFixed(2)}x`);
+    }
   }
 } finally {
   for (const s of servers) await s.stop().catch(() => undefined);

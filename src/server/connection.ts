@@ -54,6 +54,8 @@ interface Pending {
   interimSent: boolean;
 }
 
+const RESOLVED: Promise<void> = Promise.resolve();
+
 /** Aborts a pending request; a signal handed out later (goAsync) starts out aborted. */
 function abortPending(p: Pending, reason: Error): void {
   (p.controller ??= new AbortController()).abort(reason);
@@ -301,33 +303,45 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
         verifier = this.early.verifier;
         this.early = undefined;
       }
-      this.onFrame(f, opener, verifier).then(async () => {
+      const done = this.onFrame(f, opener, verifier);
+      // The common case (a small request, nothing begun early): no per-frame closures.
+      if (!early && !recycle) {
+        done.then(undefined, this.onFrameFailed);
+        continue;
+      }
+      done.then(async () => {
         if (early) await early.settle();
         if (recycle) ioPool.release(f);
       }, (e: unknown) => {
         early?.abandon();
-        this.drop(e instanceof DisconnectError ? e.message : `internal error: ${(e as Error)?.stack ?? String(e)}`);
+        this.onFrameFailed(e);
       });
     }
   }
 
-  private async onFrame(frame: Buffer, opener?: StreamingOpener, verifier?: StreamingVerifier): Promise<void> {
-    if (this.closed) return;
-    if (frame.length < 4) throw new DisconnectError('runt frame');
-    const proto = frame.readUInt32LE(0);
-    if (!this.negotiated && this.dialect === 0 && isSmb1Negotiate(frame)) {
-      const reply = handleSmb1Negotiate(this, frame);
-      if (!reply) throw new DisconnectError('SMB1 negotiate without an SMB2 dialect');
-      this.send([reply]);
-      return;
+  private readonly onFrameFailed = (e: unknown): void => {
+    this.drop(e instanceof DisconnectError ? e.message : `internal error: ${(e as Error)?.stack ?? String(e)}`);
+  };
+
+  /** Not async: one promise layer less per request; synchronous throws become rejections. */
+  private onFrame(frame: Buffer, opener?: StreamingOpener, verifier?: StreamingVerifier): Promise<void> {
+    try {
+      if (this.closed) return RESOLVED;
+      if (frame.length < 4) throw new DisconnectError('runt frame');
+      const proto = frame.readUInt32LE(0);
+      if (!this.negotiated && this.dialect === 0 && isSmb1Negotiate(frame)) {
+        const reply = handleSmb1Negotiate(this, frame);
+        if (!reply) throw new DisconnectError('SMB1 negotiate without an SMB2 dialect');
+        this.send([reply]);
+        return RESOLVED;
+      }
+      if (proto === TRANSFORM_PROTOCOL_ID) return this.onTransform(frame, opener);
+      if (proto === COMPRESSION_PROTOCOL_ID) throw new DisconnectError('compressed message, compression not negotiated');
+      if (proto !== PROTOCOL_ID) throw new DisconnectError(`unknown protocol id 0x${proto.toString(16)}`);
+      return this.onMessage(frame, undefined, verifier);
+    } catch (e) {
+      return Promise.reject(e);
     }
-    if (proto === TRANSFORM_PROTOCOL_ID) {
-      await this.onTransform(frame, opener);
-      return;
-    }
-    if (proto === COMPRESSION_PROTOCOL_ID) throw new DisconnectError('compressed message, compression not negotiated');
-    if (proto !== PROTOCOL_ID) throw new DisconnectError(`unknown protocol id 0x${proto.toString(16)}`);
-    await this.onMessage(frame, undefined, verifier);
   }
 
   /** MS-SMB2 3.3.5.2.1.1: decrypt with the session's key; failure drops the connection. */
