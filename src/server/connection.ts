@@ -48,12 +48,20 @@ const COMPRESSION_PROTOCOL_ID = 0x424d53fc;
 interface Pending {
   messageId: bigint;
   asyncId: bigint | undefined;
-  controller: AbortController;
+  /** Made on first use (goAsync or an abort): most requests never need one. */
+  controller: AbortController | undefined;
   session: Session | undefined;
   interimSent: boolean;
   command: number;
   /** The live channel that took this request over when its own connection went (handOver). */
   adoptedBy?: Connection;
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** Aborts a pending request; a signal handed out later (goAsync) starts out aborted. */
+function abortPending(p: Pending, reason: Error): void {
+  (p.controller ??= new AbortController()).abort(reason);
 }
 
 /** State carried from one compound member to the next (3.3.5.2.7.2). */
@@ -300,33 +308,45 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
         verifier = this.early.verifier;
         this.early = undefined;
       }
-      this.onFrame(f, opener, verifier).then(async () => {
+      const done = this.onFrame(f, opener, verifier);
+      // The common case (a small request, nothing begun early): no per-frame closures.
+      if (!early && !recycle) {
+        done.then(undefined, this.onFrameFailed);
+        continue;
+      }
+      done.then(async () => {
         if (early) await early.settle();
         if (recycle) ioPool.release(f);
       }, (e: unknown) => {
         early?.abandon();
-        this.drop(e instanceof DisconnectError ? e.message : `internal error: ${(e as Error)?.stack ?? String(e)}`);
+        this.onFrameFailed(e);
       });
     }
   }
 
-  private async onFrame(frame: Buffer, opener?: StreamingOpener, verifier?: StreamingVerifier): Promise<void> {
-    if (this.closed) return;
-    if (frame.length < 4) throw new DisconnectError('runt frame');
-    const proto = frame.readUInt32LE(0);
-    if (!this.negotiated && this.dialect === 0 && isSmb1Negotiate(frame)) {
-      const reply = handleSmb1Negotiate(this, frame);
-      if (!reply) throw new DisconnectError('SMB1 negotiate without an SMB2 dialect');
-      this.send([reply]);
-      return;
+  private readonly onFrameFailed = (e: unknown): void => {
+    this.drop(e instanceof DisconnectError ? e.message : `internal error: ${(e as Error)?.stack ?? String(e)}`);
+  };
+
+  /** Not async: one promise layer less per request; synchronous throws become rejections. */
+  private onFrame(frame: Buffer, opener?: StreamingOpener, verifier?: StreamingVerifier): Promise<void> {
+    try {
+      if (this.closed) return RESOLVED;
+      if (frame.length < 4) throw new DisconnectError('runt frame');
+      const proto = frame.readUInt32LE(0);
+      if (!this.negotiated && this.dialect === 0 && isSmb1Negotiate(frame)) {
+        const reply = handleSmb1Negotiate(this, frame);
+        if (!reply) throw new DisconnectError('SMB1 negotiate without an SMB2 dialect');
+        this.send([reply]);
+        return RESOLVED;
+      }
+      if (proto === TRANSFORM_PROTOCOL_ID) return this.onTransform(frame, opener);
+      if (proto === COMPRESSION_PROTOCOL_ID) throw new DisconnectError('compressed message, compression not negotiated');
+      if (proto !== PROTOCOL_ID) throw new DisconnectError(`unknown protocol id 0x${proto.toString(16)}`);
+      return this.onMessage(frame, undefined, verifier);
+    } catch (e) {
+      return Promise.reject(e);
     }
-    if (proto === TRANSFORM_PROTOCOL_ID) {
-      await this.onTransform(frame, opener);
-      return;
-    }
-    if (proto === COMPRESSION_PROTOCOL_ID) throw new DisconnectError('compressed message, compression not negotiated');
-    if (proto !== PROTOCOL_ID) throw new DisconnectError(`unknown protocol id 0x${proto.toString(16)}`);
-    await this.onMessage(frame, undefined, verifier);
   }
 
   /** MS-SMB2 3.3.5.2.1.1: decrypt with the session's key; failure drops the connection. */
@@ -522,7 +542,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
       return reply(refused);
     }
 
-    const pending: Pending = { messageId: h.messageId, asyncId: undefined, controller: new AbortController(), session, interimSent: false, command: h.command };
+    const pending: Pending = { messageId: h.messageId, asyncId: undefined, controller: undefined, session, interimSent: false, command: h.command };
     const last = index === count - 1;
     const ctx = this.makeContext(h, msg, session, tree, encrypted, chain, pending, charge, () => {
       // goAsync: only the last member of a chain sends an interim response (3.3.4.2); earlier ones
@@ -531,7 +551,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
         pending.asyncId = this.nextAsyncId++;
         this.asyncOps.set(pending.asyncId, pending);
         if (!last && h.command !== Command.CREATE) {
-          pending.controller.abort(new Error('async in the middle of a compound'));
+          abortPending(pending, new Error('async in the middle of a compound'));
         } else if (last) {
           pending.interimSent = true;
           const interim = this.buildOut(h, { status: Status.PENDING }, {
@@ -542,7 +562,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
           this.sendResponses(frameCtl.out.splice(0), frameCtl.encSession);
         }
       }
-      return { asyncId: pending.asyncId, signal: pending.controller.signal };
+      return { asyncId: pending.asyncId, signal: (pending.controller ??= new AbortController()).signal };
     });
 
     let result: Reply;
@@ -658,16 +678,16 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
     else target = this.pending.get(h.messageId);
     if (!target) return;
     if (target.session && h.sessionId !== 0n && target.session.id !== h.sessionId) return;
-    target.controller.abort(new Error('cancelled by client'));
+    abortPending(target, new Error('cancelled by client'));
   }
 
   /** Aborts the pending operations of `session` on this connection (logoff, expiry). */
   abortSession(session: Session): void {
-    for (const p of this.pending.values()) if (p.session === session) p.controller.abort(new Error('session closed'));
+    for (const p of this.pending.values()) if (p.session === session) abortPending(p, new Error('session closed'));
     for (const p of this.adopted) {
       if (p.session !== session) continue;
       this.adopted.delete(p);
-      p.controller.abort(new Error('session closed'));
+      abortPending(p, new Error('session closed'));
     }
   }
 
@@ -831,7 +851,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
     this.early?.ew?.abandon();
     this.early = undefined;
     for (const p of [...this.pending.values(), ...this.adopted]) {
-      if (!this.handOver(p)) p.controller.abort(new Error('connection closed'));
+      if (!this.handOver(p)) abortPending(p, new Error('connection closed'));
     }
     this.adopted.clear();
     this.pending.clear();

@@ -17,7 +17,7 @@ import { encodeLeaseBreakNotification, LEASE_BREAK_FLAG_ACK_REQUIRED } from '../
 import { CreateContextName, decodeLease, encodeLease, LeaseFlags, type Lease as LeaseCtx } from '../wire/create-contexts.js';
 import type { CreateContext } from '../wire/create.js';
 import { foldCase } from '../vfs/path.js';
-import { stateOf, wake, onAnyClose, type FileNode } from './open-file.js';
+import { stateOf, setOplockLevel, wake, onAnyClose, type FileNode } from './open-file.js';
 
 const R = LeaseState.READ;
 const H = LeaseState.HANDLE;
@@ -312,7 +312,7 @@ export function grantLease(server: ServerState, open: Open, clientGuid: Buffer, 
   l.node = node;
   l.opens.add(open);
   open.extra.set(OPEN_LEASE, l);
-  open.oplockLevel = OplockLevel.LEASE;
+  setOplockLevel(open, OplockLevel.LEASE);
   return responseContext(l);
 }
 

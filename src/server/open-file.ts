@@ -48,6 +48,8 @@ export interface OpenState {
   onClose: Set<() => void>;
   /** Query directory state. */
   createdAt: number;
+  /** open.oplockLevel is an accessor counting shared readers (trackOplockLevel). */
+  tracked: boolean;
 }
 
 const STATE = 'files.state';
@@ -61,8 +63,14 @@ export function isSharedReader(level: number): boolean {
   return level === 0x01 /* OplockLevel.II */ || level === 0xff /* OplockLevel.LEASE */;
 }
 
-/** Make open.oplockLevel an accessor that keeps its node's sharedReaders count in step. */
+/**
+ * Make open.oplockLevel an accessor that keeps its node's sharedReaders count in step. Only opens
+ * holding an oplock or lease get one: defineProperty on each open cost ~10 us per CREATE and made
+ * every later property read of the open slow (a per-object shape); an open without an oplock only
+ * gains one through setOplockLevel (a lease grant), which installs the accessor first.
+ */
 function trackOplockLevel(open: Open, s: OpenState): void {
+  s.tracked = true;
   let level = open.oplockLevel;
   if (isSharedReader(level)) s.node.sharedReaders++;
   Object.defineProperty(open, 'oplockLevel', {
@@ -84,12 +92,19 @@ export function stateOf(open: Open): OpenState {
   if (!s) {
     s = {
       node: newNode(), closed: false, position: 0n, mode: 0, breakingTo: undefined,
-      lockSequence: new Map(), resumeKey: undefined, onClose: new Set(), createdAt: Date.now(),
+      lockSequence: new Map(), resumeKey: undefined, onClose: new Set(), createdAt: Date.now(), tracked: false,
     };
     open.extra.set(STATE, s);
-    trackOplockLevel(open, s);
+    if (open.oplockLevel !== 0 /* OplockLevel.NONE */) trackOplockLevel(open, s);
   }
   return s;
+}
+
+/** Sets open.oplockLevel where it may go from none to a shared level (lease grant, break ack). */
+export function setOplockLevel(open: Open, level: number): void {
+  const s = stateOf(open);
+  if (!s.tracked && level !== 0) trackOplockLevel(open, s);
+  open.oplockLevel = level;
 }
 
 export function attachState(open: Open, node: FileNode): OpenState {

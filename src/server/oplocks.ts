@@ -8,7 +8,7 @@
 import type { Open, ServerState } from './types.js';
 import { OplockLevel, Command, Access } from '../wire/constants.js';
 import { Writer } from '../wire/buf.js';
-import { stateOf, wake, opensLike, onAnyClose } from './open-file.js';
+import { stateOf, setOplockLevel, wake, opensLike, onAnyClose } from './open-file.js';
 import { breakReadLeases } from './leases.js';
 
 /** How long a CREATE waits for an oplock break acknowledgement (Samba: 35 s). */
@@ -80,7 +80,7 @@ export function acknowledge(open: Open, level: number): { status: number; level:
     status = 0xc00000e3;
     newLevel = OplockLevel.NONE;
   }
-  open.oplockLevel = newLevel;
+  setOplockLevel(open, newLevel);
   wake(st.node.oplockWaiters);
   return { status, level: newLevel };
 }

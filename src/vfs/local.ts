@@ -1106,6 +1106,9 @@ class LocalHandle implements VfsHandle {
     return this.fh;
   }
 
+  /** stat()'s fstat until getEas/getSecurity takes it (identityStat). */
+  private lastStat: BigIntStats | undefined;
+
   private async rawStat(): Promise<BigIntStats> {
     try {
       return await this.vfs.io.fstat(this.check(false));
@@ -1139,7 +1142,20 @@ class LocalHandle implements VfsHandle {
   }
 
   async stat(): Promise<FileStat> {
-    return this.vfs.toFileStat(await this.rawStat(), false, this.fh.fd);
+    const st = await this.rawStat();
+    this.lastStat = st;
+    return this.vfs.toFileStat(st, false, this.fh.fd);
+  }
+
+  /**
+   * The fstat of the stat() just before, taken once: QUERY_INFO asks stat() then getEas() (EaSize of
+   * FileAllInformation) or getSecurity(), and those only need the file's identity (dev, ino, birth
+   * time), which an open descriptor keeps. Saves an fstat (and its BigInt stats) per such query.
+   */
+  private identityStat(): Promise<BigIntStats> {
+    const st = this.lastStat;
+    this.lastStat = undefined;
+    return st && !this.closed ? Promise.resolve(st) : this.rawStat();
   }
 
   async close(): Promise<void> {
@@ -1261,7 +1277,7 @@ class LocalHandle implements VfsHandle {
   }
 
   async getEas(): Promise<ExtendedAttribute[]> {
-    return this.vfs.readEas(await this.rawStat());
+    return this.vfs.readEas(await this.identityStat());
   }
 
   async setEas(list: ExtendedAttribute[]): Promise<void> {
@@ -1269,7 +1285,7 @@ class LocalHandle implements VfsHandle {
   }
 
   async getSecurity(): Promise<Buffer | undefined> {
-    return this.vfs.readSecurity(await this.rawStat());
+    return this.vfs.readSecurity(await this.identityStat());
   }
 
   async setSecurity(sd: Buffer): Promise<void> {

@@ -23,15 +23,20 @@ export function statusOf(err: unknown): number {
 
 /** Wraps a handler body so thrown statuses become error replies. */
 export function handlerOf(fn: (ctx: RequestContext) => Promise<Reply>): Handler {
-  return async (ctx) => {
+  // (a .then instead of an async wrapper with try/await: fewer promise hops per request)
+  return (ctx) => {
     try {
-      return await fn(ctx);
+      return fn(ctx).then(undefined, errorReply);
     } catch (e) {
-      const status = statusOf(e);
-      if (status === Status.INTERNAL_ERROR && process.env.SMBTS_DEBUG) console.error(e);
-      return { status };
+      return Promise.resolve(errorReply(e)); // a body that is not async and threw
     }
   };
+}
+
+function errorReply(e: unknown): Reply {
+  const status = statusOf(e);
+  if (status === Status.INTERNAL_ERROR && process.env.SMBTS_DEBUG) console.error(e);
+  return { status };
 }
 
 /** The open a request names, or FILE_CLOSED (MS-SMB2 3.3.5.x "If the Open is not found"). */
