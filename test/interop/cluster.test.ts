@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HOST, killGroup, repoRoot, startSmbts, type SmbtsHandle } from './peers.js';
 import { etcdMissing, startEtcd, type EtcdCluster } from './etcd.js';
-import { RawConn, createFrame, header } from './raw.js';
+import { RawConn, createFrame, header, treeConnectFrame } from './raw.js';
+import { run } from './peers.js';
 import { connect, type SmbClient } from '../../src/client/client.js';
 import { openFile, type FileHandle } from '../../src/client/file.js';
 import { SmbError } from '../../src/client/errors.js';
@@ -32,7 +33,8 @@ const skip = etcdMissing();
 
 function conf(node: string): string {
   return `[global]\nclustering = yes\ncluster backend = etcd\netcd endpoints = ${etcd.endpoints.join(',')}\n` +
-    `cluster node name = ${node}\ncluster lease ttl = ${TTL}\n[share]\npath = ${dir}\nread only = no\n`;
+    `cluster node name = ${node}\ncluster lease ttl = ${TTL}\n[share]\npath = ${dir}\nread only = no\n` +
+    `[ca]\npath = ${dir}\nread only = no\ncontinuous availability = yes\n`;
 }
 
 /** Node C: `smbts serve` in a child process of its own group (so SIGKILL takes it down whole). */
@@ -223,6 +225,37 @@ test('quorum lost: new opens fail with INSUFFICIENT_RESOURCES, then work again w
     await etcd.restart(2);
     await eventually('A serves again', async () => (await statusOf(open(ca, 'quorum.txt', ALL))) === 'SUCCESS', 30_000);
   } finally {
+    await ca.close();
+  }
+});
+
+test('a continuously available share advertises SCALEOUT and CLUSTER in cluster mode; status --cluster shows the cluster', { skip, timeout: 30_000 }, async () => {
+  const ra = await RawConn.open(a.port);
+  const ca = await connect(url(a.port));
+  try {
+    await ra.negotiate([0x300]);
+    assert.equal(await ra.login('test', 'test'), 0);
+    const t = await ra.request(treeConnectFrame(ra.mid++, ra.sessionId, '\\\\127.0.0.1\\ca'));
+    assert.ok(t.kind === 'reply' && t.msg.status === 0, 'tree connect to [ca]');
+    // TREE_CONNECT response (2.2.10): Capabilities at offset 8.
+    const caps = t.msg.body.readUInt32LE(8);
+    assert.equal(caps & 0x70, 0x70, `CONTINUOUS_AVAILABILITY | SCALEOUT | CLUSTER (0x${caps.toString(16)})`);
+
+    const h = await open(ca, 'share.txt', ShareAccess.READ);
+    await lock(h, 10n, 20n);
+    const cfgPath = join(home, 'a.conf');
+    await writeFile(cfgPath, conf('a'));
+    const r = await run(process.execPath, [join(repoRoot(), 'dist/src/cli/main.js'), 'status', '--cluster', '--config', cfgPath, '--json'], { timeoutMs: 20_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const st = JSON.parse(r.stdout) as { nodes: { name: string; alive: boolean }[]; opens: { node: string; path: string; shareAccess: number; locks: [string, string, boolean][] }[] };
+    assert.deepEqual(st.nodes.filter((n) => n.alive).map((n) => n.name).sort(), ['a', 'b']);
+    const mine = st.opens.find((o) => o.node === 'a' && o.path === 'share.txt');
+    assert.ok(mine, JSON.stringify(st.opens));
+    assert.equal(mine.shareAccess, ShareAccess.READ);
+    assert.deepEqual(mine.locks, [['10', '20', true]]);
+    await h.close();
+  } finally {
+    ra.close();
     await ca.close();
   }
 });

@@ -65,6 +65,23 @@ export interface ClusterStatus {
   opens: (OpenRecord & { fileKey: string })[];
 }
 
+/**
+ * The cluster as the store holds it (smbts status --cluster): live nodes (their key is on their
+ * liveness lease, so a dead node's is gone) and every published open with its locks and caching.
+ */
+export async function readClusterStatus(kv: Kv): Promise<ClusterStatus> {
+  const [nodes, files] = await Promise.all([kv.getPrefix(NODES), kv.getPrefix(FILES)]);
+  const opens: (OpenRecord & { fileKey: string })[] = [];
+  for (const e of files.entries) {
+    const parts = e.key.slice(FILES.length).split('/');
+    if (parts[1] === 'open') opens.push({ fileKey: dec(parts[0]!), ...(JSON.parse(e.value) as OpenRecord) });
+  }
+  const live = nodes.entries.map((e) => ({ name: e.key.slice(NODES.length), alive: true, info: JSON.parse(e.value) as Record<string, unknown> }));
+  // A node named by an open but without a node key: its lease is expiring right now.
+  for (const o of opens) if (!live.some((n) => n.name === o.node)) live.push({ name: o.node, alive: false, info: {} });
+  return { node: '', available: true, nodes: live, opens };
+}
+
 export class ClusterNode implements ClusterHooks {
   private lease: KvLease | undefined;
   private readonly mirrors = new Map<string, Mirror>();
@@ -436,18 +453,7 @@ export class ClusterNode implements ClusterHooks {
   // ------------------------------------------------------------------ status and shutdown
 
   async status(): Promise<ClusterStatus> {
-    const [nodes, files] = await Promise.all([this.kv.getPrefix(NODES), this.kv.getPrefix(FILES)]);
-    const opens: (OpenRecord & { fileKey: string })[] = [];
-    for (const e of files.entries) {
-      const parts = e.key.slice(FILES.length).split('/');
-      if (parts[1] === 'open') opens.push({ fileKey: dec(parts[0]!), ...(JSON.parse(e.value) as OpenRecord) });
-    }
-    return {
-      node: this.name,
-      available: this.healthy,
-      nodes: nodes.entries.map((e) => ({ name: e.key.slice(NODES.length), alive: true, info: JSON.parse(e.value) as Record<string, unknown> })),
-      opens,
-    };
+    return { ...(await readClusterStatus(this.kv)), node: this.name, available: this.healthy };
   }
 
   async close(): Promise<void> {

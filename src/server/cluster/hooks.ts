@@ -55,3 +55,11 @@ export const REMOTE_OPEN = 'cluster.remote';
 export function isRemoteOpen(open: Open): boolean {
   return open.extra.has(REMOTE_OPEN);
 }
+
+/**
+ * Share capabilities of a continuously available share in cluster mode (MS-SMB2 2.2.10): the
+ * share is served by every node (SCALEOUT) of a cluster (CLUSTER); 0 on a single node.
+ */
+export function scaleOutCaps(server: ServerState): number {
+  return registry.has(server) ? 0x20 /* SCALEOUT */ | 0x40 /* CLUSTER */ : 0;
+}
