@@ -256,14 +256,16 @@ export const handler = replayableCreate(durableCreate(handlerOf(async (ctx: Requ
 
     // Open through the VFS.
     const wantsWrite = !!(granted & (Access.FILE_WRITE_DATA | Access.FILE_APPEND_DATA));
-    const { handle, action } = await vfs.open(path, {
+    const opening = vfs.open(path, {
       create: disposition,
       directory: wantDir || (exists && st.isDirectory) ? isDir : undefined,
       nonDirectory: wantNonDir,
       read: true,
       write: wantsWrite && !isDir,
       attributes: req.fileAttributes,
-    }).catch(async (e: unknown) => { await reservation?.drop(); throw e; });
+    });
+    const held = reservation;
+    const { handle, action } = held ? await opening.catch(async (e: unknown) => { await held.drop(); throw e; }) : await opening;
     let fst: FileStat;
     try {
       const alsi = ctxByName(req.contexts, CreateContextName.ALLOCATION_SIZE);
@@ -319,12 +321,12 @@ export const handler = replayableCreate(durableCreate(handlerOf(async (ctx: Requ
       }
     } catch (e) {
       await handle.close().catch(() => {});
-      await reservation?.drop();
+      if (reservation) await reservation.drop();
       throw e;
     }
     if (!exists && deleteOnClose && (fst.attributes & FileAttribute.READONLY)) {
       await handle.close().catch(() => {});
-      await reservation?.drop();
+      if (reservation) await reservation.drop();
       fail(Status.CANNOT_DELETE);
     }
     // MAXIMUM_ALLOWED on a freshly created file grants the share maximum.
@@ -346,7 +348,7 @@ export const handler = replayableCreate(durableCreate(handlerOf(async (ctx: Requ
     const leaseCtx = leaseReq && !open.isDirectory
       ? grantLease(ctx.server, open, ctx.conn.clientGuid, leaseReq, others, node) : undefined;
     if (leaseCtx) oplock = OplockLevel.LEASE;
-    await reservation?.bind(open);
+    if (reservation) await reservation.bind(open);
 
     if (action === 'created') {
       reportChange(ctx.server, tree, open.path, FileAction.ADDED, open.isDirectory ? NotifyFilter.DIR_NAME : NotifyFilter.FILE_NAME);

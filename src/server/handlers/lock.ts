@@ -165,7 +165,8 @@ export const handler = handlerOf(async (ctx) => {
     }
   }
   if (status) return { status };
-  if (unlocking) await clusterOf(ctx.server)?.publish(open, false).catch(() => false);
+  const cluster = unlocking ? clusterOf(ctx.server) : undefined;
+  if (cluster) await cluster.publish(open, false).catch(() => false);
   if (replayable) st.lockSequence.set(idx, req.lockSequenceNumber);
   // Persistent opens: the lock is on disk before the client hears of it (durable.ts).
   await persist(ctx.server, open).catch(() => undefined);
