@@ -11,7 +11,7 @@ import { disconnectedOpens, restorePersistent, shutdownDurable, type Disconnecte
 import { listenNetbios, listenSmbdirect, type SmbdirectListenOptions } from './transports.js';
 import { isMessageTransport } from '../transport/transport.js';
 import { guardFor } from './limits.js';
-import { startCluster, type ClusterStatus } from './cluster/start.js';
+import { startCluster, type ClusterJoinOptions, type ClusterStatus } from './cluster/start.js';
 
 export interface StartServerOptions {
   /** Shares, protocol range, signing, encryption (docs/config.md). Default: no shares but IPC$ plus those named in `vfs`. */
@@ -34,6 +34,11 @@ export interface StartServerOptions {
   netbiosPort?: number;
   /** Also listen for SMB over SMB-Direct (MS-SMBD) on an RDMA provider (see transports.ts). */
   smbdirect?: SmbdirectListenOptions;
+  /**
+   * Cluster mode over this Kv instead of the config's etcd endpoints (worker processes of one
+   * machine coordinating through a Kv their primary hosts; tests): docs/cluster-coordination.md.
+   */
+  cluster?: ClusterJoinOptions;
 }
 
 export interface ChannelStatus {
@@ -169,7 +174,7 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
   });
   const addr = server.address() as net.AddressInfo;
   // Cluster mode: join before serving (cluster/start.ts loads the etcd client only then).
-  const cluster = await startCluster(state, { address: addr.address, port: addr.port }).catch((e: unknown) => {
+  const cluster = await startCluster(state, { address: addr.address, port: addr.port }, opts.cluster).catch((e: unknown) => {
     server.close();
     throw e;
   });

@@ -19,6 +19,7 @@ export interface ServerCore extends ServerState {
   log(line: string): void;
   /** Cluster mode: other nodes' opens of a file (cluster/coordinator.ts); undefined on one node. */
   remoteOpens: ((fileKey: string) => Open[]) | undefined;
+  remoteOpensByPath: ((shareName: string, foldedPath: string) => Open[]) | undefined;
   localOpensByFile(fileKey: string): Open[];
   allocSessionId(): bigint;
   findShare(name: string): ShareConfig | undefined;

@@ -20,6 +20,7 @@ import { NtStatusError, Status } from '../../wire/status.js';
 import { OPLOCK_BREAK_TIMEOUT_MS, startBreak } from '../oplocks.js';
 import { breakLease, leaseOf } from '../leases.js';
 import { cachingAsOplock } from './create-hook.js';
+import { foldCase } from '../../vfs/path.js';
 
 const ROOT = 'smbts/';
 const NODES = ROOT + 'nodes/';
@@ -100,6 +101,7 @@ export class ClusterNode implements ClusterHooks {
     readonly name: string,
     private readonly ttl: number,
     private readonly info: Record<string, unknown>,
+    private readonly ownsKv: boolean,
   ) {
     this.fakeSession = {
       id: 0n, user: '', domain: '', guest: false, anonymous: false, dialect: 0, encryptData: false,
@@ -107,11 +109,13 @@ export class ClusterNode implements ClusterHooks {
     };
   }
 
-  static async start(server: ServerCore, kv: Kv, name: string, ttl: number, info: Record<string, unknown>): Promise<ClusterNode> {
-    const node = new ClusterNode(server, kv, name, ttl, info);
+  /** `ownsKv`: close the Kv with the node (not a Kv an embedder shares between nodes). */
+  static async start(server: ServerCore, kv: Kv, name: string, ttl: number, info: Record<string, unknown>, ownsKv = true): Promise<ClusterNode> {
+    const node = new ClusterNode(server, kv, name, ttl, info, ownsKv);
     await node.join();
     setCluster(server, node);
     server.remoteOpens = (fileKey) => node.remoteOpens(fileKey);
+    server.remoteOpensByPath = (share, folded) => node.remoteOpensByPath(share, folded);
     return node;
   }
 
@@ -268,6 +272,18 @@ export class ClusterNode implements ClusterHooks {
     const m = this.mirrors.get(fileKey);
     if (!m || m.remotes.size === 0) return [];
     return [...m.remotes.values()].map((r) => r.open);
+  }
+
+  /** Other nodes' opens of a share-relative path (folded); a scan of the mirror. */
+  remoteOpensByPath(shareName: string, folded: string): Open[] {
+    const out: Open[] = [];
+    const share = shareName.toLowerCase();
+    for (const m of this.mirrors.values()) {
+      for (const r of m.remotes.values()) {
+        if (r.rec.share.toLowerCase() === share && foldCase(r.rec.path) === folded) out.push(r.open);
+      }
+    }
+    return out;
   }
 
   isRemote(open: Open): boolean {
@@ -459,9 +475,11 @@ export class ClusterNode implements ClusterHooks {
   async close(): Promise<void> {
     this.closed = true;
     setCluster(this.server, undefined);
+    this.server.remoteOpens = undefined;
+    this.server.remoteOpensByPath = undefined;
     for (const w of this.watches) await w.cancel().catch(() => undefined);
     await this.lease?.revoke().catch(() => undefined);
-    await this.kv.close();
+    if (this.ownsKv) await this.kv.close();
   }
 }
 
