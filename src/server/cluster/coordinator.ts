@@ -90,7 +90,7 @@ export class ClusterNode implements ClusterHooks {
   private readonly byId = new Map<string, Published>();
   private nextId = 1;
   private watches: KvWatch[] = [];
-  private closed = false;
+  private stopped = false;
   private healthy = false;
   private readonly hookedNodes = new WeakSet<FileNode>();
   private readonly fakeSession: SessionView;
@@ -150,7 +150,7 @@ export class ClusterNode implements ClusterHooks {
 
   private rejoining = false;
   private leaseLost(err: KvUnavailableError): void {
-    if (this.closed) return;
+    if (this.stopped) return;
     this.healthy = false;
     this.server.log(`cluster: ${this.name} lost its liveness lease (${err.message}); rejoining`);
     this.rejoinSoon();
@@ -158,12 +158,12 @@ export class ClusterNode implements ClusterHooks {
 
   /** Rejoin with backoff until the store answers again (bounded per attempt by the call deadline). */
   private rejoinSoon(): void {
-    if (this.rejoining || this.closed) return;
+    if (this.rejoining || this.stopped) return;
     this.rejoining = true;
     this.healthy = false;
     const attempt = (delay: number): void => {
       const t = setTimeout(() => {
-        if (this.closed) { this.rejoining = false; return; }
+        if (this.stopped) { this.rejoining = false; return; }
         this.join().then(() => {
           this.rejoining = false;
           this.server.log(`cluster: ${this.name} rejoined`);
@@ -406,16 +406,23 @@ export class ClusterNode implements ClusterHooks {
     node.oplockWaiters.add(republish);
   }
 
+  private readonly removing = new Map<Open, Promise<void>>();
+
   /** Local close: the record goes (its locks and share mode with it). */
   onClose(open: Open): void {
     const p = this.published.get(open);
     if (!p) return;
     this.published.delete(open);
     this.byId.delete(p.id);
-    void this.kv.txn({ compare: [], then: [{ type: 'delete', key: p.key }] }).catch((err) => {
+    const done = this.kv.txn({ compare: [], then: [{ type: 'delete', key: p.key }] }).then(() => undefined, (err: unknown) => {
       // Without quorum the key stays until this node's lease expires; rejoin republishes only live opens.
       this.server.log(`cluster: unpublish of ${open.path} failed: ${(err as Error).message}`);
-    });
+    }).finally(() => this.removing.delete(open));
+    this.removing.set(open, done);
+  }
+
+  async closed(open: Open): Promise<void> {
+    await this.removing.get(open);
   }
 
   // ------------------------------------------------------------------ breaks
@@ -473,7 +480,7 @@ export class ClusterNode implements ClusterHooks {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
+    this.stopped = true;
     setCluster(this.server, undefined);
     this.server.remoteOpens = undefined;
     this.server.remoteOpensByPath = undefined;

@@ -27,6 +27,8 @@ export interface ClusterHooks {
   refresh(fileKey: string): Promise<void>;
   /** Is this open another node's open, mirrored here? */
   isRemote(open: Open): boolean;
+  /** Resolves once a closed local open's record is gone from the store (or its removal failed). */
+  closed(open: Open): Promise<void>;
   /** Asks the owning node to break a mirrored open's oplock/lease to `to` (II or NONE). */
   requestBreak(open: Open, to: number): void;
 }
