@@ -203,8 +203,8 @@ test('oplocks: a batch oplock on node A is broken by an open on node B, which wa
 // tree1 on one node, tree2 on the other. Both nodes listen on one port (smbtorture has one -p)
 // at two loopback addresses. Subtests that pass on one node (docs/conformance.md) and use two
 // connections: exclusive and batch breaks, rename against another node's open, byte-range locks
-// beside oplocks, level II breaks by writes, stream oplocks.
-const TORTURE_ACROSS = ['exclusive1', 'exclusive2', 'batch1', 'batch2', 'batch10', 'batch20', 'brl1', 'levelii500', 'stream1'];
+// beside oplocks, level II breaks by writes, stream oplocks, delete-pending set on the other node.
+const TORTURE_ACROSS = ['exclusive1', 'exclusive2', 'batch1', 'batch2', 'batch10', 'batch20', 'brl1', 'levelii500', 'stream1', 'doc'];
 
 test('smbtorture smb2.oplock subtests with their two connections on two nodes', { skip, timeout: 120_000 }, async () => {
   const port = await freePort();

@@ -13,7 +13,7 @@ import type { FileId, Open, SessionView, ShareTree } from '../types.js';
 import type { ServerCore } from '../internal.js';
 import type { Kv, KvEvent, KvLease, KvWatch } from './kv.js';
 import { KvUnavailableError } from './kv.js';
-import { clusterOf, setCluster, REMOTE_OPEN, isRemoteOpen, type ClusterHooks, type OpenIntent, type Reservation } from './hooks.js';
+import { clusterOf, setCluster, SET_DELETE_PENDING, REMOTE_OPEN, isRemoteOpen, type ClusterHooks, type OpenIntent, type Reservation } from './hooks.js';
 import { attachState, newNode, onAnyClose, stateOf, wake, type FileNode } from '../open-file.js';
 import { LeaseState, OplockLevel } from '../../wire/constants.js';
 import { NtStatusError, Status } from '../../wire/status.js';
@@ -41,11 +41,14 @@ export interface OpenRecord {
   locks: [string, string, boolean][];
   fileId: string;
   user: string;
+  /** This open set delete-pending on the file (FileDispositionInformation). */
+  deletePending?: boolean;
 }
 
-interface Remote { key: string; rec: OpenRecord; open: Open; modRevision: number }
+
+interface Remote { key: string; rec: OpenRecord; open: Open; modRevision: number; deletePending?: boolean }
 interface Mirror { fileKey: string; rev: number; syncedAt: number; remotes: Map<string, Remote> }
-interface Published { key: string; fileKey: string; id: string; open: Open | undefined; last: string }
+interface Published { key: string; fileKey: string; id: string; open: Open | undefined; last: string; pendingBreak?: number }
 
 /** The NTSTATUS of a state change refused because the cluster store has no quorum. */
 export const STATUS_CLUSTER_UNAVAILABLE = Status.INSUFFICIENT_RESOURCES;
@@ -233,6 +236,12 @@ export class ClusterNode implements ClusterHooks {
     open.oplockLevel = level;
     const st = stateOf(open);
     if (st.breakingTo !== undefined && level <= st.breakingTo) st.breakingTo = undefined;
+    // Delete-pending set on another node holds here too; it stays after that open closes (the
+    // last closer anywhere deletes the file, open-file.ts closeOpen).
+    if (rec.deletePending !== undefined && rec.deletePending !== r.deletePending) {
+      node.deletePending = rec.deletePending;
+      r.deletePending = rec.deletePending;
+    }
     // Locks: the record is the whole list.
     const hadLocks = node.locks.removeOpen(open);
     for (const [off, len, excl] of rec.locks) node.locks.add({ open, offset: BigInt(off), length: BigInt(len), exclusive: excl });
@@ -334,6 +343,7 @@ export class ClusterNode implements ClusterHooks {
       node: this.name, share: open.tree.share.name, path: open.path, access: open.grantedAccess, shareAccess: open.shareAccess,
       oplock: lease ? OplockLevel.LEASE : open.oplockLevel, leaseState: lease ? lease.state : 0, locks,
       fileId: open.fileId.persistent.toString(), user: open.session.user,
+      deletePending: open.extra.get(SET_DELETE_PENDING) === true,
     };
   }
 
@@ -377,6 +387,8 @@ export class ClusterNode implements ClusterHooks {
         p.open = open;
         this.published.set(open, p);
         this.watchNode(open);
+        // A break asked for while this open was only reserved.
+        if (p.pendingBreak !== undefined) this.breakLocal(open, p.pendingBreak);
         await this.write(p, false).catch((err) => this.server.log(`cluster: publish failed: ${(err as Error).message}`));
       },
       drop: async () => {
@@ -459,9 +471,20 @@ export class ClusterNode implements ClusterHooks {
     const id = e.key.slice(e.key.lastIndexOf('/') + 1);
     void this.kv.txn({ compare: [], then: [{ type: 'delete', key: e.key }] }).catch(() => undefined);
     const p = this.byId.get(id);
-    const open = p?.open;
-    if (!p || !open || stateOf(open).closed) return;
+    if (!p) return;
     const { to } = JSON.parse(e.value) as { to: number };
+    const open = p.open;
+    if (!open) {
+      p.pendingBreak = Math.min(p.pendingBreak ?? to, to);
+      return;
+    }
+    if (stateOf(open).closed) return;
+    this.breakLocal(open, to);
+    // Nothing to acknowledge (or already at the level): republish now so the requester proceeds.
+    void this.write(p, false).catch(() => undefined);
+  }
+
+  private breakLocal(open: Open, to: number): void {
     const lease = leaseOf(open);
     if (lease) {
       // II: the new open only needs write caching gone; NONE: everything (truncation, level II breaks).
@@ -469,8 +492,6 @@ export class ClusterNode implements ClusterHooks {
     } else {
       startBreak(this.server, open, to);
     }
-    // Nothing to acknowledge (or already at the level): republish now so the requester proceeds.
-    void this.write(p, false).catch(() => undefined);
   }
 
   // ------------------------------------------------------------------ status and shutdown

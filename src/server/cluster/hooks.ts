@@ -51,6 +51,9 @@ export function setCluster(server: ServerState, hooks: ClusterHooks | undefined)
   else registry.delete(server);
 }
 
+/** Open.extra key: delete-pending as this open set it (set-info), published in its record. */
+export const SET_DELETE_PENDING = 'cluster.deletePending';
+
 /** Open.extra marker of a mirrored remote open. */
 export const REMOTE_OPEN = 'cluster.remote';
 
