@@ -20,6 +20,9 @@ import { Access, Command, CreateDisposition, ShareAccess } from '../../src/wire/
 import { Status, statusName } from '../../src/wire/status.js';
 import { encodeLockRequest } from '../../src/wire/lock.js';
 import { UserDb } from '../../src/auth/userdb.js';
+import { encodeCreateRequest, decodeCreateResponse } from '../../src/wire/create.js';
+import { encodeLease, decodeLease } from '../../src/wire/create-contexts.js';
+import { decodeLeaseBreakNotification, encodeLeaseBreakAck } from '../../src/wire/oplock-break.js';
 
 const RW = Access.FILE_READ_DATA | Access.FILE_WRITE_DATA | Access.SYNCHRONIZE | Access.FILE_READ_ATTRIBUTES;
 const ALL = ShareAccess.READ | ShareAccess.WRITE | ShareAccess.DELETE;
@@ -191,6 +194,45 @@ test('oplocks: a batch oplock on node A is broken by an open on node B, which wa
     fileId.copy(ack, 8);
     const ackReply = await ra.request(Buffer.concat([header(Command.OPLOCK_BREAK, ra.mid++, { sessionId: ra.sessionId, treeId: ra.treeId }), ack]));
     assert.ok(ackReply.kind === 'reply' && ackReply.msg.status === 0, 'acknowledgement accepted');
+    const hb = await pb;
+    await hb.close();
+  } finally {
+    ra.close();
+    await cb.close();
+  }
+});
+
+test('leases: an RWH lease on node A loses WRITE to an open on node B, which waits for A\'s acknowledgement', { skip, timeout: 30_000 }, async () => {
+  const ra = await RawConn.open(a.port);
+  const cb = await connect(url(b.port));
+  try {
+    await ra.negotiate([0x311]);
+    assert.equal(await ra.login('test', 'test'), 0);
+    assert.equal(await ra.treeConnect('\\\\127.0.0.1\\share'), 0);
+    const leaseKey = Buffer.alloc(16, 0x5a);
+    const body = encodeCreateRequest({
+      securityFlags: 0, requestedOplockLevel: 0xff, impersonationLevel: 2, smbCreateFlags: 0n,
+      desiredAccess: 0x12019f, fileAttributes: 0, shareAccess: ALL, createDisposition: CreateDisposition.OPEN,
+      createOptions: 0x40, name: 'oplock.txt',
+      contexts: [{ name: 'RqLs', data: encodeLease({ version: 2, leaseKey, leaseState: 0x7, leaseFlags: 0, leaseDuration: 0n, epoch: 0 }) }],
+    });
+    const r = await ra.request(Buffer.concat([header(Command.CREATE, ra.mid++, { sessionId: ra.sessionId, treeId: ra.treeId }), body]));
+    assert.ok(r.kind === 'reply' && r.msg.status === 0, 'lease open on A');
+    const res = decodeCreateResponse(Buffer.concat([Buffer.alloc(64), r.msg.body]));
+    const granted = decodeLease(res.contexts.find((c) => c.name === 'RqLs')!.data);
+    assert.equal(granted.leaseState, 0x7, 'RWH granted');
+    let opened = false;
+    const pb = open(cb, 'oplock.txt', ALL).then((h) => { opened = true; return h; });
+    const brk = await ra.next(5_000);
+    assert.ok(brk.kind === 'reply' && brk.msg.command === Command.OPLOCK_BREAK, `a lease break reaches A: ${brk.kind}`);
+    const n = decodeLeaseBreakNotification(Buffer.concat([Buffer.alloc(64), brk.msg.body]));
+    assert.equal(n.currentLeaseState, 0x7);
+    assert.equal(n.newLeaseState, 0x3, 'RWH -> RH');
+    await new Promise((res2) => setTimeout(res2, 300));
+    assert.equal(opened, false, 'B waits for the acknowledgement');
+    const ack = await ra.request(Buffer.concat([header(Command.OPLOCK_BREAK, ra.mid++, { sessionId: ra.sessionId, treeId: ra.treeId }),
+      encodeLeaseBreakAck({ flags: 0, leaseKey, leaseState: 0x3, leaseDuration: 0n })]));
+    assert.ok(ack.kind === 'reply' && ack.msg.status === 0, 'lease break acknowledged');
     const hb = await pb;
     await hb.close();
   } finally {
