@@ -129,6 +129,8 @@ export class ClusterNode implements ClusterHooks {
     lease.onLost((err) => this.leaseLost(err));
     await this.kv.txn({ compare: [], then: [{ type: 'put', key: NODES + this.name, value: JSON.stringify({ ...this.info, since: new Date().toISOString() }), lease: lease.id }] });
     const files = await this.kv.getPrefix(FILES);
+    // A rejoin starts the mirror over: mirrored opens drop their locks and waiters wake.
+    for (const m of [...this.mirrors.values()]) for (const k of [...m.remotes.keys()]) this.removeRemote(m, k);
     this.mirrors.clear();
     for (const e of files.entries) this.applyEvent({ type: 'put', key: e.key, value: e.value, modRevision: e.modRevision }, true);
     for (const m of this.mirrors.values()) m.syncedAt = files.revision;
