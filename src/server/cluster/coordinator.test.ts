@@ -97,3 +97,24 @@ test('a dead node\'s opens vanish with its lease; without quorum a reserve fails
     await b.close();
   }
 });
+
+test('a node whose lease was lost rejoins: its mirror is rebuilt without duplicates and its opens are published again', async () => {
+  const kv = new MemoryKv();
+  const sa = server();
+  const sb = server();
+  const a = await ClusterNode.start(sa, kv, 'a', 5, {}, false);
+  const b = await ClusterNode.start(sb, kv, 'b', 5, {}, false);
+  try {
+    assert.notEqual(await a.reserve(intent(0x2, 0x1)), false);
+    await tick();
+    assert.equal(sb.opensByFile('1:42').length, 1);
+    kv.expireLease(2); // b's lease: b's keys go, b rejoins with a new lease
+    for (let i = 0; i < 50 && !(await b.status()).available; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal((await b.status()).available, true);
+    assert.deepEqual((await b.status()).nodes.map((n) => n.name).sort(), ['a', 'b']);
+    assert.equal(sb.opensByFile('1:42').length, 1, 'one mirrored open, not two');
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
