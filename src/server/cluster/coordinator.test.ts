@@ -98,7 +98,7 @@ test('a dead node\'s opens vanish with its lease; without quorum a reserve fails
   }
 });
 
-test('a node whose lease was lost rejoins: its mirror is rebuilt without duplicates and its opens are published again', async () => {
+test('a node whose lease was lost rejoins: its node key is back and its mirror is rebuilt without duplicates', async () => {
   const kv = new MemoryKv();
   const sa = server();
   const sb = server();
