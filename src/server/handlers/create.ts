@@ -311,7 +311,7 @@ export const handler = replayableCreate(durableCreate(handlerOf(async (ctx: Requ
         // A new file: published once it has an identity; another node that opened it meanwhile
         // means evaluating again as an existing file.
         const r = await cluster.reserve(clusterIntent(tree, path, fst.identity, openAccess, req.shareAccess, leaseReq?.leaseState, req.requestedOplockLevel));
-        if (r && ctx.server.opensByFile?.(fst.identity).length) await r.drop();
+        if (r && opensOfFile(ctx.server, tree, path, fst.identity).some((o) => cluster.isRemote(o))) await r.drop();
         else if (r) reservation = r;
         if (!reservation) {
           await handle.close().catch(() => {});
