@@ -11,6 +11,7 @@ import { disconnectedOpens, drainPersistent, restorePersistent, shutdownDurable,
 import { listenNetbios, listenSmbdirect, type SmbdirectListenOptions } from './transports.js';
 import { isMessageTransport } from '../transport/transport.js';
 import { guardFor } from './limits.js';
+import { startCluster, type ClusterJoinOptions, type ClusterStatus } from './cluster/start.js';
 
 export interface StartServerOptions {
   /** Shares, protocol range, signing, encryption (docs/config.md). Default: no shares but IPC$ plus those named in `vfs`. */
@@ -33,6 +34,11 @@ export interface StartServerOptions {
   netbiosPort?: number;
   /** Also listen for SMB over SMB-Direct (MS-SMBD) on an RDMA provider (see transports.ts). */
   smbdirect?: SmbdirectListenOptions;
+  /**
+   * Cluster mode over this Kv instead of the config's etcd endpoints (worker processes of one
+   * machine coordinating through a Kv their primary hosts; tests): docs/cluster-coordination.md.
+   */
+  cluster?: ClusterJoinOptions;
 }
 
 export interface ChannelStatus {
@@ -80,6 +86,8 @@ export interface ServerStatus {
   openFiles: number;
   /** Durable/resilient/persistent opens waiting for their client to reconnect (durable.ts). */
   disconnectedOpens?: DisconnectedOpenStatus[];
+  /** Cluster mode: this node's name (clusterStatus() has the cluster-wide view). */
+  clusterNode?: string;
 }
 
 export interface SmbServer {
@@ -90,6 +98,8 @@ export interface SmbServer {
   readonly smbdirectPort?: number | undefined;
   close(): Promise<void>;
   status(): ServerStatus;
+  /** Cluster mode: nodes, liveness and cluster-wide opens/locks/leases; undefined on a single node. */
+  clusterStatus(): Promise<ClusterStatus | undefined>;
 }
 
 function dialectName(d: number): string {
@@ -163,6 +173,11 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
     });
   });
   const addr = server.address() as net.AddressInfo;
+  // Cluster mode: join before serving (cluster/start.ts loads the etcd client only then).
+  const cluster = await startCluster(state, { address: addr.address, port: addr.port }, opts.cluster).catch((e: unknown) => {
+    server.close();
+    throw e;
+  });
   const nbt = opts.netbiosPort !== undefined ? await listenNetbios(host, opts.netbiosPort, accept, log) : undefined;
   const rdma = opts.smbdirect ? await listenSmbdirect(host, opts.smbdirect, accept, log) : undefined;
 
@@ -182,10 +197,12 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
         for (const c of [...state.connections]) c.close();
         for (const s of [...state.sessions.values()]) await state.destroySession(s, 'shutdown');
         await shutdownDurable(state);
+        await cluster?.close();
         await done;
       })();
       return closing;
     },
+    clusterStatus: async () => cluster?.status(),
     status(): ServerStatus {
       const conns = [...state.connections];
       return {
@@ -194,6 +211,7 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
         startedAt: startedAt.toISOString(),
         openFiles: state.openCount,
         disconnectedOpens: disconnectedOpens(state),
+        ...(cluster ? { clusterNode: cluster.name } : {}),
         connections: conns.map((c) => ({
           id: c.id, localAddress: c.localAddress, remoteAddress: c.remoteAddress, dialect: dialectName(c.dialect),
           bytesIn: c.bytesIn, bytesOut: c.bytesOut, requestsInFlight: c.requestsInFlight,

@@ -183,18 +183,31 @@ export class ServerStateImpl implements ServerCore {
 
   opensByFile(fileKey: string): Open[] {
     const set = this.opensByKey.get(fileKey);
+    const local = set ? [...set] : [];
+    // Cluster mode: other nodes' opens of the file, mirrored (cluster/coordinator.ts).
+    return this.remoteOpens ? local.concat(this.remoteOpens(fileKey)) : local;
+  }
+
+  /** Cluster mode: the mirrored opens other nodes hold on a file. */
+  remoteOpens: ((fileKey: string) => Open[]) | undefined;
+  /** Cluster mode: the mirrored opens of a share-relative path (folded). */
+  remoteOpensByPath: ((shareName: string, foldedPath: string) => Open[]) | undefined;
+
+  /** This node's own opens of a file. */
+  localOpensByFile(fileKey: string): Open[] {
+    const set = this.opensByKey.get(fileKey);
     return set ? [...set] : [];
   }
 
   /** Opens by current path (scans the share's opens so renames need no re-indexing). */
   opensByPath(shareName: string, path: string): Open[] {
     const set = this.opensByShare.get(shareName.toLowerCase());
-    if (!set) return [];
     // The lookup's own folding rule (vfs/path.ts foldCase), never another one.
     const want = foldCase(path);
     const out: Open[] = [];
-    for (const o of set) if (foldCase(o.path) === want) out.push(o);
-    return out;
+    if (set) for (const o of set) if (foldCase(o.path) === want) out.push(o);
+    // Cluster mode: other nodes' opens by name too (renames, a directory's children).
+    return this.remoteOpensByPath ? out.concat(this.remoteOpensByPath(shareName, want)) : out;
   }
 
   openByPersistentId(id: bigint): Open | undefined {

@@ -2,6 +2,7 @@
 import { Status } from '../../wire/status.js';
 import { decodeCloseRequest, encodeCloseResponse, EMPTY_CLOSE_RESPONSE } from '../../wire/close.js';
 import { CloseFlags } from '../../wire/constants.js';
+import { clusterOf } from "../cluster/hooks.js";
 import { closeOpen as closeOpenFile, stateOf, opensLike } from "../open-file.js";
 import type { Open, OpenCloser, ServerState } from "../types.js";
 import { afterStreamClose, deferDeleteForStreams } from '../files/streams.js';
@@ -28,6 +29,9 @@ export const handler = handlerOf(async (ctx) => {
     }
   }
   await closeOpen(ctx.server, open);
+  // Cluster mode: the other nodes see the open gone before its client hears of the close.
+  const cluster = clusterOf(ctx.server);
+  if (cluster) await cluster.closed(open);
   return { status: Status.SUCCESS, body };
 });
 

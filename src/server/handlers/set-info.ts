@@ -1,4 +1,5 @@
 // SMB2 SET_INFO (MS-SMB2 3.3.5.21; behaviour per MS-FSA 2.1.5.14).
+import { clusterOf, SET_DELETE_PENDING } from '../cluster/hooks.js';
 import type { Open, Reply, RequestContext } from '../types.js';
 import { withChannelSequence } from '../replay.js';
 import { Status } from '../../wire/status.js';
@@ -79,7 +80,12 @@ async function setDisposition(ctx: RequestContext, open: Open, del: boolean): Pr
     open.deleteOnClose = false;
   }
   node.deletePending = del;
-  void ctx;
+  // Cluster mode: the other nodes see the file delete-pending before the client hears of it.
+  const cluster = clusterOf(ctx.server);
+  if (cluster) {
+    open.extra.set(SET_DELETE_PENDING, del);
+    await cluster.publish(open, false);
+  }
 }
 
 async function setEof(ctx: RequestContext, open: Open, size: bigint): Promise<void> {
