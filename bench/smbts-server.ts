@@ -26,6 +26,8 @@ const userMod = await load('../src/auth/userdb.js');
 const defaultConfig = configMod.defaultConfig as (d: string) => Record<string, unknown>;
 const config = defaultConfig(resolve(dir));
 config.port = wantPort;
+// BENCH_WORKERS: `smbts:workers = N` (worker processes; docs/config.md)
+if (process.env.SMBTS_BENCH_WORKERS) config.workers = Number(process.env.SMBTS_BENCH_WORKERS);
 const UserDb = userMod.UserDb as { empty(): { add(u: string, p: string): unknown } };
 const db = UserDb.empty();
 const added = db.add('test', 'test');
