@@ -11,6 +11,7 @@ import { disconnectedOpens, restorePersistent, shutdownDurable, type Disconnecte
 import { listenNetbios, listenSmbdirect, type SmbdirectListenOptions } from './transports.js';
 import { isMessageTransport } from '../transport/transport.js';
 import { guardFor } from './limits.js';
+import { workersOf } from '../config/workers.js';
 
 export interface StartServerOptions {
   /** Shares, protocol range, signing, encryption (docs/config.md). Default: no shares but IPC$ plus those named in `vfs`. */
@@ -33,6 +34,11 @@ export interface StartServerOptions {
   netbiosPort?: number;
   /** Also listen for SMB over SMB-Direct (MS-SMBD) on an RDMA provider (see transports.ts). */
   smbdirect?: SmbdirectListenOptions;
+  /**
+   * Internal (server/workers/worker-main.ts): this process is one worker of a server with
+   * `smbts:workers` > 1. It does not listen; the primary hands it connections through adopt().
+   */
+  worker?: { serverGuid: Buffer };
 }
 
 export interface ChannelStatus {
@@ -80,6 +86,18 @@ export interface ServerStatus {
   openFiles: number;
   /** Durable/resilient/persistent opens waiting for their client to reconnect (durable.ts). */
   disconnectedOpens?: DisconnectedOpenStatus[];
+  /** With `smbts:workers` > 1: one row per worker process (server/workers/primary.ts). */
+  workers?: WorkerStatus[];
+}
+
+export interface WorkerStatus {
+  index: number;
+  pid: number;
+  /** times this worker slot was restarted after its process died */
+  restarts: number;
+  connections: number;
+  sessions: number;
+  openFiles: number;
 }
 
 export interface SmbServer {
@@ -90,6 +108,10 @@ export interface SmbServer {
   readonly smbdirectPort?: number | undefined;
   close(): Promise<void>;
   status(): ServerStatus;
+  /** The full status; with worker processes it asks each of them (status() then has the primary's view only). */
+  statusAsync?(): Promise<ServerStatus>;
+  /** Worker processes only: serve a connection the primary accepted, `head` = bytes it already read. */
+  adopt?(socket: net.Socket, head: Buffer): void;
 }
 
 function dialectName(d: number): string {
@@ -115,7 +137,13 @@ function listenError(err: NodeJS.ErrnoException, host: string, port: number): Er
 export async function startServer(opts: StartServerOptions): Promise<SmbServer> {
   const log = opts.log ?? (() => undefined);
   const { config, users } = await resolveShares(opts);
+  const workers = workersOf(config);
+  if (workers.count > 1 && !opts.worker) {
+    const { startPrimary } = await import('./workers/primary.js');
+    return startPrimary(opts, config, users, workers);
+  }
   const state = new ServerStateImpl(config, users, log);
+  if (opts.worker) state.serverGuid.set(opts.worker.serverGuid);
   for (const [name, vfs] of Object.entries(opts.vfs ?? {})) state.useVfs(name, vfs);
   const host = opts.host ?? '0.0.0.0';
   const wantPort = opts.port ?? config.port;
@@ -154,15 +182,17 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
   const server = net.createServer({ noDelay: true }, accept);
   server.on('error', (e) => log(`server error: ${e.message}`));
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => reject(listenError(err, host, wantPort));
-    server.once('error', onError);
-    server.listen(wantPort, host, () => {
-      server.off('error', onError);
-      resolve();
+  if (!opts.worker) {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => reject(listenError(err, host, wantPort));
+      server.once('error', onError);
+      server.listen(wantPort, host, () => {
+        server.off('error', onError);
+        resolve();
+      });
     });
-  });
-  const addr = server.address() as net.AddressInfo;
+  }
+  const addr = (server.address() as net.AddressInfo | null) ?? { address: host, port: wantPort, family: 'IPv4' };
   const nbt = opts.netbiosPort !== undefined ? await listenNetbios(host, opts.netbiosPort, accept, log) : undefined;
   const rdma = opts.smbdirect ? await listenSmbdirect(host, opts.smbdirect, accept, log) : undefined;
 
@@ -174,7 +204,7 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
     smbdirectPort: rdma?.port,
     close(): Promise<void> {
       closing ??= (async () => {
-        const done = new Promise<void>((resolve) => server.close(() => resolve()));
+        const done = opts.worker ? Promise.resolve() : new Promise<void>((resolve) => server.close(() => resolve()));
         nbt?.close();
         rdma?.close();
         guard.close();
@@ -184,6 +214,11 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
         await done;
       })();
       return closing;
+    },
+    adopt(socket: net.Socket, head: Buffer): void {
+      accept(socket);
+      // the first frame(s), read by the primary to route the connection: as if just received
+      if (!socket.destroyed && head.length > 0) socket.emit('data', head);
     },
     status(): ServerStatus {
       const conns = [...state.connections];

@@ -1,0 +1,56 @@
+// Messages between the primary and its worker processes (child_process IPC, `advanced`
+// serialization: Buffers arrive as Uint8Arrays, see bytes()).
+import type { KvEvent, KvTxnRequest } from '../cluster/kv.js';
+import type { ServerStatus } from '../index.js';
+import type { ServerConfig } from '../../config/config.js';
+
+/** primary -> worker, once after fork */
+export interface InitMsg {
+  t: 'init';
+  index: number;
+  workers: number;
+  config: ServerConfig;
+  /** the user database as smbpasswd text (UserDb.serialize) */
+  users: string;
+  /** one ServerGuid for the whole server, whichever worker answers (MS-SMB2 2.2.4) */
+  serverGuid: Uint8Array;
+  /** forward log lines to the primary */
+  log: boolean;
+  /** join cluster coordination over the primary's KV (WorkersCoordination 'local') */
+  coordination: boolean;
+}
+
+/** primary -> worker with a socket handle: a new connection and the bytes already read from it */
+export interface ConnMsg { t: 'conn'; head: Uint8Array }
+export interface StatusReq { t: 'status'; id: number }
+export interface CloseMsg { t: 'close' }
+/** primary -> worker: the answer to a KvReq */
+export interface KvRes { t: 'kv-res'; id: number; ok: boolean; value?: unknown; error?: string; unavailable?: boolean }
+/** primary -> worker: watch events or reset; lease lost */
+export interface KvWatchMsg { t: 'kv-watch'; watch: number; events?: KvEvent[]; reset?: string }
+export interface KvLeaseLostMsg { t: 'kv-lease-lost'; lease: number; reason: string }
+
+export type ToWorker = InitMsg | ConnMsg | StatusReq | CloseMsg | KvRes | KvWatchMsg | KvLeaseLostMsg;
+
+export interface ReadyMsg { t: 'ready' }
+export interface LogMsg { t: 'log'; line: string }
+export interface StatusRes { t: 'status-res'; id: number; status: ServerStatus }
+export interface FatalMsg { t: 'fatal'; error: string }
+
+/** worker -> primary: one KV call (Kv in cluster/kv.ts) */
+export type KvCall =
+  | { op: 'getPrefix'; prefix: string }
+  | { op: 'get'; key: string }
+  | { op: 'txn'; req: KvTxnRequest }
+  | { op: 'watch'; prefix: string; fromRevision: number; watch: number }
+  | { op: 'unwatch'; watch: number }
+  | { op: 'grantLease'; ttlSeconds: number }
+  | { op: 'revokeLease'; lease: number };
+export interface KvReq { t: 'kv'; id: number; call: KvCall }
+
+export type FromWorker = ReadyMsg | LogMsg | StatusRes | FatalMsg | KvReq;
+
+/** A Buffer view of bytes that crossed IPC. */
+export function bytes(u: Uint8Array): Buffer {
+  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
