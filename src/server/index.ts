@@ -65,6 +65,8 @@ export interface SessionStatus {
   trees: string[];
   openFiles: number;
   channels: ChannelStatus[];
+  /** With `smbts:workers` > 1: the worker process serving it. */
+  worker?: number;
 }
 
 export interface ConnectionStatus {
@@ -75,6 +77,8 @@ export interface ConnectionStatus {
   bytesIn: number;
   bytesOut: number;
   requestsInFlight: number;
+  /** With `smbts:workers` > 1: the worker process serving it. */
+  worker?: number;
 }
 
 export interface ServerStatus {

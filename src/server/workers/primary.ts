@@ -217,8 +217,8 @@ export async function startPrimary(opts: StartServerOptions, config: ServerConfi
         const slot = slots[i] as Slot;
         if (!st) return;
         slot.last = { index: i, pid: slot.child?.pid ?? 0, restarts: slot.restarts, connections: st.connections.length, sessions: st.sessions.length, openFiles: st.openFiles };
-        out.connections.push(...st.connections);
-        out.sessions.push(...st.sessions);
+        out.connections.push(...st.connections.map((c) => ({ ...c, worker: i })));
+        out.sessions.push(...st.sessions.map((x) => ({ ...x, worker: i })));
         out.openFiles += st.openFiles;
         out.disconnectedOpens?.push(...(st.disconnectedOpens ?? []));
       });

@@ -1,0 +1,136 @@
+// smbts:workers = 2 (server/workers/): smbclient through worker processes, routing by
+// NEGOTIATE ClientGuid (two ClientGuids -> two workers; a second channel of one client binds to
+// its session on the same worker), a killed worker restarted, clean shutdown, and the refusal
+// to start without cross-worker coordination unless acknowledged.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { startServer, type SmbServer, type ServerStatus } from '../../src/server/index.js';
+import { defaultConfig } from '../../src/config/config.js';
+import { workerForGuid } from '../../src/server/workers/route.js';
+import { Connection } from '../../src/client/connection.js';
+import { negotiate } from '../../src/client/negotiate.js';
+import { setupSession } from '../../src/client/session.js';
+import { bindChannel } from '../../src/client/multichannel.js';
+import { createGss } from '../../src/client/auth.js';
+import { HOST, missingTools, smbclient } from './peers.js';
+
+const missing = missingTools(['smbclient']);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function start(dir: string, coordination: string | undefined): Promise<SmbServer> {
+  const config = defaultConfig(dir);
+  config.extra['smbts:workers'] = '2';
+  if (coordination) config.extra['smbts:workerscoordination'] = coordination;
+  return startServer({ config, users: { test: 'test' }, host: HOST, port: 0 });
+}
+
+/** A client connection with this ClientGuid, authenticated (the session object for binding). */
+async function session(port: number, clientGuid: Buffer) {
+  const conn = new Connection({ host: HOST, port, timeoutMs: 10_000 });
+  await conn.connect();
+  const neg = await negotiate(conn, { dialects: [0x0311], clientGuid, host: HOST, multichannel: true });
+  const s = await setupSession(conn, neg, { gss: createGss({ user: 'test', password: 'test', domain: '' }), requireSigning: true, timeoutMs: 10_000 });
+  return { conn, neg, s };
+}
+
+async function statusOf(srv: SmbServer): Promise<ServerStatus> {
+  assert.ok(srv.statusAsync, 'a workers-mode server has statusAsync');
+  return srv.statusAsync();
+}
+
+test('smbts:workers = 2', { skip: missing, timeout: 90_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'smbts-workers-'));
+  let srv: SmbServer | undefined;
+  try {
+    await t.test('refuses to start without coordination unless acknowledged', async () => {
+      await assert.rejects(start(dir, undefined), /smbts:workers coordination = none/);
+    });
+
+    srv = await start(dir, 'none');
+    const port = srv.port;
+    const st0 = await statusOf(srv);
+    assert.equal(st0.workers?.length, 2);
+    const pids = (st0.workers ?? []).map((w) => w.pid);
+    assert.ok(pids.every((p) => p > 0 && p !== process.pid), 'two worker processes');
+
+    await t.test('smbclient put, ls, get through the workers', async () => {
+      await writeFile(join(dir, 'src.txt'), 'hello workers\n');
+      const r = await smbclient(port, ['-m', 'SMB3_11', '-c', `lcd ${dir}; put src.txt up.txt; ls; get up.txt down.txt`]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /up\.txt/);
+      assert.equal(await readFile(join(dir, 'down.txt'), 'utf8'), 'hello workers\n');
+    });
+
+    await t.test('two ClientGuids on two workers; a second channel binds on its client\'s worker', async () => {
+      const g1 = randomBytes(16);
+      let g2 = randomBytes(16);
+      for (let i = 0; i < 64 && workerForGuid(g2, 2) === workerForGuid(g1, 2); i++) g2 = randomBytes(16);
+      assert.notEqual(workerForGuid(g1, 2), workerForGuid(g2, 2));
+      const a = await session(port, g1);
+      const b = await session(port, g2);
+      try {
+        let st = await statusOf(srv as SmbServer);
+        const wa = st.sessions.find((x) => BigInt(x.sessionId) === a.s.id)?.worker;
+        const wb = st.sessions.find((x) => BigInt(x.sessionId) === b.s.id)?.worker;
+        assert.equal(wa, workerForGuid(g1, 2));
+        assert.equal(wb, workerForGuid(g2, 2));
+        assert.notEqual(wa, wb);
+        // channel 2 of client 1: a new TCP connection with the same ClientGuid binds to the session
+        // (MS-SMB2 3.3.5.5.2: the session must be found by that worker)
+        const conn2 = new Connection({ host: HOST, port, timeoutMs: 10_000 });
+        await conn2.connect();
+        const neg2 = await negotiate(conn2, { dialects: [0x0311], clientGuid: g1, host: HOST, multichannel: true });
+        const ch = await bindChannel(a.s, conn2, neg2, createGss({ user: 'test', password: 'test', domain: '' }), { requireSigning: true, timeoutMs: 10_000 });
+        assert.ok(ch);
+        st = await statusOf(srv as SmbServer);
+        const row = st.sessions.find((x) => BigInt(x.sessionId) === a.s.id);
+        assert.equal(row?.channels.length, 2, 'both channels on one session');
+        assert.equal(row?.worker, wa);
+        await conn2.close();
+      } finally {
+        await a.conn.close();
+        await b.conn.close();
+      }
+    });
+
+    await t.test('a killed worker is restarted and serves again', async () => {
+      const victim = pids[0] as number;
+      process.kill(victim, 'SIGKILL');
+      let st: ServerStatus | undefined;
+      for (let i = 0; i < 100; i++) {
+        await sleep(100);
+        st = await statusOf(srv as SmbServer);
+        const w0 = st.workers?.[0];
+        if (w0 && w0.pid > 0 && w0.pid !== victim && w0.restarts === 1) break;
+      }
+      assert.equal(st?.workers?.[0]?.restarts, 1, JSON.stringify(st?.workers));
+      assert.notEqual(st?.workers?.[0]?.pid, victim);
+      for (let i = 0; i < 4; i++) {
+        // fresh smbclient processes: random ClientGuids, so both workers are likely used
+        const r = await smbclient(port, ['-m', 'SMB3_11', '-c', 'ls']);
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+      }
+    });
+
+    await t.test('close stops every worker process', async () => {
+      const st = await statusOf(srv as SmbServer);
+      const live = (st.workers ?? []).map((w) => w.pid);
+      await (srv as SmbServer).close();
+      srv = undefined;
+      for (const pid of live) {
+        let alive = true;
+        for (let i = 0; i < 50 && alive; i++) {
+          try { process.kill(pid, 0); await sleep(100); } catch { alive = false; }
+        }
+        assert.equal(alive, false, `worker ${pid} exited`);
+      }
+    });
+  } finally {
+    await srv?.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
