@@ -52,7 +52,7 @@ export function readFirstFrame(socket: Socket, maxBytes: number, timeoutMs: numb
       socket.off('data', onData);
       socket.off('close', onClose);
       socket.off('error', onError);
-      socket.pause();
+      stopReading(socket);
       if (err) reject(err);
       else resolve(value as FirstFrame);
     };
@@ -79,4 +79,20 @@ export function readFirstFrame(socket: Socket, maxBytes: number, timeoutMs: numb
     socket.once('close', onClose);
     socket.on('error', onError);
   });
+}
+
+/**
+ * Stops the handle reading, not only the stream: the socket's descriptor is about to be shared
+ * with a worker, and until the worker acknowledges it the primary's copy stays open. A paused
+ * stream keeps its handle reading (up to the high-water mark), so the primary could swallow the
+ * client's next request. net has no public call for this; `_handle.readStop()` is what pause()
+ * itself uses for sockets in buffer mode.
+ */
+function stopReading(socket: Socket): void {
+  socket.pause();
+  const h = (socket as unknown as { _handle?: { readStop?: () => number; reading?: boolean } | null })._handle;
+  if (h && typeof h.readStop === 'function') {
+    h.reading = false;
+    h.readStop();
+  }
 }
