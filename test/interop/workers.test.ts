@@ -16,7 +16,8 @@ import { negotiate } from '../../src/client/negotiate.js';
 import { setupSession } from '../../src/client/session.js';
 import { bindChannel } from '../../src/client/multichannel.js';
 import { createGss } from '../../src/client/auth.js';
-import { HOST, missingTools, smbclient } from './peers.js';
+import { spawn } from 'node:child_process';
+import { HOST, killGroup, missingTools, repoRoot, run, smbclient } from './peers.js';
 
 const missing = missingTools(['smbclient']);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -29,11 +30,11 @@ async function start(dir: string, coordination: string | undefined): Promise<Smb
 }
 
 /** A client connection with this ClientGuid, authenticated (the session object for binding). */
-async function session(port: number, clientGuid: Buffer) {
+async function session(port: number, clientGuid: Buffer, user = 'test') {
   const conn = new Connection({ host: HOST, port, timeoutMs: 10_000 });
   await conn.connect();
   const neg = await negotiate(conn, { dialects: [0x0311], clientGuid, host: HOST, multichannel: true });
-  const s = await setupSession(conn, neg, { gss: createGss({ user: 'test', password: 'test', domain: '' }), requireSigning: true, timeoutMs: 10_000 });
+  const s = await setupSession(conn, neg, { gss: createGss({ user, password: 'test', domain: '' }), requireSigning: true, timeoutMs: 10_000 });
   return { conn, neg, s };
 }
 
@@ -132,5 +133,58 @@ test('smbts:workers = 2', { skip: missing, timeout: 90_000 }, async (t) => {
   } finally {
     await srv?.close();
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('smbts serve with smbts:workers = 2: smbts status gathers every worker, SIGTERM stops them all', { skip: missing, timeout: 60_000 }, async () => {
+  const home = await mkdtemp(join(tmpdir(), 'smbts-workers-cli-'));
+  const share = await mkdtemp(join(tmpdir(), 'smbts-workers-share-'));
+  const bin = join(repoRoot(), 'bin', 'smbts.js');
+  const env = { ...process.env, SMBTS_HOME: home, SMBTS_PASSWORD: 'test' };
+  const conf = join(home, 'smb.conf');
+  await writeFile(conf, `[global]\nsmbts:workers = 2\nsmbts:workers coordination = none\n[share]\npath = ${share}\nread only = no\n`);
+  const child = spawn(process.execPath, [bin, 'serve', '--config', conf, '--port', '0', '--host', HOST, '--quiet'], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      let text = '';
+      const t = setTimeout(() => reject(new Error(`serve did not start: ${text}`)), 30_000);
+      child.stdout!.on('data', (d: Buffer) => {
+        text += d.toString();
+        const m = /listening on [^\s]+:(\d+)/.exec(text);
+        if (m && /^status: /m.test(text)) { clearTimeout(t); resolve(Number(m[1])); }
+      });
+      child.stderr!.on('data', (d: Buffer) => { text += d.toString(); });
+      child.on('exit', (c) => { clearTimeout(t); reject(new Error(`serve exited ${c}: ${text}`)); });
+    });
+    // `smbts serve` made user smbts with SMBTS_PASSWORD
+    const a = await session(port, randomBytes(16), 'smbts');
+    try {
+      const r = await run(process.execPath, [bin, 'status', '--json'], { env, timeoutMs: 20_000 });
+      assert.equal(r.code, 0, r.stderr);
+      const [st] = JSON.parse(r.stdout) as ServerStatus[];
+      assert.equal(st?.workers?.length, 2, r.stdout);
+      const mine = st?.sessions.find((x) => BigInt(x.sessionId) === a.s.id);
+      assert.ok(mine, 'the session held by this test is listed');
+      assert.equal(typeof mine.worker, 'number');
+      const text = await run(process.execPath, [bin, 'status'], { env, timeoutMs: 20_000 });
+      assert.match(text.stdout, /workers: 2/);
+      const pids = (st?.workers ?? []).map((w) => w.pid);
+      await a.conn.close();
+      process.kill(child.pid as number, 'SIGTERM');
+      await new Promise<void>((resolve) => { if (child.exitCode !== null) resolve(); else child.once('exit', () => resolve()); });
+      for (const pid of pids) {
+        let alive = true;
+        for (let i = 0; i < 50 && alive; i++) {
+          try { process.kill(pid, 0); await sleep(100); } catch { alive = false; }
+        }
+        assert.equal(alive, false, `worker ${pid} exited with the server`);
+      }
+    } finally {
+      await a.conn.close().catch(() => undefined);
+    }
+  } finally {
+    killGroup(child.pid, 'SIGKILL');
+    await rm(home, { recursive: true, force: true });
+    await rm(share, { recursive: true, force: true });
   }
 });
