@@ -8,7 +8,7 @@ const USAGE = `usage: smbts <command> [args]
 server:
   serve [DIR] [--config smb.conf] [--port N] [--host ADDR] [--users FILE]
   user add NAME | del NAME | list [--users FILE]
-  status [--users FILE] [--port N] [--json]
+  status [--users FILE] [--port N] [--json] | status --cluster --config smb.conf
   (smbts <command> --help for each)
   rdma-test serve|run ...              RDMA test protocol (echo/LBUF, docs/smbdirect.md)
 client (smb://[user[:pass]@]host[:port]/share/path):

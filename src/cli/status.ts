@@ -57,18 +57,22 @@ function print(s: ServerStatus): void {
 }
 
 export const STATUS_USAGE = `usage: smbts status [--users FILE] [--port N] [--json]
+       smbts status --cluster --config smb.conf [--json]
   asks the smbts servers running with this user database (their admin sockets sit next to it) for
   their connections, sessions, channels and open files
   --users     the servers' user database (default ~/.smbts/smbpasswd or SMBTS_HOME)
   --port      only the server on this port
-  --json      one JSON document: an array with one status object per server`;
+  --json      one JSON document: an array with one status object per server
+  --cluster   the cluster's nodes, their liveness and its opens, locks, oplocks and leases, read
+              from the etcd endpoints of the config (docs/cluster-coordination.md)`;
 
 export async function statusCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, new Set(['users', 'u', 'port', 'p']));
+  const args = parseArgs(argv, new Set(['users', 'u', 'port', 'p', 'config']));
   if (args.options.has('help') || args.options.has('h')) {
     console.log(STATUS_USAGE);
     return 0;
   }
+  if (args.options.has('cluster')) return (await import('./status-cluster.js')).clusterStatusCommand(str(args, 'config'), args.options.has('json'));
   const dir = nodePath.dirname(nodePath.resolve(str(args, 'users', 'u') ?? defaultUsersFile()));
   const port = str(args, 'port', 'p');
   let sockets: string[] = [];

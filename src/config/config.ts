@@ -82,6 +82,8 @@ export interface ServerConfig extends AuthConfig {
  */
 const MODULE_KEYS = new Set([
   'durablehandles', 'continuousavailability', 'smb3persistenthandles', 'durablehandletimeout', 'durablev2maxtimeout',
+  // cluster mode (server/cluster/config.ts)
+  'clustering', 'clusterbackend', 'etcdendpoints', 'clusternodename', 'clusterleasettl',
 ]);
 
 export class ConfigError extends Error {

@@ -12,6 +12,8 @@ import { listenNetbios, listenSmbdirect, type SmbdirectListenOptions } from './t
 import { isMessageTransport } from '../transport/transport.js';
 import { guardFor } from './limits.js';
 import { workersOf } from '../config/workers.js';
+import { startCluster, type ClusterStatus } from './cluster/start.js';
+import type { ClusterNode } from './cluster/coordinator.js';
 
 export interface StartServerOptions {
   /** Shares, protocol range, signing, encryption (docs/config.md). Default: no shares but IPC$ plus those named in `vfs`. */
@@ -38,7 +40,11 @@ export interface StartServerOptions {
    * Internal (server/workers/worker-main.ts): this process is one worker of a server with
    * `smbts:workers` > 1. It does not listen; the primary hands it connections through adopt().
    */
-  worker?: { serverGuid: Buffer };
+  worker?: {
+    serverGuid: Buffer;
+    /** joins the local cluster (server/workers/worker-main.ts) */
+    cluster?: (state: ServerStateImpl) => Promise<ClusterNode | undefined>;
+  };
 }
 
 export interface ChannelStatus {
@@ -92,6 +98,8 @@ export interface ServerStatus {
   disconnectedOpens?: DisconnectedOpenStatus[];
   /** With `smbts:workers` > 1: one row per worker process (server/workers/primary.ts). */
   workers?: WorkerStatus[];
+  /** Cluster mode: this node's name (clusterStatus() has the cluster-wide view). */
+  clusterNode?: string;
 }
 
 export interface WorkerStatus {
@@ -116,6 +124,8 @@ export interface SmbServer {
   statusAsync?(): Promise<ServerStatus>;
   /** Worker processes only: serve a connection the primary accepted, `head` = bytes it already read. */
   adopt?(socket: net.Socket, head: Buffer): void;
+  /** Cluster mode: nodes, liveness and cluster-wide opens/locks/leases; undefined on a single node. */
+  clusterStatus(): Promise<ClusterStatus | undefined>;
 }
 
 function dialectName(d: number): string {
@@ -197,6 +207,14 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
     });
   }
   const addr = (server.address() as net.AddressInfo | null) ?? { address: host, port: wantPort, family: 'IPv4' };
+  // Cluster mode: join before serving (cluster/start.ts loads the etcd client only then). A worker
+  // process (smbts:workers) is a node of the local cluster its primary hosts (workers/).
+  const cluster = await (opts.worker?.cluster
+    ? opts.worker.cluster(state)
+    : startCluster(state, { address: addr.address, port: addr.port })).catch((e: unknown) => {
+    if (!opts.worker) server.close();
+    throw e;
+  });
   const nbt = opts.netbiosPort !== undefined ? await listenNetbios(host, opts.netbiosPort, accept, log) : undefined;
   const rdma = opts.smbdirect ? await listenSmbdirect(host, opts.smbdirect, accept, log) : undefined;
 
@@ -215,6 +233,7 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
         for (const c of [...state.connections]) c.close();
         for (const s of [...state.sessions.values()]) await state.destroySession(s, 'shutdown');
         await shutdownDurable(state);
+        await cluster?.close();
         await done;
       })();
       return closing;
@@ -224,6 +243,7 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
       // the first frame(s), read by the primary to route the connection: as if just received
       if (!socket.destroyed && head.length > 0) socket.emit('data', head);
     },
+    clusterStatus: async () => cluster?.status(),
     status(): ServerStatus {
       const conns = [...state.connections];
       return {
@@ -232,6 +252,7 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
         startedAt: startedAt.toISOString(),
         openFiles: state.openCount,
         disconnectedOpens: disconnectedOpens(state),
+        ...(cluster ? { clusterNode: cluster.name } : {}),
         connections: conns.map((c) => ({
           id: c.id, localAddress: c.localAddress, remoteAddress: c.remoteAddress, dialect: dialectName(c.dialect),
           bytesIn: c.bytesIn, bytesOut: c.bytesOut, requestsInFlight: c.requestsInFlight,

@@ -17,6 +17,9 @@ export interface ServerCore extends ServerState {
   /** The server supports leases (set when the file handlers export SUPPORTS_LEASING = true). */
   readonly leasing: boolean;
   log(line: string): void;
+  /** Cluster mode: other nodes' opens of a file (cluster/coordinator.ts); undefined on one node. */
+  remoteOpens: ((fileKey: string) => Open[]) | undefined;
+  localOpensByFile(fileKey: string): Open[];
   allocSessionId(): bigint;
   findShare(name: string): ShareConfig | undefined;
   vfsFor(share: ShareConfig): Vfs | undefined;

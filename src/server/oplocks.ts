@@ -10,6 +10,7 @@ import { OplockLevel, Command, Access } from '../wire/constants.js';
 import { Writer } from '../wire/buf.js';
 import { stateOf, wake, opensLike, onAnyClose } from './open-file.js';
 import { breakReadLeases } from './leases.js';
+import { clusterOf, isRemoteOpen } from './cluster/hooks.js';
 
 /** How long a CREATE waits for an oplock break acknowledgement (Samba: 35 s). */
 export let OPLOCK_BREAK_TIMEOUT_MS = 35_000;
@@ -37,6 +38,8 @@ function send(server: ServerState, open: Open, level: number): void {
 
 /** Start breaking an exclusive/batch oplock to `to` (II or NONE); idempotent while in flight. */
 export function startBreak(server: ServerState, open: Open, to: number): void {
+  // Another node's open (cluster mode): its node breaks it and publishes the acknowledged level.
+  if (isRemoteOpen(open)) return clusterOf(server)?.requestBreak(open, to);
   const st = stateOf(open);
   if (open.oplockLevel === OplockLevel.NONE) return;
   if (open.oplockLevel === OplockLevel.II) {

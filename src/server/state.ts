@@ -183,6 +183,17 @@ export class ServerStateImpl implements ServerCore {
 
   opensByFile(fileKey: string): Open[] {
     const set = this.opensByKey.get(fileKey);
+    const local = set ? [...set] : [];
+    // Cluster mode: other nodes' opens of the file, mirrored (cluster/coordinator.ts).
+    return this.remoteOpens ? local.concat(this.remoteOpens(fileKey)) : local;
+  }
+
+  /** Cluster mode: the mirrored opens other nodes hold on a file. */
+  remoteOpens: ((fileKey: string) => Open[]) | undefined;
+
+  /** This node's own opens of a file. */
+  localOpensByFile(fileKey: string): Open[] {
+    const set = this.opensByKey.get(fileKey);
     return set ? [...set] : [];
   }
 

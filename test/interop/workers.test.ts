@@ -16,6 +16,9 @@ import { negotiate } from '../../src/client/negotiate.js';
 import { setupSession } from '../../src/client/session.js';
 import { bindChannel } from '../../src/client/multichannel.js';
 import { createGss } from '../../src/client/auth.js';
+import { connectTree } from '../../src/client/tree.js';
+import { openFile } from '../../src/client/file.js';
+import type { SmbError } from '../../src/client/errors.js';
 import { spawn } from 'node:child_process';
 import { HOST, killGroup, missingTools, repoRoot, run, smbclient } from './peers.js';
 
@@ -47,11 +50,12 @@ test('smbts:workers = 2', { skip: missing, timeout: 90_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'smbts-workers-'));
   let srv: SmbServer | undefined;
   try {
-    await t.test('refuses to start without coordination unless acknowledged', async () => {
-      await assert.rejects(start(dir, undefined), /smbts:workers coordination = none/);
+    await t.test('a bad coordination value is refused', async () => {
+      await assert.rejects(start(dir, 'maybe'), /smbts:workers coordination = maybe: "local" or "none"/);
     });
 
-    srv = await start(dir, 'none');
+    // coordination 'local' (the default): the workers are nodes of a cluster on the primary's KV
+    srv = await start(dir, undefined);
     const port = srv.port;
     const st0 = await statusOf(srv);
     assert.equal(st0.workers?.length, 2);
@@ -92,6 +96,34 @@ test('smbts:workers = 2', { skip: missing, timeout: 90_000 }, async (t) => {
         assert.equal(row?.channels.length, 2, 'both channels on one session');
         assert.equal(row?.worker, wa);
         await conn2.close();
+      } finally {
+        await a.conn.close();
+        await b.conn.close();
+      }
+    });
+
+    await t.test('share modes hold across workers (coordination over the primary\'s KV)', async () => {
+      const g1 = randomBytes(16);
+      let g2 = randomBytes(16);
+      for (let i = 0; i < 64 && workerForGuid(g2, 2) === workerForGuid(g1, 2); i++) g2 = randomBytes(16);
+      const a = await session(port, g1);
+      const b = await session(port, g2);
+      try {
+        const ta = await connectTree(a.s, HOST, 'share', false);
+        const tb = await connectTree(b.s, HOST, 'share', false);
+        // MS-SMB2 3.3.5.9 / MS-FSA 2.1.5.1.2: a second open whose access the first one's share
+        // access does not allow fails with STATUS_SHARING_VIOLATION
+        const excl = await openFile(ta, 'excl.txt', { access: 0x0012019f, disposition: 3 /* OPEN_IF */, options: 0, share: 0 });
+        const other = { access: 0x00120089, disposition: 1 /* OPEN */, options: 0, share: 7 };
+        await assert.rejects(openFile(tb, 'excl.txt', other), (e: SmbError) => e.status === 0xc0000043);
+        await excl.close();
+        // the close reaches the other worker through the KV (a watch): bounded wait
+        let h: Awaited<ReturnType<typeof openFile>> | undefined;
+        for (let i = 0; i < 40 && !h; i++) {
+          h = await openFile(tb, 'excl.txt', other).catch(async () => { await sleep(50); return undefined; });
+        }
+        assert.ok(h, 'opened once the holder on the other worker closed');
+        await h.close();
       } finally {
         await a.conn.close();
         await b.conn.close();

@@ -33,14 +33,14 @@ function rangeEnd(prefix: Buffer): Buffer {
   return Buffer.from([0]);
 }
 
-function entryOf(kv: Etcd.IKeyValue): KvEntry {
+function entryOf(kv: Etcd.IKeyValue, leaseHandle: (etcdId: string) => number): KvEntry {
   return {
     key: kv.key.toString('utf8'),
     value: kv.value.toString('utf8'),
     createRevision: Number(kv.create_revision),
     modRevision: Number(kv.mod_revision),
     version: Number(kv.version),
-    lease: Number(kv.lease ?? 0),
+    lease: kv.lease && kv.lease !== '0' ? leaseHandle(String(kv.lease)) : 0,
   };
 }
 
@@ -54,6 +54,11 @@ class EtcdKv implements Kv {
   private readonly client: Etcd.Etcd3;
   private readonly timeout: number;
   private readonly leases = new Set<Etcd.Lease>();
+  // etcd lease ids are int64 (beyond a JS number's 53 bits): the Kv seam sees small local handles.
+  private readonly etcdIds = new Map<number, string>();
+  private readonly handles = new Map<string, number>();
+  private nextHandle = 1;
+  private readonly handleOf = (etcdId: string): number => this.handles.get(etcdId) ?? -1;
 
   constructor(private readonly mod: EtcdModule, opts: EtcdKvOptions) {
     this.timeout = opts.callTimeoutMs ?? 3000;
@@ -69,14 +74,14 @@ class EtcdKv implements Kv {
     const key = utf8(prefix);
     try {
       const res = await this.client.kv.range({ key, range_end: rangeEnd(key) }, this.callOptions());
-      return { entries: res.kvs.map(entryOf), revision: Number(res.header.revision) };
+      return { entries: res.kvs.map((kv) => entryOf(kv, this.handleOf)), revision: Number(res.header.revision) };
     } catch (err) { throw unavailable('range', err); }
   }
 
   async get(key: string): Promise<KvEntry | undefined> {
     try {
       const res = await this.client.kv.range({ key: utf8(key) }, this.callOptions());
-      return res.kvs.length ? entryOf(res.kvs[0]) : undefined;
+      return res.kvs.length ? entryOf(res.kvs[0], this.handleOf) : undefined;
     } catch (err) { throw unavailable('get', err); }
   }
 
@@ -94,7 +99,7 @@ class EtcdKv implements Kv {
     });
     const ops = (list: KvOp[] | undefined): Etcd.IRequestOp[] => (list ?? []).map((op) => {
       switch (op.type) {
-        case 'put': return { request_put: { key: utf8(op.key), value: utf8(op.value), lease: op.lease ? String(op.lease) : undefined } };
+        case 'put': return { request_put: { key: utf8(op.key), value: utf8(op.value), lease: op.lease ? this.etcdLease(op.lease) : undefined } };
         case 'delete': return { request_delete_range: { key: utf8(op.key) } };
         case 'deletePrefix': { const key = utf8(op.prefix); return { request_delete_range: { key, range_end: rangeEnd(key) } }; }
       }
@@ -103,6 +108,12 @@ class EtcdKv implements Kv {
       const res = await this.client.kv.txn({ compare, success: ops(req.then), failure: ops(req.otherwise) }, this.callOptions());
       return { succeeded: res.succeeded, revision: Number(res.header.revision) };
     } catch (err) { throw unavailable('txn', err); }
+  }
+
+  private etcdLease(handle: number): string {
+    const id = this.etcdIds.get(handle);
+    if (id === undefined) throw new KvUnavailableError(`etcd: lease handle ${handle} unknown (revoked or lost)`);
+    return id;
   }
 
   async watchPrefix(prefix: string, fromRevision: number, handlers: KvWatchHandlers): Promise<KvWatch> {
@@ -136,18 +147,23 @@ class EtcdKv implements Kv {
 
   async grantLease(ttlSeconds: number): Promise<KvLease> {
     const lease = this.client.lease(ttlSeconds, { autoKeepAlive: true });
-    let id: number;
+    let etcdId: string;
     try {
-      id = Number(await lease.grant());
+      etcdId = await lease.grant();
     } catch (err) {
       lease.release();
       throw unavailable('lease grant', err);
     }
     this.leases.add(lease);
+    const id = this.nextHandle++;
+    this.etcdIds.set(id, etcdId);
+    this.handles.set(etcdId, id);
+    const forget = (): void => { this.etcdIds.delete(id); this.handles.delete(etcdId); };
     let lostErr: KvUnavailableError | undefined;
     const listeners: ((err: KvUnavailableError) => void)[] = [];
     lease.on('lost', (err) => {
       this.leases.delete(lease);
+      forget();
       lostErr = unavailable('lease lost', err);
       for (const l of listeners.splice(0)) l(lostErr);
     });
@@ -156,6 +172,7 @@ class EtcdKv implements Kv {
       onLost: (l) => { if (lostErr) l(lostErr); else listeners.push(l); },
       revoke: async () => {
         this.leases.delete(lease);
+        forget();
         listeners.length = 0;
         try { await lease.revoke(this.callOptions()); } catch (err) { throw unavailable('lease revoke', err); }
       },

@@ -15,7 +15,7 @@ export interface KvEntry {
   createRevision: number;
   modRevision: number;
   version: number;
-  /** Liveness lease the key is attached to (0 = none). */
+  /** Liveness lease the key is attached to, as this backend's handle (KvLease.id; 0 = none, -1 = a lease of another client). */
   lease: number;
 }
 
@@ -75,6 +75,7 @@ export interface KvWatchHandlers {
 
 /** A liveness lease: keys put with it vanish when it is revoked or expires. */
 export interface KvLease {
+  /** A handle local to this Kv (etcd's int64 lease ids do not fit a number); pass it in KvOp put. */
   readonly id: number;
   readonly ttlSeconds: number;
   /**

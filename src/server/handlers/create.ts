@@ -21,6 +21,8 @@ import { dfsRequestName, isDfsShare, refuseDfsLink } from '../dfs/paths.js';
 import { baseDeletePending } from '../files/streams.js';
 import { tokenOf, accessLimit, checkAddChild, newObjectSd, encodeSecurityDescriptor } from '../acl.js';
 import { reportedStat } from '../write-time.js';
+import { clusterOf, type Reservation } from '../cluster/hooks.js';
+import { clusterIntent, MAX_CLUSTER_RETRIES } from '../cluster/create-hook.js';
 
 /** CreateOptions bits Windows rejects (smb2.create.gentest). */
 const INVALID_OPTIONS = 0xff000000;
@@ -121,6 +123,8 @@ export const handler = replayableCreate(durableCreate(handlerOf(async (ctx: Requ
   const leaseReq = req.requestedOplockLevel === OplockLevel.LEASE ? leaseRequestOf(req.contexts, ctx.conn.dialect) : undefined;
   if (leaseReq && leaseKeyClash(ctx.server, ctx.conn.clientGuid, leaseReq, tree.share.name, path)) fail(Status.INVALID_PARAMETER);
 
+  const cluster = clusterOf(ctx.server);
+  let clusterRetries = 0;
   for (let attempt = 0; ; attempt++) {
     const st = await statOrUndefined(tree, path);
     const exists = !!st;
@@ -237,6 +241,19 @@ export const handler = replayableCreate(durableCreate(handlerOf(async (ctx: Requ
       for (const o of others) if (o.oplockLevel === OplockLevel.II) startBreak(ctx.server, o, OplockLevel.NONE);
     }
 
+    // Cluster mode: the open is published (compared against the file's cluster revision) before
+    // it is granted; another node's change meanwhile means evaluating again (cluster/coordinator.ts).
+    let reservation: Reservation | undefined;
+    if (cluster && exists) {
+      const r = await cluster.reserve(clusterIntent(tree, path, st.identity, openAccess, req.shareAccess, leaseReq?.leaseState,
+        grantLevel(req.requestedOplockLevel, others, isDir, oplockStat && !truncating)));
+      if (!r) {
+        if (++clusterRetries > MAX_CLUSTER_RETRIES) fail(Status.INSUFFICIENT_RESOURCES, 'cluster contention');
+        continue;
+      }
+      reservation = r;
+    }
+
     // Open through the VFS.
     const wantsWrite = !!(granted & (Access.FILE_WRITE_DATA | Access.FILE_APPEND_DATA));
     const { handle, action } = await vfs.open(path, {
@@ -246,7 +263,7 @@ export const handler = replayableCreate(durableCreate(handlerOf(async (ctx: Requ
       read: true,
       write: wantsWrite && !isDir,
       attributes: req.fileAttributes,
-    });
+    }).catch(async (e: unknown) => { await reservation?.drop(); throw e; });
     let fst: FileStat;
     try {
       const alsi = ctxByName(req.contexts, CreateContextName.ALLOCATION_SIZE);
@@ -288,12 +305,26 @@ export const handler = replayableCreate(durableCreate(handlerOf(async (ctx: Requ
         // The VFS cannot preallocate; report what was asked for, as Samba does (rounded by the FS).
         if (size > fst.allocationSize) fst = { ...fst, allocationSize: size };
       }
+      if (cluster && !exists) {
+        // A new file: published once it has an identity; another node that opened it meanwhile
+        // means evaluating again as an existing file.
+        const r = await cluster.reserve(clusterIntent(tree, path, fst.identity, openAccess, req.shareAccess, leaseReq?.leaseState, req.requestedOplockLevel));
+        if (r && ctx.server.opensByFile?.(fst.identity).length) await r.drop();
+        else if (r) reservation = r;
+        if (!reservation) {
+          await handle.close().catch(() => {});
+          if (++clusterRetries > MAX_CLUSTER_RETRIES) fail(Status.INSUFFICIENT_RESOURCES, 'cluster contention');
+          continue;
+        }
+      }
     } catch (e) {
       await handle.close().catch(() => {});
+      await reservation?.drop();
       throw e;
     }
     if (!exists && deleteOnClose && (fst.attributes & FileAttribute.READONLY)) {
       await handle.close().catch(() => {});
+      await reservation?.drop();
       fail(Status.CANNOT_DELETE);
     }
     // MAXIMUM_ALLOWED on a freshly created file grants the share maximum.
@@ -315,6 +346,7 @@ export const handler = replayableCreate(durableCreate(handlerOf(async (ctx: Requ
     const leaseCtx = leaseReq && !open.isDirectory
       ? grantLease(ctx.server, open, ctx.conn.clientGuid, leaseReq, others, node) : undefined;
     if (leaseCtx) oplock = OplockLevel.LEASE;
+    await reservation?.bind(open);
 
     if (action === 'created') {
       reportChange(ctx.server, tree, open.path, FileAction.ADDED, open.isDirectory ? NotifyFilter.DIR_NAME : NotifyFilter.FILE_NAME);

@@ -12,6 +12,19 @@ import { tryLock, unlock, validRange, STATUS_INVALID_LOCK_RANGE } from '../locks
 import { breakLevelII } from '../oplocks.js';
 import { limitsOf } from '../limits.js';
 import { waitForInflightWrites, inflightOverlapping } from '../inflight-writes.js';
+import { clusterOf, type ClusterHooks } from '../cluster/hooks.js';
+import { MAX_CLUSTER_RETRIES } from '../cluster/create-hook.js';
+
+/** Publishes an open's new locks; on a lost compare they are given back (false). */
+async function publishLocks(cluster: ClusterHooks, open: Open, locks: LockElement[]): Promise<boolean> {
+  let ok = false;
+  try {
+    ok = await cluster.publish(open, true);
+  } finally {
+    if (!ok) for (const l of locks) unlock(stateOf(open).node, open, l.offset, l.length);
+  }
+  return ok;
+}
 
 const LOCK_SHARED = LockFlags.SHARED;
 const LOCK_EXCL = LockFlags.EXCLUSIVE;
@@ -138,13 +151,21 @@ export const handler = handlerOf(async (ctx) => {
     }
     breakLevelII(ctx.server, open);
     const l = req.locks[0]!;
-    if (!multi && !(l.flags & FAIL_IMM)) {
-      status = validRange(l.offset, l.length) ? await blockingLock(ctx, open, l, limits.maxLocksPerFile) : STATUS_INVALID_LOCK_RANGE;
-    } else {
-      status = await doLocks(open, req.locks, limits.maxLocksPerFile);
+    const cluster = clusterOf(ctx.server);
+    for (let round = 0; ; round++) {
+      if (!multi && !(l.flags & FAIL_IMM)) {
+        status = validRange(l.offset, l.length) ? await blockingLock(ctx, open, l, limits.maxLocksPerFile) : STATUS_INVALID_LOCK_RANGE;
+      } else {
+        status = await doLocks(open, req.locks, limits.maxLocksPerFile);
+      }
+      // Cluster mode: the new locks are published against the file's cluster revision; another
+      // node's change meanwhile (now in the mirror) means taking them again (cluster/coordinator.ts).
+      if (status || !cluster || await publishLocks(cluster, open, req.locks)) break;
+      if (round >= MAX_CLUSTER_RETRIES) { status = Status.INSUFFICIENT_RESOURCES; break; }
     }
   }
   if (status) return { status };
+  if (unlocking) await clusterOf(ctx.server)?.publish(open, false).catch(() => false);
   if (replayable) st.lockSequence.set(idx, req.lockSequenceNumber);
   // Persistent opens: the lock is on disk before the client hears of it (durable.ts).
   await persist(ctx.server, open).catch(() => undefined);

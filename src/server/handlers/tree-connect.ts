@@ -1,6 +1,7 @@
 // TREE_CONNECT (MS-SMB2 3.3.5.7): share lookup by the last component of \\server\share, access
 // by "guest ok" and the Samba user lists (share-users.ts: valid/invalid users, read/write list),
 // MaximalAccess, and per-share encryption.
+import { scaleOutCaps } from '../cluster/hooks.js';
 import type { Handler, ShareTree } from '../types.js';
 import { internal } from '../internal.js';
 import { decodeTreeConnectRequest, encodeTreeConnectResponse } from '../../wire/tree-connect.js';
@@ -82,7 +83,7 @@ export const handler: Handler = async (c) => {
     shareFlags,
     // Persistent handles (2.2.10, 3.3.5.7): shares configured for continuous availability, SMB 3.x.
     capabilities: (dfs ? ShareCapabilities.DFS : 0) |
-      (ctx.conn.dialect >= Dialect.SMB3_00 && continuouslyAvailable(share) ? ShareCapabilities.CONTINUOUS_AVAILABILITY : 0),
+      (ctx.conn.dialect >= Dialect.SMB3_00 && continuouslyAvailable(share) ? ShareCapabilities.CONTINUOUS_AVAILABILITY | scaleOutCaps(ctx.server) : 0),
     maximalAccess,
   });
   return { status: Status.SUCCESS, body };

@@ -13,6 +13,7 @@ import type { UserDb } from '../../auth/userdb.js';
 import type { WorkersConfig } from '../../config/workers.js';
 import type { ServerStatus, SmbServer, StartServerOptions, WorkerStatus } from '../index.js';
 import { KvHost } from './kv-host.js';
+import { clusterConfigOf } from '../cluster/config.js';
 import { negotiateClientGuid, readFirstFrame, workerForGuid } from './route.js';
 import type { FromWorker, ToWorker } from './messages.js';
 
@@ -41,17 +42,9 @@ export function workersRefusal(opts: StartServerOptions, config: ServerConfig, w
   if (opts.netbiosPort !== undefined || opts.smbdirect) return 'smbts:workers > 1 serves direct TCP only (no NetBIOS or SMB-Direct listener)';
   const ca = config.shares.find((s) => /^(yes|true|1|on)$/i.test(s.extra?.['continuousavailability'] ?? ''));
   if (ca) return `smbts:workers > 1 does not serve continuously available shares yet ([${ca.name}]: every worker would restore the same persistent opens)`;
-  if (w.coordination === 'local' && !COORDINATION_AVAILABLE) {
-    return 'smbts:workers > 1: keeping share modes, byte-range locks and leases correct between clients on different workers needs ' +
-      'the cluster coordinator, which this build does not have yet. Set "smbts:workers coordination = none" to run worker ' +
-      'processes anyway, accepting that two clients routed to different workers are NOT kept apart (conflicting share modes, ' +
-      'overlapping byte-range locks and caching leases on the same file are all granted).';
-  }
+  if (clusterConfigOf(config)) return 'smbts:workers > 1 with clustering = yes is not supported yet (each worker would have to be its own etcd node)';
   return undefined;
 }
-
-/** True once the cluster coordinator (server/cluster/) can run on the primary's KV. */
-export const COORDINATION_AVAILABLE = false;
 
 export async function startPrimary(opts: StartServerOptions, config: ServerConfig, users: UserDb, w: WorkersConfig): Promise<SmbServer> {
   const why = workersRefusal(opts, config, w);
@@ -210,6 +203,8 @@ export async function startPrimary(opts: StartServerOptions, config: ServerConfi
     port: addr.port,
     address: addr.address,
     status: base,
+    // the workers are the nodes of the local cluster; `smbts status` lists them under workers
+    clusterStatus: async () => undefined,
     async statusAsync(): Promise<ServerStatus> {
       const all = await Promise.all(slots.map((s) => askStatus(s)));
       const out = base();

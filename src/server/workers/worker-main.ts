@@ -5,6 +5,10 @@ import type { Socket } from 'node:net';
 import { UserDb } from '../../auth/userdb.js';
 import { startServer, type SmbServer } from '../index.js';
 import { IpcKv } from './ipc-kv.js';
+import { ClusterNode } from '../cluster/coordinator.js';
+
+/** The local KV does not expire leases by time: the primary ends a worker's lease when it exits. */
+const LEASE_TTL_S = 10;
 import { bytes, type FromWorker, type InitMsg, type ToWorker } from './messages.js';
 
 const post = (m: FromWorker): boolean => {
@@ -23,15 +27,18 @@ const early: Array<{ socket: Socket; head: Buffer }> = [];
 
 async function init(m: InitMsg): Promise<void> {
   const users = UserDb.parse(m.users, 'primary');
-  if (m.coordination) {
-    kv = new IpcKv((req) => post(req));
-    // the cluster coordinator runs on `kv` here once server/cluster/ has one (primary.ts
-    // COORDINATION_AVAILABLE); until then the primary refuses coordination 'local'
-  }
+  // coordination 'local': this worker is a node of a cluster whose store is the primary's KV
+  // (kv-host.ts); share modes, locks and oplock/lease breaks between workers go through it
+  // exactly as between the machines of an etcd cluster (server/cluster/coordinator.ts)
+  const ipc = m.coordination ? new IpcKv((req) => post(req)) : undefined;
+  kv = ipc;
+  const cluster = ipc
+    ? (state: Parameters<typeof ClusterNode.start>[0]) => ClusterNode.start(state, ipc, `worker-${m.index}`, LEASE_TTL_S, { worker: m.index, pid: process.pid })
+    : undefined;
   server = await startServer({
     config: m.config, users, port: 0, host: '127.0.0.1',
     ...(m.log ? { log: (line: string) => { post({ t: 'log', line }); } } : {}),
-    worker: { serverGuid: bytes(m.serverGuid) },
+    worker: { serverGuid: bytes(m.serverGuid), ...(cluster ? { cluster } : {}) },
   });
   for (const x of early.splice(0)) server.adopt?.(x.socket, x.head);
   post({ t: 'ready' });

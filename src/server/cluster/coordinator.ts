@@ -1,0 +1,472 @@
+// Cross-node coordination of opens, byte-range locks and oplock/lease breaks over a Kv
+// (docs/cluster-coordination.md has the key layout and the transactions).
+//
+// Each node publishes its opens as keys on its liveness lease and mirrors the other nodes' opens
+// as "remote" Open objects that ServerState.opensByFile returns beside the local ones, sharing the
+// file's FileNode: create.ts share-mode/oplock checks and lock.ts conflicts treat them as any
+// other open. A change that adds a conflict (a new open, new locks) is published with a
+// compare on the file's revision key, so two nodes cannot both grant conflicting state on the
+// same snapshot; the loser refreshes and re-evaluates. Breaks of a remote open are written under
+// the owner's break prefix; the owner breaks its real open and republishes the state its client
+// acknowledged.
+import type { FileId, Open, SessionView, ShareTree } from '../types.js';
+import type { ServerCore } from '../internal.js';
+import type { Kv, KvEvent, KvLease, KvWatch } from './kv.js';
+import { KvUnavailableError } from './kv.js';
+import { clusterOf, setCluster, REMOTE_OPEN, isRemoteOpen, type ClusterHooks, type OpenIntent, type Reservation } from './hooks.js';
+import { attachState, newNode, onAnyClose, stateOf, wake, type FileNode } from '../open-file.js';
+import { LeaseState, OplockLevel } from '../../wire/constants.js';
+import { NtStatusError, Status } from '../../wire/status.js';
+import { OPLOCK_BREAK_TIMEOUT_MS, startBreak } from '../oplocks.js';
+import { breakLease, leaseOf } from '../leases.js';
+import { cachingAsOplock } from './create-hook.js';
+
+const ROOT = 'smbts/';
+const NODES = ROOT + 'nodes/';
+const FILES = ROOT + 'files/';
+const BREAKS = ROOT + 'breaks/';
+
+/** One published open (the value of files/<fileKey>/open/<node>/<id>). */
+export interface OpenRecord {
+  node: string;
+  share: string;
+  path: string;
+  access: number;
+  shareAccess: number;
+  /** Oplock level; a lease is shown as the oplock level with the same caching (RWH = batch). */
+  oplock: number;
+  leaseState: number;
+  /** [offset, length, exclusive] as decimal strings (u64). */
+  locks: [string, string, boolean][];
+  fileId: string;
+  user: string;
+}
+
+interface Remote { key: string; rec: OpenRecord; open: Open; modRevision: number }
+interface Mirror { fileKey: string; rev: number; syncedAt: number; remotes: Map<string, Remote> }
+interface Published { key: string; fileKey: string; id: string; open: Open | undefined; last: string }
+
+/** The NTSTATUS of a state change refused because the cluster store has no quorum. */
+export const STATUS_CLUSTER_UNAVAILABLE = Status.INSUFFICIENT_RESOURCES;
+
+function unavailable(err: unknown): NtStatusError {
+  return new NtStatusError(STATUS_CLUSTER_UNAVAILABLE, `cluster store unavailable: ${(err as Error).message}`);
+}
+
+/** fileKeys may hold ':' and other bytes; keep keys printable and prefix-free. */
+const enc = (s: string): string => encodeURIComponent(s);
+const dec = (s: string): string => decodeURIComponent(s);
+
+export interface NodeStatus { name: string; alive: boolean; info: Record<string, unknown> }
+export interface ClusterStatus {
+  node: string;
+  available: boolean;
+  nodes: NodeStatus[];
+  opens: (OpenRecord & { fileKey: string })[];
+}
+
+/**
+ * The cluster as the store holds it (smbts status --cluster): live nodes (their key is on their
+ * liveness lease, so a dead node's is gone) and every published open with its locks and caching.
+ */
+export async function readClusterStatus(kv: Kv): Promise<ClusterStatus> {
+  const [nodes, files] = await Promise.all([kv.getPrefix(NODES), kv.getPrefix(FILES)]);
+  const opens: (OpenRecord & { fileKey: string })[] = [];
+  for (const e of files.entries) {
+    const parts = e.key.slice(FILES.length).split('/');
+    if (parts[1] === 'open') opens.push({ fileKey: dec(parts[0]!), ...(JSON.parse(e.value) as OpenRecord) });
+  }
+  const live = nodes.entries.map((e) => ({ name: e.key.slice(NODES.length), alive: true, info: JSON.parse(e.value) as Record<string, unknown> }));
+  // A node named by an open but without a node key: its lease is expiring right now.
+  for (const o of opens) if (!live.some((n) => n.name === o.node)) live.push({ name: o.node, alive: false, info: {} });
+  return { node: '', available: true, nodes: live, opens };
+}
+
+export class ClusterNode implements ClusterHooks {
+  private lease: KvLease | undefined;
+  private readonly mirrors = new Map<string, Mirror>();
+  private readonly published = new Map<Open, Published>();
+  private readonly byId = new Map<string, Published>();
+  private nextId = 1;
+  private watches: KvWatch[] = [];
+  private closed = false;
+  private healthy = false;
+  private readonly hookedNodes = new WeakSet<FileNode>();
+  private readonly fakeSession: SessionView;
+
+  private constructor(
+    private readonly server: ServerCore,
+    private readonly kv: Kv,
+    readonly name: string,
+    private readonly ttl: number,
+    private readonly info: Record<string, unknown>,
+  ) {
+    this.fakeSession = {
+      id: 0n, user: '', domain: '', guest: false, anonymous: false, dialect: 0, encryptData: false,
+      trees: new Map(), opens: new Map(),
+    };
+  }
+
+  static async start(server: ServerCore, kv: Kv, name: string, ttl: number, info: Record<string, unknown>): Promise<ClusterNode> {
+    const node = new ClusterNode(server, kv, name, ttl, info);
+    await node.join();
+    setCluster(server, node);
+    server.remoteOpens = (fileKey) => node.remoteOpens(fileKey);
+    return node;
+  }
+
+  /** Lease, node key, a full mirror of the other nodes' opens and the watches that keep it. */
+  private async join(): Promise<void> {
+    const lease = await this.kv.grantLease(this.ttl);
+    this.lease = lease;
+    lease.onLost((err) => this.leaseLost(err));
+    await this.kv.txn({ compare: [], then: [{ type: 'put', key: NODES + this.name, value: JSON.stringify({ ...this.info, since: new Date().toISOString() }), lease: lease.id }] });
+    const files = await this.kv.getPrefix(FILES);
+    this.mirrors.clear();
+    for (const e of files.entries) this.applyEvent({ type: 'put', key: e.key, value: e.value, modRevision: e.modRevision }, true);
+    for (const m of this.mirrors.values()) m.syncedAt = files.revision;
+    for (const w of this.watches) await w.cancel();
+    this.watches = [
+      await this.kv.watchPrefix(FILES, files.revision + 1, {
+        onEvents: (evs) => { for (const e of evs) this.applyEvent(e, false); },
+        onReset: () => this.rejoinSoon(),
+      }),
+      await this.kv.watchPrefix(BREAKS + this.name + '/', files.revision + 1, {
+        onEvents: (evs) => { for (const e of evs) if (e.type === 'put') this.onBreakRequest(e); },
+        onReset: () => this.rejoinSoon(),
+      }),
+    ];
+    // Re-publish what this node holds (after a lost lease its keys are gone).
+    for (const p of this.published.values()) {
+      p.last = '';
+      if (p.open) await this.write(p, false).catch(() => undefined);
+    }
+    this.healthy = true;
+  }
+
+  private rejoining = false;
+  private leaseLost(err: KvUnavailableError): void {
+    if (this.closed) return;
+    this.healthy = false;
+    this.server.log(`cluster: ${this.name} lost its liveness lease (${err.message}); rejoining`);
+    this.rejoinSoon();
+  }
+
+  /** Rejoin with backoff until the store answers again (bounded per attempt by the call deadline). */
+  private rejoinSoon(): void {
+    if (this.rejoining || this.closed) return;
+    this.rejoining = true;
+    this.healthy = false;
+    const attempt = (delay: number): void => {
+      const t = setTimeout(() => {
+        if (this.closed) { this.rejoining = false; return; }
+        this.join().then(() => {
+          this.rejoining = false;
+          this.server.log(`cluster: ${this.name} rejoined`);
+        }, () => attempt(Math.min(delay * 2, 2000)));
+      }, delay);
+      t.unref?.();
+    };
+    attempt(100);
+  }
+
+  // ------------------------------------------------------------------ mirror
+
+  private mirror(fileKey: string): Mirror {
+    let m = this.mirrors.get(fileKey);
+    if (!m) this.mirrors.set(fileKey, (m = { fileKey, rev: 0, syncedAt: 0, remotes: new Map() }));
+    return m;
+  }
+
+  /** Applies one files/ event: rev keys move the file's revision, open keys of other nodes become remote opens. */
+  private applyEvent(e: KvEvent, initial: boolean): void {
+    const rest = e.key.slice(FILES.length);
+    const slash = rest.indexOf('/');
+    if (slash < 0) return;
+    const fileKey = dec(rest.slice(0, slash));
+    const sub = rest.slice(slash + 1);
+    const m = this.mirror(fileKey);
+    if (!initial && e.modRevision <= m.syncedAt) return; // already in a fresher read
+    if (sub === 'rev') {
+      m.rev = e.type === 'put' ? e.modRevision : 0;
+      return;
+    }
+    if (!sub.startsWith('open/')) return;
+    const owner = sub.slice(5, sub.indexOf('/', 5));
+    if (owner === this.name) return;
+    if (e.type === 'delete') this.removeRemote(m, e.key);
+    else this.upsertRemote(m, e.key, JSON.parse(e.value) as OpenRecord, e.modRevision);
+  }
+
+  private nodeOf(fileKey: string): FileNode {
+    const local = this.localOpens(fileKey);
+    if (local.length) return stateOf(local[0]!).node;
+    const m = this.mirrors.get(fileKey);
+    for (const r of m?.remotes.values() ?? []) return stateOf(r.open).node;
+    return newNode();
+  }
+
+  private localOpens(fileKey: string): Open[] {
+    return this.server.localOpensByFile(fileKey).filter((o) => !stateOf(o).closed);
+  }
+
+  private upsertRemote(m: Mirror, key: string, rec: OpenRecord, modRevision: number): void {
+    let r = m.remotes.get(key);
+    if (!r) {
+      const open = this.remoteOpen(m.fileKey, rec);
+      attachState(open, this.nodeOf(m.fileKey));
+      r = { key, rec, open, modRevision };
+      m.remotes.set(key, r);
+    }
+    const node = stateOf(r.open).node;
+    const open = r.open;
+    r.rec = rec;
+    r.modRevision = modRevision;
+    open.grantedAccess = rec.access;
+    open.shareAccess = rec.shareAccess;
+    open.path = rec.path;
+    const level = cachingAsOplock(rec.leaseState || undefined, rec.oplock);
+    open.oplockLevel = level;
+    const st = stateOf(open);
+    if (st.breakingTo !== undefined && level <= st.breakingTo) st.breakingTo = undefined;
+    // Locks: the record is the whole list.
+    const hadLocks = node.locks.removeOpen(open);
+    for (const [off, len, excl] of rec.locks) node.locks.add({ open, offset: BigInt(off), length: BigInt(len), exclusive: excl });
+    if (hadLocks) wake(node.lockWaiters);
+    wake(node.oplockWaiters);
+  }
+
+  private removeRemote(m: Mirror, key: string): void {
+    const r = m.remotes.get(key);
+    if (!r) return;
+    m.remotes.delete(key);
+    const st = stateOf(r.open);
+    st.closed = true;
+    st.breakingTo = undefined;
+    r.open.oplockLevel = OplockLevel.NONE;
+    const node = st.node;
+    node.locks.removeOpen(r.open);
+    wake(node.lockWaiters);
+    wake(node.oplockWaiters);
+    if (m.remotes.size === 0 && m.rev === 0) this.mirrors.delete(m.fileKey);
+  }
+
+  private remoteOpen(fileKey: string, rec: OpenRecord): Open {
+    const share = this.server.findShare(rec.share) ?? { name: rec.share, path: '', readOnly: false, guestOk: false, validUsers: [], browseable: false, comment: '', encrypt: 'default' as const };
+    const tree: ShareTree = { id: 0, share, vfs: undefined, isIpc: false, readOnly: false, maximalAccess: 0, encrypt: false };
+    const fileId: FileId = { persistent: 0n, volatile: 0n };
+    const open: Open = {
+      fileId, tree, session: this.fakeSession, path: rec.path, isDirectory: false, handle: undefined, pipe: undefined,
+      grantedAccess: rec.access, shareAccess: rec.shareAccess, createOptions: 0, oplockLevel: OplockLevel.NONE,
+      deleteOnClose: false, dirCursor: undefined, extra: new Map([[REMOTE_OPEN, rec.node]]), fileKey,
+    };
+    return open;
+  }
+
+  /** Other nodes' opens of a file, as this node last saw them (ServerState.opensByFile adds them). */
+  remoteOpens(fileKey: string): Open[] {
+    const m = this.mirrors.get(fileKey);
+    if (!m || m.remotes.size === 0) return [];
+    return [...m.remotes.values()].map((r) => r.open);
+  }
+
+  isRemote(open: Open): boolean {
+    return isRemoteOpen(open);
+  }
+
+  async refresh(fileKey: string): Promise<void> {
+    let range;
+    try {
+      range = await this.kv.getPrefix(FILES + enc(fileKey) + '/');
+    } catch (err) {
+      throw unavailable(err);
+    }
+    const m = this.mirror(fileKey);
+    const seen = new Set<string>();
+    m.rev = 0;
+    for (const e of range.entries) {
+      seen.add(e.key);
+      if (e.key.endsWith('/rev')) { m.rev = e.modRevision; continue; }
+      const owner = e.key.slice(FILES.length).split('/')[2];
+      if (owner !== this.name) this.upsertRemote(m, e.key, JSON.parse(e.value) as OpenRecord, e.modRevision);
+    }
+    for (const k of [...m.remotes.keys()]) if (!seen.has(k)) this.removeRemote(m, k);
+    m.syncedAt = Math.max(m.syncedAt, range.revision);
+  }
+
+  // ------------------------------------------------------------------ publishing
+
+  private requireHealthy(): void {
+    if (!this.healthy || !this.lease) throw unavailable(new Error('this node is not joined to the cluster (no quorum or lease lost)'));
+  }
+
+  private keyFor(fileKey: string, id: string): string {
+    return `${FILES}${enc(fileKey)}/open/${this.name}/${id}`;
+  }
+
+  private recordOf(open: Open | undefined, intent?: OpenIntent): OpenRecord {
+    if (!open) {
+      return {
+        node: this.name, share: intent!.shareName, path: intent!.path, access: intent!.access, shareAccess: intent!.shareAccess,
+        oplock: intent!.oplock, leaseState: 0, locks: [], fileId: '', user: '',
+      };
+    }
+    const locks: [string, string, boolean][] = [];
+    for (const l of stateOf(open).node.locks) if (l.open === open) locks.push([String(l.offset), String(l.length), l.exclusive]);
+    const lease = leaseOf(open);
+    return {
+      node: this.name, share: open.tree.share.name, path: open.path, access: open.grantedAccess, shareAccess: open.shareAccess,
+      oplock: lease ? OplockLevel.LEASE : open.oplockLevel, leaseState: lease ? lease.state : 0, locks,
+      fileId: open.fileId.persistent.toString(), user: open.session.user,
+    };
+  }
+
+  /** One transaction: (compare the file's revision) put the open's record and bump the revision. */
+  private async write(p: Published, compare: boolean, intent?: OpenIntent): Promise<boolean> {
+    this.requireHealthy();
+    const value = JSON.stringify(this.recordOf(p.open, intent));
+    if (!compare && value === p.last) return true;
+    const m = this.mirror(p.fileKey);
+    const revKey = FILES + enc(p.fileKey) + '/rev';
+    let res;
+    try {
+      res = await this.kv.txn({
+        compare: compare ? [{ key: revKey, target: 'modRevision', op: '=', value: m.rev }] : [],
+        then: [
+          { type: 'put', key: p.key, value, lease: this.lease!.id },
+          ...(compare ? [{ type: 'put' as const, key: revKey, value: this.name }] : []),
+        ],
+      });
+    } catch (err) {
+      throw unavailable(err);
+    }
+    if (!res.succeeded) {
+      await this.refresh(p.fileKey);
+      return false;
+    }
+    p.last = value;
+    if (compare) {
+      m.rev = res.revision;
+    }
+    return true;
+  }
+
+  async reserve(intent: OpenIntent): Promise<Reservation | false> {
+    const id = String(this.nextId++);
+    const p: Published = { key: this.keyFor(intent.fileKey, id), fileKey: intent.fileKey, id, open: undefined, last: '' };
+    if (!(await this.write(p, true, intent))) return false;
+    this.byId.set(id, p);
+    return {
+      bind: async (open: Open) => {
+        p.open = open;
+        this.published.set(open, p);
+        this.watchNode(open);
+        await this.write(p, false).catch((err) => this.server.log(`cluster: publish failed: ${(err as Error).message}`));
+      },
+      drop: async () => {
+        this.byId.delete(id);
+        await this.kv.txn({ compare: [], then: [{ type: 'delete', key: p.key }] }).catch(() => undefined);
+      },
+    };
+  }
+
+  async publish(open: Open, compare: boolean): Promise<boolean> {
+    const p = this.published.get(open);
+    if (!p) return true;
+    return this.write(p, compare);
+  }
+
+  /** A FileNode with published opens republishes them whenever its oplocks/leases change. */
+  private watchNode(open: Open): void {
+    const node = stateOf(open).node;
+    if (this.hookedNodes.has(node)) return;
+    this.hookedNodes.add(node);
+    const republish = (): void => {
+      for (const p of this.published.values()) {
+        if (!p.open || stateOf(p.open).node !== node || stateOf(p.open).closed) continue;
+        void this.write(p, false).catch(() => undefined);
+      }
+    };
+    node.oplockWaiters.add(republish);
+  }
+
+  /** Local close: the record goes (its locks and share mode with it). */
+  onClose(open: Open): void {
+    const p = this.published.get(open);
+    if (!p) return;
+    this.published.delete(open);
+    this.byId.delete(p.id);
+    void this.kv.txn({ compare: [], then: [{ type: 'delete', key: p.key }] }).catch((err) => {
+      // Without quorum the key stays until this node's lease expires; rejoin republishes only live opens.
+      this.server.log(`cluster: unpublish of ${open.path} failed: ${(err as Error).message}`);
+    });
+  }
+
+  // ------------------------------------------------------------------ breaks
+
+  requestBreak(open: Open, to: number): void {
+    const owner = open.extra.get(REMOTE_OPEN) as string;
+    const st = stateOf(open);
+    const m = this.mirrors.get(open.fileKey!);
+    const r = m && [...m.remotes.values()].find((x) => x.open === open);
+    if (!r) return;
+    if (open.oplockLevel === OplockLevel.II || open.oplockLevel === OplockLevel.NONE) {
+      // Level II breaks need no acknowledgement (3.2.5.19.1): dropped here at once.
+      if (to === OplockLevel.NONE) open.oplockLevel = OplockLevel.NONE;
+    } else if (st.breakingTo !== undefined) {
+      if (to < st.breakingTo) st.breakingTo = to;
+    } else {
+      st.breakingTo = to;
+      const t = setTimeout(() => {
+        if (st.breakingTo === undefined || st.closed) return;
+        open.oplockLevel = OplockLevel.NONE;
+        st.breakingTo = undefined;
+        wake(st.node.oplockWaiters);
+      }, OPLOCK_BREAK_TIMEOUT_MS + 2000);
+      t.unref?.();
+    }
+    const id = r.key.slice(r.key.lastIndexOf('/') + 1);
+    const key = `${BREAKS}${owner}/${id}`;
+    void this.kv.txn({ compare: [], then: [{ type: 'put', key, value: JSON.stringify({ to, by: this.name }), lease: this.lease?.id }] })
+      .catch((err) => this.server.log(`cluster: break request to ${owner} failed: ${(err as Error).message}`));
+  }
+
+  /** Another node needs our open broken: break it as a local CREATE would; the ack republishes. */
+  private onBreakRequest(e: KvEvent): void {
+    const id = e.key.slice(e.key.lastIndexOf('/') + 1);
+    void this.kv.txn({ compare: [], then: [{ type: 'delete', key: e.key }] }).catch(() => undefined);
+    const p = this.byId.get(id);
+    const open = p?.open;
+    if (!p || !open || stateOf(open).closed) return;
+    const { to } = JSON.parse(e.value) as { to: number };
+    const lease = leaseOf(open);
+    if (lease) {
+      // II: the new open only needs write caching gone; NONE: everything (truncation, level II breaks).
+      breakLease(this.server, lease, to === OplockLevel.NONE ? 0 : lease.state & ~LeaseState.WRITE);
+    } else {
+      startBreak(this.server, open, to);
+    }
+    // Nothing to acknowledge (or already at the level): republish now so the requester proceeds.
+    void this.write(p, false).catch(() => undefined);
+  }
+
+  // ------------------------------------------------------------------ status and shutdown
+
+  async status(): Promise<ClusterStatus> {
+    return { ...(await readClusterStatus(this.kv)), node: this.name, available: this.healthy };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    setCluster(this.server, undefined);
+    for (const w of this.watches) await w.cancel().catch(() => undefined);
+    await this.lease?.revoke().catch(() => undefined);
+    await this.kv.close();
+  }
+}
+
+onAnyClose((server, open) => {
+  if (open.extra.has(REMOTE_OPEN)) return;
+  const c = clusterOf(server);
+  if (c instanceof ClusterNode) c.onClose(open);
+});

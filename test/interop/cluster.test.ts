@@ -1,0 +1,261 @@
+// Cluster coordination across smbts nodes (server/cluster/): a 3-member etcd cluster, two nodes
+// in this process and one in a child process (killed with SIGKILL), all exporting one directory.
+// Each test uses clients on different nodes and checks what one server would answer.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HOST, killGroup, repoRoot, startSmbts, type SmbtsHandle } from './peers.js';
+import { etcdMissing, startEtcd, type EtcdCluster } from './etcd.js';
+import { RawConn, createFrame, header, treeConnectFrame } from './raw.js';
+import { run } from './peers.js';
+import { connect, type SmbClient } from '../../src/client/client.js';
+import { openFile, type FileHandle } from '../../src/client/file.js';
+import { SmbError } from '../../src/client/errors.js';
+import { Access, Command, CreateDisposition, ShareAccess } from '../../src/wire/constants.js';
+import { Status, statusName } from '../../src/wire/status.js';
+import { encodeLockRequest } from '../../src/wire/lock.js';
+import { UserDb } from '../../src/auth/userdb.js';
+
+const RW = Access.FILE_READ_DATA | Access.FILE_WRITE_DATA | Access.SYNCHRONIZE | Access.FILE_READ_ATTRIBUTES;
+const ALL = ShareAccess.READ | ShareAccess.WRITE | ShareAccess.DELETE;
+const TTL = 3;
+
+let etcd: EtcdCluster;
+let dir: string;
+let home: string;
+let a: SmbtsHandle;
+let b: SmbtsHandle;
+let c: { proc: ChildProcess; port: number } | undefined;
+const skip = etcdMissing();
+
+function conf(node: string): string {
+  return `[global]\nclustering = yes\ncluster backend = etcd\netcd endpoints = ${etcd.endpoints.join(',')}\n` +
+    `cluster node name = ${node}\ncluster lease ttl = ${TTL}\n[share]\npath = ${dir}\nread only = no\n` +
+    `[ca]\npath = ${dir}\nread only = no\ncontinuous availability = yes\n`;
+}
+
+/** Node C: `smbts serve` in a child process of its own group (so SIGKILL takes it down whole). */
+async function startChildNode(): Promise<{ proc: ChildProcess; port: number }> {
+  const cfgPath = join(home, 'c.conf');
+  await writeFile(cfgPath, conf('c'));
+  const users = join(home, 'smbpasswd');
+  const db = UserDb.empty();
+  db.add('test', 'test');
+  db.save(users);
+  const proc = spawn(process.execPath, [join(repoRoot(), 'dist/src/cli/main.js'), 'serve', '--config', cfgPath, '--port', '0', '--host', HOST, '--users', users, '--quiet'], {
+    detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SMBTS_HOME: home },
+  });
+  let out = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`node c did not start: ${out}`)), 15_000);
+    const onData = (d: Buffer): void => {
+      out += d.toString();
+      const m = /listening on [\d.]+:(\d+)/.exec(out);
+      if (m) { clearTimeout(t); resolve(Number(m[1])); }
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    proc.once('exit', (code) => { clearTimeout(t); reject(new Error(`node c exited ${code}: ${out}`)); });
+  });
+  return { proc, port };
+}
+
+before(async () => {
+  if (skip) return;
+  etcd = await startEtcd({ members: 3 });
+  dir = await mkdtemp(join(tmpdir(), 'smbts-cluster-'));
+  home = await mkdtemp(join(tmpdir(), 'smbts-cluster-home-'));
+  for (const f of ['share.txt', 'lock.txt', 'oplock.txt', 'death.txt', 'quorum.txt']) await writeFile(join(dir, f), 'x'.repeat(4096));
+  a = await startSmbts({ shareDir: dir, configText: conf('a') });
+  b = await startSmbts({ shareDir: dir, configText: conf('b') });
+});
+
+after(async () => {
+  if (skip) return;
+  if (c) killGroup(c.proc.pid, 'SIGKILL');
+  await a?.stop();
+  await b?.stop();
+  await etcd?.stop();
+  await rm(dir, { recursive: true, force: true });
+  await rm(home, { recursive: true, force: true });
+});
+
+const url = (port: number): string => `smb://test:test@127.0.0.1:${port}/share`;
+
+async function statusOf(p: Promise<unknown>): Promise<string> {
+  try {
+    const v = await p;
+    if (v && typeof v === 'object' && 'close' in v) await (v as FileHandle).close();
+    return 'SUCCESS';
+  } catch (e) {
+    if (e instanceof SmbError) return statusName(e.status);
+    throw e;
+  }
+}
+
+function open(cl: SmbClient, name: string, share: number): Promise<FileHandle> {
+  return openFile(cl.tree, name, { access: RW, disposition: CreateDisposition.OPEN, options: 0x40, share });
+}
+
+async function lock(h: FileHandle, offset: bigint, length: bigint, flags = 0x2 | 0x10): Promise<void> {
+  await h.tree.request({
+    command: Command.LOCK,
+    body: encodeLockRequest({ lockSequenceNumber: 0, lockSequenceIndex: 0, fileId: h.fileId, locks: [{ offset, length, flags }] }),
+  });
+}
+
+/** Retries `fn` until it returns true (the other node's watch may lag a few ms); bounded. */
+async function eventually(what: string, fn: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await fn()) return;
+    if (Date.now() > end) assert.fail(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('share modes: an open on node A that denies writing refuses a writer on node B', { skip, timeout: 30_000 }, async () => {
+  const ca = await connect(url(a.port));
+  const cb = await connect(url(b.port));
+  try {
+    const ha = await open(ca, 'share.txt', ShareAccess.READ);
+    assert.equal(await statusOf(open(cb, 'share.txt', ALL)), 'SHARING_VIOLATION');
+    await ha.close();
+    // The other way round: once A's open is gone B holds the file and A is refused.
+    let hb: FileHandle | undefined;
+    await eventually('B opens once A closed', async () => {
+      hb = await open(cb, 'share.txt', ShareAccess.READ).catch(() => undefined);
+      return hb !== undefined;
+    });
+    assert.equal(await statusOf(open(ca, 'share.txt', ALL)), 'SHARING_VIOLATION');
+    // A stat open (attributes only) never conflicts, on any node.
+    assert.equal(await statusOf(openFile(ca.tree, 'share.txt', { access: Access.FILE_READ_ATTRIBUTES, disposition: CreateDisposition.OPEN, options: 0x40, share: 0 })), 'SUCCESS');
+    await hb!.close();
+  } finally {
+    await ca.close();
+    await cb.close();
+  }
+});
+
+test('byte-range locks: a lock on node A refuses an overlapping lock and a write on node B', { skip, timeout: 30_000 }, async () => {
+  const ca = await connect(url(a.port));
+  const cb = await connect(url(b.port));
+  try {
+    const ha = await open(ca, 'lock.txt', ALL);
+    const hb = await open(cb, 'lock.txt', ALL);
+    await lock(ha, 0n, 1024n);
+    await eventually('B sees A\'s lock', async () => (await statusOf(lock(hb, 512n, 16n))) === 'LOCK_NOT_GRANTED');
+    assert.equal(await statusOf(hb.write(Buffer.from('b'), 100)), 'FILE_LOCK_CONFLICT');
+    // Outside A's range B locks freely; then A is refused B's range.
+    await lock(hb, 2048n, 16n);
+    await eventually('A sees B\'s lock', async () => (await statusOf(lock(ha, 2040n, 16n))) === 'LOCK_NOT_GRANTED');
+    // A unlocks: B's lock and write go through.
+    await lock(ha, 0n, 1024n, 0x4 /* UNLOCK */);
+    await eventually('B locks after A unlocked', async () => (await statusOf(lock(hb, 512n, 16n))) === 'SUCCESS');
+    await ha.close();
+    await hb.close();
+  } finally {
+    await ca.close();
+    await cb.close();
+  }
+});
+
+test('oplocks: a batch oplock on node A is broken by an open on node B, which waits for A\'s acknowledgement', { skip, timeout: 30_000 }, async () => {
+  const ra = await RawConn.open(a.port);
+  const cb = await connect(url(b.port));
+  try {
+    await ra.negotiate([0x210]);
+    assert.equal(await ra.login('test', 'test'), 0);
+    assert.equal(await ra.treeConnect('\\\\127.0.0.1\\share'), 0);
+    const f = createFrame(ra.mid++, ra.sessionId, ra.treeId, 'oplock.txt');
+    f[64 + 3] = 0x09; // RequestedOplockLevel: BATCH
+    const r = await ra.request(f);
+    assert.ok(r.kind === 'reply' && r.msg.status === 0 && r.msg.body[2] === 0x09, 'batch oplock granted on A');
+    const fileId = Buffer.from((r as { msg: { body: Buffer } }).msg.body.subarray(64, 80));
+    let opened = false;
+    const pb = open(cb, 'oplock.txt', ALL).then((h) => { opened = true; return h; });
+    const brk = await ra.next(5_000);
+    assert.ok(brk.kind === 'reply' && brk.msg.command === Command.OPLOCK_BREAK, `an oplock break reaches A: ${brk.kind}`);
+    assert.equal(brk.msg.body[2], 0x01, 'broken to level II');
+    await new Promise((res) => setTimeout(res, 300));
+    assert.equal(opened, false, 'B waits for the acknowledgement');
+    // OPLOCK_BREAK acknowledgement (2.2.24.1) to level II.
+    const ack = Buffer.alloc(24);
+    ack.writeUInt16LE(24, 0);
+    ack[2] = 0x01;
+    fileId.copy(ack, 8);
+    const ackReply = await ra.request(Buffer.concat([header(Command.OPLOCK_BREAK, ra.mid++, { sessionId: ra.sessionId, treeId: ra.treeId }), ack]));
+    assert.ok(ackReply.kind === 'reply' && ackReply.msg.status === 0, 'acknowledgement accepted');
+    const hb = await pb;
+    await hb.close();
+  } finally {
+    ra.close();
+    await cb.close();
+  }
+});
+
+test('node death: the opens of a killed node stop conflicting once its lease expires', { skip, timeout: 60_000 }, async () => {
+  c = await startChildNode();
+  const cc = await connect(url(c.port));
+  const cb = await connect(url(b.port));
+  try {
+    await open(cc, 'death.txt', 0 /* deny all */);
+    await eventually('B sees C\'s open', async () => (await statusOf(open(cb, 'death.txt', ALL))) === 'SHARING_VIOLATION');
+    const t0 = Date.now();
+    killGroup(c.proc.pid, 'SIGKILL');
+    await eventually('B opens after C died', async () => (await statusOf(open(cb, 'death.txt', ALL))) === 'SUCCESS', (TTL + 10) * 1000);
+    assert.ok(Date.now() - t0 < (TTL + 10) * 1000);
+  } finally {
+    cc.close().catch(() => undefined);
+    await cb.close();
+  }
+});
+
+test('quorum lost: new opens fail with INSUFFICIENT_RESOURCES, then work again when quorum returns', { skip, timeout: 90_000 }, async () => {
+  const ca = await connect(url(a.port));
+  try {
+    await etcd.kill(1);
+    await etcd.kill(2);
+    await eventually('A refuses while etcd has no quorum',
+      async () => (await statusOf(open(ca, 'quorum.txt', ALL))) === statusName(Status.INSUFFICIENT_RESOURCES), 30_000);
+    await etcd.restart(1);
+    await etcd.restart(2);
+    await eventually('A serves again', async () => (await statusOf(open(ca, 'quorum.txt', ALL))) === 'SUCCESS', 30_000);
+  } finally {
+    await ca.close();
+  }
+});
+
+test('a continuously available share advertises SCALEOUT and CLUSTER in cluster mode; status --cluster shows the cluster', { skip, timeout: 30_000 }, async () => {
+  const ra = await RawConn.open(a.port);
+  const ca = await connect(url(a.port));
+  try {
+    await ra.negotiate([0x300]);
+    assert.equal(await ra.login('test', 'test'), 0);
+    const t = await ra.request(treeConnectFrame(ra.mid++, ra.sessionId, '\\\\127.0.0.1\\ca'));
+    assert.ok(t.kind === 'reply' && t.msg.status === 0, 'tree connect to [ca]');
+    // TREE_CONNECT response (2.2.10): Capabilities at offset 8.
+    const caps = t.msg.body.readUInt32LE(8);
+    assert.equal(caps & 0x70, 0x70, `CONTINUOUS_AVAILABILITY | SCALEOUT | CLUSTER (0x${caps.toString(16)})`);
+
+    const h = await open(ca, 'share.txt', ShareAccess.READ);
+    await lock(h, 10n, 20n);
+    const cfgPath = join(home, 'a.conf');
+    await writeFile(cfgPath, conf('a'));
+    const r = await run(process.execPath, [join(repoRoot(), 'dist/src/cli/main.js'), 'status', '--cluster', '--config', cfgPath, '--json'], { timeoutMs: 20_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const st = JSON.parse(r.stdout) as { nodes: { name: string; alive: boolean }[]; opens: { node: string; path: string; shareAccess: number; locks: [string, string, boolean][] }[] };
+    assert.deepEqual(st.nodes.filter((n) => n.alive).map((n) => n.name).sort(), ['a', 'b']);
+    const mine = st.opens.find((o) => o.node === 'a' && o.path === 'share.txt');
+    assert.ok(mine, JSON.stringify(st.opens));
+    assert.equal(mine.shareAccess, ShareAccess.READ);
+    assert.deepEqual(mine.locks, [['10', '20', true]]);
+    await h.close();
+  } finally {
+    ra.close();
+    await ca.close();
+  }
+});
