@@ -27,7 +27,12 @@ const defaultConfig = configMod.defaultConfig as (d: string) => Record<string, u
 const config = defaultConfig(resolve(dir));
 config.port = wantPort;
 // BENCH_WORKERS: `smbts:workers = N` (worker processes; docs/config.md)
-if (process.env.SMBTS_BENCH_WORKERS) config.workers = Number(process.env.SMBTS_BENCH_WORKERS);
+// (coordination 'local' by default; SMBTS_BENCH_WORKERS_COORD=none measures without it)
+if (process.env.SMBTS_BENCH_WORKERS) {
+  const extra = config.extra as Record<string, string>;
+  extra['smbts:workers'] = process.env.SMBTS_BENCH_WORKERS;
+  if (process.env.SMBTS_BENCH_WORKERS_COORD) extra['smbts:workerscoordination'] = process.env.SMBTS_BENCH_WORKERS_COORD;
+}
 const UserDb = userMod.UserDb as { empty(): { add(u: string, p: string): unknown } };
 const db = UserDb.empty();
 const added = db.add('test', 'test');

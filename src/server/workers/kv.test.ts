@@ -1,5 +1,5 @@
 // The local cluster's KV over IPC: IpcKv (worker side) against KvHost (primary side), with each
-// message passed through structuredClone as child_process 'advanced' serialization would.
+// message passed through JSON as child_process IPC (serialization 'json') passes it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KvHost } from './kv-host.js';
@@ -9,8 +9,8 @@ import type { ToWorker } from './messages.js';
 
 function worker(host: KvHost, slot: number): IpcKv {
   let kv: IpcKv | undefined;
-  host.attach(slot, (m: ToWorker) => { setImmediate(() => kv?.receive(structuredClone(m))); });
-  kv = new IpcKv((req) => { setImmediate(() => void host.handle(slot, structuredClone(req))); return true; });
+  host.attach(slot, (m: ToWorker) => { setImmediate(() => kv?.receive(JSON.parse(JSON.stringify(m)) as ToWorker)); });
+  kv = new IpcKv((req) => { setImmediate(() => void host.handle(slot, JSON.parse(JSON.stringify(req)) as typeof req)); return true; });
   return kv;
 }
 

@@ -1,5 +1,6 @@
-// Messages between the primary and its worker processes (child_process IPC, `advanced`
-// serialization: Buffers arrive as Uint8Arrays, see bytes()).
+// Messages between the primary and its worker processes (child_process IPC with JSON
+// serialization: bytes travel as base64 strings, see bytes()). JSON, not 'advanced': a KV round
+// trip cost 336 µs of CPU (both sides) with 'advanced' and 131 µs with JSON on this machine.
 import type { KvEvent, KvTxnRequest } from '../cluster/kv.js';
 import type { ServerStatus } from '../index.js';
 import type { ServerConfig } from '../../config/config.js';
@@ -13,7 +14,7 @@ export interface InitMsg {
   /** the user database as smbpasswd text (UserDb.serialize) */
   users: string;
   /** one ServerGuid for the whole server, whichever worker answers (MS-SMB2 2.2.4) */
-  serverGuid: Uint8Array;
+  serverGuid: string;
   /** forward log lines to the primary */
   log: boolean;
   /** join cluster coordination over the primary's KV (WorkersCoordination 'local') */
@@ -21,7 +22,7 @@ export interface InitMsg {
 }
 
 /** primary -> worker with a socket handle: a new connection and the bytes already read from it */
-export interface ConnMsg { t: 'conn'; head: Uint8Array }
+export interface ConnMsg { t: 'conn'; head: string }
 export interface StatusReq { t: 'status'; id: number }
 export interface CloseMsg { t: 'close' }
 /** primary -> worker: the answer to a KvReq */
@@ -50,7 +51,10 @@ export interface KvReq { t: 'kv'; id: number; call: KvCall }
 
 export type FromWorker = ReadyMsg | LogMsg | StatusRes | FatalMsg | KvReq;
 
-/** A Buffer view of bytes that crossed IPC. */
-export function bytes(u: Uint8Array): Buffer {
-  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+/** Bytes for a message / from a message. */
+export function b64(b: Buffer): string {
+  return b.toString('base64');
+}
+export function bytes(s: string): Buffer {
+  return Buffer.from(s, 'base64');
 }

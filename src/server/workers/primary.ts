@@ -15,7 +15,7 @@ import type { ServerStatus, SmbServer, StartServerOptions, WorkerStatus } from '
 import { KvHost } from './kv-host.js';
 import { clusterConfigOf } from '../cluster/config.js';
 import { negotiateClientGuid, readFirstFrame, workerForGuid } from './route.js';
-import type { FromWorker, ToWorker } from './messages.js';
+import { b64, type FromWorker, type ToWorker } from './messages.js';
 
 /** A NEGOTIATE is a few hundred bytes; SMB1's multi-protocol one too. */
 const FIRST_FRAME_MAX = 64 * 1024;
@@ -85,11 +85,11 @@ export async function startPrimary(opts: StartServerOptions, config: ServerConfi
       else slot.waiting.push({ socket, head });
       return;
     }
-    if (!send(slot, { t: 'conn', head }, socket)) socket.destroy();
+    if (!send(slot, { t: 'conn', head: b64(head) }, socket)) socket.destroy();
   };
 
   const spawnWorker = (slot: Slot): void => {
-    const child = fork(entry, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(entry, [], { serialization: 'json', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     slot.child = child;
     slot.ready = false;
     slot.startedAt = Date.now();
@@ -129,7 +129,7 @@ export async function startPrimary(opts: StartServerOptions, config: ServerConfi
       setTimeout(() => { if (!closing) spawnWorker(slot); }, delay).unref();
     });
     send(slot, {
-      t: 'init', index: slot.index, workers: w.count, config, users: usersText, serverGuid,
+      t: 'init', index: slot.index, workers: w.count, config, users: usersText, serverGuid: b64(serverGuid),
       log: opts.log !== undefined, coordination: kvHost !== undefined,
     });
   };
