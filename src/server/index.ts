@@ -44,6 +44,8 @@ export interface StartServerOptions {
     serverGuid: Buffer;
     /** joins the local cluster (server/workers/worker-main.ts) */
     cluster?: (state: ServerStateImpl) => Promise<ClusterNode | undefined>;
+    /** the worker's server state, once made (change notifications relayed from other workers) */
+    started?: (state: ServerStateImpl) => void;
   };
 }
 
@@ -157,7 +159,10 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
     return startPrimary(opts, config, users, workers);
   }
   const state = new ServerStateImpl(config, users, log);
-  if (opts.worker) state.serverGuid.set(opts.worker.serverGuid);
+  if (opts.worker) {
+    state.serverGuid.set(opts.worker.serverGuid);
+    opts.worker.started?.(state);
+  }
   for (const [name, vfs] of Object.entries(opts.vfs ?? {})) state.useVfs(name, vfs);
   const host = opts.host ?? '0.0.0.0';
   const wantPort = opts.port ?? config.port;

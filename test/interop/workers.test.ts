@@ -18,6 +18,7 @@ import { bindChannel } from '../../src/client/multichannel.js';
 import { createGss } from '../../src/client/auth.js';
 import { connectTree } from '../../src/client/tree.js';
 import { openFile } from '../../src/client/file.js';
+import { watchDirectory } from '../../src/client/watch.js';
 import type { SmbError } from '../../src/client/errors.js';
 import { spawn } from 'node:child_process';
 import { HOST, killGroup, missingTools, repoRoot, run, smbclient } from './peers.js';
@@ -124,6 +125,33 @@ test('smbts:workers = 2', { skip: missing, timeout: 90_000 }, async (t) => {
         }
         assert.ok(h, 'opened once the holder on the other worker closed');
         await h.close();
+      } finally {
+        await a.conn.close();
+        await b.conn.close();
+      }
+    });
+
+    await t.test('CHANGE_NOTIFY sees a file created through the other worker', async () => {
+      const g1 = randomBytes(16);
+      let g2 = randomBytes(16);
+      for (let i = 0; i < 64 && workerForGuid(g2, 2) === workerForGuid(g1, 2); i++) g2 = randomBytes(16);
+      const a = await session(port, g1);
+      const b = await session(port, g2);
+      try {
+        const ta = await connectTree(a.s, HOST, 'share', false);
+        const tb = await connectTree(b.s, HOST, 'share', false);
+        // FILE_LIST_DIRECTORY | SYNCHRONIZE on the share root, FILE_DIRECTORY_FILE
+        const dir = await openFile(ta, '', { access: 0x00100001, disposition: 1, options: 0x1, share: 7 });
+        const events = watchDirectory(dir, {});
+        const first = events.next();
+        await sleep(200); // the CHANGE_NOTIFY is pending on worker A
+        const f = await openFile(tb, 'notified.txt', { access: 0x0012019f, disposition: 2 /* CREATE */, options: 0, share: 7 });
+        await f.close();
+        const ev = await Promise.race([first, sleep(5000).then(() => undefined)]);
+        assert.ok(ev && !ev.done, 'a change arrived');
+        assert.deepEqual(ev.value, { eventType: 'rename', filename: 'notified.txt' });
+        await events.return(undefined);
+        await dir.close().catch(() => undefined);
       } finally {
         await a.conn.close();
         await b.conn.close();

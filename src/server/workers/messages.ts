@@ -31,7 +31,13 @@ export interface KvRes { t: 'kv-res'; id: number; ok: boolean; value?: unknown; 
 export interface KvWatchMsg { t: 'kv-watch'; watch: number; events?: KvEvent[]; reset?: string }
 export interface KvLeaseLostMsg { t: 'kv-lease-lost'; lease: number; reason: string }
 
-export type ToWorker = InitMsg | ConnMsg | StatusReq | CloseMsg | KvRes | KvWatchMsg | KvLeaseLostMsg;
+/**
+ * Both ways: a change a worker reported (created, deleted, renamed, modified), relayed by the
+ * primary to every other worker so CHANGE_NOTIFY watches see changes made through any worker.
+ */
+export interface NotifyMsg { t: 'notify'; share: string; path: string; action: number; filter: number }
+
+export type ToWorker = InitMsg | ConnMsg | StatusReq | CloseMsg | KvRes | KvWatchMsg | KvLeaseLostMsg | NotifyMsg;
 
 export interface ReadyMsg { t: 'ready' }
 export interface LogMsg { t: 'log'; line: string }
@@ -49,7 +55,7 @@ export type KvCall =
   | { op: 'revokeLease'; lease: number };
 export interface KvReq { t: 'kv'; id: number; call: KvCall }
 
-export type FromWorker = ReadyMsg | LogMsg | StatusRes | FatalMsg | KvReq;
+export type FromWorker = ReadyMsg | LogMsg | StatusRes | FatalMsg | KvReq | NotifyMsg;
 
 /** Bytes for a message / from a message. */
 export function b64(b: Buffer): string {

@@ -110,6 +110,7 @@ export async function startPrimary(opts: StartServerOptions, config: ServerConfi
         case 'fatal': log(`worker ${slot.index}: fatal: ${m.error}`); break;
         case 'status-res': statusWaits.get(m.id)?.(m.status); break;
         case 'kv': if (kvHost) void kvHost.handle(slot.index, m); break;
+        case 'notify': for (const o of slots) if (o !== slot && o.ready) send(o, m); break;
       }
     });
     child.on('error', (e) => log(`worker ${slot.index}: ${e.message}`));

@@ -9,7 +9,9 @@ import { ClusterNode } from '../cluster/coordinator.js';
 
 /** The local KV does not expire leases by time: the primary ends a worker's lease when it exits. */
 const LEASE_TTL_S = 10;
-import { bytes, type FromWorker, type InitMsg, type ToWorker } from './messages.js';
+import { bytes, type FromWorker, type InitMsg, type NotifyMsg, type ToWorker } from './messages.js';
+import { changeReporter, reportChange, setChangeReporter } from '../open-file.js';
+import type { ServerState, ShareTree } from '../types.js';
 
 const post = (m: FromWorker): boolean => {
   try {
@@ -20,6 +22,32 @@ const post = (m: FromWorker): boolean => {
 };
 
 let server: SmbServer | undefined;
+let state: ServerState | undefined;
+let relaying = false;
+
+/**
+ * Change reports (open-file.ts reportChange) go to this worker's CHANGE_NOTIFY watches and, through
+ * the primary, to the other workers', whose clients may watch the same directory.
+ */
+function relayChanges(s: ServerState): void {
+  state = s;
+  const local = changeReporter();
+  setChangeReporter((srv, tree, path, action, filter) => {
+    local(srv, tree, path, action, filter);
+    if (!relaying && srv === state) post({ t: 'notify', share: tree.share.name, path, action, filter });
+  });
+}
+
+function changeFromElsewhere(m: NotifyMsg): void {
+  if (!state) return;
+  const tree = { share: { name: m.share } } as ShareTree; // what the change sinks read of a tree
+  relaying = true;
+  try {
+    reportChange(state, tree, m.path, m.action, m.filter);
+  } finally {
+    relaying = false;
+  }
+}
 let kv: IpcKv | undefined;
 let exiting = false;
 /** connections that arrived before the server was up (the primary waits for ready, so rare) */
@@ -38,7 +66,7 @@ async function init(m: InitMsg): Promise<void> {
   server = await startServer({
     config: m.config, users, port: 0, host: '127.0.0.1',
     ...(m.log ? { log: (line: string) => { post({ t: 'log', line }); } } : {}),
-    worker: { serverGuid: bytes(m.serverGuid), ...(cluster ? { cluster } : {}) },
+    worker: { serverGuid: bytes(m.serverGuid), ...(cluster ? { cluster } : {}), started: relayChanges },
   });
   for (const x of early.splice(0)) server.adopt?.(x.socket, x.head);
   post({ t: 'ready' });
@@ -81,6 +109,9 @@ process.on('message', (raw: unknown, handle: unknown) => {
       break;
     case 'close':
       void exit(0);
+      break;
+    case 'notify':
+      changeFromElsewhere(m);
       break;
   }
 });
