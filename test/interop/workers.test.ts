@@ -158,9 +158,28 @@ test('smbts:workers = 2', { skip: missing, timeout: 90_000 }, async (t) => {
       }
     });
 
-    await t.test('a killed worker is restarted and serves again', async () => {
+    await t.test('a killed worker is restarted and serves again; its opens stop blocking the others', async () => {
+      // an exclusive open held by a client of worker 0, seen by a client of worker 1
+      let g0 = randomBytes(16);
+      for (let i = 0; i < 64 && workerForGuid(g0, 2) !== 0; i++) g0 = randomBytes(16);
+      let g1 = randomBytes(16);
+      for (let i = 0; i < 64 && workerForGuid(g1, 2) !== 1; i++) g1 = randomBytes(16);
+      const holder = await session(port, g0);
+      const other = await session(port, g1);
+      const th = await connectTree(holder.s, HOST, 'share', false);
+      const to = await connectTree(other.s, HOST, 'share', false);
+      await openFile(th, 'held.txt', { access: 0x0012019f, disposition: 3, options: 0, share: 0 });
+      const want = { access: 0x00120089, disposition: 1, options: 0, share: 7 };
+      await assert.rejects(openFile(to, 'held.txt', want), (e: SmbError) => e.status === 0xc0000043);
       const victim = pids[0] as number;
       process.kill(victim, 'SIGKILL');
+      // its liveness lease ends with the process: the open vanishes from the other worker's view
+      let h: Awaited<ReturnType<typeof openFile>> | undefined;
+      for (let i = 0; i < 40 && !h; i++) h = await openFile(to, 'held.txt', want).catch(async () => { await sleep(50); return undefined; });
+      assert.ok(h, 'the dead worker\'s exclusive open no longer blocks');
+      await h.close();
+      await holder.conn.close().catch(() => undefined);
+      await other.conn.close();
       let st: ServerStatus | undefined;
       for (let i = 0; i < 100; i++) {
         await sleep(100);
