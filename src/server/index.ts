@@ -87,6 +87,8 @@ export interface ConnectionStatus {
   requestsInFlight: number;
   /** With `smbts:workers` > 1: the worker process serving it. */
   worker?: number;
+  /** The ClientGuid of its NEGOTIATE (hex; zeros before a 2.1+ NEGOTIATE). */
+  clientGuid?: string;
 }
 
 export interface ServerStatus {
@@ -259,7 +261,7 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
         disconnectedOpens: disconnectedOpens(state),
         ...(cluster ? { clusterNode: cluster.name } : {}),
         connections: conns.map((c) => ({
-          id: c.id, localAddress: c.localAddress, remoteAddress: c.remoteAddress, dialect: dialectName(c.dialect),
+          id: c.id, localAddress: c.localAddress, remoteAddress: c.remoteAddress, dialect: dialectName(c.dialect), clientGuid: c.clientGuid.toString('hex'),
           bytesIn: c.bytesIn, bytesOut: c.bytesOut, requestsInFlight: c.requestsInFlight,
         })),
         sessions: [...state.sessions.values()].map((s) => ({

@@ -85,6 +85,10 @@ test('smbts:workers = 2', { skip: missing, timeout: 90_000 }, async (t) => {
         assert.equal(wa, workerForGuid(g1, 2));
         assert.equal(wb, workerForGuid(g2, 2));
         assert.notEqual(wa, wb);
+        // every connection sits on the worker its ClientGuid hashes to
+        const conns = st.connections.filter((c) => c.clientGuid === g1.toString('hex') || c.clientGuid === g2.toString('hex'));
+        assert.equal(conns.length, 2);
+        for (const c of conns) assert.equal(c.worker, workerForGuid(Buffer.from(c.clientGuid as string, 'hex'), 2));
         // channel 2 of client 1: a new TCP connection with the same ClientGuid binds to the session
         // (MS-SMB2 3.3.5.5.2: the session must be found by that worker)
         const conn2 = new Connection({ host: HOST, port, timeoutMs: 10_000 });
