@@ -12,6 +12,7 @@ import { listenNetbios, listenSmbdirect, type SmbdirectListenOptions } from './t
 import { isMessageTransport } from '../transport/transport.js';
 import { guardFor } from './limits.js';
 import { workersOf } from '../config/workers.js';
+import { handleSmb1Negotiate } from './handlers/negotiate.js';
 import { startCluster, type ClusterStatus } from './cluster/start.js';
 import type { ClusterNode } from './cluster/coordinator.js';
 
@@ -127,7 +128,7 @@ export interface SmbServer {
   /** The full status; with worker processes it asks each of them (status() then has the primary's view only). */
   statusAsync?(): Promise<ServerStatus>;
   /** Worker processes only: serve a connection the primary accepted, `head` = bytes it already read. */
-  adopt?(socket: net.Socket, head: Buffer): void;
+  adopt?(socket: net.Socket, head: Buffer, smb1?: Buffer): void;
   /** Cluster mode: nodes, liveness and cluster-wide opens/locks/leases; undefined on a single node. */
   clusterStatus(): Promise<ClusterStatus | undefined>;
 }
@@ -174,14 +175,14 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
   if (restored) log(`restored ${restored} persistent open(s)`);
 
   const guard = guardFor(state);
-  const accept = (transport: ConstructorParameters<typeof Connection>[1]): void => {
+  const accept = (transport: ConstructorParameters<typeof Connection>[1]): Connection | undefined => {
     // Connections in total / per address, descriptors (limits.ts); refused ones are closed at once.
     const addr = transport.remoteAddress;
     const refused = guard.admit(addr);
     if (refused) {
       log(refused);
       transport.destroy();
-      return;
+      return undefined;
     }
     let released = false;
     const release = (): void => { if (!released) { released = true; guard.release(addr); } };
@@ -194,13 +195,15 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
       }
       state.connections.add(conn);
       log(`conn ${conn.id}: accepted from ${conn.remoteAddress}`);
+      return conn;
     } catch (e) {
       log(`accept failed: ${(e as Error).message}`);
       transport.destroy();
       release();
+      return undefined;
     }
   };
-  const server = net.createServer({ noDelay: true }, accept);
+  const server = net.createServer({ noDelay: true }, (socket) => { accept(socket); });
   server.on('error', (e) => log(`server error: ${e.message}`));
 
   if (!opts.worker) {
@@ -245,8 +248,11 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
       })();
       return closing;
     },
-    adopt(socket: net.Socket, head: Buffer): void {
-      accept(socket);
+    adopt(socket: net.Socket, head: Buffer, smb1?: Buffer): void {
+      const conn = accept(socket);
+      // the primary answered an SMB1 NEGOTIATE (workers/smb1.ts): the same step on this connection,
+      // its answer already sent
+      if (conn && smb1) handleSmb1Negotiate(conn, smb1);
       // the first frame(s), read by the primary to route the connection: as if just received
       if (!socket.destroyed && head.length > 0) socket.emit('data', head);
     },

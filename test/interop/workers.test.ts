@@ -107,6 +107,33 @@ test('smbts:workers = 2', { skip: missing, timeout: 90_000 }, async (t) => {
       }
     });
 
+    await t.test('a connection that starts with an SMB1 NEGOTIATE is routed by the ClientGuid of the SMB2 one', async () => {
+      // smbclient with client min protocol = NT1 offers SMB1 dialects and "SMB 2.???": the primary
+      // answers the SMB1 step (workers/smb1.ts) and routes by the NEGOTIATE that follows
+      const conf = join(dir, 'nt1.conf');
+      await writeFile(conf, '[global]\n  client min protocol = NT1\n  disable netbios = yes\n');
+      const guids = new Set<string>();
+      for (let i = 0; i < 3; i++) {
+        const child = spawn('smbclient', [`//${HOST}/share`, '-s', conf, '-p', String(port), '-U', 'test%test', '-m', 'SMB3'], { stdio: ['pipe', 'pipe', 'pipe'] });
+        try {
+          let row: ServerStatus['connections'][number] | undefined;
+          for (let k = 0; k < 100 && !row; k++) {
+            await sleep(100);
+            const st = await statusOf(srv as SmbServer);
+            row = st.connections.find((c) => c.dialect === '3.1.1' && c.clientGuid && !/^0+$/.test(c.clientGuid) && !guids.has(c.clientGuid));
+          }
+          assert.ok(row?.clientGuid, 'smbclient connected over the SMB1 start');
+          guids.add(row.clientGuid);
+          assert.equal(row.worker, workerForGuid(Buffer.from(row.clientGuid, 'hex'), 2));
+          child.stdin.end('ls\nexit\n');
+          const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+          assert.equal(code, 0);
+        } finally {
+          child.kill('SIGKILL');
+        }
+      }
+    });
+
     await t.test('share modes hold across workers (coordination over the primary\'s KV)', async () => {
       const g1 = randomBytes(16);
       let g2 = randomBytes(16);

@@ -22,7 +22,12 @@ export interface InitMsg {
 }
 
 /** primary -> worker with a socket handle: a new connection and the bytes already read from it */
-export interface ConnMsg { t: 'conn'; head: string }
+export interface ConnMsg {
+  t: 'conn';
+  head: string;
+  /** the SMB1 NEGOTIATE the primary answered for this connection (smb1.ts), to replay */
+  smb1?: string;
+}
 export interface StatusReq { t: 'status'; id: number }
 export interface CloseMsg { t: 'close' }
 /** primary -> worker: the answer to a KvReq */
@@ -39,7 +44,8 @@ export interface NotifyMsg { t: 'notify'; share: string; path: string; action: n
 
 export type ToWorker = InitMsg | ConnMsg | StatusReq | CloseMsg | KvRes | KvWatchMsg | KvLeaseLostMsg | NotifyMsg;
 
-export interface ReadyMsg { t: 'ready' }
+/** `hint`: the worker's SPNEGO negotiate hint (the primary answers SMB1 NEGOTIATEs with it) */
+export interface ReadyMsg { t: 'ready'; hint: string }
 export interface LogMsg { t: 'log'; line: string }
 export interface StatusRes { t: 'status-res'; id: number; status: ServerStatus }
 export interface FatalMsg { t: 'fatal'; error: string }

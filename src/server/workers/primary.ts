@@ -14,8 +14,11 @@ import type { WorkersConfig } from '../../config/workers.js';
 import type { ServerStatus, SmbServer, StartServerOptions, WorkerStatus } from '../index.js';
 import { KvHost } from './kv-host.js';
 import { clusterConfigOf } from '../cluster/config.js';
-import { negotiateClientGuid, readFirstFrame, workerForGuid } from './route.js';
-import { b64, type FromWorker, type ToWorker } from './messages.js';
+import { negotiateClientGuid, readFirstFrame, workerForGuid, type FirstFrame } from './route.js';
+import { answerSmb1 } from './smb1.js';
+import { isSmb1Negotiate } from '../../wire/smb1.js';
+import { frameHeader } from '../../transport/framing.js';
+import { b64, bytes, type FromWorker, type ToWorker } from './messages.js';
 
 /** A NEGOTIATE is a few hundred bytes; SMB1's multi-protocol one too. */
 const FIRST_FRAME_MAX = 64 * 1024;
@@ -32,7 +35,7 @@ interface Slot {
   restarts: number;
   startedAt: number;
   /** connections routed here while the worker was (re)starting */
-  waiting: Array<{ socket: net.Socket; head: Buffer }>;
+  waiting: Array<{ socket: net.Socket; head: Buffer; smb1: Buffer | undefined }>;
   last: WorkerStatus;
 }
 
@@ -62,6 +65,8 @@ export async function startPrimary(opts: StartServerOptions, config: ServerConfi
   let rr = 0;
   let statusId = 1;
   const statusWaits = new Map<number, (s: ServerStatus | undefined) => void>();
+  /** the workers' SPNEGO hint (all build the same one from the config), for SMB1 answers */
+  let negotiateHint: Buffer = Buffer.alloc(0);
 
   const slots: Slot[] = Array.from({ length: w.count }, (_, index) => ({
     index, child: undefined, ready: false, restarts: 0, startedAt: 0, waiting: [],
@@ -79,13 +84,14 @@ export async function startPrimary(opts: StartServerOptions, config: ServerConfi
     }
   };
 
-  const handOver = (slot: Slot, socket: net.Socket, head: Buffer): void => {
+  const handOver = (slot: Slot, socket: net.Socket, head: Buffer, smb1?: Buffer): void => {
     if (!slot.ready) {
       if (slot.waiting.length >= MAX_ROUTING) socket.destroy();
-      else slot.waiting.push({ socket, head });
+      else slot.waiting.push({ socket, head, smb1 });
       return;
     }
-    if (!send(slot, { t: 'conn', head: b64(head) }, socket)) socket.destroy();
+    const msg: ToWorker = { t: 'conn', head: b64(head), ...(smb1 ? { smb1: b64(smb1) } : {}) };
+    if (!send(slot, msg, socket)) socket.destroy();
   };
 
   const spawnWorker = (slot: Slot): void => {
@@ -100,7 +106,8 @@ export async function startPrimary(opts: StartServerOptions, config: ServerConfi
       switch (m.t) {
         case 'ready': {
           slot.ready = true;
-          for (const x of slot.waiting.splice(0)) handOver(slot, x.socket, x.head);
+          negotiateHint = bytes(m.hint);
+          for (const x of slot.waiting.splice(0)) handOver(slot, x.socket, x.head, x.smb1);
           const ws = readyOnce;
           readyOnce = [];
           for (const f of ws) f();
@@ -152,6 +159,23 @@ export async function startPrimary(opts: StartServerOptions, config: ServerConfi
     throw e;
   });
 
+  /**
+   * The first frame; after an SMB1 NEGOTIATE answered here with "SMB 2.???", the SMB2 NEGOTIATE
+   * that follows it (the one with the ClientGuid), and the SMB1 frame for the worker to replay.
+   */
+  const route = async (socket: net.Socket): Promise<FirstFrame & { smb1?: Buffer }> => {
+    const first = await readFirstFrame(socket, FIRST_FRAME_MAX, FIRST_FRAME_TIMEOUT_MS);
+    if (!isSmb1Negotiate(first.message)) return first;
+    const answer = answerSmb1(first.message, config, serverGuid, negotiateHint);
+    if (!answer) throw new Error('SMB1 NEGOTIATE without an SMB2 dialect');
+    const smb1 = Buffer.from(first.message);
+    socket.write(Buffer.concat([frameHeader(answer.reply.length), answer.reply]));
+    // "SMB 2.002": no second NEGOTIATE, so no ClientGuid; the worker replays and reads on
+    if (!answer.wildcard) return { head: first.head.subarray(4 + first.message.length), message: Buffer.alloc(0), smb1 };
+    const next = await readFirstFrame(socket, FIRST_FRAME_MAX, FIRST_FRAME_TIMEOUT_MS);
+    return { ...next, smb1 };
+  };
+
   const server = net.createServer({ noDelay: true }, (socket) => {
     socket.on('error', () => undefined);
     if (routing >= MAX_ROUTING || closing) {
@@ -159,11 +183,11 @@ export async function startPrimary(opts: StartServerOptions, config: ServerConfi
       return;
     }
     routing++;
-    readFirstFrame(socket, FIRST_FRAME_MAX, FIRST_FRAME_TIMEOUT_MS).then(({ head, message }) => {
+    route(socket).then(({ head, message, smb1 }) => {
       routing--;
       const guid = negotiateClientGuid(message);
       const slot = slots[guid ? workerForGuid(guid, slots.length) : rr++ % slots.length] as Slot;
-      handOver(slot, socket, head);
+      handOver(slot, socket, head, smb1);
     }, (e: unknown) => {
       routing--;
       log(`connection from ${socket.remoteAddress ?? '?'} dropped before routing: ${(e as Error).message}`);

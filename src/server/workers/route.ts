@@ -78,7 +78,20 @@ export function readFirstFrame(socket: Socket, maxBytes: number, timeoutMs: numb
     socket.on('data', onData);
     socket.once('close', onClose);
     socket.on('error', onError);
+    // a second read (after an SMB1 step, workers/smb1.ts) restarts the handle stopReading stopped:
+    // the stream still counts its last read as pending and would not ask again
+    const h = handleOf(socket);
+    if (h && h.reading === false && typeof h.readStart === 'function') {
+      h.reading = true;
+      h.readStart();
+    }
+    socket.resume(); // a paused stream does not flow again by a new 'data' listener alone
   });
+}
+
+type Handle = { readStop?: () => number; readStart?: () => number; reading?: boolean };
+function handleOf(socket: Socket): Handle | undefined {
+  return (socket as unknown as { _handle?: Handle | null })._handle ?? undefined;
 }
 
 /**
@@ -90,7 +103,7 @@ export function readFirstFrame(socket: Socket, maxBytes: number, timeoutMs: numb
  */
 function stopReading(socket: Socket): void {
   socket.pause();
-  const h = (socket as unknown as { _handle?: { readStop?: () => number; reading?: boolean } | null })._handle;
+  const h = handleOf(socket);
   if (h && typeof h.readStop === 'function') {
     h.reading = false;
     h.readStop();

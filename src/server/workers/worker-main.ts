@@ -9,9 +9,10 @@ import { ClusterNode } from '../cluster/coordinator.js';
 
 /** The local KV does not expire leases by time: the primary ends a worker's lease when it exits. */
 const LEASE_TTL_S = 10;
-import { bytes, type FromWorker, type InitMsg, type NotifyMsg, type ToWorker } from './messages.js';
+import { b64, bytes, type FromWorker, type InitMsg, type NotifyMsg, type ToWorker } from './messages.js';
 import { changeReporter, reportChange, setChangeReporter } from '../open-file.js';
-import type { ServerState, ShareTree } from '../types.js';
+import type { ShareTree } from '../types.js';
+import type { ServerStateImpl } from '../state.js';
 
 const post = (m: FromWorker): boolean => {
   try {
@@ -22,14 +23,14 @@ const post = (m: FromWorker): boolean => {
 };
 
 let server: SmbServer | undefined;
-let state: ServerState | undefined;
+let state: ServerStateImpl | undefined;
 let relaying = false;
 
 /**
  * Change reports (open-file.ts reportChange) go to this worker's CHANGE_NOTIFY watches and, through
  * the primary, to the other workers', whose clients may watch the same directory.
  */
-function relayChanges(s: ServerState): void {
+function relayChanges(s: ServerStateImpl): void {
   state = s;
   const local = changeReporter();
   setChangeReporter((srv, tree, path, action, filter) => {
@@ -51,7 +52,7 @@ function changeFromElsewhere(m: NotifyMsg): void {
 let kv: IpcKv | undefined;
 let exiting = false;
 /** connections that arrived before the server was up (the primary waits for ready, so rare) */
-const early: Array<{ socket: Socket; head: Buffer }> = [];
+const early: Array<{ socket: Socket; head: Buffer; smb1: Buffer | undefined }> = [];
 
 async function init(m: InitMsg): Promise<void> {
   const users = UserDb.parse(m.users, 'primary');
@@ -68,8 +69,8 @@ async function init(m: InitMsg): Promise<void> {
     ...(m.log ? { log: (line: string) => { post({ t: 'log', line }); } } : {}),
     worker: { serverGuid: bytes(m.serverGuid), ...(cluster ? { cluster } : {}), started: relayChanges },
   });
-  for (const x of early.splice(0)) server.adopt?.(x.socket, x.head);
-  post({ t: 'ready' });
+  for (const x of early.splice(0)) server.adopt?.(x.socket, x.head, x.smb1);
+  post({ t: 'ready', hint: b64(state?.negotiateHint ?? Buffer.alloc(0)) });
 }
 
 async function exit(code: number): Promise<void> {
@@ -99,9 +100,10 @@ process.on('message', (raw: unknown, handle: unknown) => {
       const socket = handle as Socket | undefined;
       if (!socket) return;
       const head = bytes(m.head);
+      const smb1 = m.smb1 !== undefined ? bytes(m.smb1) : undefined;
       if (exiting) socket.destroy();
-      else if (server?.adopt) server.adopt(socket, head);
-      else early.push({ socket, head });
+      else if (server?.adopt) server.adopt(socket, head, smb1);
+      else early.push({ socket, head, smb1 });
       break;
     }
     case 'status':
