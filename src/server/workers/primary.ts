@@ -74,11 +74,17 @@ export async function startPrimary(opts: StartServerOptions, config: ServerConfi
   }));
   let readyOnce: Array<() => void> = [];
 
+  /**
+   * Posts to a worker; false only when the channel is gone. (child.send() returning false means
+   * "queued behind a backlog", not "not sent": a socket destroyed on that was a lost connection.)
+   */
   const send = (slot: Slot, msg: ToWorker, handle?: net.Socket): boolean => {
     const c = slot.child;
     if (!c?.connected) return false;
     try {
-      return handle ? c.send(msg, handle, { keepOpen: false }, (e) => { if (e) handle.destroy(); }) : c.send(msg);
+      if (handle) c.send(msg, handle, { keepOpen: false }, (e) => { if (e) handle.destroy(); });
+      else c.send(msg, (e) => { if (e) log(`worker ${slot.index}: ipc: ${e.message}`); });
+      return true;
     } catch {
       return false;
     }

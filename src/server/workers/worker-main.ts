@@ -14,9 +14,12 @@ import { changeReporter, reportChange, setChangeReporter } from '../open-file.js
 import type { ShareTree } from '../types.js';
 import type { ServerStateImpl } from '../state.js';
 
+/** Posts to the primary; false only when the channel is gone (send() false = queued, still sent). */
 const post = (m: FromWorker): boolean => {
+  if (!process.send || !process.connected) return false;
   try {
-    return process.send?.(m) ?? false;
+    process.send(m, undefined, {}, () => undefined);
+    return true;
   } catch {
     return false;
   }
