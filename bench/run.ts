@@ -12,7 +12,12 @@
 //   BENCH_MODES4 modes that also run with 4 streams                  [plain,enc-gcm]
 //   BENCH_CLIENTS smbclient,smbts  BENCH_SERVERS smbts,samba         [both]
 //   BENCH_BUDGET_MIN stop starting new measurements after this long [20]     (4)
-//   BENCH_TESTS  test groups to run                                 [transfers,metadata]
+//   BENCH_TESTS  test groups to run                      [transfers,metadata,concurrency]
+//   BENCH_CONC_CLIENTS concurrent clients of the metadata-mix rows    [1,8,32]
+//   BENCH_CONC_S seconds per smbts-client mix cell                   [10]     (3)
+//   BENCH_CONC_CYCLES mix cycles per smbclient process (5 ops each)   [40]     (10)
+//   BENCH_WORKERS also run the concurrency rows on smbts with `smbts:workers = N` for each N
+//                listed (e.g. 2); those servers are named smbts-wN      []
 //   BENCH_DOCS   1 = write docs/benchmarks.md, 0 = don't            [1]      (0)
 //   BENCH_DIR    parent of the shared share directory              [/dev/shm if present]
 // `npm run bench -- --profile` instead profiles the smbts server (node --cpu-prof) on the
@@ -28,6 +33,7 @@ import { startSmbts, type SmbtsServer } from './lib/smbts.js';
 import { MemSampler, processTree, readMem, treeCpu } from './lib/proc.js';
 import { envInt, fmtBytes, makeFile, median, run, sleep } from './lib/util.js';
 import { summarize, topInclusive } from './lib/cpuprofile.js';
+import { smbclientMix, smbtsMix } from './lib/concurrency.js';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -40,7 +46,11 @@ const SIZE = roundTo(envInt('BENCH_SIZE', QUICK ? 64 * MiB : GiB), 4 * 65536);
 const RUNS = Math.min(envInt('BENCH_RUNS', QUICK ? 1 : 3), 50);
 const FILES = Math.min(envInt('BENCH_FILES', QUICK ? 500 : 10_000), 99_999);
 /** which test groups run: transfers, metadata */
-const TESTS = (process.env.BENCH_TESTS ?? 'transfers,metadata').split(',').map((x) => x.trim());
+const TESTS = (process.env.BENCH_TESTS ?? 'transfers,metadata,concurrency').split(',').map((x) => x.trim());
+const CONC_CLIENTS = (process.env.BENCH_CONC_CLIENTS ?? '1,8,32').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0 && n <= 256);
+const CONC_MS = envInt('BENCH_CONC_S', QUICK ? 3 : 10) * 1000;
+const CONC_CYCLES = Math.min(envInt('BENCH_CONC_CYCLES', QUICK ? 10 : 40), 10_000);
+const WORKERS = (process.env.BENCH_WORKERS ?? '').split(',').filter(Boolean).map(Number).filter((n) => Number.isInteger(n) && n >= 1 && n <= 64);
 const META_RUNS = Math.min(envInt('BENCH_META_RUNS', 1), 50);
 const META_CAP_MS = envInt('BENCH_META_CAP_S', QUICK ? 10 : 30) * 1000;
 const MODES = QUICK && !process.env.BENCH_MODES ? ALL_MODES : parseModes(process.env.BENCH_MODES);
@@ -58,7 +68,8 @@ function roundTo(n: number, q: number): number {
   return Math.max(q, Math.round(n / q) * q);
 }
 
-type ServerName = 'smbts' | 'samba';
+/** smbts, samba, or smbts-wN (smbts with N worker processes; concurrency rows only) */
+type ServerName = string;
 interface Server {
   name: ServerName;
   port: number;
@@ -75,6 +86,8 @@ interface Cell {
 }
 
 const results = new Map<string, Cell>();
+/** servers of the concurrency rows: smbts, smbts-wN (BENCH_WORKERS), samba */
+let concurrencyServers: Server[] = [];
 const errorsSeen: string[] = [];
 const skipped = new Set<string>();
 /** client|mode|server -> why that client cannot run that mode */
@@ -281,6 +294,34 @@ async function metadataOnce(srv: Server, drv: Driver, shareDir: string): Promise
   }
 }
 
+/** One concurrency cell: clients at once doing the metadata mix; ops/s and server CPU µs per op. */
+async function concurrencyOnce(srv: Server, driver: string, clients: number, shareDir: string, emptyFile: string): Promise<void> {
+  const key = `conc|${driver}|${clients}|${srv.name}`;
+  if (skipped.has(`conc|${driver}|${srv.name}`) || overBudget()) return;
+  const dir = `x_${driver}_${srv.name}_${clients}`;
+  rmSync(join(shareDir, dir), { recursive: true, force: true });
+  mkdirSync(join(shareDir, dir), { mode: 0o777 });
+  chmodSync(join(shareDir, dir), 0o777);
+  try {
+    const r = driver === 'smbts'
+      ? await smbtsMix(srv.port, srv.pid, clients, dir, CONC_MS)
+      : await smbclientMix(srv.port, srv.pid, clients, shareDir, dir, CONC_CYCLES, emptyFile);
+    const rate = r.ops / (r.ms / 1000);
+    const c = cell(key);
+    c.values.push(rate);
+    c.cpu.push((r.serverCpu * 1e6) / Math.max(1, r.ops));
+    log(`${srv.name.padEnd(8)} ${driver.padEnd(9)} mix x${String(clients).padEnd(3)}: ${rate.toFixed(0)} ops/s, server CPU ${((r.serverCpu * 1e6) / Math.max(1, r.ops)).toFixed(0)} µs/op (${r.ops} ops)`);
+  } catch (e) {
+    const msg = (e as Error).message;
+    cell(key).errors.push(msg);
+    errorsSeen.push(`${srv.name} / ${driver} / mix x${clients}: ${msg}`);
+    log(`ERROR ${srv.name} ${driver} mix x${clients}: ${msg}`);
+    if (/ECONNREFUSED|Cannot find module/.test(msg)) skipped.add(`conc|${driver}|${srv.name}`);
+  } finally {
+    rmSync(join(shareDir, dir), { recursive: true, force: true });
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // report
 
@@ -306,7 +347,7 @@ function show(key: string, digits = 0): string {
   const v = med(key);
   if (!Number.isFinite(v)) return errMark(key);
   const c = results.get(key) as Cell;
-  const planned = key.startsWith('meta|') ? META_RUNS : RUNS;
+  const planned = key.startsWith('meta|') || key.startsWith('conc|') ? META_RUNS : RUNS;
   const n = c.values.length < planned ? ` (n=${c.values.length})` : '';
   const capped = c.errors.some((e) => e.startsWith('capped')) ? '†' : '';
   return `${fmt(v, digits)}${capped}${n}`;
@@ -389,6 +430,25 @@ function report(facts: Record<string, string>, peaks: Record<string, number>, to
     }
   }
   L.push('');
+  }
+  if (TESTS.includes('concurrency')) {
+    const names = concurrencyServers.map((x) => x.name);
+    const label = (n: string): string => (n === 'samba' ? 'Samba' : n);
+    L.push(`### Concurrency: metadata mix with 1 to ${Math.max(...CONC_CLIENTS)} clients at once (plain), median of ${META_RUNS} run(s)`);
+    L.push('');
+    L.push(`Each client works in a directory of its own holding 16 files. smbts client: one connection per client (its own ClientGUID; ${8} connections per node process), each looping create (writeFile of 0 bytes), stat of it, open-close of an existing file, list (readdir, 17 entries), stat of an existing file, delete, for ${CONC_MS / 1000} s after a common start. smbclient: one process per client running ${CONC_CYCLES} cycles of put / allinfo / ls / allinfo / del; span = first start to last end less one connect-only session. ops/s over all clients; CPU = server process tree user+system µs per operation (smbts-wN: primary + workers; Samba: master + per-connection children; for smbclient it includes the session setups). smbts-wN = \`smbts:workers = N\` (docs/ARCHITECTURE.md, process model).`);
+    L.push('');
+    L.push(`| clients | client | ${names.map((n) => `${label(n)} ops/s`).join(' | ')} | ${names.filter((n) => n !== 'samba').map((n) => `${n}/Samba`).join(' | ')} | ${names.map((n) => `${label(n)} CPU µs/op`).join(' | ')} |`);
+    L.push(`|---:|---|${names.map(() => '---:').join('|')}|${names.filter((n) => n !== 'samba').map(() => '---:').join('|')}|${names.map(() => '---:').join('|')}|`);
+    for (const client of CLIENTS) {
+      for (const n of CONC_CLIENTS) {
+        const k = (s: string): string => `conc|${client}|${n}|${s}`;
+        const ratios = names.filter((x) => x !== 'samba').map((x) => ratioStr(med(k(x)) / med(k('samba'))));
+        L.push(`| ${n} | ${client} | ${names.map((x) => show(k(x))).join(' | ')} | ${ratios.join(' | ')} | ${names.map((x) => fmt(medCpu(k(x)))).join(' | ')} |`);
+        gauge(`concurrency x${n} (${client}) smbts/Samba >= 1.0`, med(k('smbts')) / med(k('samba')), 1.0, ratioStr(med(k('smbts')) / med(k('samba'))));
+      }
+    }
+    L.push('');
   }
   L.push('### Server resources over the whole run');
   L.push('');
@@ -578,6 +638,24 @@ async function main(): Promise<number> {
         log(`ERROR ${name} did not start: ${(e as Error).message}`);
       }
     }
+    // smbts with worker processes: concurrency rows only (BENCH_WORKERS)
+    const workerServers: Server[] = [];
+    if (TESTS.includes('concurrency') && SERVERS.includes('smbts')) {
+      for (const w of WORKERS) {
+        try {
+          const s = await startSmbts(shareDir, [], { SMBTS_BENCH_WORKERS: String(w) });
+          const named: Server = { name: `smbts-w${w}`, port: s.port, pid: s.pid, stop: s.stop };
+          workerServers.push(named);
+          servers.push(named);
+          log(`smbts-w${w} listening on 127.0.0.1:${s.port} (pid ${s.pid})`);
+        } catch (e) {
+          errorsSeen.push(`smbts-w${w}: could not start: ${(e as Error).message}`);
+          log(`ERROR smbts-w${w} did not start: ${(e as Error).message}`);
+        }
+      }
+    }
+    const mainServers = servers.filter((s) => !workerServers.includes(s));
+    concurrencyServers = [...mainServers.filter((s) => s.name === 'smbts'), ...workerServers, ...mainServers.filter((s) => s.name !== 'smbts')];
     const drivers: Driver[] = [];
     if (CLIENTS.includes('smbclient')) drivers.push(new SmbclientDriver(join(work, 'empty')));
     if (CLIENTS.includes('smbts')) drivers.push(new SmbtsClientDriver());
@@ -593,8 +671,9 @@ async function main(): Promise<number> {
 
     // run-major order: a run covers the whole matrix, so if the time budget runs out the later
     // runs are the ones missing (fewer samples per cell), not whole rows
-    for (let r = 0; r < Math.max(RUNS, META_RUNS); r++) {
-      const order = r % 2 === 0 ? servers : [...servers].reverse(); // alternate who goes first
+    const rounds = Math.max(TESTS.includes('transfers') ? RUNS : 0, META_RUNS);
+    for (let r = 0; r < rounds; r++) {
+      const order = r % 2 === 0 ? mainServers : [...mainServers].reverse(); // alternate who goes first
       if (r < RUNS && TESTS.includes('transfers')) {
         log(`run ${r + 1}/${RUNS}: transfers`);
         for (const mode of MODES) {
@@ -611,6 +690,15 @@ async function main(): Promise<number> {
         log(`run ${r + 1}/${META_RUNS}: metadata`);
         for (const drv of drivers) {
           for (const srv of order) await metadataOnce(srv, drv, shareDir);
+        }
+      }
+      if (r < META_RUNS && TESTS.includes('concurrency')) {
+        log(`run ${r + 1}/${META_RUNS}: concurrency`);
+        const corder = r % 2 === 0 ? concurrencyServers : [...concurrencyServers].reverse();
+        for (const n of CONC_CLIENTS) {
+          for (const drv of CLIENTS) {
+            for (const srv of corder) await concurrencyOnce(srv, drv, n, shareDir, join(work, 'empty'));
+          }
         }
       }
     }

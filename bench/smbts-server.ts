@@ -26,6 +26,13 @@ const userMod = await load('../src/auth/userdb.js');
 const defaultConfig = configMod.defaultConfig as (d: string) => Record<string, unknown>;
 const config = defaultConfig(resolve(dir));
 config.port = wantPort;
+// BENCH_WORKERS: `smbts:workers = N` (worker processes; docs/config.md)
+// (coordination 'local' by default; SMBTS_BENCH_WORKERS_COORD=none measures without it)
+if (process.env.SMBTS_BENCH_WORKERS) {
+  const extra = config.extra as Record<string, string>;
+  extra['smbts:workers'] = process.env.SMBTS_BENCH_WORKERS;
+  if (process.env.SMBTS_BENCH_WORKERS_COORD) extra['smbts:workerscoordination'] = process.env.SMBTS_BENCH_WORKERS_COORD;
+}
 const UserDb = userMod.UserDb as { empty(): { add(u: string, p: string): unknown } };
 const db = UserDb.empty();
 const added = db.add('test', 'test');

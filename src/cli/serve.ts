@@ -61,7 +61,9 @@ function startAdminSocket(path: string, server: SmbServer): net.Server | undefin
     }
     const admin = net.createServer((sock) => {
       sock.on('error', () => undefined);
-      sock.end(JSON.stringify(server.status()) + '\n');
+      // with worker processes the status is gathered from each of them (server/workers/primary.ts)
+      const st = server.statusAsync ? server.statusAsync() : Promise.resolve(server.status());
+      st.then((s) => sock.end(JSON.stringify(s) + '\n'), () => sock.destroy());
     });
     admin.on('error', () => undefined);
     admin.listen(path, () => {
@@ -125,6 +127,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
   };
   const netbiosPort = portOf('netbios-port');
   const smbdirectPort = portOf('smbdirect-port');
+  // Worker processes (smbts:workers) get the config when they start: name the private paths now.
+  config.privatePaths = [...(config.privatePaths ?? []), usersFile, ...(port ? [adminSocketPath(usersFile, port)] : [])];
   const server = await startServer({
     config, users: users.db, host, port, log, netbiosPort,
     ...(smbdirectPort !== undefined ? { smbdirect: { provider: providerByName(str(args, 'rdma-provider')), port: smbdirectPort } } : {}),

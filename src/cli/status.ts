@@ -32,15 +32,19 @@ function query(path: string, timeoutMs = 3000): Promise<ServerStatus> {
 
 function print(s: ServerStatus): void {
   console.log(`server ${s.address}:${s.port}  up since ${s.startedAt}  open files ${s.openFiles}`);
+  if (s.workers) {
+    console.log(`  workers: ${s.workers.length}`);
+    for (const w of s.workers) console.log(`    worker ${w.index} pid ${w.pid || '(restarting)'}  restarts ${w.restarts}  connections ${w.connections}  sessions ${w.sessions}  open files ${w.openFiles}`);
+  }
   console.log(`  connections: ${s.connections.length}`);
   for (const c of s.connections) {
-    console.log(`    #${c.id} ${c.remoteAddress} -> ${c.localAddress}  SMB ${c.dialect}  in ${c.bytesIn} B  out ${c.bytesOut} B  in flight ${c.requestsInFlight}`);
+    console.log(`    #${c.id}${c.worker !== undefined ? ` (worker ${c.worker})` : ''} ${c.remoteAddress} -> ${c.localAddress}  SMB ${c.dialect}  in ${c.bytesIn} B  out ${c.bytesOut} B  in flight ${c.requestsInFlight}`);
   }
   console.log(`  sessions: ${s.sessions.length}`);
   for (const x of s.sessions) {
     const who = x.anonymous ? '(anonymous)' : `${x.domain ? x.domain + '\\' : ''}${x.user}${x.guest ? ' (guest)' : ''}`;
     const flags = [x.encrypted ? 'encrypted' : '', x.signingRequired ? 'signing required' : ''].filter(Boolean).join(', ');
-    console.log(`    ${x.sessionId} ${who}  SMB ${x.dialect}  ${x.state}${flags ? '  ' + flags : ''}  trees [${x.trees.join(', ')}]  open files ${x.openFiles}`);
+    console.log(`    ${x.sessionId}${x.worker !== undefined ? ` (worker ${x.worker})` : ''} ${who}  SMB ${x.dialect}  ${x.state}${flags ? '  ' + flags : ''}  trees [${x.trees.join(', ')}]  open files ${x.openFiles}`);
     for (const ch of x.channels) {
       console.log(`      channel conn #${ch.connectionId} ${ch.remoteAddress} -> ${ch.localAddress}  signing key ${ch.signingKeyId}  in ${ch.bytesIn} B  out ${ch.bytesOut} B  in flight ${ch.requestsInFlight}`);
     }

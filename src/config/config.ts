@@ -7,6 +7,7 @@
  * defaults for every share. Unknown keys are kept in `extra` and reported in `warnings`.
  */
 import { applyDfsKey, type MsdfsConfig } from './dfs.js';
+import { WORKER_KEYS } from './workers.js';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
@@ -506,7 +507,7 @@ export function parseConfig(text: string, opts: ParseOptions = {}): ServerConfig
           if (applyAuthKey(cfg, authKeys, e.key, v, where, warnings, resolvePath)) break;
           if (!applyShareKey(shareDefaults as Partial<ShareConfig>, e.key, v, where, warnings)) {
             cfg.extra[e.key] = v;
-            if (!MODULE_KEYS.has(e.key)) warnings.push(`${where}: unknown parameter ignored`);
+            if (!MODULE_KEYS.has(e.key) && !WORKER_KEYS.has(e.key)) warnings.push(`${where}: unknown parameter ignored`);
           } else if (e.key === 'path' || e.key === 'directory') {
             warnings.push(`${where}: "path" in [global] has no effect`);
           }

@@ -11,7 +11,10 @@ import { disconnectedOpens, drainPersistent, restorePersistent, shutdownDurable,
 import { listenNetbios, listenSmbdirect, type SmbdirectListenOptions } from './transports.js';
 import { isMessageTransport } from '../transport/transport.js';
 import { guardFor } from './limits.js';
+import { workersOf } from '../config/workers.js';
+import { handleSmb1Negotiate } from './handlers/negotiate.js';
 import { startCluster, type ClusterJoinOptions, type ClusterStatus } from './cluster/start.js';
+import type { ClusterNode } from './cluster/coordinator.js';
 
 export interface StartServerOptions {
   /** Shares, protocol range, signing, encryption (docs/config.md). Default: no shares but IPC$ plus those named in `vfs`. */
@@ -39,6 +42,17 @@ export interface StartServerOptions {
    * machine coordinating through a Kv their primary hosts; tests): docs/cluster-coordination.md.
    */
   cluster?: ClusterJoinOptions;
+  /**
+   * Internal (server/workers/worker-main.ts): this process is one worker of a server with
+   * `smbts:workers` > 1. It does not listen; the primary hands it connections through adopt().
+   */
+  worker?: {
+    serverGuid: Buffer;
+    /** joins the local cluster (server/workers/worker-main.ts) */
+    cluster?: (state: ServerStateImpl) => Promise<ClusterNode | undefined>;
+    /** the worker's server state, once made (change notifications relayed from other workers) */
+    started?: (state: ServerStateImpl) => void;
+  };
 }
 
 export interface ChannelStatus {
@@ -65,6 +79,8 @@ export interface SessionStatus {
   trees: string[];
   openFiles: number;
   channels: ChannelStatus[];
+  /** With `smbts:workers` > 1: the worker process serving it. */
+  worker?: number;
 }
 
 export interface ConnectionStatus {
@@ -75,6 +91,10 @@ export interface ConnectionStatus {
   bytesIn: number;
   bytesOut: number;
   requestsInFlight: number;
+  /** With `smbts:workers` > 1: the worker process serving it. */
+  worker?: number;
+  /** The ClientGuid of its NEGOTIATE (hex; zeros before a 2.1+ NEGOTIATE). */
+  clientGuid?: string;
 }
 
 export interface ServerStatus {
@@ -86,8 +106,20 @@ export interface ServerStatus {
   openFiles: number;
   /** Durable/resilient/persistent opens waiting for their client to reconnect (durable.ts). */
   disconnectedOpens?: DisconnectedOpenStatus[];
+  /** With `smbts:workers` > 1: one row per worker process (server/workers/primary.ts). */
+  workers?: WorkerStatus[];
   /** Cluster mode: this node's name (clusterStatus() has the cluster-wide view). */
   clusterNode?: string;
+}
+
+export interface WorkerStatus {
+  index: number;
+  pid: number;
+  /** times this worker slot was restarted after its process died */
+  restarts: number;
+  connections: number;
+  sessions: number;
+  openFiles: number;
 }
 
 export interface SmbServer {
@@ -98,6 +130,10 @@ export interface SmbServer {
   readonly smbdirectPort?: number | undefined;
   close(): Promise<void>;
   status(): ServerStatus;
+  /** The full status; with worker processes it asks each of them (status() then has the primary's view only). */
+  statusAsync?(): Promise<ServerStatus>;
+  /** Worker processes only: serve a connection the primary accepted, `head` = bytes it already read. */
+  adopt?(socket: net.Socket, head: Buffer, smb1?: Buffer): void;
   /** Cluster mode: nodes, liveness and cluster-wide opens/locks/leases; undefined on a single node. */
   clusterStatus(): Promise<ClusterStatus | undefined>;
 }
@@ -125,7 +161,16 @@ function listenError(err: NodeJS.ErrnoException, host: string, port: number): Er
 export async function startServer(opts: StartServerOptions): Promise<SmbServer> {
   const log = opts.log ?? (() => undefined);
   const { config, users } = await resolveShares(opts);
+  const workers = workersOf(config);
+  if (workers.count > 1 && !opts.worker) {
+    const { startPrimary } = await import('./workers/primary.js');
+    return startPrimary(opts, config, users, workers);
+  }
   const state = new ServerStateImpl(config, users, log);
+  if (opts.worker) {
+    state.serverGuid.set(opts.worker.serverGuid);
+    opts.worker.started?.(state);
+  }
   for (const [name, vfs] of Object.entries(opts.vfs ?? {})) state.useVfs(name, vfs);
   const host = opts.host ?? '0.0.0.0';
   const wantPort = opts.port ?? config.port;
@@ -135,14 +180,14 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
   if (restored) log(`restored ${restored} persistent open(s)`);
 
   const guard = guardFor(state);
-  const accept = (transport: ConstructorParameters<typeof Connection>[1]): void => {
+  const accept = (transport: ConstructorParameters<typeof Connection>[1]): Connection | undefined => {
     // Connections in total / per address, descriptors (limits.ts); refused ones are closed at once.
     const addr = transport.remoteAddress;
     const refused = guard.admit(addr);
     if (refused) {
       log(refused);
       transport.destroy();
-      return;
+      return undefined;
     }
     let released = false;
     const release = (): void => { if (!released) { released = true; guard.release(addr); } };
@@ -155,27 +200,34 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
       }
       state.connections.add(conn);
       log(`conn ${conn.id}: accepted from ${conn.remoteAddress}`);
+      return conn;
     } catch (e) {
       log(`accept failed: ${(e as Error).message}`);
       transport.destroy();
       release();
+      return undefined;
     }
   };
-  const server = net.createServer({ noDelay: true }, accept);
+  const server = net.createServer({ noDelay: true }, (socket) => { accept(socket); });
   server.on('error', (e) => log(`server error: ${e.message}`));
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => reject(listenError(err, host, wantPort));
-    server.once('error', onError);
-    server.listen(wantPort, host, () => {
-      server.off('error', onError);
-      resolve();
+  if (!opts.worker) {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => reject(listenError(err, host, wantPort));
+      server.once('error', onError);
+      server.listen(wantPort, host, () => {
+        server.off('error', onError);
+        resolve();
+      });
     });
-  });
-  const addr = server.address() as net.AddressInfo;
-  // Cluster mode: join before serving (cluster/start.ts loads the etcd client only then).
-  const cluster = await startCluster(state, { address: addr.address, port: addr.port }, opts.cluster).catch((e: unknown) => {
-    server.close();
+  }
+  const addr = (server.address() as net.AddressInfo | null) ?? { address: host, port: wantPort, family: 'IPv4' };
+  // Cluster mode: join before serving (cluster/start.ts loads the etcd client only then). A worker
+  // process (smbts:workers) is a node of the local cluster its primary hosts (workers/).
+  const cluster = await (opts.worker?.cluster
+    ? opts.worker.cluster(state)
+    : startCluster(state, { address: addr.address, port: addr.port }, opts.cluster)).catch((e: unknown) => {
+    if (!opts.worker) server.close();
     throw e;
   });
   const nbt = opts.netbiosPort !== undefined ? await listenNetbios(host, opts.netbiosPort, accept, log) : undefined;
@@ -190,7 +242,7 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
     close(): Promise<void> {
       closing ??= (async () => {
         drainPersistent(state);
-        const done = new Promise<void>((resolve) => server.close(() => resolve()));
+        const done = opts.worker ? Promise.resolve() : new Promise<void>((resolve) => server.close(() => resolve()));
         nbt?.close();
         rdma?.close();
         guard.close();
@@ -201,6 +253,14 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
         await done;
       })();
       return closing;
+    },
+    adopt(socket: net.Socket, head: Buffer, smb1?: Buffer): void {
+      const conn = accept(socket);
+      // the primary answered an SMB1 NEGOTIATE (workers/smb1.ts): the same step on this connection,
+      // its answer already sent
+      if (conn && smb1) handleSmb1Negotiate(conn, smb1);
+      // the first frame(s), read by the primary to route the connection: as if just received
+      if (!socket.destroyed && head.length > 0) socket.emit('data', head);
     },
     clusterStatus: async () => cluster?.status(),
     status(): ServerStatus {
@@ -213,7 +273,7 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
         disconnectedOpens: disconnectedOpens(state),
         ...(cluster ? { clusterNode: cluster.name } : {}),
         connections: conns.map((c) => ({
-          id: c.id, localAddress: c.localAddress, remoteAddress: c.remoteAddress, dialect: dialectName(c.dialect),
+          id: c.id, localAddress: c.localAddress, remoteAddress: c.remoteAddress, dialect: dialectName(c.dialect), clientGuid: c.clientGuid.toString('hex'),
           bytesIn: c.bytesIn, bytesOut: c.bytesOut, requestsInFlight: c.requestsInFlight,
         })),
         sessions: [...state.sessions.values()].map((s) => ({

@@ -171,6 +171,10 @@ let reporter: ChangeReporter = () => {};
 export function setChangeReporter(r: ChangeReporter): void {
   reporter = r;
 }
+/** The current sink (server/workers/ chains a relay to the other worker processes after it). */
+export function changeReporter(): ChangeReporter {
+  return reporter;
+}
 /** FILE_ACTION_* (MS-FSCC 2.4.42). */
 export const FileAction = { ADDED: 1, REMOVED: 2, MODIFIED: 3, RENAMED_OLD_NAME: 4, RENAMED_NEW_NAME: 5 } as const;
 /** FILE_NOTIFY_CHANGE_* (MS-SMB2 2.2.35). */
