@@ -14,7 +14,7 @@ import type { ServerCore } from '../internal.js';
 import type { Kv, KvEvent, KvLease, KvWatch } from './kv.js';
 import { KvUnavailableError } from './kv.js';
 import { clusterOf, setCluster, SET_DELETE_PENDING, REMOTE_OPEN, isRemoteOpen, type ClusterHooks, type OpenIntent, type Reservation } from './hooks.js';
-import { attachState, newNode, onAnyClose, stateOf, wake, type FileNode } from '../open-file.js';
+import { attachState, newNode, onAnyClose, setOplockLevel, stateOf, wake, type FileNode } from '../open-file.js';
 import { LeaseState, OplockLevel } from '../../wire/constants.js';
 import { NtStatusError, Status } from '../../wire/status.js';
 import { OPLOCK_BREAK_TIMEOUT_MS, startBreak } from '../oplocks.js';
@@ -235,7 +235,7 @@ export class ClusterNode implements ClusterHooks {
     open.shareAccess = rec.shareAccess;
     open.path = rec.path;
     const level = cachingAsOplock(rec.leaseState || undefined, rec.oplock);
-    open.oplockLevel = level;
+    setOplockLevel(open, level); // keeps the node's sharedReaders in step: a write here breaks a remote level II
     const st = stateOf(open);
     if (st.breakingTo !== undefined && level <= st.breakingTo) st.breakingTo = undefined;
     // Delete-pending set on another node holds here too; it stays after that open closes (the
