@@ -2,6 +2,7 @@
 // here, and this module only by openEtcdKv's dynamic import, so a single-node server never
 // loads it.
 import type * as Etcd from 'etcd3';
+import { loadEtcd3, type EtcdModule } from './load-etcd.js';
 import {
   KvUnavailableError,
   type Kv, type KvCompare, type KvEntry, type KvEvent, type KvLease, type KvOp, type KvRange,
@@ -15,10 +16,9 @@ export interface EtcdKvOptions {
   callTimeoutMs?: number;
 }
 
-type EtcdModule = typeof Etcd;
 
 export async function openEtcdKv(opts: EtcdKvOptions): Promise<Kv> {
-  const mod: EtcdModule = await import('etcd3');
+  const mod: EtcdModule = await loadEtcd3();
   return new EtcdKv(mod, opts);
 }
 

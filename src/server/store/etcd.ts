@@ -14,6 +14,7 @@
 // read, and the call fails with an EtcdStoreError naming the endpoints instead of hanging.
 // The etcd3 package is loaded on first use, so a server without clustering never loads it.
 import type { Etcd3, Namespace } from 'etcd3';
+import { loadEtcd3 } from '../cluster/load-etcd.js';
 import type { OpenRecord, StateStore } from './types.js';
 
 /** Default deadline of one etcd call. */
@@ -53,7 +54,7 @@ async function acquire(o: EtcdStoreOptions): Promise<Shared> {
   const key = `${hosts.join(',')}|${timeoutMs}`;
   let p = clients.get(key);
   if (!p) {
-    p = import('etcd3').then(({ Etcd3 }) => ({
+    p = loadEtcd3().then(({ Etcd3 }) => ({
       client: new Etcd3({
         hosts,
         dialTimeout: timeoutMs,
