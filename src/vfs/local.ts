@@ -206,6 +206,8 @@ export class LocalVfs implements Vfs {
   private rootPromise: Promise<string> | undefined;
   /** @internal */
   readonly meta = new Map<string, Meta>();
+  /** How stat() resolved the FileStats it returned, for open()'s `known` (no second lookup per CREATE). */
+  private readonly resolvedBy = new WeakMap<FileStat, { path: string; r: Resolved }>();
   /** @internal */
   readonly handles = new Set<LocalHandle | LocalStreamHandle>();
   private readonly streamsOpt: string | undefined;
@@ -761,8 +763,11 @@ export class LocalVfs implements Vfs {
   async open(path: string, opts: OpenOptions): Promise<{ handle: VfsHandle; action: OpenAction }> {
     const sp = splitStream(path);
     if (sp.stream !== undefined) return this.openStream(path, sp.base, sp.stream, opts);
+    // The resolution behind opts.known (same path) stands in for a second resolve on the first
+    // attempt; a race with a rename/unlink since shows as EEXIST/ENOENT/ELOOP and is resolved again.
+    const seen = opts.known && this.resolvedBy.get(opts.known);
     for (let attempt = 0; ; attempt++) {
-      const r = await this.resolve(path, true);
+      const r = attempt === 0 && seen && seen.path === path ? seen.r : await this.resolve(path, true);
       const st = r.st;
       const attrs = r.exists && st ? this.toFileStat(st, false, r.abs).attributes : 0;
       const plan = planOpen(r.exists, st?.isDirectory() ?? false, attrs, opts);
@@ -809,6 +814,7 @@ export class LocalVfs implements Vfs {
         const code = (e as NodeJS.ErrnoException).code;
         // Lost a race (created/removed concurrently): retry the decision once.
         if (attempt === 0 && (code === 'EEXIST' || code === 'ENOENT') && opts.create !== 'create' && !r.dangling) continue;
+        if (attempt === 0 && r === seen?.r && (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR')) continue;
         throw wrap(e);
       }
     }
@@ -823,7 +829,9 @@ export class LocalVfs implements Vfs {
     }
     const r = await this.resolve(path, true);
     if (!r.exists || !r.st) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, path);
-    return this.toFileStat(r.st, false, r.abs);
+    const fst = this.toFileStat(r.st, false, r.abs);
+    this.resolvedBy.set(fst, { path, r });
+    return fst;
   }
 
   /** The directory at `path` (its absolute path) and the share root, for listings. */

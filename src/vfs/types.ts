@@ -146,6 +146,12 @@ export interface OpenOptions {
   write: boolean;
   /** FILE_ATTRIBUTE_* applied on create/overwrite/supersede. */
   attributes?: number;
+  /**
+   * What `stat(path)` of this VFS just returned for the same path (the CREATE handler's checks):
+   * a backend that remembers how it resolved that answer opens without resolving the path again.
+   * Only a hint: an unknown object, or a file changed since, is resolved as without it.
+   */
+  known?: FileStat;
 }
 
 export type OpenAction = 'opened' | 'created' | 'overwritten' | 'superseded';

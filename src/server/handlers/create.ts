@@ -246,6 +246,7 @@ export const handler = replayableCreate(durableCreate(handlerOf(async (ctx: Requ
       read: true,
       write: wantsWrite && !isDir,
       attributes: req.fileAttributes,
+      known: st,
     });
     let fst: FileStat;
     try {
