@@ -1149,7 +1149,25 @@ class LocalHandle implements VfsHandle {
     }
   }
 
-  async stat(): Promise<FileStat> {
+  stat(): Promise<FileStat> {
+    // Synchronous metadata calls (metaio.ts): fstat now and hand back a settled promise, without
+    // the async layers of rawStat (the QUERY_INFO path).
+    if (!this.vfs.io.sync) return this.statAsync();
+    let st: BigIntStats;
+    try {
+      st = this.vfs.io.fstatNow(this.check(false));
+    } catch (e) {
+      return Promise.reject(wrap(e));
+    }
+    this.lastStat = st;
+    try {
+      return Promise.resolve(this.vfs.toFileStat(st, false, this.fh.fd));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private async statAsync(): Promise<FileStat> {
     const st = await this.rawStat();
     this.lastStat = st;
     return this.vfs.toFileStat(st, false, this.fh.fd);
