@@ -206,8 +206,12 @@ export class LocalVfs implements Vfs {
   private rootPromise: Promise<string> | undefined;
   /** @internal */
   readonly meta = new Map<string, Meta>();
-  /** How stat() resolved the FileStats it returned, for open()'s `known` (no second lookup per CREATE). */
-  private readonly resolvedBy = new WeakMap<FileStat, { path: string; r: Resolved }>();
+  /**
+   * How the last stat() resolved its path (fst: the FileStat it returned, null: it found nothing),
+   * for open()'s `known`: the CREATE handler's stat then open of one path resolve it once. One
+   * slot: another stat in between (another request) only costs the second lookup again.
+   */
+  private lastStat: { path: string; r: Resolved; fst: FileStat | null } | undefined;
   /** @internal */
   readonly handles = new Set<LocalHandle | LocalStreamHandle>();
   private readonly streamsOpt: string | undefined;
@@ -765,9 +769,11 @@ export class LocalVfs implements Vfs {
     if (sp.stream !== undefined) return this.openStream(path, sp.base, sp.stream, opts);
     // The resolution behind opts.known (same path) stands in for a second resolve on the first
     // attempt; a race with a rename/unlink since shows as EEXIST/ENOENT/ELOOP and is resolved again.
-    const seen = opts.known && this.resolvedBy.get(opts.known);
+    let seen = this.lastStat;
+    if (seen && (opts.known === undefined || seen.fst !== opts.known || seen.path !== path)) seen = undefined;
+    this.lastStat = undefined;
     for (let attempt = 0; ; attempt++) {
-      const r = attempt === 0 && seen && seen.path === path ? seen.r : await this.resolve(path, true);
+      const r = attempt === 0 && seen ? seen.r : await this.resolve(path, true);
       const st = r.st;
       const attrs = r.exists && st ? this.toFileStat(st, false, r.abs).attributes : 0;
       const plan = planOpen(r.exists, st?.isDirectory() ?? false, attrs, opts);
@@ -827,10 +833,14 @@ export class LocalVfs implements Vfs {
       const sst = await fsp.lstat(file, { bigint: true }).catch((e: unknown) => { throw wrap(e); });
       return { ...this.toFileStat(r.st, false, r.abs), isDirectory: false, size: sst.size, allocationSize: sst.blocks * 512n };
     }
+    this.lastStat = undefined; // (a resolve that throws leaves no answer behind)
     const r = await this.resolve(path, true);
-    if (!r.exists || !r.st) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, path);
+    if (!r.exists || !r.st) {
+      this.lastStat = r.exists || r.isLink ? undefined : { path, r, fst: null };
+      throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, path);
+    }
     const fst = this.toFileStat(r.st, false, r.abs);
-    this.resolvedBy.set(fst, { path, r });
+    this.lastStat = { path, r, fst };
     return fst;
   }
 

@@ -149,9 +149,10 @@ export interface OpenOptions {
   /**
    * What `stat(path)` of this VFS just returned for the same path (the CREATE handler's checks):
    * a backend that remembers how it resolved that answer opens without resolving the path again.
-   * Only a hint: an unknown object, or a file changed since, is resolved as without it.
+   * null: that stat() just answered OBJECT_NAME_NOT_FOUND. Only a hint: an unknown object, or a
+   * file changed since, is resolved as without it.
    */
-  known?: FileStat;
+  known?: FileStat | null;
 }
 
 export type OpenAction = 'opened' | 'created' | 'overwritten' | 'superseded';

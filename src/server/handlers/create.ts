@@ -246,7 +246,7 @@ export const handler = replayableCreate(durableCreate(handlerOf(async (ctx: Requ
       read: true,
       write: wantsWrite && !isDir,
       attributes: req.fileAttributes,
-      known: st,
+      known: parsed.stream === undefined ? st ?? null : undefined,
     });
     let fst: FileStat;
     try {
