@@ -724,7 +724,7 @@ export class LocalVfs implements Vfs {
       changeTime: ov(m?.changeTime, st.ctimeNs),
       attributes: reportAttributes(isDir, stored),
       fileId: st.ino,
-      identity: `${st.dev}:${st.ino}`,
+      identity: key, // (metaKey: the same string, built once)
       nlink: Number(st.nlink),
       eaSize: m?.eaSize ?? 0,
     };
