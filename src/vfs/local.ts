@@ -532,7 +532,12 @@ export class LocalVfs implements Vfs {
 
   async listStreams(path: string): Promise<StreamInfo[]> {
     const r = await this.resolveBase(splitStream(path).base, path);
-    const dir = await this.streamDir(r.st, false);
+    return this.streamsOf(r.st);
+  }
+
+  /** @internal the named streams of the file `st` identifies */
+  async streamsOf(st: BigIntStats): Promise<StreamInfo[]> {
+    const dir = await this.streamDir(st, false);
     if (!dir) return [];
     const out: StreamInfo[] = [];
     for (const f of await fsp.readdir(dir).catch(() => [] as string[])) {
@@ -1314,6 +1319,10 @@ class LocalHandle implements VfsHandle {
 
   async getEas(): Promise<ExtendedAttribute[]> {
     return this.vfs.readEas(await this.identityStat());
+  }
+
+  async listStreams(): Promise<StreamInfo[]> {
+    return this.vfs.streamsOf(await this.identityStat());
   }
 
   async setEas(list: ExtendedAttribute[]): Promise<void> {

@@ -120,6 +120,8 @@ export interface VfsHandle {
   setSparse(on: boolean): Promise<void>;
   /** Extended attributes of the file (a stream handle reports its file's). Optional. */
   getEas?(): Promise<ExtendedAttribute[]>;
+  /** Named streams of the open file (Vfs.listStreams of its path, without resolving it again). */
+  listStreams?(): Promise<StreamInfo[]>;
   /** Set EAs: an entry with an empty value removes that EA (MS-FSA 2.1.5.14.3). */
   setEas?(list: ExtendedAttribute[]): Promise<void>;
   /**

@@ -584,3 +584,27 @@ describe('LocalVfs open with `known` (the resolution behind the stat just before
     }
   });
 });
+
+test('LocalVfs handle.listStreams lists what listStreams(path) lists, after a rename too', async () => {
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'smbts-hstreams-'));
+  const home = await fs.mkdtemp(path.join(os.tmpdir(), 'smbts-hstreams-home-'));
+  const prev = process.env.SMBTS_HOME;
+  process.env.SMBTS_HOME = home;
+  try {
+    const vfs = new LocalVfs(root);
+    const f = await vfs.open('f', { create: 'create', ...RW });
+    const s = await vfs.open('f:alt', { create: 'create', ...RW });
+    await s.handle.write(Buffer.from('xyz'), 0n);
+    await s.handle.close();
+    await f.handle.stat();
+    assert.deepEqual((await f.handle.listStreams!()).map((x) => [x.name, x.size]), [['alt', 3n]]);
+    await vfs.rename('f', 'g', false);
+    assert.deepEqual(await f.handle.listStreams!(), await vfs.listStreams!('g'));
+    await f.handle.close();
+  } finally {
+    if (prev === undefined) delete process.env.SMBTS_HOME;
+    else process.env.SMBTS_HOME = prev;
+    await fs.rm(root, { recursive: true, force: true });
+    await fs.rm(home, { recursive: true, force: true });
+  }
+});
