@@ -206,6 +206,12 @@ export class LocalVfs implements Vfs {
   private rootPromise: Promise<string> | undefined;
   /** @internal */
   readonly meta = new Map<string, Meta>();
+  /**
+   * How the last stat() resolved its path (fst: the FileStat it returned, null: it found nothing),
+   * for open()'s `known`: the CREATE handler's stat then open of one path resolve it once. One
+   * slot: another stat in between (another request) only costs the second lookup again.
+   */
+  private lastStat: { path: string; r: Resolved; fst: FileStat | null } | undefined;
   /** @internal */
   readonly handles = new Set<LocalHandle | LocalStreamHandle>();
   private readonly streamsOpt: string | undefined;
@@ -526,7 +532,12 @@ export class LocalVfs implements Vfs {
 
   async listStreams(path: string): Promise<StreamInfo[]> {
     const r = await this.resolveBase(splitStream(path).base, path);
-    const dir = await this.streamDir(r.st, false);
+    return this.streamsOf(r.st);
+  }
+
+  /** @internal the named streams of the file `st` identifies */
+  async streamsOf(st: BigIntStats): Promise<StreamInfo[]> {
+    const dir = await this.streamDir(st, false);
     if (!dir) return [];
     const out: StreamInfo[] = [];
     for (const f of await fsp.readdir(dir).catch(() => [] as string[])) {
@@ -718,7 +729,7 @@ export class LocalVfs implements Vfs {
       changeTime: ov(m?.changeTime, st.ctimeNs),
       attributes: reportAttributes(isDir, stored),
       fileId: st.ino,
-      identity: `${st.dev}:${st.ino}`,
+      identity: key, // (metaKey: the same string, built once)
       nlink: Number(st.nlink),
       eaSize: m?.eaSize ?? 0,
     };
@@ -761,8 +772,13 @@ export class LocalVfs implements Vfs {
   async open(path: string, opts: OpenOptions): Promise<{ handle: VfsHandle; action: OpenAction }> {
     const sp = splitStream(path);
     if (sp.stream !== undefined) return this.openStream(path, sp.base, sp.stream, opts);
+    // The resolution behind opts.known (same path) stands in for a second resolve on the first
+    // attempt; a race with a rename/unlink since shows as EEXIST/ENOENT/ELOOP and is resolved again.
+    let seen = this.lastStat;
+    if (seen && (opts.known === undefined || seen.fst !== opts.known || seen.path !== path)) seen = undefined;
+    this.lastStat = undefined;
     for (let attempt = 0; ; attempt++) {
-      const r = await this.resolve(path, true);
+      const r = attempt === 0 && seen ? seen.r : await this.resolve(path, true);
       const st = r.st;
       const attrs = r.exists && st ? this.toFileStat(st, false, r.abs).attributes : 0;
       const plan = planOpen(r.exists, st?.isDirectory() ?? false, attrs, opts);
@@ -809,6 +825,7 @@ export class LocalVfs implements Vfs {
         const code = (e as NodeJS.ErrnoException).code;
         // Lost a race (created/removed concurrently): retry the decision once.
         if (attempt === 0 && (code === 'EEXIST' || code === 'ENOENT') && opts.create !== 'create' && !r.dangling) continue;
+        if (attempt === 0 && r === seen?.r && (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR')) continue;
         throw wrap(e);
       }
     }
@@ -821,9 +838,15 @@ export class LocalVfs implements Vfs {
       const sst = await fsp.lstat(file, { bigint: true }).catch((e: unknown) => { throw wrap(e); });
       return { ...this.toFileStat(r.st, false, r.abs), isDirectory: false, size: sst.size, allocationSize: sst.blocks * 512n };
     }
+    this.lastStat = undefined; // (a resolve that throws leaves no answer behind)
     const r = await this.resolve(path, true);
-    if (!r.exists || !r.st) throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, path);
-    return this.toFileStat(r.st, false, r.abs);
+    if (!r.exists || !r.st) {
+      this.lastStat = r.exists || r.isLink ? undefined : { path, r, fst: null };
+      throw new VfsError(NtStatus.OBJECT_NAME_NOT_FOUND, path);
+    }
+    const fst = this.toFileStat(r.st, false, r.abs);
+    this.lastStat = { path, r, fst };
+    return fst;
   }
 
   /** The directory at `path` (its absolute path) and the share root, for listings. */
@@ -1141,7 +1164,25 @@ class LocalHandle implements VfsHandle {
     }
   }
 
-  async stat(): Promise<FileStat> {
+  stat(): Promise<FileStat> {
+    // Synchronous metadata calls (metaio.ts): fstat now and hand back a settled promise, without
+    // the async layers of rawStat (the QUERY_INFO path).
+    if (!this.vfs.io.sync) return this.statAsync();
+    let st: BigIntStats;
+    try {
+      st = this.vfs.io.fstatNow(this.check(false));
+    } catch (e) {
+      return Promise.reject(wrap(e));
+    }
+    this.lastStat = st;
+    try {
+      return Promise.resolve(this.vfs.toFileStat(st, false, this.fh.fd));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private async statAsync(): Promise<FileStat> {
     const st = await this.rawStat();
     this.lastStat = st;
     return this.vfs.toFileStat(st, false, this.fh.fd);
@@ -1278,6 +1319,10 @@ class LocalHandle implements VfsHandle {
 
   async getEas(): Promise<ExtendedAttribute[]> {
     return this.vfs.readEas(await this.identityStat());
+  }
+
+  async listStreams(): Promise<StreamInfo[]> {
+    return this.vfs.streamsOf(await this.identityStat());
   }
 
   async setEas(list: ExtendedAttribute[]): Promise<void> {

@@ -156,6 +156,11 @@ export class MetaIo {
     return this.sync ? fs.statSync(p, { bigint: true }) : fsp.stat(p, { bigint: true });
   }
 
+  /** Synchronous mode only: fstat now (errors thrown). */
+  fstatNow(fh: FileIo): BigIntStats {
+    return fs.fstatSync(fh.fd, { bigint: true });
+  }
+
   async fstat(fh: FileIo): Promise<BigIntStats> {
     return this.sync ? fs.fstatSync(fh.fd, { bigint: true }) : fh.stat({ bigint: true });
   }

@@ -120,6 +120,8 @@ export interface VfsHandle {
   setSparse(on: boolean): Promise<void>;
   /** Extended attributes of the file (a stream handle reports its file's). Optional. */
   getEas?(): Promise<ExtendedAttribute[]>;
+  /** Named streams of the open file (Vfs.listStreams of its path, without resolving it again). */
+  listStreams?(): Promise<StreamInfo[]>;
   /** Set EAs: an entry with an empty value removes that EA (MS-FSA 2.1.5.14.3). */
   setEas?(list: ExtendedAttribute[]): Promise<void>;
   /**
@@ -146,6 +148,13 @@ export interface OpenOptions {
   write: boolean;
   /** FILE_ATTRIBUTE_* applied on create/overwrite/supersede. */
   attributes?: number;
+  /**
+   * What `stat(path)` of this VFS just returned for the same path (the CREATE handler's checks):
+   * a backend that remembers how it resolved that answer opens without resolving the path again.
+   * null: that stat() just answered OBJECT_NAME_NOT_FOUND. Only a hint: an unknown object, or a
+   * file changed since, is resolved as without it.
+   */
+  known?: FileStat | null;
 }
 
 export type OpenAction = 'opened' | 'created' | 'overwritten' | 'superseded';

@@ -530,3 +530,81 @@ describe('LocalVfs containment', () => {
     assert.equal(await fs.readFile(path.join(outside, 'secret'), 'utf8'), 'secret');
   });
 });
+
+describe('LocalVfs open with `known` (the resolution behind the stat just before)', () => {
+  test('reused when current; a file changed since is resolved again', async () => {
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), 'smbts-known-'));
+    try {
+      const vfs = new LocalVfs(root);
+      await fs.mkdir(path.join(root, 'd'));
+      await fs.writeFile(path.join(root, 'd', 'f'), 'abc');
+      // current: opens the file that stat saw
+      let st = await vfs.stat('d/f');
+      let o = await vfs.open('d/f', { create: 'open', read: true, write: false, known: st });
+      assert.equal(o.action, 'opened');
+      assert.equal((await o.handle.stat()).fileId, st.fileId);
+      await o.handle.close();
+      // removed between stat and open: not found, as without the hint
+      st = await vfs.stat('d/f');
+      await fs.rm(path.join(root, 'd', 'f'));
+      await rejectsStatus(vfs.open('d/f', { create: 'open', read: true, write: false, known: st }), NtStatus.OBJECT_NAME_NOT_FOUND);
+      // replaced by a symlink between stat and open: followed after a second resolve, not refused
+      await fs.writeFile(path.join(root, 'g'), 'xyz');
+      await fs.writeFile(path.join(root, 'd', 'f'), 'abc');
+      st = await vfs.stat('d/f');
+      await fs.rm(path.join(root, 'd', 'f'));
+      await fs.symlink(path.join(root, 'g'), path.join(root, 'd', 'f'));
+      o = await vfs.open('d/f', { create: 'open', read: true, write: false, known: st });
+      assert.equal((await o.handle.stat()).size, 3n);
+      assert.notEqual((await o.handle.stat()).fileId, st.fileId);
+      await o.handle.close();
+      await fs.rm(path.join(root, 'd', 'f'));
+      // a miss (known: null): created when still missing; created meanwhile -> collision / opened
+      await rejectsStatus(vfs.stat('d/n'), NtStatus.OBJECT_NAME_NOT_FOUND);
+      o = await vfs.open('d/n', { create: 'create', read: true, write: true, known: null });
+      assert.equal(o.action, 'created');
+      await o.handle.close();
+      await rejectsStatus(vfs.stat('d/m'), NtStatus.OBJECT_NAME_NOT_FOUND);
+      await fs.writeFile(path.join(root, 'd', 'm'), '');
+      await rejectsStatus(vfs.open('d/m', { create: 'create', read: true, write: true, known: null }), NtStatus.OBJECT_NAME_COLLISION);
+      await rejectsStatus(vfs.stat('d/k'), NtStatus.OBJECT_NAME_NOT_FOUND);
+      await fs.writeFile(path.join(root, 'd', 'k'), 'k');
+      o = await vfs.open('d/k', { create: 'open-if', read: true, write: true, known: null });
+      assert.equal(o.action, 'opened');
+      await o.handle.close();
+      // the parent renamed away between a miss and the create: not created under the old spelling
+      await rejectsStatus(vfs.stat('d/z'), NtStatus.OBJECT_NAME_NOT_FOUND);
+      await fs.rename(path.join(root, 'd'), path.join(root, 'e'));
+      await rejectsStatus(vfs.open('d/z', { create: 'create', read: true, write: true, known: null }), NtStatus.OBJECT_PATH_NOT_FOUND);
+      // another path's answer is not taken
+      st = await vfs.stat('g');
+      await rejectsStatus(vfs.open('e/none', { create: 'open', read: true, write: false, known: st }), NtStatus.OBJECT_NAME_NOT_FOUND);
+    } finally {
+      await fs.rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
+test('LocalVfs handle.listStreams lists what listStreams(path) lists, after a rename too', async () => {
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'smbts-hstreams-'));
+  const home = await fs.mkdtemp(path.join(os.tmpdir(), 'smbts-hstreams-home-'));
+  const prev = process.env.SMBTS_HOME;
+  process.env.SMBTS_HOME = home;
+  try {
+    const vfs = new LocalVfs(root);
+    const f = await vfs.open('f', { create: 'create', ...RW });
+    const s = await vfs.open('f:alt', { create: 'create', ...RW });
+    await s.handle.write(Buffer.from('xyz'), 0n);
+    await s.handle.close();
+    await f.handle.stat();
+    assert.deepEqual((await f.handle.listStreams!()).map((x) => [x.name, x.size]), [['alt', 3n]]);
+    await vfs.rename('f', 'g', false);
+    assert.deepEqual(await f.handle.listStreams!(), await vfs.listStreams!('g'));
+    await f.handle.close();
+  } finally {
+    if (prev === undefined) delete process.env.SMBTS_HOME;
+    else process.env.SMBTS_HOME = prev;
+    await fs.rm(root, { recursive: true, force: true });
+    await fs.rm(home, { recursive: true, force: true });
+  }
+});

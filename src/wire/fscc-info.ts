@@ -67,13 +67,37 @@ function fixedCodec<T extends object>(s: Schema, what: string): [(v: T) => Buffe
   ];
 }
 
+// ---- direct writers for the classes every stat asks for (no schema walk, no Writer) --------
+function putU64(b: Buffer, at: number, v: bigint): void {
+  if (typeof v !== 'bigint') v = BigInt((v as number | undefined) ?? 0); // as Writer.u64 took them
+  b.writeBigUInt64LE(v >= 0n && v <= 0xffffffffffffffffn ? v : BigInt.asUintN(64, v), at);
+}
+function putBasic(b: Buffer, at: number, v: FileBasicInformation): void {
+  putU64(b, at, v.creationTime);
+  putU64(b, at + 8, v.lastAccessTime);
+  putU64(b, at + 16, v.lastWriteTime);
+  putU64(b, at + 24, v.changeTime);
+  b.writeUInt32LE((v.fileAttributes ?? 0) >>> 0, at + 32); // +36: Reserved (Buffer.alloc zeroes)
+}
+function putStandard(b: Buffer, at: number, v: FileStandardInformation): void {
+  putU64(b, at, v.allocationSize);
+  putU64(b, at + 8, v.endOfFile);
+  b.writeUInt32LE((v.numberOfLinks ?? 0) >>> 0, at + 16);
+  b[at + 20] = v.deletePending ? 1 : 0;
+  b[at + 21] = v.directory ? 1 : 0;
+}
+
 // ---- fixed-size file classes --------------------------------------------------------------
 export interface FileBasicInformation {
   creationTime: bigint; lastAccessTime: bigint; lastWriteTime: bigint; changeTime: bigint; fileAttributes: number;
 }
 const BASIC: Schema = [['creationTime', 'u64'], ['lastAccessTime', 'u64'], ['lastWriteTime', 'u64'], ['changeTime', 'u64'], ['fileAttributes', 'u32'], ['', 4]];
-const [encBasic, , BASIC_SIZE] = fixedCodec<FileBasicInformation>(BASIC, 'FileBasicInformation');
-export const encodeFileBasicInformation = encBasic;
+const BASIC_SIZE = schemaSize(BASIC);
+export function encodeFileBasicInformation(v: FileBasicInformation): Buffer {
+  const b = Buffer.alloc(40);
+  putBasic(b, 0, v);
+  return b;
+}
 /** Accepts 36 bytes too (some clients omit the trailing Reserved in SET_INFO). */
 export function decodeFileBasicInformation(b: Buffer): FileBasicInformation {
   if (b.length < 36) throw new WireError('truncated FileBasicInformation', INFO_LENGTH_MISMATCH);
@@ -84,7 +108,12 @@ export interface FileStandardInformation {
   allocationSize: bigint; endOfFile: bigint; numberOfLinks: number; deletePending: boolean; directory: boolean;
 }
 const STANDARD: Schema = [['allocationSize', 'u64'], ['endOfFile', 'u64'], ['numberOfLinks', 'u32'], ['deletePending', 'bool'], ['directory', 'bool'], ['', 2]];
-export const [encodeFileStandardInformation, decodeFileStandardInformation] = fixedCodec<FileStandardInformation>(STANDARD, 'FileStandardInformation');
+export const [, decodeFileStandardInformation] = fixedCodec<FileStandardInformation>(STANDARD, 'FileStandardInformation');
+export function encodeFileStandardInformation(v: FileStandardInformation): Buffer {
+  const b = Buffer.alloc(24);
+  putStandard(b, 0, v);
+  return b;
+}
 
 export interface FileInternalInformation { indexNumber: bigint }
 const INTERNAL: Schema = [['indexNumber', 'u64']];
@@ -114,12 +143,29 @@ export interface FileNetworkOpenInformation {
   creationTime: bigint; lastAccessTime: bigint; lastWriteTime: bigint; changeTime: bigint;
   allocationSize: bigint; endOfFile: bigint; fileAttributes: number;
 }
-export const [encodeFileNetworkOpenInformation, decodeFileNetworkOpenInformation] = fixedCodec<FileNetworkOpenInformation>(
+export function encodeFileNetworkOpenInformation(v: FileNetworkOpenInformation): Buffer {
+  const b = Buffer.alloc(56);
+  putU64(b, 0, v.creationTime);
+  putU64(b, 8, v.lastAccessTime);
+  putU64(b, 16, v.lastWriteTime);
+  putU64(b, 24, v.changeTime);
+  putU64(b, 32, v.allocationSize);
+  putU64(b, 40, v.endOfFile);
+  b.writeUInt32LE((v.fileAttributes ?? 0) >>> 0, 48);
+  return b;
+}
+export const [, decodeFileNetworkOpenInformation] = fixedCodec<FileNetworkOpenInformation>(
   [['creationTime', 'u64'], ['lastAccessTime', 'u64'], ['lastWriteTime', 'u64'], ['changeTime', 'u64'],
     ['allocationSize', 'u64'], ['endOfFile', 'u64'], ['fileAttributes', 'u32'], ['', 4]], 'FileNetworkOpenInformation');
 
 export interface FileAttributeTagInformation { fileAttributes: number; reparseTag: number }
-export const [encodeFileAttributeTagInformation, decodeFileAttributeTagInformation] = fixedCodec<FileAttributeTagInformation>(
+export function encodeFileAttributeTagInformation(v: FileAttributeTagInformation): Buffer {
+  const b = Buffer.allocUnsafe(8);
+  b.writeUInt32LE((v.fileAttributes ?? 0) >>> 0, 0);
+  b.writeUInt32LE((v.reparseTag ?? 0) >>> 0, 4);
+  return b;
+}
+export const [, decodeFileAttributeTagInformation] = fixedCodec<FileAttributeTagInformation>(
   [['fileAttributes', 'u32'], ['reparseTag', 'u32']], 'FileAttributeTagInformation');
 
 export interface FileCompressionInformation {
@@ -202,10 +248,20 @@ const ALL_PARTS: Array<[keyof FileAllInformation, Schema]> = [
   ['position', POSITION], ['mode', MODE], ['alignment', ALIGNMENT],
 ];
 export function encodeFileAllInformation(v: FileAllInformation): Buffer {
-  const w = new Writer(128 + v.name.length * 2);
-  for (const [k, s] of ALL_PARTS) writeSchema(w, s, v[k] as object);
-  w.bytes(encodeFileNameInformation(v.name));
-  return w.finish();
+  // Fixed part 96 bytes (the eight parts in order), then FileNameInformation.
+  const nameLen = Buffer.byteLength(v.name, 'utf16le');
+  const b = Buffer.alloc(100 + nameLen);
+  putBasic(b, 0, v.basic);
+  putStandard(b, 40, v.standard);
+  putU64(b, 64, v.internal.indexNumber);
+  b.writeUInt32LE((v.ea.eaSize ?? 0) >>> 0, 72);
+  b.writeUInt32LE((v.access.accessFlags ?? 0) >>> 0, 76);
+  putU64(b, 80, v.position.currentByteOffset);
+  b.writeUInt32LE((v.mode.mode ?? 0) >>> 0, 88);
+  b.writeUInt32LE((v.alignment.alignmentRequirement ?? 0) >>> 0, 92);
+  b.writeUInt32LE(nameLen, 96);
+  b.write(v.name, 100, 'utf16le');
+  return b;
 }
 export function decodeFileAllInformation(b: Buffer): FileAllInformation {
   const r = new Reader(b);

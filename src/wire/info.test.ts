@@ -101,3 +101,20 @@ test('fs information classes and fitOutput', () => {
   assert.equal(fi.fitOutput(vb, min, 10).status, 0xc0000004);
   assert.equal(fi.FILE_INFO_MIN_SIZE[C.FileAllInformation], 100);
 });
+
+test('direct encoders of the hot classes: exact bytes, -1 times wrap, reserved zero', () => {
+  const basic = { creationTime: -1n, lastAccessTime: 0x0102030405060708n, lastWriteTime: 0n, changeTime: 1n, fileAttributes: 0x80000020 };
+  assert.equal(fi.encodeFileBasicInformation(basic).toString('hex'),
+    'ffffffffffffffff' + '0807060504030201' + '0000000000000000' + '0100000000000000' + '20000080' + '00000000');
+  const standard = { allocationSize: 8n, endOfFile: 7n, numberOfLinks: 2, deletePending: true, directory: false };
+  assert.equal(fi.encodeFileStandardInformation(standard).toString('hex'), '0800000000000000' + '0700000000000000' + '02000000' + '01' + '00' + '0000');
+  const all = fi.encodeFileAllInformation({
+    basic, standard, internal: { indexNumber: 9n }, ea: { eaSize: 3 }, access: { accessFlags: 0x1f01ff },
+    position: { currentByteOffset: 5n }, mode: { mode: 2 }, alignment: { alignmentRequirement: 1 }, name: '\\€',
+  });
+  assert.equal(all.subarray(64).toString('hex'),
+    '0900000000000000' + '03000000' + 'ff011f00' + '0500000000000000' + '02000000' + '01000000' + '04000000' + '5c00ac20');
+  assert.equal(fi.encodeFileNetworkOpenInformation({ ...basic, allocationSize: 2n, endOfFile: 3n }).subarray(32).toString('hex'),
+    '0200000000000000' + '0300000000000000' + '20000080' + '00000000');
+  assert.equal(fi.encodeFileAttributeTagInformation({ fileAttributes: 0x10, reparseTag: 0xa000000c }).toString('hex'), '100000000c0000a0');
+});

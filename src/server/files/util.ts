@@ -49,9 +49,10 @@ export function requireOpen(ctx: RequestContext, fileId: FileId): Open {
 }
 
 /** Stat through the handle when there is one. */
-export async function statOpen(open: Open): Promise<FileStat> {
+export function statOpen(open: Open): Promise<FileStat> {
+  // (not async: the handle's promise is returned as is, no extra promise to adopt it)
   if (open.handle) return open.handle.stat();
-  if (!open.tree.vfs) fail(Status.INVALID_DEVICE_REQUEST);
+  if (!open.tree.vfs) return Promise.reject(new NtStatusError(Status.INVALID_DEVICE_REQUEST));
   return open.tree.vfs.stat(open.path);
 }
 

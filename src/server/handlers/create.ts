@@ -263,6 +263,7 @@ export const handler = replayableCreate(durableCreate(handlerOf(async (ctx: Requ
       read: true,
       write: wantsWrite && !isDir,
       attributes: req.fileAttributes,
+      known: parsed.stream === undefined ? st ?? null : undefined,
     });
     const held = reservation;
     const { handle, action } = held ? await opening.catch(async (e: unknown) => { await held.drop(); throw e; }) : await opening;

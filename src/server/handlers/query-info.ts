@@ -124,7 +124,9 @@ async function fileInfo(ctx: RequestContext, open: Open, cls: number): Promise<B
       let main = st;
       if (base !== open.path) main = await vfs.stat(base);
       if (!main.isDirectory) list.push(...I.defaultStream(main.size, main.allocationSize));
-      for (const s of (await vfs.listStreams?.(base)) ?? []) {
+      // The open file's own streams through its handle (no second path lookup) when it is the file.
+      const named = base === open.path && open.handle?.listStreams ? await open.handle.listStreams() : await vfs.listStreams?.(base);
+      for (const s of named ?? []) {
         list.push({ name: `:${s.name}:$DATA`, size: s.size, allocationSize: s.allocationSize });
       }
       return I.encodeFileStreamInformation(list);
