@@ -71,6 +71,14 @@ test('smbts:workers = 2', { skip: missing, timeout: 90_000 }, async (t) => {
       assert.equal(await readFile(join(dir, 'down.txt'), 'utf8'), 'hello workers\n');
     });
 
+    await t.test('32 smbclients listing the share root at once: none fails (no cluster contention)', async () => {
+      // Every listing opens the root on one of the two workers; their publishes of that open
+      // used to collide until some gave up with INSUFFICIENT_RESOURCES (issue 16).
+      const rs = await Promise.all(Array.from({ length: 32 }, () => smbclient(port, ['-m', 'SMB3_11', '-c', 'ls'])));
+      const bad = rs.filter((r) => r.code !== 0);
+      assert.equal(bad.length, 0, bad.map((r) => r.stdout + r.stderr).join('\n---\n').slice(0, 2000));
+    });
+
     await t.test('two ClientGuids on two workers; a second channel binds on its client\'s worker', async () => {
       const g1 = randomBytes(16);
       let g2 = randomBytes(16);
