@@ -308,7 +308,26 @@ export class ClusterNode implements ClusterHooks {
     node.locks.removeOpen(r.open);
     wake(node.lockWaiters);
     wake(node.oplockWaiters);
+    if (m.remotes.size === 0 && this.orphans.has(m.fileKey) && this.localOpens(m.fileKey).length === 0) void this.deleteOrphan(m.fileKey);
     if (m.remotes.size === 0 && m.rev === 0 && m.xrev === 0) this.mirrors.delete(m.fileKey);
+  }
+
+  /**
+   * A file this node closed DELETE_ON_CLOSE while other nodes had it open, once their opens are
+   * gone: deleted here unless their last closer did (or the name is another file by now).
+   */
+  private async deleteOrphan(fileKey: string): Promise<void> {
+    const o = this.orphans.get(fileKey);
+    this.orphans.delete(fileKey);
+    const vfs = o?.tree.vfs;
+    if (!o || !vfs) return;
+    try {
+      if ((await vfs.stat(o.path)).identity !== fileKey) return;
+      if (o.isDirectory) await vfs.rmdir(o.path);
+      else await vfs.unlink(o.path);
+    } catch {
+      // Already gone, or a directory no longer empty: as a local last closer, nothing to do.
+    }
   }
 
   private remoteOpen(fileKey: string, rec: OpenRecord): Open {
@@ -522,6 +541,8 @@ export class ClusterNode implements ClusterHooks {
   }
 
   private readonly removing = new Map<Open, Promise<void>>();
+  /** Files closed DELETE_ON_CLOSE here while open on other nodes (deleteOrphan). */
+  private readonly orphans = new Map<string, { tree: ShareTree; path: string; isDirectory: boolean }>();
 
   /** Local close: the record goes (its locks and share mode with it). */
   onClose(open: Open): void {
@@ -529,7 +550,17 @@ export class ClusterNode implements ClusterHooks {
     if (!p) return;
     this.published.delete(open);
     this.byId.delete(p.id);
-    const done = this.kv.txn({ compare: [], then: [{ type: 'delete', key: p.key }] }).then(() => undefined, (err: unknown) => {
+    // DELETE_ON_CLOSE with opens on other nodes: the file is delete-pending from now on (MS-FSA
+    // 2.1.5.4) and their last closer deletes it. The record says so before it goes, as set-info's
+    // delete-pending does; should those opens close before they hear of it, this node deletes the
+    // file once the last of them is gone (removeRemote).
+    let shared: Promise<unknown> = Promise.resolve();
+    if (open.deleteOnClose && this.remoteOpens(p.fileKey).some((o) => !stateOf(o).closed) && open.tree.vfs) {
+      open.extra.set(SET_DELETE_PENDING, true);
+      this.orphans.set(p.fileKey, { tree: open.tree, path: open.path, isDirectory: open.isDirectory });
+      shared = this.write(p, 'none').catch(() => undefined);
+    }
+    const done = shared.then(() => this.kv.txn({ compare: [], then: [{ type: 'delete', key: p.key }] })).then(() => undefined, (err: unknown) => {
       // Without quorum the key stays until this node's lease expires; rejoin republishes only live opens.
       this.server.log(`cluster: unpublish of ${open.path} failed: ${(err as Error).message}`);
     }).finally(() => this.removing.delete(open));
