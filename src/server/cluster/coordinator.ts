@@ -18,7 +18,7 @@ import { attachState, newNode, onAnyClose, stateOf, wake, type FileNode } from '
 import { Access, LeaseState, OplockLevel, ShareAccess } from '../../wire/constants.js';
 import { NtStatusError, Status } from '../../wire/status.js';
 import { OPLOCK_BREAK_TIMEOUT_MS, startBreak } from '../oplocks.js';
-import { breakLease, leaseOf } from '../leases.js';
+import { attachRemoteLease, breakLease, leaseOf, LEASE_BREAK_TIMEOUT_MS, type Lease } from '../leases.js';
 import { cachingAsOplock } from './create-hook.js';
 import { foldCase } from '../../vfs/path.js';
 
@@ -279,10 +279,24 @@ export class ClusterNode implements ClusterHooks {
     open.grantedAccess = rec.access;
     open.shareAccess = rec.shareAccess;
     open.path = rec.path;
-    const level = cachingAsOplock(rec.leaseState || undefined, rec.oplock);
-    open.oplockLevel = level;
     const st = stateOf(open);
-    if (st.breakingTo !== undefined && level <= st.breakingTo) st.breakingTo = undefined;
+    if (rec.oplock === OplockLevel.LEASE) {
+      // The real lease state, as a mirrored Lease: breakLeasesForCreate / breakReadLeases here
+      // judge it as a local one and ask the owner for the break (requestLeaseBreak).
+      open.oplockLevel = OplockLevel.LEASE;
+      const l = leaseOf(open) ?? this.remoteLease(open);
+      l.state = rec.leaseState;
+      l.node = node;
+      if (l.breakingTo !== undefined && (l.state & ~l.breakingTo) === 0) {
+        l.breakingTo = undefined;
+        if (l.timer) clearTimeout(l.timer);
+        l.timer = undefined;
+      }
+    } else {
+      const level = cachingAsOplock(rec.leaseState || undefined, rec.oplock);
+      open.oplockLevel = level;
+      if (st.breakingTo !== undefined && level <= st.breakingTo) st.breakingTo = undefined;
+    }
     // Delete-pending set on another node holds here too; it stays after that open closes (the
     // last closer anywhere deletes the file, open-file.ts closeOpen).
     if (rec.deletePending !== undefined && rec.deletePending !== r.deletePending) {
@@ -303,6 +317,13 @@ export class ClusterNode implements ClusterHooks {
     const st = stateOf(r.open);
     st.closed = true;
     st.breakingTo = undefined;
+    const l = leaseOf(r.open);
+    if (l) {
+      l.opens.delete(r.open);
+      l.breakingTo = undefined;
+      if (l.timer) clearTimeout(l.timer);
+      l.timer = undefined;
+    }
     r.open.oplockLevel = OplockLevel.NONE;
     const node = st.node;
     node.locks.removeOpen(r.open);
@@ -328,6 +349,48 @@ export class ClusterNode implements ClusterHooks {
     } catch {
       // Already gone, or a directory no longer empty: as a local last closer, nothing to do.
     }
+  }
+
+  /** The mirrored Lease of a remote open whose record holds a lease. */
+  private remoteLease(open: Open): Lease {
+    const l: Lease = {
+      id: `remote:${open.extra.get(REMOTE_OPEN) as string}:${open.fileKey}:${this.nextRemoteLease++}`, clientGuid: Buffer.alloc(16), key: Buffer.alloc(16),
+      version: 2, epoch: 0, state: 0, breakingTo: undefined, pendingTo: undefined, timer: undefined, parentKey: undefined,
+      opens: new Set([open]), node: undefined,
+      remote: (to) => this.requestLeaseBreak(open, l, to),
+    };
+    attachRemoteLease(open, l);
+    return l;
+  }
+  private nextRemoteLease = 1;
+
+  /**
+   * A break of a remote lease to `to`: the owner is asked to drop the bits `to` lacks from the
+   * state mirrored here (W for a new opener, H on a sharing conflict, R for a write; MS-SMB2
+   * 3.3.4.7) and runs its own breakLease on the real lease; it republishes the state its client
+   * acknowledged. Breaks from R alone need no acknowledgement and are taken as done here.
+   */
+  private requestLeaseBreak(open: Open, l: Lease, to: number): void {
+    to &= l.state;
+    const target = l.breakingTo !== undefined ? l.breakingTo & to : to;
+    if (target === l.state || (l.breakingTo !== undefined && target === l.breakingTo)) return;
+    const drop = l.state & ~target;
+    if (l.state & (LeaseState.WRITE | LeaseState.HANDLE)) {
+      l.breakingTo = target;
+      if (!l.timer) {
+        l.timer = setTimeout(() => {
+          l.timer = undefined;
+          if (l.breakingTo === undefined) return;
+          l.state = 0;
+          l.breakingTo = undefined;
+          if (l.node) wake(l.node.oplockWaiters);
+        }, LEASE_BREAK_TIMEOUT_MS + 2000);
+        l.timer.unref?.();
+      }
+    } else {
+      l.state = target;
+    }
+    this.sendBreak(open, { to: OplockLevel.NONE, drop });
   }
 
   private remoteOpen(fileKey: string, rec: OpenRecord): Open {
@@ -594,9 +657,18 @@ export class ClusterNode implements ClusterHooks {
       }, OPLOCK_BREAK_TIMEOUT_MS + 2000);
       t.unref?.();
     }
+    this.sendBreak(open, { to });
+  }
+
+  /** Writes a break request under the owner's prefix: `to` an oplock level, or `drop` lease bits. */
+  private sendBreak(open: Open, req: { to: number; drop?: number }): void {
+    const owner = open.extra.get(REMOTE_OPEN) as string;
+    const m = this.mirrors.get(open.fileKey!);
+    const r = m && [...m.remotes.values()].find((x) => x.open === open);
+    if (!r) return;
     const id = r.key.slice(r.key.lastIndexOf('/') + 1);
     const key = `${BREAKS}${owner}/${id}`;
-    void this.kv.txn({ compare: [], then: [{ type: 'put', key, value: JSON.stringify({ to, by: this.name }), lease: this.lease?.id }] })
+    void this.kv.txn({ compare: [], then: [{ type: 'put', key, value: JSON.stringify({ ...req, by: this.name }), lease: this.lease?.id }] })
       .catch((err) => this.server.log(`cluster: break request to ${owner} failed: ${(err as Error).message}`));
   }
 
@@ -606,14 +678,17 @@ export class ClusterNode implements ClusterHooks {
     void this.kv.txn({ compare: [], then: [{ type: 'delete', key: e.key }] }).catch(() => undefined);
     const p = this.byId.get(id);
     if (!p) return;
-    const { to } = JSON.parse(e.value) as { to: number };
+    const { to, drop } = JSON.parse(e.value) as { to: number; drop?: number };
     const open = p.open;
     if (!open) {
       p.pendingBreak = Math.min(p.pendingBreak ?? to, to);
       return;
     }
     if (stateOf(open).closed) return;
-    this.breakLocal(open, to);
+    const lease = leaseOf(open);
+    // A lease break with its reason (the bits to give up): this node's own lease logic.
+    if (lease && drop !== undefined) breakLease(this.server, lease, lease.state & ~drop);
+    else this.breakLocal(open, to);
     // Nothing to acknowledge (or already at the level): republish now so the requester proceeds.
     void this.write(p, 'none').catch(() => undefined);
   }
