@@ -34,7 +34,7 @@ export interface OpenRecord {
   path: string;
   access: number;
   shareAccess: number;
-  /** Oplock level; a lease is shown as the oplock level with the same caching (RWH = batch). */
+  /** Oplock level; LEASE (0xff) for a lease, whose state is leaseState. */
   oplock: number;
   leaseState: number;
   /** [offset, length, exclusive] as decimal strings (u64). */
@@ -287,6 +287,8 @@ export class ClusterNode implements ClusterHooks {
       const l = leaseOf(open) ?? this.remoteLease(open);
       l.state = rec.leaseState;
       l.node = node;
+      // An oplock-style break asked of it (startBreak: to II or NONE) ends by the caching it shows.
+      if (st.breakingTo !== undefined && cachingAsOplock(rec.leaseState, rec.oplock) <= st.breakingTo) st.breakingTo = undefined;
       if (l.breakingTo !== undefined && (l.state & ~l.breakingTo) === 0) {
         l.breakingTo = undefined;
         if (l.timer) clearTimeout(l.timer);
