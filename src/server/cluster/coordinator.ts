@@ -14,7 +14,7 @@ import type { ServerCore } from '../internal.js';
 import type { Kv, KvEvent, KvLease, KvWatch } from './kv.js';
 import { KvUnavailableError } from './kv.js';
 import { clusterOf, setCluster, SET_DELETE_PENDING, REMOTE_OPEN, isRemoteOpen, type ClusterHooks, type OpenIntent, type Reservation } from './hooks.js';
-import { attachState, newNode, onAnyClose, stateOf, wake, type FileNode } from '../open-file.js';
+import { attachState, newNode, onAnyClose, setOplockLevel, stateOf, wake, type FileNode } from '../open-file.js';
 import { Access, LeaseState, OplockLevel, ShareAccess } from '../../wire/constants.js';
 import { NtStatusError, Status } from '../../wire/status.js';
 import { OPLOCK_BREAK_TIMEOUT_MS, startBreak } from '../oplocks.js';
@@ -283,7 +283,9 @@ export class ClusterNode implements ClusterHooks {
     if (rec.oplock === OplockLevel.LEASE) {
       // The real lease state, as a mirrored Lease: breakLeasesForCreate / breakReadLeases here
       // judge it as a local one and ask the owner for the break (requestLeaseBreak).
-      open.oplockLevel = OplockLevel.LEASE;
+      // setOplockLevel: the node's sharedReaders count (the fast path of breakLevelII and early
+      // writes) must see remote level II / lease holders too.
+      setOplockLevel(open, OplockLevel.LEASE);
       const l = leaseOf(open) ?? this.remoteLease(open);
       l.state = rec.leaseState;
       l.node = node;
@@ -296,7 +298,7 @@ export class ClusterNode implements ClusterHooks {
       }
     } else {
       const level = cachingAsOplock(rec.leaseState || undefined, rec.oplock);
-      open.oplockLevel = level;
+      setOplockLevel(open, level);
       if (st.breakingTo !== undefined && level <= st.breakingTo) st.breakingTo = undefined;
     }
     // Delete-pending set on another node holds here too; it stays after that open closes (the
