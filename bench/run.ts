@@ -12,7 +12,8 @@
 //   BENCH_MODES4 modes that also run with 4 streams                  [plain,enc-gcm]
 //   BENCH_CLIENTS smbclient,smbts  BENCH_SERVERS smbts,samba         [both]
 //   BENCH_BUDGET_MIN stop starting new measurements after this long [20]     (4)
-//   BENCH_TESTS  test groups to run                      [transfers,metadata,concurrency]
+//   BENCH_TESTS  test groups to run              [transfers,metadata,concurrency,cluster]
+//                (cluster: bench/cluster.ts, 2 nodes over etcd vs one node; its own table)
 //   BENCH_CONC_CLIENTS concurrent clients of the metadata-mix rows    [1,8,32]
 //   BENCH_CONC_S seconds per smbts-client mix cell                   [10]     (3)
 //   BENCH_CONC_CYCLES mix cycles per smbclient process (5 ops each)   [40]     (10)
@@ -34,6 +35,7 @@ import { MemSampler, processTree, readMem, treeCpu } from './lib/proc.js';
 import { envInt, fmtBytes, makeFile, median, run, sleep } from './lib/util.js';
 import { summarize, topInclusive } from './lib/cpuprofile.js';
 import { smbclientMix, smbtsMix } from './lib/concurrency.js';
+import { spawnSync } from 'node:child_process';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -46,7 +48,7 @@ const SIZE = roundTo(envInt('BENCH_SIZE', QUICK ? 64 * MiB : GiB), 4 * 65536);
 const RUNS = Math.min(envInt('BENCH_RUNS', QUICK ? 1 : 3), 50);
 const FILES = Math.min(envInt('BENCH_FILES', QUICK ? 500 : 10_000), 99_999);
 /** which test groups run: transfers, metadata */
-const TESTS = (process.env.BENCH_TESTS ?? 'transfers,metadata,concurrency').split(',').map((x) => x.trim());
+const TESTS = (process.env.BENCH_TESTS ?? 'transfers,metadata,concurrency,cluster').split(',').map((x) => x.trim());
 const CONC_CLIENTS = (process.env.BENCH_CONC_CLIENTS ?? '1,8,32').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0 && n <= 256);
 const CONC_MS = envInt('BENCH_CONC_S', QUICK ? 3 : 10) * 1000;
 const CONC_CYCLES = Math.min(envInt('BENCH_CONC_CYCLES', QUICK ? 10 : 40), 10_000);
@@ -713,6 +715,8 @@ async function main(): Promise<number> {
     const { text, verdicts } = report(facts, peaks, totalCpu);
     process.stdout.write(`\n${text}\n`);
     if (WRITE_DOCS) writeDocs(text);
+    // Cluster mode vs one node (bench/cluster.ts starts its own etcd and servers).
+    if (TESTS.includes('cluster')) spawnSync(process.execPath, [join(here, 'cluster.js')], { stdio: 'inherit' });
     const failed = verdicts.filter((v) => v.ok === false).length;
     log(`done in ${((Date.now() - t0) / 60_000).toFixed(1)} min; ${failed} target(s) missed; ${errorsSeen.length} error(s)`);
     return 0;

@@ -44,6 +44,11 @@ export interface Lease {
   parentKey: Buffer | undefined;
   readonly opens: Set<Open>;
   node: FileNode | undefined;
+  /**
+   * A lease of another cluster node's open, mirrored (cluster/coordinator.ts): a break of it is
+   * asked of the owning node, which runs breakLease on the real lease.
+   */
+  remote?: (to: number) => void;
 }
 
 const OPEN_LEASE = 'lease';
@@ -63,6 +68,11 @@ function fileKey(share: string, path: string): string {
 function fileOf(l: Lease): string | undefined {
   for (const o of l.opens) return fileKey(o.tree.share.name, o.path);
   return undefined;
+}
+
+/** Attaches a mirrored remote lease to a mirrored remote open (cluster/coordinator.ts). */
+export function attachRemoteLease(open: Open, l: Lease): void {
+  open.extra.set(OPEN_LEASE, l);
 }
 
 export function leaseOf(open: Open): Lease | undefined {
@@ -149,6 +159,7 @@ function wakeLease(l: Lease): void {
 
 /** Break lease `l` down to `to` (a subset of its state); idempotent while a break is in flight. */
 export function breakLease(server: ServerState, l: Lease, to: number, chained = false): void {
+  if (l.remote) return l.remote(to);
   if (l.breakingTo !== undefined) {
     // Already breaking: the client acks the first offer; a lower target waits for that ack
     // (smb2.lease.breaking3).

@@ -71,6 +71,14 @@ test('smbts:workers = 2', { skip: missing, timeout: 90_000 }, async (t) => {
       assert.equal(await readFile(join(dir, 'down.txt'), 'utf8'), 'hello workers\n');
     });
 
+    await t.test('32 smbclients listing the share root at once: none fails (no cluster contention)', async () => {
+      // Every listing opens the root on one of the two workers; their publishes of that open
+      // used to collide until some gave up with INSUFFICIENT_RESOURCES (issue 16).
+      const rs = await Promise.all(Array.from({ length: 32 }, () => smbclient(port, ['-m', 'SMB3_11', '-c', 'ls'])));
+      const bad = rs.filter((r) => r.code !== 0);
+      assert.equal(bad.length, 0, bad.map((r) => r.stdout + r.stderr).join('\n---\n').slice(0, 2000));
+    });
+
     await t.test('two ClientGuids on two workers; a second channel binds on its client\'s worker', async () => {
       const g1 = randomBytes(16);
       let g2 = randomBytes(16);
@@ -156,6 +164,39 @@ test('smbts:workers = 2', { skip: missing, timeout: 90_000 }, async (t) => {
         }
         assert.ok(h, 'opened once the holder on the other worker closed');
         await h.close();
+      } finally {
+        await a.conn.close();
+        await b.conn.close();
+      }
+    });
+
+    await t.test('DELETE_ON_CLOSE closed while the file is open on the other worker: the last closer there deletes it', async () => {
+      const g1 = randomBytes(16);
+      let g2 = randomBytes(16);
+      for (let i = 0; i < 64 && workerForGuid(g2, 2) === workerForGuid(g1, 2); i++) g2 = randomBytes(16);
+      const a = await session(port, g1);
+      const b = await session(port, g2);
+      try {
+        const ta = await connectTree(a.s, HOST, 'share', false);
+        const tb = await connectTree(b.s, HOST, 'share', false);
+        // DELETE | the usual read/write access, FILE_DELETE_ON_CLOSE, sharing everything
+        const doc = await openFile(ta, 'doc.txt', { access: 0x0013019f, disposition: 3 /* OPEN_IF */, options: 0x1000, share: 7 });
+        const other = await openFile(tb, 'doc.txt', { access: 0x00120089, disposition: 1, options: 0, share: 7 });
+        await doc.close();
+        // MS-FSA 2.1.5.4: delete-pending now; the file goes with its last open, on the other worker
+        assert.equal(await readFile(join(dir, 'doc.txt'), 'utf8'), '', 'still there while open on the other worker');
+        // the delete-pending state reaches the other worker through the KV (a watch): bounded wait
+        let status = 0;
+        for (let i = 0; i < 40 && status === 0; i++) {
+          const h = await openFile(tb, 'doc.txt', { access: 0x00120089, disposition: 1, options: 0, share: 7 }).catch((e: SmbError) => e);
+          if ('status' in h && typeof h.status === 'number') status = h.status;
+          else { await (h as Awaited<ReturnType<typeof openFile>>).close(); await sleep(50); }
+        }
+        assert.equal(status, 0xc0000056, 'STATUS_DELETE_PENDING on the other worker');
+        await other.close();
+        let gone = false;
+        for (let i = 0; i < 40 && !gone; i++) gone = await readFile(join(dir, 'doc.txt')).then(async () => { await sleep(50); return false; }, () => true);
+        assert.ok(gone, 'deleted by the last closer');
       } finally {
         await a.conn.close();
         await b.conn.close();

@@ -15,10 +15,10 @@ import type { Kv, KvEvent, KvLease, KvWatch } from './kv.js';
 import { KvUnavailableError } from './kv.js';
 import { clusterOf, setCluster, SET_DELETE_PENDING, REMOTE_OPEN, isRemoteOpen, type ClusterHooks, type OpenIntent, type Reservation } from './hooks.js';
 import { attachState, newNode, onAnyClose, setOplockLevel, stateOf, wake, type FileNode } from '../open-file.js';
-import { LeaseState, OplockLevel } from '../../wire/constants.js';
+import { Access, LeaseState, OplockLevel, ShareAccess } from '../../wire/constants.js';
 import { NtStatusError, Status } from '../../wire/status.js';
 import { OPLOCK_BREAK_TIMEOUT_MS, startBreak } from '../oplocks.js';
-import { breakLease, leaseOf } from '../leases.js';
+import { attachRemoteLease, breakLease, leaseOf, LEASE_BREAK_TIMEOUT_MS, type Lease } from '../leases.js';
 import { cachingAsOplock } from './create-hook.js';
 import { foldCase } from '../../vfs/path.js';
 
@@ -34,7 +34,7 @@ export interface OpenRecord {
   path: string;
   access: number;
   shareAccess: number;
-  /** Oplock level; a lease is shown as the oplock level with the same caching (RWH = batch). */
+  /** Oplock level; LEASE (0xff) for a lease, whose state is leaseState. */
   oplock: number;
   leaseState: number;
   /** [offset, length, exclusive] as decimal strings (u64). */
@@ -47,8 +47,42 @@ export interface OpenRecord {
 
 
 interface Remote { key: string; rec: OpenRecord; open: Open; modRevision: number; deletePending?: boolean }
-interface Mirror { fileKey: string; rev: number; syncedAt: number; remotes: Map<string, Remote> }
+/**
+ * A file as this node mirrors it. `rev` moves on every change that admits an open or a lock,
+ * `xrev` only on changes that can refuse or break another open (see publishing below);
+ * `foreignRev`/`foreignXrev`: the last revisions another node's write was seen to set them to.
+ */
+interface Mirror {
+  fileKey: string; rev: number; xrev: number; foreignRev: number; foreignXrev: number;
+  syncedAt: number; remotes: Map<string, Remote>;
+  /** Lost compares in a row on this node (the backoff grows with them). */
+  fails: number;
+  /** Tail of this node's queue of compared writes on the file (a node never races itself). */
+  gate: Promise<unknown>;
+}
+/** What a compared write is checked against. */
+type WriteMode = 'none' | 'open' | 'benign' | 'lock';
+/** The revisions a write's caller evaluated the file at. */
+interface Seen { rev: number; xrev: number }
 interface Published { key: string; fileKey: string; id: string; open: Open | undefined; last: string; pendingBreak?: number }
+
+/** Ceiling of the randomised wait after a lost compare. */
+const MAX_BACKOFF_MS = 40;
+
+/**
+ * An open that cannot conflict with another such open and whose admission no open granted
+ * meanwhile needs to know of unless that open could refuse or break it: no write/append/delete
+ * access, sharing read (so two of them pass each other's share check, MS-FSA 2.1.5.1.2.2; an
+ * open without data access takes no part in share checks at all), and no caching asked for
+ * (nothing of it to break or to grant against others). Directory listings and attribute opens.
+ */
+export function isBenign(intent: OpenIntent): boolean {
+  const stat = (intent.access & DATA_ACCESS_BITS) === 0;
+  return (intent.access & (Access.FILE_WRITE_DATA | Access.FILE_APPEND_DATA | Access.DELETE)) === 0
+    && (stat || (intent.shareAccess & ShareAccess.READ) !== 0)
+    && intent.oplock === OplockLevel.NONE;
+}
+const DATA_ACCESS_BITS = Access.FILE_READ_DATA | Access.FILE_WRITE_DATA | Access.FILE_APPEND_DATA | Access.FILE_EXECUTE | Access.DELETE;
 
 /** The NTSTATUS of a state change refused because the cluster store has no quorum. */
 export const STATUS_CLUSTER_UNAVAILABLE = Status.INSUFFICIENT_RESOURCES;
@@ -148,7 +182,7 @@ export class ClusterNode implements ClusterHooks {
     // Re-publish what this node holds (after a lost lease its keys are gone).
     for (const p of this.published.values()) {
       p.last = '';
-      if (p.open) await this.write(p, false).catch(() => undefined);
+      if (p.open) await this.write(p, 'none').catch(() => undefined);
     }
     this.healthy = true;
   }
@@ -183,7 +217,10 @@ export class ClusterNode implements ClusterHooks {
 
   private mirror(fileKey: string): Mirror {
     let m = this.mirrors.get(fileKey);
-    if (!m) this.mirrors.set(fileKey, (m = { fileKey, rev: 0, syncedAt: 0, remotes: new Map() }));
+    if (!m) {
+      m = { fileKey, rev: 0, xrev: 0, foreignRev: 0, foreignXrev: 0, syncedAt: 0, remotes: new Map(), fails: 0, gate: Promise.resolve() };
+      this.mirrors.set(fileKey, m);
+    }
     return m;
   }
 
@@ -196,8 +233,16 @@ export class ClusterNode implements ClusterHooks {
     const sub = rest.slice(slash + 1);
     const m = this.mirror(fileKey);
     if (!initial && e.modRevision <= m.syncedAt) return; // already in a fresher read
-    if (sub === 'rev') {
-      m.rev = e.type === 'put' ? e.modRevision : 0;
+    if (sub === 'rev' || sub === 'xrev') {
+      const rev = e.type === 'put' ? e.modRevision : 0;
+      const foreign = e.type === 'delete' || e.value !== this.name;
+      if (sub === 'rev') {
+        m.rev = rev;
+        if (foreign) m.foreignRev = rev;
+      } else {
+        m.xrev = rev;
+        if (foreign) m.foreignXrev = rev;
+      }
       return;
     }
     if (!sub.startsWith('open/')) return;
@@ -234,10 +279,28 @@ export class ClusterNode implements ClusterHooks {
     open.grantedAccess = rec.access;
     open.shareAccess = rec.shareAccess;
     open.path = rec.path;
-    const level = cachingAsOplock(rec.leaseState || undefined, rec.oplock);
-    setOplockLevel(open, level); // keeps the node's sharedReaders in step: a write here breaks a remote level II
     const st = stateOf(open);
-    if (st.breakingTo !== undefined && level <= st.breakingTo) st.breakingTo = undefined;
+    if (rec.oplock === OplockLevel.LEASE) {
+      // The real lease state, as a mirrored Lease: breakLeasesForCreate / breakReadLeases here
+      // judge it as a local one and ask the owner for the break (requestLeaseBreak).
+      // setOplockLevel: the node's sharedReaders count (the fast path of breakLevelII and early
+      // writes) must see remote level II / lease holders too.
+      setOplockLevel(open, OplockLevel.LEASE);
+      const l = leaseOf(open) ?? this.remoteLease(open);
+      l.state = rec.leaseState;
+      l.node = node;
+      // An oplock-style break asked of it (startBreak: to II or NONE) ends by the caching it shows.
+      if (st.breakingTo !== undefined && cachingAsOplock(rec.leaseState, rec.oplock) <= st.breakingTo) st.breakingTo = undefined;
+      if (l.breakingTo !== undefined && (l.state & ~l.breakingTo) === 0) {
+        l.breakingTo = undefined;
+        if (l.timer) clearTimeout(l.timer);
+        l.timer = undefined;
+      }
+    } else {
+      const level = cachingAsOplock(rec.leaseState || undefined, rec.oplock);
+      setOplockLevel(open, level);
+      if (st.breakingTo !== undefined && level <= st.breakingTo) st.breakingTo = undefined;
+    }
     // Delete-pending set on another node holds here too; it stays after that open closes (the
     // last closer anywhere deletes the file, open-file.ts closeOpen).
     if (rec.deletePending !== undefined && rec.deletePending !== r.deletePending) {
@@ -258,12 +321,80 @@ export class ClusterNode implements ClusterHooks {
     const st = stateOf(r.open);
     st.closed = true;
     st.breakingTo = undefined;
+    const l = leaseOf(r.open);
+    if (l) {
+      l.opens.delete(r.open);
+      l.breakingTo = undefined;
+      if (l.timer) clearTimeout(l.timer);
+      l.timer = undefined;
+    }
     r.open.oplockLevel = OplockLevel.NONE;
     const node = st.node;
     node.locks.removeOpen(r.open);
     wake(node.lockWaiters);
     wake(node.oplockWaiters);
-    if (m.remotes.size === 0 && m.rev === 0) this.mirrors.delete(m.fileKey);
+    if (m.remotes.size === 0 && this.orphans.has(m.fileKey) && this.localOpens(m.fileKey).length === 0) void this.deleteOrphan(m.fileKey);
+    if (m.remotes.size === 0 && m.rev === 0 && m.xrev === 0) this.mirrors.delete(m.fileKey);
+  }
+
+  /**
+   * A file this node closed DELETE_ON_CLOSE while other nodes had it open, once their opens are
+   * gone: deleted here unless their last closer did (or the name is another file by now).
+   */
+  private async deleteOrphan(fileKey: string): Promise<void> {
+    const o = this.orphans.get(fileKey);
+    this.orphans.delete(fileKey);
+    const vfs = o?.tree.vfs;
+    if (!o || !vfs) return;
+    try {
+      if ((await vfs.stat(o.path)).identity !== fileKey) return;
+      if (o.isDirectory) await vfs.rmdir(o.path);
+      else await vfs.unlink(o.path);
+    } catch {
+      // Already gone, or a directory no longer empty: as a local last closer, nothing to do.
+    }
+  }
+
+  /** The mirrored Lease of a remote open whose record holds a lease. */
+  private remoteLease(open: Open): Lease {
+    const l: Lease = {
+      id: `remote:${open.extra.get(REMOTE_OPEN) as string}:${open.fileKey}:${this.nextRemoteLease++}`, clientGuid: Buffer.alloc(16), key: Buffer.alloc(16),
+      version: 2, epoch: 0, state: 0, breakingTo: undefined, pendingTo: undefined, timer: undefined, parentKey: undefined,
+      opens: new Set([open]), node: undefined,
+      remote: (to) => this.requestLeaseBreak(open, l, to),
+    };
+    attachRemoteLease(open, l);
+    return l;
+  }
+  private nextRemoteLease = 1;
+
+  /**
+   * A break of a remote lease to `to`: the owner is asked to drop the bits `to` lacks from the
+   * state mirrored here (W for a new opener, H on a sharing conflict, R for a write; MS-SMB2
+   * 3.3.4.7) and runs its own breakLease on the real lease; it republishes the state its client
+   * acknowledged. Breaks from R alone need no acknowledgement and are taken as done here.
+   */
+  private requestLeaseBreak(open: Open, l: Lease, to: number): void {
+    to &= l.state;
+    const target = l.breakingTo !== undefined ? l.breakingTo & to : to;
+    if (target === l.state || (l.breakingTo !== undefined && target === l.breakingTo)) return;
+    const drop = l.state & ~target;
+    if (l.state & (LeaseState.WRITE | LeaseState.HANDLE)) {
+      l.breakingTo = target;
+      if (!l.timer) {
+        l.timer = setTimeout(() => {
+          l.timer = undefined;
+          if (l.breakingTo === undefined) return;
+          l.state = 0;
+          l.breakingTo = undefined;
+          if (l.node) wake(l.node.oplockWaiters);
+        }, LEASE_BREAK_TIMEOUT_MS + 2000);
+        l.timer.unref?.();
+      }
+    } else {
+      l.state = target;
+    }
+    this.sendBreak(open, { to: OplockLevel.NONE, drop });
   }
 
   private remoteOpen(fileKey: string, rec: OpenRecord): Open {
@@ -311,9 +442,13 @@ export class ClusterNode implements ClusterHooks {
     const m = this.mirror(fileKey);
     const seen = new Set<string>();
     m.rev = 0;
+    m.xrev = 0;
     for (const e of range.entries) {
       seen.add(e.key);
-      if (e.key.endsWith('/rev')) { m.rev = e.modRevision; continue; }
+      // A re-read cannot tell whose writes came between: every revision counts as foreign, so a
+      // caller that evaluated before it re-evaluates.
+      if (e.key.endsWith('/rev')) { m.rev = m.foreignRev = e.modRevision; continue; }
+      if (e.key.endsWith('/xrev')) { m.xrev = m.foreignXrev = e.modRevision; continue; }
       const owner = e.key.slice(FILES.length).split('/')[2];
       if (owner !== this.name) this.upsertRemote(m, e.key, JSON.parse(e.value) as OpenRecord, e.modRevision);
     }
@@ -349,20 +484,44 @@ export class ClusterNode implements ClusterHooks {
     };
   }
 
-  /** One transaction: (compare the file's revision) put the open's record and bump the revision. */
-  private async write(p: Published, compare: boolean, intent?: OpenIntent): Promise<boolean> {
+  /**
+   * One transaction: put the record, compared and bumping revisions by `mode`:
+   * - 'open': an open that may refuse, break or be refused by others: compares `rev` (every
+   *   admitting change), bumps `rev` and `xrev`.
+   * - 'benign': an open that no open admitted meanwhile can conflict with and that cannot
+   *   conflict with another benign one (isBenign): compares only `xrev`, bumps only `rev`. Any
+   *   other open racing it still loses its `rev` compare and re-evaluates with it.
+   * - 'lock': new byte-range locks conflict only with locks: compares `xrev`, bumps both.
+   * - 'none': state that refuses nothing new (lock releases, caching after a break); a record
+   *   that newly sets delete-pending bumps both revisions so racing opens re-evaluate.
+   * `seen`: the revisions the caller evaluated at. Writes of this node between then and now do
+   * not make it stale: a single node grants opens evaluated before its own concurrent ones too
+   * (the window between a CREATE's checks and its open being registered).
+   */
+  private async write(p: Published, mode: WriteMode, intent?: OpenIntent, seen?: Seen): Promise<boolean> {
     this.requireHealthy();
-    const value = JSON.stringify(this.recordOf(p.open, intent));
-    if (!compare && value === p.last) return true;
+    const rec = this.recordOf(p.open, intent);
+    const value = JSON.stringify(rec);
+    if (mode === 'none' && value === p.last) return true;
     const m = this.mirror(p.fileKey);
-    const revKey = FILES + enc(p.fileKey) + '/rev';
+    const base = FILES + enc(p.fileKey);
+    const revKey = base + '/rev';
+    const xrevKey = base + '/xrev';
+    // Newly delete-pending: not compared (it refuses, never needs refusing) but racing opens must re-evaluate.
+    const bump = mode === 'none' && rec.deletePending === true && !(p.last && (JSON.parse(p.last) as OpenRecord).deletePending);
+    const compare = mode !== 'none';
+    const useX = mode === 'benign' || mode === 'lock';
+    const at = seen ?? { rev: m.rev, xrev: m.xrev };
+    // Another node changed the file since the caller evaluated it: re-evaluate (the mirror holds the change).
+    if (compare && (useX ? m.foreignXrev > at.xrev : m.foreignRev > at.rev)) return this.lost(m);
     let res;
     try {
       res = await this.kv.txn({
-        compare: compare ? [{ key: revKey, target: 'modRevision', op: '=', value: m.rev }] : [],
+        compare: compare ? [{ key: useX ? xrevKey : revKey, target: 'modRevision', op: '=', value: useX ? m.xrev : m.rev }] : [],
         then: [
           { type: 'put', key: p.key, value, lease: this.lease!.id },
-          ...(compare ? [{ type: 'put' as const, key: revKey, value: this.name }] : []),
+          ...(compare || bump ? [{ type: 'put' as const, key: revKey, value: this.name }] : []),
+          ...(mode === 'open' || mode === 'lock' || bump ? [{ type: 'put' as const, key: xrevKey, value: this.name }] : []),
         ],
       });
     } catch (err) {
@@ -370,19 +529,44 @@ export class ClusterNode implements ClusterHooks {
     }
     if (!res.succeeded) {
       await this.refresh(p.fileKey);
-      return false;
+      return this.lost(m);
     }
     p.last = value;
-    if (compare) {
-      m.rev = res.revision;
-    }
+    m.fails = 0;
+    // Only a won compare tells that no other write came between: then the key is known to be ours
+    // at res.revision ('open' compared rev, which every xrev bump moves too; 'lock' compared xrev).
+    // Otherwise the watch brings the revision with whatever came before it.
+    if (mode === 'open') m.rev = m.xrev = res.revision;
+    else if (mode === 'lock') m.xrev = res.revision;
     return true;
+  }
+
+  /**
+   * A lost compare: false after a randomised wait that grows with the losses in a row on the
+   * file (bounded, so nodes retrying together spread out instead of colliding again).
+   */
+  private async lost(m: Mirror): Promise<false> {
+    m.fails++;
+    const ceiling = Math.min(MAX_BACKOFF_MS, 2 ** Math.min(m.fails, 6));
+    await new Promise((r) => setTimeout(r, Math.random() * ceiling));
+    return false;
+  }
+
+  /** Runs a compared write in this node's queue for the file (one at a time per file). */
+  private gated<T>(fileKey: string, fn: () => Promise<T>): Promise<T> {
+    const m = this.mirror(fileKey);
+    const run = m.gate.then(fn, fn);
+    m.gate = run.catch(() => undefined);
+    return run;
   }
 
   async reserve(intent: OpenIntent): Promise<Reservation | false> {
     const id = String(this.nextId++);
     const p: Published = { key: this.keyFor(intent.fileKey, id), fileKey: intent.fileKey, id, open: undefined, last: '' };
-    if (!(await this.write(p, true, intent))) return false;
+    const m = this.mirror(intent.fileKey);
+    const seen = { rev: m.rev, xrev: m.xrev };
+    const mode = isBenign(intent) ? 'benign' : 'open';
+    if (!(await this.gated(intent.fileKey, () => this.write(p, mode, intent, seen)))) return false;
     this.byId.set(id, p);
     return {
       bind: async (open: Open) => {
@@ -391,7 +575,7 @@ export class ClusterNode implements ClusterHooks {
         this.watchNode(open);
         // A break asked for while this open was only reserved.
         if (p.pendingBreak !== undefined) this.breakLocal(open, p.pendingBreak);
-        await this.write(p, false).catch((err) => this.server.log(`cluster: publish failed: ${(err as Error).message}`));
+        await this.write(p, 'none').catch((err) => this.server.log(`cluster: publish failed: ${(err as Error).message}`));
       },
       drop: async () => {
         this.byId.delete(id);
@@ -403,7 +587,10 @@ export class ClusterNode implements ClusterHooks {
   async publish(open: Open, compare: boolean): Promise<boolean> {
     const p = this.published.get(open);
     if (!p) return true;
-    return this.write(p, compare);
+    if (!compare) return this.write(p, 'none');
+    const m = this.mirror(p.fileKey);
+    const seen = { rev: m.rev, xrev: m.xrev };
+    return this.gated(p.fileKey, () => this.write(p, 'lock', undefined, seen));
   }
 
   /** A FileNode with published opens republishes them whenever its oplocks/leases change. */
@@ -414,13 +601,15 @@ export class ClusterNode implements ClusterHooks {
     const republish = (): void => {
       for (const p of this.published.values()) {
         if (!p.open || stateOf(p.open).node !== node || stateOf(p.open).closed) continue;
-        void this.write(p, false).catch(() => undefined);
+        void this.write(p, 'none').catch(() => undefined);
       }
     };
     node.oplockWaiters.add(republish);
   }
 
   private readonly removing = new Map<Open, Promise<void>>();
+  /** Files closed DELETE_ON_CLOSE here while open on other nodes (deleteOrphan). */
+  private readonly orphans = new Map<string, { tree: ShareTree; path: string; isDirectory: boolean }>();
 
   /** Local close: the record goes (its locks and share mode with it). */
   onClose(open: Open): void {
@@ -428,7 +617,17 @@ export class ClusterNode implements ClusterHooks {
     if (!p) return;
     this.published.delete(open);
     this.byId.delete(p.id);
-    const done = this.kv.txn({ compare: [], then: [{ type: 'delete', key: p.key }] }).then(() => undefined, (err: unknown) => {
+    // DELETE_ON_CLOSE with opens on other nodes: the file is delete-pending from now on (MS-FSA
+    // 2.1.5.4) and their last closer deletes it. The record says so before it goes, as set-info's
+    // delete-pending does; should those opens close before they hear of it, this node deletes the
+    // file once the last of them is gone (removeRemote).
+    let shared: Promise<unknown> = Promise.resolve();
+    if (open.deleteOnClose && this.remoteOpens(p.fileKey).some((o) => !stateOf(o).closed) && open.tree.vfs) {
+      open.extra.set(SET_DELETE_PENDING, true);
+      this.orphans.set(p.fileKey, { tree: open.tree, path: open.path, isDirectory: open.isDirectory });
+      shared = this.write(p, 'none').catch(() => undefined);
+    }
+    const done = shared.then(() => this.kv.txn({ compare: [], then: [{ type: 'delete', key: p.key }] })).then(() => undefined, (err: unknown) => {
       // Without quorum the key stays until this node's lease expires; rejoin republishes only live opens.
       this.server.log(`cluster: unpublish of ${open.path} failed: ${(err as Error).message}`);
     }).finally(() => this.removing.delete(open));
@@ -462,9 +661,18 @@ export class ClusterNode implements ClusterHooks {
       }, OPLOCK_BREAK_TIMEOUT_MS + 2000);
       t.unref?.();
     }
+    this.sendBreak(open, { to });
+  }
+
+  /** Writes a break request under the owner's prefix: `to` an oplock level, or `drop` lease bits. */
+  private sendBreak(open: Open, req: { to: number; drop?: number }): void {
+    const owner = open.extra.get(REMOTE_OPEN) as string;
+    const m = this.mirrors.get(open.fileKey!);
+    const r = m && [...m.remotes.values()].find((x) => x.open === open);
+    if (!r) return;
     const id = r.key.slice(r.key.lastIndexOf('/') + 1);
     const key = `${BREAKS}${owner}/${id}`;
-    void this.kv.txn({ compare: [], then: [{ type: 'put', key, value: JSON.stringify({ to, by: this.name }), lease: this.lease?.id }] })
+    void this.kv.txn({ compare: [], then: [{ type: 'put', key, value: JSON.stringify({ ...req, by: this.name }), lease: this.lease?.id }] })
       .catch((err) => this.server.log(`cluster: break request to ${owner} failed: ${(err as Error).message}`));
   }
 
@@ -474,16 +682,19 @@ export class ClusterNode implements ClusterHooks {
     void this.kv.txn({ compare: [], then: [{ type: 'delete', key: e.key }] }).catch(() => undefined);
     const p = this.byId.get(id);
     if (!p) return;
-    const { to } = JSON.parse(e.value) as { to: number };
+    const { to, drop } = JSON.parse(e.value) as { to: number; drop?: number };
     const open = p.open;
     if (!open) {
       p.pendingBreak = Math.min(p.pendingBreak ?? to, to);
       return;
     }
     if (stateOf(open).closed) return;
-    this.breakLocal(open, to);
+    const lease = leaseOf(open);
+    // A lease break with its reason (the bits to give up): this node's own lease logic.
+    if (lease && drop !== undefined) breakLease(this.server, lease, lease.state & ~drop);
+    else this.breakLocal(open, to);
     // Nothing to acknowledge (or already at the level): republish now so the requester proceeds.
-    void this.write(p, false).catch(() => undefined);
+    void this.write(p, 'none').catch(() => undefined);
   }
 
   private breakLocal(open: Open, to: number): void {

@@ -3,8 +3,8 @@ import type { ShareTree } from '../types.js';
 import type { OpenIntent } from './hooks.js';
 import { LeaseState, OplockLevel } from '../../wire/constants.js';
 
-/** Compare failures (another node changed the file) a CREATE re-evaluates before giving up. */
-export const MAX_CLUSTER_RETRIES = 8;
+/** Compare failures (another node changed the file) a CREATE re-evaluates before giving up (each after a randomised wait of at most 40 ms). */
+export const MAX_CLUSTER_RETRIES = 32;
 
 /** The caching an open will hold, as an oplock level (a lease shown by its oplock twin: RWH = batch). */
 export function cachingAsOplock(leaseState: number | undefined, oplock: number): number {
