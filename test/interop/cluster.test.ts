@@ -297,6 +297,32 @@ test('smbtorture smb2.lease subtests with their two connections on two nodes', {
   }
 });
 
+test('change notify: a watch on node B sees a file created through node A', { skip, timeout: 30_000 }, async () => {
+  const ca = await connect(url(a.port));
+  const cb = await connect(url(b.port));
+  try {
+    await ca.mkdir('watched');
+    const ac = new AbortController();
+    const seen: Array<{ eventType: string; filename: string | null }> = [];
+    const done = (async () => {
+      for await (const ev of cb.watch('watched', { signal: ac.signal })) {
+        seen.push(ev);
+        if (seen.some((e) => e.filename === 'from-a.txt')) ac.abort();
+      }
+    })();
+    done.catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 300)); // the watch is registered on the first next()
+    await ca.writeFile('watched/from-a.txt', 'a');
+    const timer = setTimeout(() => ac.abort(), 10_000);
+    await assert.rejects(done, { name: 'AbortError' });
+    clearTimeout(timer);
+    assert.ok(seen.some((e) => e.eventType === 'rename' && e.filename === 'from-a.txt'), `node B's watch saw node A's create: ${JSON.stringify(seen)}`);
+  } finally {
+    await ca.close();
+    await cb.close();
+  }
+});
+
 test('node death: the opens of a killed node stop conflicting once its lease expires', { skip, timeout: 60_000 }, async () => {
   c = await startChildNode();
   const cc = await connect(url(c.port));

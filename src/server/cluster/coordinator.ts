@@ -713,8 +713,15 @@ export class ClusterNode implements ClusterHooks {
     return { ...(await readClusterStatus(this.kv)), node: this.name, available: this.healthy };
   }
 
+  private readonly closers: Array<() => Promise<void>> = [];
+  /** Runs `fn` when the node leaves (close), before its watches and lease go. */
+  addCloser(fn: () => Promise<void>): void {
+    this.closers.push(fn);
+  }
+
   async close(): Promise<void> {
     this.stopped = true;
+    for (const fn of this.closers.splice(0)) await fn().catch(() => undefined);
     setCluster(this.server, undefined);
     this.server.remoteOpens = undefined;
     this.server.remoteOpensByPath = undefined;

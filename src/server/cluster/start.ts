@@ -4,6 +4,7 @@ import type { ServerCore } from '../internal.js';
 import { clusterConfigOf } from './config.js';
 import { ClusterNode } from './coordinator.js';
 import type { Kv } from './kv.js';
+import { relayChangesThroughKv } from './notify-relay.js';
 
 export type { ClusterStatus } from './coordinator.js';
 
@@ -25,6 +26,11 @@ export async function startCluster(server: ServerCore, where: { address: string;
   }
   try {
     const node = await ClusterNode.start(server, kv, cfg.nodeName, cfg.leaseTtl, { address: where.address, port: where.port, pid: process.pid }, !join);
+    // CHANGE_NOTIFY across nodes (notify-relay.ts); failures after the join leave the node up.
+    node.addCloser(await relayChangesThroughKv(server, kv, cfg.nodeName).catch((e: unknown) => {
+      server.log(`cluster: change notifications stay on this node: ${(e as Error).message}`);
+      return async () => undefined;
+    }));
     server.log(`cluster: node ${cfg.nodeName} joined (${cfg.endpoints.join(',')})`);
     return node;
   } catch (e) {
