@@ -310,6 +310,11 @@ export function isDisconnected(open: Open): boolean {
 }
 
 /** The durable open with this persistent FileId, connected or not. */
+/** Every durable/persistent open this server holds, connected or not (cluster join publishes them). */
+export function durableOpens(server: ServerState): Open[] {
+  return [...table(server).byId.values()];
+}
+
 export function durableById(server: ServerState, id: bigint): Open | undefined {
   const o = table(server).byId.get(id);
   return o && !stateOf(o).closed ? o : undefined;

@@ -13,6 +13,7 @@ import { isMessageTransport } from '../transport/transport.js';
 import { guardFor } from './limits.js';
 import { workersOf } from '../config/workers.js';
 import { handleSmb1Negotiate } from './handlers/negotiate.js';
+import { publishRestored } from './cluster/publish-restored.js';
 import { startCluster, type ClusterJoinOptions, type ClusterStatus } from './cluster/start.js';
 import type { ClusterNode } from './cluster/coordinator.js';
 
@@ -230,6 +231,7 @@ export async function startServer(opts: StartServerOptions): Promise<SmbServer> 
     if (!opts.worker) server.close();
     throw e;
   });
+  if (cluster && restored) log(`cluster: published ${await publishRestored(state, cluster)} of ${restored} restored persistent open(s)`);
   const nbt = opts.netbiosPort !== undefined ? await listenNetbios(host, opts.netbiosPort, accept, log) : undefined;
   const rdma = opts.smbdirect ? await listenSmbdirect(host, opts.smbdirect, accept, log) : undefined;
 

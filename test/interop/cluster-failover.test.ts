@@ -261,6 +261,17 @@ describe('cluster node failover (etcd state store, kill -9 mid-transfer)', { ski
       const status = await openFile(other.tree, 'own.bin', { access: Access.GENERIC_READ, disposition: CreateDisposition.OPEN, options: FILE_OPTIONS, share: 0 })
         .then(async (x) => { await x.close(); return 0; }, (e: unknown) => (e instanceof SmbError ? e.status : -1));
       assert.equal(status, 0xc0000043, 'SHARING_VIOLATION from the restored persistent open');
+      // ...and on the other node too: the restored open is published to the cluster once its node joins.
+      if (!nodes[0]) await serve(0);
+      assert.ok(logs[1]!.slice(before).some((l) => /cluster: published 1 of 1 restored/.test(l)), logs[1]!.slice(before).join('\n'));
+      const third = await connect(`smb://smbts@127.0.0.1:${ports[0]}/ca`, { password: PASS, reconnect: { attempts: 0 } });
+      try {
+        const remote = await openFile(third.tree, 'own.bin', { access: Access.GENERIC_READ, disposition: CreateDisposition.OPEN, options: FILE_OPTIONS, share: 0 })
+          .then(async (x) => { await x.close(); return 0; }, (e: unknown) => (e instanceof SmbError ? e.status : -1));
+        assert.equal(remote, 0xc0000043, 'SHARING_VIOLATION on the other node from the restored persistent open');
+      } finally {
+        await third.close().catch(() => undefined);
+      }
     } finally {
       await c.close().catch(() => undefined);
       await other.close().catch(() => undefined);
