@@ -6,6 +6,7 @@
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { OpenRecord, StateStore } from './types.js';
+import { parseRecord } from './record.js';
 
 const NAME = /^(\d{1,20})\.json$/;
 
@@ -100,18 +101,5 @@ export class DiskStore implements StateStore {
 
 /** A record file, or undefined when it is missing or not a record (a damaged file costs only itself). */
 async function readRecord(path: string): Promise<OpenRecord | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-  try {
-    const r = JSON.parse(text) as OpenRecord;
-    if (typeof r !== 'object' || r === null || typeof r.fileId !== 'string' || typeof r.share !== 'string' ||
-        typeof r.path !== 'string' || !Array.isArray(r.locks)) return undefined;
-    return r;
-  } catch {
-    return undefined;
-  }
+  return parseRecord(await readFile(path, 'utf8').catch(() => null));
 }

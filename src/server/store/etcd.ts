@@ -16,6 +16,7 @@
 import type { Etcd3, Namespace } from 'etcd3';
 import { loadEtcd3 } from '../cluster/load-etcd.js';
 import type { OpenRecord, StateStore } from './types.js';
+import { parseRecord } from './record.js';
 
 /** Default deadline of one etcd call. */
 export const DEFAULT_ETCD_TIMEOUT_MS = 5_000;
@@ -203,15 +204,3 @@ export class EtcdStore implements StateStore {
   }
 }
 
-/** A stored record, or undefined when missing or not a record (a damaged value costs only itself). */
-function parseRecord(text: string | null): OpenRecord | undefined {
-  if (text === null) return undefined;
-  try {
-    const r = JSON.parse(text) as OpenRecord;
-    if (typeof r !== 'object' || r === null || typeof r.fileId !== 'string' || typeof r.share !== 'string' ||
-        typeof r.path !== 'string' || !Array.isArray(r.locks)) return undefined;
-    return r;
-  } catch {
-    return undefined;
-  }
-}
