@@ -15,7 +15,7 @@ import { realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { FileId, Open, ServerState, SessionView, ShareTree } from './types.js';
-import type { ServerConfig, ShareConfig } from '../config/config.js';
+import { parseBool, type ServerConfig, type ShareConfig } from '../config/config.js';
 import { DEFAULT_LIMITS } from '../config/limits.js';
 import type { Vfs } from '../vfs/types.js';
 import { OplockLevel, Access } from '../wire/constants.js';
@@ -67,11 +67,7 @@ function seconds(v: string | undefined, dflt: number): number {
 }
 
 function yes(v: string | undefined): boolean | undefined {
-  if (v === undefined) return undefined;
-  const s = v.trim().toLowerCase();
-  if (['yes', 'true', '1', 'on'].includes(s)) return true;
-  if (['no', 'false', '0', 'off'].includes(s)) return false;
-  return undefined;
+  return v === undefined ? undefined : parseBool(v);
 }
 
 /** `durable handles = no` on a share turns durable (and persistent) opens off there (docs/config.md). */

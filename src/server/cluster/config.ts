@@ -1,7 +1,7 @@
 // Cluster keys of [global] (docs/config.md): clustering, cluster backend, etcd endpoints,
 // cluster node name, cluster lease ttl. Read from ServerConfig.extra (config.ts keeps them there).
 import { hostname } from 'node:os';
-import type { ServerConfig } from '../../config/config.js';
+import { parseBool, type ServerConfig } from '../../config/config.js';
 
 export interface ClusterConfig {
   backend: 'etcd';
@@ -11,7 +11,7 @@ export interface ClusterConfig {
   leaseTtl: number;
 }
 
-const yes = (v: string | undefined): boolean => v !== undefined && ['yes', 'true', '1', 'on'].includes(v.trim().toLowerCase());
+const yes = (v: string | undefined): boolean => v !== undefined && parseBool(v) === true;
 
 /** The cluster settings, or undefined in single-node mode. Throws on an unusable combination. */
 export function clusterConfigOf(cfg: ServerConfig): ClusterConfig | undefined {
