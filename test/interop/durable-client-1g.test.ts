@@ -4,16 +4,14 @@
 // the other side has the same SHA-256. Against smbts in `npm test`; against Samba's durable share
 // with SMBTS_1G_SAMBA=1. Each transfer is bounded in time (TRANSFER_MS) and its duration reported as
 // a test diagnostic (docs/client.md has the numbers measured on the development machine).
-import { describe, it, before, after } from 'node:test';
+import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdtemp, open as openFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, open as openFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startSamba, startSmbts, missingTools, DEFAULT_USER, DEFAULT_PASS } from './peers.js';
-import { startProxy, type TcpProxy } from './tcp-proxy.js';
-import { SAMBA_DURABLE_SHARE } from './durable-peers.js';
+import { SAMBA_DURABLE_SHARE, cutOnceAfter, proxiedTarget, type Target } from './durable-peers.js';
 import { connect, type SmbClient } from '../../src/client/index.js';
 
 const GiB = 1024 * 1024 * 1024;
@@ -53,41 +51,20 @@ async function patternFile(path: string, size: number): Promise<string> {
   return h.digest('hex');
 }
 
-interface Target { port: number; shareDir: string; stop(): Promise<void> }
-
 function suite(name: string, start: () => Promise<Target>, skip?: string): void {
   describe(`1 GiB across a cut connection (${name})`, { skip, timeout: 4 * TRANSFER_MS }, () => {
-    let srv: Target;
-    let proxy: TcpProxy;
-    let work: string;
+    const fx = proxiedTarget(start, 'smbts-1g-');
     let digest: string;
     before(async () => {
-      srv = await start();
-      proxy = await startProxy(srv.port);
-      work = await mkdtemp(join(tmpdir(), 'smbts-1g-'));
-      digest = await patternFile(join(work, 'src.bin'), GiB);
-    });
-    after(async () => {
-      await proxy?.close();
-      await srv?.stop();
-      if (work) await rm(work, { recursive: true, force: true });
+      digest = await patternFile(join(fx.work, 'src.bin'), GiB);
     });
 
-    const open = (): Promise<SmbClient> => connect(`smb://${DEFAULT_USER}@127.0.0.1:${proxy.port}/share`, {
+    const open = (): Promise<SmbClient> => connect(`smb://${DEFAULT_USER}@127.0.0.1:${fx.proxy.port}/share`, {
       password: DEFAULT_PASS, reconnect: { initialDelayMs: 50 },
     });
 
-    function cutOnce(): (n: number) => void {
-      let seen = 0;
-      let done = false;
-      return (n) => {
-        seen += n;
-        if (!done && seen >= CUT_AT) {
-          done = true;
-          proxy.cut();
-        }
-      };
-    }
+    /** onProgress that cuts the connection once, after CUT_AT bytes. */
+    const cutOnce = (): ((n: number) => void) => cutOnceAfter(CUT_AT, () => fx.proxy.cut());
 
     /** Runs `op` with a deadline: a hang fails the test instead of holding CI. */
     async function bounded<T>(op: Promise<T>): Promise<T> {
@@ -103,23 +80,23 @@ function suite(name: string, start: () => Promise<Target>, skip?: string): void 
       const c = await open();
       try {
         let t0 = Date.now();
-        assert.equal(await bounded(c.upload(join(work, 'src.bin'), 'up.bin', { onProgress: cutOnce() })), GiB);
+        assert.equal(await bounded(c.upload(join(fx.work, 'src.bin'), 'up.bin', { onProgress: cutOnce() })), GiB);
         t.diagnostic(`upload 1 GiB with one reconnect: ${Date.now() - t0} ms`);
         assert.equal(c.reconnects, 1);
-        assert.equal(await sha256(join(srv.shareDir, 'up.bin')), digest);
-        await rm(join(srv.shareDir, 'up.bin'));
+        assert.equal(await sha256(join(fx.srv.shareDir, 'up.bin')), digest);
+        await rm(join(fx.srv.shareDir, 'up.bin'));
         // The server's copy for the download is put there directly (a copy, not a link).
-        await copyFile(join(work, 'src.bin'), join(srv.shareDir, 'down.bin'));
+        await copyFile(join(fx.work, 'src.bin'), join(fx.srv.shareDir, 'down.bin'));
         t0 = Date.now();
-        assert.equal(await bounded(c.download('down.bin', join(work, 'down.bin'), { onProgress: cutOnce() })), GiB);
+        assert.equal(await bounded(c.download('down.bin', join(fx.work, 'down.bin'), { onProgress: cutOnce() })), GiB);
         t.diagnostic(`download 1 GiB with one reconnect: ${Date.now() - t0} ms`);
         assert.equal(c.reconnects, 2);
-        assert.equal(await sha256(join(work, 'down.bin')), digest);
+        assert.equal(await sha256(join(fx.work, 'down.bin')), digest);
       } finally {
         await c.close();
-        await rm(join(work, 'down.bin'), { force: true });
-        await rm(join(srv.shareDir, 'up.bin'), { force: true });
-        await rm(join(srv.shareDir, 'down.bin'), { force: true });
+        await rm(join(fx.work, 'down.bin'), { force: true });
+        await rm(join(fx.srv.shareDir, 'up.bin'), { force: true });
+        await rm(join(fx.srv.shareDir, 'down.bin'), { force: true });
       }
     });
   });

@@ -3,15 +3,13 @@
 // reopens its durable handles (DH2C) and replays the WRITEs in flight, and the caller sees no
 // error. Against smbts and against Samba with Samba's durable-handle share settings. Transfers are
 // 64 MiB each (not 1 GiB) to keep CI time; the cut comes after 16 MiB.
-import { describe, it, before, after } from 'node:test';
+import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startSamba, startSmbts, missingTools, DEFAULT_USER, DEFAULT_PASS } from './peers.js';
-import { startProxy, type TcpProxy } from './tcp-proxy.js';
-import { SAMBA_DURABLE_SHARE } from './durable-peers.js';
+import { SAMBA_DURABLE_SHARE, cutOnceAfter, proxiedTarget, type Target } from './durable-peers.js';
 import { connect, SmbError, type SmbClient } from '../../src/client/index.js';
 
 const SIZE = 64 * 1024 * 1024;
@@ -19,66 +17,44 @@ const CUT_AT = 16 * 1024 * 1024;
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
-interface Target { port: number; shareDir: string; stop(): Promise<void> }
-
 function suite(name: string, start: () => Promise<Target>, skip?: string): void {
   describe(`client reconnect (${name})`, { skip, timeout: 240_000 }, () => {
-    let srv: Target;
-    let proxy: TcpProxy;
-    let work: string;
+    const fx = proxiedTarget(start, 'smbts-durable-');
     let data: Buffer;
     before(async () => {
-      srv = await start();
-      proxy = await startProxy(srv.port);
-      work = await mkdtemp(join(tmpdir(), 'smbts-durable-'));
       data = randomBytes(SIZE);
-      await writeFile(join(work, 'src.bin'), data);
-    });
-    after(async () => {
-      await proxy?.close();
-      await srv?.stop();
-      if (work) await rm(work, { recursive: true, force: true });
+      await writeFile(join(fx.work, 'src.bin'), data);
     });
 
-    const open = (): Promise<SmbClient> => connect(`smb://${DEFAULT_USER}@127.0.0.1:${proxy.port}/share`, {
+    const open = (): Promise<SmbClient> => connect(`smb://${DEFAULT_USER}@127.0.0.1:${fx.proxy.port}/share`, {
       password: DEFAULT_PASS, reconnect: { initialDelayMs: 50 },
     });
 
     /** onProgress that cuts the connection once, after CUT_AT bytes. */
-    function cutOnce(): (n: number) => void {
-      let seen = 0;
-      let done = false;
-      return (n) => {
-        seen += n;
-        if (!done && seen >= CUT_AT) {
-          done = true;
-          proxy.cut();
-        }
-      };
-    }
+    const cutOnce = (): ((n: number) => void) => cutOnceAfter(CUT_AT, () => fx.proxy.cut());
 
     it('an upload continues across a cut connection, byte-identical', async () => {
       const c = await open();
       try {
-        const before = proxy.accepted;
-        const n = await c.upload(join(work, 'src.bin'), 'up.bin', { onProgress: cutOnce() });
+        const before = fx.proxy.accepted;
+        const n = await c.upload(join(fx.work, 'src.bin'), 'up.bin', { onProgress: cutOnce() });
         assert.equal(n, SIZE);
-        assert.ok(proxy.accepted > before, 'the client connected again');
+        assert.ok(fx.proxy.accepted > before, 'the client connected again');
         assert.equal(c.reconnects, 1);
-        assert.equal(sha(await readFile(join(srv.shareDir, 'up.bin'))), sha(data));
+        assert.equal(sha(await readFile(join(fx.srv.shareDir, 'up.bin'))), sha(data));
       } finally {
         await c.close();
       }
     });
 
     it('a download continues across a cut connection, byte-identical', async () => {
-      await writeFile(join(srv.shareDir, 'down.bin'), data);
+      await writeFile(join(fx.srv.shareDir, 'down.bin'), data);
       const c = await open();
       try {
-        const n = await c.download('down.bin', join(work, 'down.bin'), { onProgress: cutOnce() });
+        const n = await c.download('down.bin', join(fx.work, 'down.bin'), { onProgress: cutOnce() });
         assert.equal(n, SIZE);
         assert.equal(c.reconnects, 1);
-        assert.equal(sha(await readFile(join(work, 'down.bin'))), sha(data));
+        assert.equal(sha(await readFile(join(fx.work, 'down.bin'))), sha(data));
       } finally {
         await c.close();
       }
@@ -89,7 +65,7 @@ function suite(name: string, start: () => Promise<Target>, skip?: string): void 
       try {
         const h = await c.open('fh.bin', 'w+');
         await h.write(data.subarray(0, 4 << 20), 0);
-        proxy.cut();
+        fx.proxy.cut();
         await h.write(data.subarray(4 << 20, 8 << 20), 4 << 20);
         assert.equal(sha(await h.read(0, 8 << 20)), sha(data.subarray(0, 8 << 20)));
         await h.close();
@@ -101,10 +77,10 @@ function suite(name: string, start: () => Promise<Target>, skip?: string): void 
     });
 
     it('without reconnect the caller gets CONNECTION_DISCONNECTED', async () => {
-      const c = await connect(`smb://${DEFAULT_USER}@127.0.0.1:${proxy.port}/share`, { password: DEFAULT_PASS, reconnect: { attempts: 0 } });
+      const c = await connect(`smb://${DEFAULT_USER}@127.0.0.1:${fx.proxy.port}/share`, { password: DEFAULT_PASS, reconnect: { attempts: 0 } });
       try {
         const h = await c.open('nr.bin', 'w');
-        proxy.cut();
+        fx.proxy.cut();
         await assert.rejects(h.write(Buffer.alloc(1024), 0), (e: unknown) => e instanceof SmbError && e.status === 0xc000020c /* CONNECTION_DISCONNECTED */);
       } finally {
         await c.close();

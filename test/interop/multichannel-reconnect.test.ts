@@ -5,15 +5,14 @@
 // MS-SMB2 3.2.4.1 / 3.2.5.1) and the lost channel binds again; every channel cut: the client
 // reconnects (PreviousSessionId), reopens its durable handles once and binds the extra channel to
 // the new session. Against smbts and against Samba (`server multi channel support = yes`).
-import { describe, it, before, after } from 'node:test';
+import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSamba, startSmbts, missingTools, DEFAULT_USER, DEFAULT_PASS } from './peers.js';
-import { startProxy, type TcpProxy } from './tcp-proxy.js';
-import { SAMBA_DURABLE_SHARE } from './durable-peers.js';
+import { SAMBA_DURABLE_SHARE, cutOnceAfter, proxiedTarget, type Target } from './durable-peers.js';
 import { connect, type SmbClient } from '../../src/client/index.js';
 
 const SIZE = 32 * 1024 * 1024;
@@ -21,8 +20,6 @@ const CUT_AT = 8 * 1024 * 1024;
 const IFACE = '"127.0.0.1;speed=1000000000,capability=RSS"';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-
-interface Target { port: number; shareDir: string; stop(): Promise<void> }
 
 /** Waits (bounded) until `n` channels are active. */
 async function activeChannels(c: SmbClient, n: number, ms = 15_000): Promise<void> {
@@ -37,25 +34,15 @@ async function activeChannels(c: SmbClient, n: number, ms = 15_000): Promise<voi
 
 function suite(name: string, start: () => Promise<Target>, skip?: string): void {
   describe(`multichannel reconnect (${name})`, { skip, timeout: 180_000 }, () => {
-    let srv: Target;
-    let proxy: TcpProxy;
-    let work: string;
+    const fx = proxiedTarget(start, 'smbts-mc-reconnect-');
     let data: Buffer;
     before(async () => {
-      srv = await start();
-      proxy = await startProxy(srv.port);
-      work = await mkdtemp(join(tmpdir(), 'smbts-mc-reconnect-'));
       data = randomBytes(SIZE);
-      await writeFile(join(work, 'src.bin'), data);
-    });
-    after(async () => {
-      await proxy?.close();
-      await srv?.stop();
-      if (work) await rm(work, { recursive: true, force: true });
+      await writeFile(join(fx.work, 'src.bin'), data);
     });
 
     async function open(): Promise<SmbClient> {
-      const c = await connect(`smb://${DEFAULT_USER}@127.0.0.1:${proxy.port}/share`, {
+      const c = await connect(`smb://${DEFAULT_USER}@127.0.0.1:${fx.proxy.port}/share`, {
         password: DEFAULT_PASS, reconnect: { initialDelayMs: 50 }, multichannel: { maxChannels: 2 },
       });
       await activeChannels(c, 2);
@@ -63,25 +50,15 @@ function suite(name: string, start: () => Promise<Target>, skip?: string): void 
     }
 
     /** onProgress that runs `cut` once, after CUT_AT bytes. */
-    function cutOnce(cut: () => void): (n: number) => void {
-      let seen = 0;
-      let done = false;
-      return (n) => {
-        seen += n;
-        if (!done && seen >= CUT_AT) {
-          done = true;
-          cut();
-        }
-      };
-    }
+    const cutOnce = (cut: () => void): ((n: number) => void) => cutOnceAfter(CUT_AT, cut);
 
     it('one channel cut mid-upload: the session carries on over the other, no reconnect, the channel binds again', async () => {
       const c = await open();
       try {
-        const n = await c.upload(join(work, 'src.bin'), 'one.bin', { onProgress: cutOnce(() => assert.ok(proxy.cutOne())) });
+        const n = await c.upload(join(fx.work, 'src.bin'), 'one.bin', { onProgress: cutOnce(() => assert.ok(fx.proxy.cutOne())) });
         assert.equal(n, SIZE);
         assert.equal(c.reconnects, 0, 'no session reconnect while a channel lives');
-        assert.equal(sha(await readFile(join(srv.shareDir, 'one.bin'))), sha(data));
+        assert.equal(sha(await readFile(join(fx.srv.shareDir, 'one.bin'))), sha(data));
         await activeChannels(c, 2);
         assert.ok(c.channels().some((x) => x.failures === 1), 'one channel was lost');
       } finally {
@@ -90,14 +67,14 @@ function suite(name: string, start: () => Promise<Target>, skip?: string): void 
     });
 
     it('every channel cut mid-download: one reconnect, the handle reopened once, both channels back', async () => {
-      await writeFile(join(srv.shareDir, 'all.bin'), data);
+      await writeFile(join(fx.srv.shareDir, 'all.bin'), data);
       const c = await open();
       try {
-        const n = await c.download('all.bin', join(work, 'all.bin'), { onProgress: cutOnce(() => proxy.cut()) });
+        const n = await c.download('all.bin', join(fx.work, 'all.bin'), { onProgress: cutOnce(() => fx.proxy.cut()) });
         assert.equal(n, SIZE);
         assert.equal(c.reconnects, 1);
         assert.equal(c.reopenedHandles, 1);
-        assert.equal(sha(await readFile(join(work, 'all.bin'))), sha(data));
+        assert.equal(sha(await readFile(join(fx.work, 'all.bin'))), sha(data));
         await activeChannels(c, 2);
         // The rebound channel carries requests of the recovered session.
         const before = c.channels().map((x) => x.requests);
@@ -114,7 +91,7 @@ function suite(name: string, start: () => Promise<Target>, skip?: string): void 
       try {
         const h = await c.open('fh.bin', 'w+');
         await h.write(data.subarray(0, 4 << 20), 0);
-        proxy.cut();
+        fx.proxy.cut();
         await h.write(data.subarray(4 << 20, 8 << 20), 4 << 20);
         assert.equal(sha(await h.read(0, 8 << 20)), sha(data.subarray(0, 8 << 20)));
         await h.close();
