@@ -14,10 +14,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSmbts, smbtorture, missingTools, DEFAULT_USER, DEFAULT_PASS, type SmbtsHandle } from './peers.js';
 import { startProxy, type TcpProxy } from './tcp-proxy.js';
-import { connect, SmbError, type SmbClient } from '../../src/client/index.js';
+import { readOpenStatus } from './durable-peers.js';
+import { connect, type SmbClient } from '../../src/client/index.js';
 import { openFile, FILE_OPTIONS, type FileHandle } from '../../src/client/file.js';
 import { HandleLostError } from '../../src/client/durable-open.js';
-import { Access, Command, CreateDisposition, LockFlags, ShareAccess } from '../../src/wire/constants.js';
+import { Access, Command, CreateDisposition, LockFlags } from '../../src/wire/constants.js';
 import { encodeLockRequest } from '../../src/wire/lock.js';
 
 const NOT_FOUND = 0xc0000034;
@@ -76,16 +77,6 @@ describe('smb2.replay.replay5 on a continuously available share', { skip: missin
   });
 });
 
-async function statusOf(c: SmbClient, path: string): Promise<number> {
-  try {
-    const h = await openFile(c.tree, path, { access: Access.GENERIC_READ, disposition: CreateDisposition.OPEN, options: FILE_OPTIONS, share: ShareAccess.READ });
-    await h.close();
-    return 0;
-  } catch (e) {
-    if (e instanceof SmbError) return e.status;
-    throw e;
-  }
-}
 
 describe('disconnected durable opens: server-wide cap, holder found by file identity', { timeout: 120_000 }, () => {
   let srv: SmbtsHandle;
@@ -136,15 +127,15 @@ describe('disconnected durable opens: server-wide cap, holder found by file iden
     const b = await disconnected('ca', 'cap-b.bin');
     const fresh = await connect(url('ca'), { password: DEFAULT_PASS });
     try {
-      assert.equal(await statusOf(fresh, 'cap-a.bin'), SHARING_VIOLATION, 'two disconnected opens fit under the cap');
+      assert.equal(await readOpenStatus(fresh, 'cap-a.bin'), SHARING_VIOLATION, 'two disconnected opens fit under the cap');
       const c = await disconnected('ca', 'cap-c.bin');
       try {
         // The third disconnect went past the cap of 2: cap-a.bin (oldest) is gone with its lock.
         const other = await openFile(fresh.tree, 'cap-a.bin', { access: Access.GENERIC_READ | Access.GENERIC_WRITE, disposition: CreateDisposition.OPEN, options: FILE_OPTIONS, share: 0 });
         assert.equal((await fresh.tree.request(lock(other.fileId))).header.status, 0, 'its byte-range lock was released');
         await other.close();
-        assert.equal(await statusOf(fresh, 'cap-b.bin'), SHARING_VIOLATION, 'cap-b.bin is still held');
-        assert.equal(await statusOf(fresh, 'cap-c.bin'), SHARING_VIOLATION, 'cap-c.bin is still held');
+        assert.equal(await readOpenStatus(fresh, 'cap-b.bin'), SHARING_VIOLATION, 'cap-b.bin is still held');
+        assert.equal(await readOpenStatus(fresh, 'cap-c.bin'), SHARING_VIOLATION, 'cap-c.bin is still held');
         await assert.rejects(a.h.read(0, 4), (e: unknown) => e instanceof HandleLostError && e.status === NOT_FOUND);
         // The two newer ones come back (DH2C) with their data.
         assert.equal((await b.h.read(0, 4)).toString(), 'kept');

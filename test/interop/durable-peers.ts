@@ -4,6 +4,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startProxy, type TcpProxy } from './tcp-proxy.js';
+import { SmbError, type SmbClient } from '../../src/client/index.js';
+import { openFile, FILE_OPTIONS } from '../../src/client/file.js';
+import { Access, CreateDisposition, ShareAccess } from '../../src/wire/constants.js';
 
 /** Samba selftest's durable share settings (issue 10). */
 export const SAMBA_DURABLE_SHARE = [
@@ -44,4 +47,16 @@ export function cutOnceAfter(at: number, cut: () => void): (n: number) => void {
       cut();
     }
   };
+}
+
+/** The status of a shared-read OPEN of `path` (0 = it opened and was closed again). */
+export async function readOpenStatus(c: SmbClient, path: string): Promise<number> {
+  try {
+    const h = await openFile(c.tree, path, { access: Access.GENERIC_READ, disposition: CreateDisposition.OPEN, options: FILE_OPTIONS, share: ShareAccess.READ });
+    await h.close();
+    return 0;
+  } catch (e) {
+    if (e instanceof SmbError) return e.status;
+    throw e;
+  }
 }

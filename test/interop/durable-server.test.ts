@@ -13,10 +13,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startSmbts, freePort, waitForPort, DEFAULT_USER, DEFAULT_PASS, type SmbtsHandle } from './peers.js';
 import { startProxy, type TcpProxy } from './tcp-proxy.js';
-import { connect, SmbError, type SmbClient } from '../../src/client/index.js';
+import { readOpenStatus } from './durable-peers.js';
+import { connect, type SmbClient } from '../../src/client/index.js';
 import { openFile, FILE_OPTIONS, type FileHandle } from '../../src/client/file.js';
 import { reopenRequest, HandleLostError } from '../../src/client/durable-open.js';
-import { Access, Command, CreateDisposition, Fsctl, IoctlFlags, LockFlags, ShareAccess } from '../../src/wire/constants.js';
+import { Access, Command, CreateDisposition, Fsctl, IoctlFlags, LockFlags } from '../../src/wire/constants.js';
 import { encodeIoctlRequest } from '../../src/wire/ioctl.js';
 import { encodeLockRequest } from '../../src/wire/lock.js';
 
@@ -36,17 +37,6 @@ function conf(dir: string, extraGlobal: string[] = []): string {
   ].join('\n');
 }
 
-async function statusOf(c: SmbClient, path: string, share: 'share' | 'ca'): Promise<number> {
-  void share;
-  try {
-    const h = await openFile(c.tree, path, { access: Access.GENERIC_READ, disposition: CreateDisposition.OPEN, options: FILE_OPTIONS, share: ShareAccess.READ });
-    await h.close();
-    return 0;
-  } catch (e) {
-    if (e instanceof SmbError) return e.status;
-    throw e;
-  }
-}
 
 describe('durable handles on the server (smbts)', { timeout: 120_000 }, () => {
   let srv: SmbtsHandle;
@@ -89,9 +79,9 @@ describe('durable handles on the server (smbts)', { timeout: 120_000 }, () => {
     const { c } = await disconnectedHandle('ca', 'held.bin');
     const b = await connect(url('ca'), { password: DEFAULT_PASS });
     try {
-      assert.equal(await statusOf(b, 'held.bin', 'ca'), SHARING_VIOLATION);
+      assert.equal(await readOpenStatus(b, 'held.bin'), SHARING_VIOLATION);
       await sleep(2500); // durable v2 max timeout = 2 (s)
-      assert.equal(await statusOf(b, 'held.bin', 'ca'), 0);
+      assert.equal(await readOpenStatus(b, 'held.bin'), 0);
     } finally {
       await b.close();
       await c.close();
@@ -102,7 +92,7 @@ describe('durable handles on the server (smbts)', { timeout: 120_000 }, () => {
     const { h, c } = await disconnectedHandle('share', 'broken.bin');
     const b = await connect(url('share'), { password: DEFAULT_PASS });
     try {
-      assert.equal(await statusOf(b, 'broken.bin', 'share'), 0);
+      assert.equal(await readOpenStatus(b, 'broken.bin'), 0);
       // The owner comes back: the handle is gone, and it says so with a typed error.
       await assert.rejects(h.write(Buffer.from('x'), 0), (e: unknown) => e instanceof HandleLostError && e.status === NOT_FOUND);
     } finally {
@@ -127,7 +117,7 @@ describe('durable handles on the server (smbts)', { timeout: 120_000 }, () => {
       assert.equal((await h.read(0, 8)).toString(), 'keptmore');
       assert.equal(c.reconnects, 1);
       await sleep(2500);
-      assert.equal(await statusOf(other, 'bad.bin', 'ca'), SHARING_VIOLATION, 'a reclaimed open does not expire');
+      assert.equal(await readOpenStatus(other, 'bad.bin'), SHARING_VIOLATION, 'a reclaimed open does not expire');
     } finally {
       await other.close();
       await owner.close();
@@ -150,9 +140,9 @@ describe('durable handles on the server (smbts)', { timeout: 120_000 }, () => {
       assert.equal((await c.tree.request(fsctl(1500))).header.status, 0);
       proxy.cut();
       await sleep(100);
-      assert.equal(await statusOf(b, 'resilient.bin', 'share'), SHARING_VIOLATION, 'kept while disconnected');
+      assert.equal(await readOpenStatus(b, 'resilient.bin'), SHARING_VIOLATION, 'kept while disconnected');
       await sleep(2000);
-      assert.equal(await statusOf(b, 'resilient.bin', 'share'), 0, 'scavenged after its timeout');
+      assert.equal(await readOpenStatus(b, 'resilient.bin'), 0, 'scavenged after its timeout');
     } finally {
       await b.close();
       await c.close();
