@@ -263,7 +263,8 @@ describe('cluster node failover (etcd state store, kill -9 mid-transfer)', { ski
       assert.equal(status, 0xc0000043, 'SHARING_VIOLATION from the restored persistent open');
       // ...and on the other node too: the restored open is published to the cluster once its node joins.
       if (!nodes[0]) await serve(0);
-      assert.ok(logs[1]!.slice(before).some((l) => /cluster: published 1 of 1 restored/.test(l)), logs[1]!.slice(before).join('\n'));
+      // Count not fixed: an earlier subtest's persistent open on this node may still be there (restored too).
+      assert.ok(logs[1]!.slice(before).some((l) => /cluster: published ([1-9]\d*) of \1 restored/.test(l)), logs[1]!.slice(before).join('\n'));
       const third = await connect(`smb://smbts@127.0.0.1:${ports[0]}/ca`, { password: PASS, reconnect: { attempts: 0 } });
       try {
         const remote = await openFile(third.tree, 'own.bin', { access: Access.GENERIC_READ, disposition: CreateDisposition.OPEN, options: FILE_OPTIONS, share: 0 })
