@@ -13,7 +13,6 @@ import { WireError } from '../wire/buf.js';
 import { StreamingVerifier, computeSignature, verifySignature, type SigningAlgorithm } from '../crypto/signing.js';
 import { StreamingOpener, openMessageInPlace, sealMessage } from '../crypto/encryption.js';
 import { NATIVE_MAX_PARTS } from '../crypto/native.js';
-import { writeNow } from '../transport/write-now.js';
 import { ioPool } from '../transport/bufpool.js';
 import { SmbError, toSmbError } from './errors.js';
 import { encodeSessionRequest } from '../transport/netbios.js';
@@ -495,9 +494,9 @@ export class Connection {
     let len = 0;
     for (const p of parts) len += p.length;
     this.bytesSent += len;
-    if (len <= 16 * 1024) {
-      // small request: one buffer, one write(2) now (cheaper than the stream's cork/writev path)
-      writeNow(s, parts.length === 1 ? parts[0]! : Buffer.concat(parts, len));
+    if (parts.length > 1 && len <= 16 * 1024) {
+      // small request: one joined buffer, one write (cheaper than the stream's cork/writev path)
+      s.write(Buffer.concat(parts, len));
       return;
     }
     s.cork();

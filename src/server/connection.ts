@@ -9,7 +9,6 @@ import { randomBytes } from 'node:crypto';
 import { DirectFrameReader, FrameReader, frameHeader } from '../transport/framing.js';
 import { receiveInto } from '../transport/direct-read.js';
 import { isMessageTransport, type MessageTransport, type RdmaChannel } from '../transport/transport.js';
-import { writeNow } from '../transport/write-now.js';
 import { ioPool } from '../transport/bufpool.js';
 import { WireError } from '../wire/buf.js';
 import {
@@ -790,7 +789,7 @@ export class Connection implements ConnectionView, ChannelConnection, EarlyWrite
         off += p.copy(one, off);
         ioPool.release(p);
       }
-      writeNow(this.socket, one);
+      this.socket.write(one);
       return;
     }
     this.socket.cork();
