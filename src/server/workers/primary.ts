@@ -13,6 +13,8 @@ import type { UserDb } from '../../auth/userdb.js';
 import type { WorkersConfig } from '../../config/workers.js';
 import type { ServerStatus, SmbServer, StartServerOptions, WorkerStatus } from '../index.js';
 import { KvHost } from './kv-host.js';
+import { ClaimHost } from './claim-host.js';
+import { fileStatePrefix } from '../cluster/coordinator.js';
 import { clusterConfigOf } from '../cluster/config.js';
 import { negotiateClientGuid, readFirstFrame, workerForGuid, type FirstFrame } from './route.js';
 import { answerSmb1 } from './smb1.js';
@@ -58,6 +60,11 @@ export async function startPrimary(opts: StartServerOptions, config: ServerConfi
   const startedAt = new Date();
   const serverGuid = randomBytes(16);
   const kvHost = w.coordination === 'local' ? new KvHost() : undefined;
+  // file claims: a file only one worker has open is decided there alone (cluster/claims.ts)
+  const claimHost = kvHost ? new ClaimHost(
+    (index, m) => { const s = slots[index]; if (s) send(s, m); },
+    (key) => { void kvHost.kv.txn({ compare: [], then: [{ type: 'deletePrefix', prefix: fileStatePrefix(key) }] }).catch(() => undefined); },
+  ) : undefined;
   const entry = fileURLToPath(new URL('./worker-main.js', import.meta.url));
   const usersText = users.serialize();
   let closing = false;
@@ -123,6 +130,7 @@ export async function startPrimary(opts: StartServerOptions, config: ServerConfi
         case 'fatal': log(`worker ${slot.index}: fatal: ${m.error}`); break;
         case 'status-res': statusWaits.get(m.id)?.(m.status); break;
         case 'kv': if (kvHost) void kvHost.handle(slot.index, m); break;
+        case 'claim': case 'release': case 'revoked': claimHost?.handle(slot.index, m); break;
         case 'notify': for (const o of slots) if (o !== slot && o.ready) send(o, m); break;
       }
     });
@@ -132,6 +140,7 @@ export async function startPrimary(opts: StartServerOptions, config: ServerConfi
       slot.child = undefined;
       slot.ready = false;
       kvHost?.detach(slot.index);
+      claimHost?.detach(slot.index);
       if (closing) return;
       // its connections are gone (their clients reconnect; durable handles it held are lost, as
       // when a single-process server dies); start a new one, backing off if it keeps dying young

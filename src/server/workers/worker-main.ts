@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import { UserDb } from '../../auth/userdb.js';
 import { startServer, type SmbServer } from '../index.js';
 import { IpcKv } from './ipc-kv.js';
+import { ClaimClient } from './claim-client.js';
 import { ClusterNode } from '../cluster/coordinator.js';
 
 /** The local KV does not expire leases by time: the primary ends a worker's lease when it exits. */
@@ -53,6 +54,7 @@ function changeFromElsewhere(m: NotifyMsg): void {
   }
 }
 let kv: IpcKv | undefined;
+let claims: ClaimClient | undefined;
 let exiting = false;
 /** connections that arrived before the server was up (the primary waits for ready, so rare) */
 const early: Array<{ socket: Socket; head: Buffer; smb1: Buffer | undefined }> = [];
@@ -64,8 +66,11 @@ async function init(m: InitMsg): Promise<void> {
   // exactly as between the machines of an etcd cluster (server/cluster/coordinator.ts)
   const ipc = m.coordination ? new IpcKv((req) => post(req)) : undefined;
   kv = ipc;
+  // file claims (cluster/claims.ts): a file only this worker has open is decided here alone
+  const own = m.coordination ? new ClaimClient((msg) => post(msg)) : undefined;
+  claims = own;
   const cluster = ipc
-    ? (state: Parameters<typeof ClusterNode.start>[0]) => ClusterNode.start(state, ipc, `worker-${m.index}`, LEASE_TTL_S, { worker: m.index, pid: process.pid })
+    ? (state: Parameters<typeof ClusterNode.start>[0]) => ClusterNode.start(state, ipc, `worker-${m.index}`, LEASE_TTL_S, { worker: m.index, pid: process.pid }, true, own)
     : undefined;
   server = await startServer({
     config: m.config, users, port: 0, host: '127.0.0.1',
@@ -84,6 +89,7 @@ async function exit(code: number): Promise<void> {
   try {
     await server?.close();
     await kv?.close();
+    claims?.close();
   } finally {
     process.exit(code);
   }
@@ -92,6 +98,7 @@ async function exit(code: number): Promise<void> {
 process.on('message', (raw: unknown, handle: unknown) => {
   const m = raw as ToWorker;
   if (kv?.receive(m)) return;
+  if (claims?.receive(m)) return;
   switch (m.t) {
     case 'init':
       init(m).catch((e: unknown) => {
