@@ -41,6 +41,10 @@ export interface KvLeaseLostMsg { t: 'kv-lease-lost'; lease: number; reason: str
  * primary to every other worker so CHANGE_NOTIFY watches see changes made through any worker.
  */
 export interface NotifyMsg { t: 'notify'; share: string; path: string; action: number; filter: number }
+/** worker -> primary: this worker's first CHANGE_NOTIFY watch started (true) or its last ended (false) */
+export interface WatchingMsg { t: 'watching'; on: boolean }
+/** primary -> worker: whether another worker has watches (only then are changes relayed) */
+export interface RelayMsg { t: 'relay'; on: boolean }
 
 /** primary -> worker: the answer to a ClaimReq: `shared` = other workers hold opens of the file too */
 export interface ClaimRes { t: 'claim-res'; id: number; shared: boolean }
@@ -50,7 +54,7 @@ export interface ClaimRes { t: 'claim-res'; id: number; shared: boolean }
  */
 export interface RevokeMsg { t: 'revoke'; rid: number; key: string }
 
-export type ToWorker = InitMsg | ConnMsg | StatusReq | CloseMsg | KvRes | KvWatchMsg | KvLeaseLostMsg | NotifyMsg | ClaimRes | RevokeMsg;
+export type ToWorker = InitMsg | ConnMsg | StatusReq | CloseMsg | KvRes | KvWatchMsg | KvLeaseLostMsg | NotifyMsg | ClaimRes | RevokeMsg | RelayMsg;
 
 /** `hint`: the worker's SPNEGO negotiate hint (the primary answers SMB1 NEGOTIATEs with it) */
 export interface ReadyMsg { t: 'ready'; hint: string }
@@ -77,7 +81,7 @@ export interface ReleaseMsg { t: 'release'; keys: string[] }
 export interface RevokedMsg { t: 'revoked'; rid: number; held: boolean }
 export type ClaimMsg = ClaimReq | ReleaseMsg | RevokedMsg;
 
-export type FromWorker = ReadyMsg | LogMsg | StatusRes | FatalMsg | KvReq | NotifyMsg | ClaimMsg;
+export type FromWorker = ReadyMsg | LogMsg | StatusRes | FatalMsg | KvReq | NotifyMsg | ClaimMsg | WatchingMsg;
 
 /** Bytes for a message / from a message. */
 export function b64(b: Buffer): string {

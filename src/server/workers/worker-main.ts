@@ -12,6 +12,7 @@ import { ClusterNode } from '../cluster/coordinator.js';
 const LEASE_TTL_S = 10;
 import { b64, bytes, type FromWorker, type InitMsg, type NotifyMsg, type ToWorker } from './messages.js';
 import { changeReporter, reportChange, setChangeReporter } from '../open-file.js';
+import { setWatchListener } from '../handlers/change-notify.js';
 import type { ShareTree } from '../types.js';
 import type { ServerStateImpl } from '../state.js';
 
@@ -39,9 +40,13 @@ function relayChanges(s: ServerStateImpl): void {
   const local = changeReporter();
   setChangeReporter((srv, tree, path, action, filter) => {
     local(srv, tree, path, action, filter);
-    if (!relaying && srv === state) post({ t: 'notify', share: tree.share.name, path, action, filter });
+    if (relayOn && !relaying && srv === state) post({ t: 'notify', share: tree.share.name, path, action, filter });
   });
+  // The primary hears when this worker's watches start and end; it relays to watching workers only.
+  setWatchListener((srv, on) => { if (srv === state) post({ t: 'watching', on }); });
 }
+/** Another worker has CHANGE_NOTIFY watches (the primary says so): only then are changes posted. */
+let relayOn = false;
 
 function changeFromElsewhere(m: NotifyMsg): void {
   if (!state) return;
@@ -124,6 +129,9 @@ process.on('message', (raw: unknown, handle: unknown) => {
       break;
     case 'notify':
       changeFromElsewhere(m);
+      break;
+    case 'relay':
+      relayOn = m.on;
       break;
   }
 });
