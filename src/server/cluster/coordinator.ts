@@ -633,7 +633,8 @@ export class ClusterNode implements ClusterHooks {
       bind: async (open: Open) => {
         p.open = open;
         this.published.set(open, p);
-        this.watchNode(open, p.fileKey);
+        // A file this node holds alone is hooked when it becomes shared (onRevoke).
+        if (!this.local(p.fileKey)) this.watchNode(open, p.fileKey);
         // A break asked for while this open was only reserved.
         if (p.pendingBreak !== undefined) this.breakLocal(open, p.pendingBreak);
         await this.write(p, 'none').catch((err) => this.server.log(`cluster: publish failed: ${(err as Error).message}`));
@@ -693,6 +694,7 @@ export class ClusterNode implements ClusterHooks {
     }
     this.claimed.set(fileKey, 'shared');
     if (ps.length === 0) return true;
+    for (const p of ps) if (p.open) this.watchNode(p.open, fileKey);
     await this.gated(fileKey, async () => {
       this.requireHealthy();
       const m = this.mirror(fileKey);
