@@ -11,9 +11,10 @@ import { ClusterNode } from '../cluster/coordinator.js';
 /** The local KV does not expire leases by time: the primary ends a worker's lease when it exits. */
 const LEASE_TTL_S = 10;
 import { b64, bytes, type FromWorker, type InitMsg, type NotifyMsg, type ToWorker } from './messages.js';
-import { changeReporter, reportChange, setChangeReporter } from '../open-file.js';
+import { changeReporter, onAnyClose, reportChange, setChangeReporter } from '../open-file.js';
 import { setWatchListener } from '../handlers/change-notify.js';
-import type { ShareTree } from '../types.js';
+import { setSnapshotListener } from '../handlers/query-directory.js';
+import type { Open, ShareTree } from '../types.js';
 import type { ServerStateImpl } from '../state.js';
 
 /** Posts to the primary; false only when the channel is gone (send() false = queued, still sent). */
@@ -42,8 +43,31 @@ function relayChanges(s: ServerStateImpl): void {
     local(srv, tree, path, action, filter);
     if (relayOn && !relaying && srv === state) post({ t: 'notify', share: tree.share.name, path, action, filter });
   });
-  // The primary hears when this worker's watches start and end; it relays to watching workers only.
-  setWatchListener((srv, on) => { if (srv === state) post({ t: 'watching', on }); });
+  // The primary hears when this worker starts and stops needing other workers' changes: while it
+  // has CHANGE_NOTIFY watches or a listing snapshot with entries still to return (names removed
+  // meanwhile are dropped from it, query-directory.ts); it relays to such workers only.
+  let watches = false;
+  let told = false;
+  const snapshots = new Set<Open>();
+  const update = (): void => {
+    const on = watches || snapshots.size > 0;
+    if (on !== told) {
+      told = on;
+      post({ t: 'watching', on });
+    }
+  };
+  setWatchListener((srv, on) => {
+    if (srv !== state) return;
+    watches = on;
+    update();
+  });
+  setSnapshotListener((srv, open, pending) => {
+    if (srv !== state || (pending ? snapshots.has(open) : !snapshots.has(open))) return;
+    if (pending) snapshots.add(open);
+    else snapshots.delete(open);
+    update();
+  });
+  onAnyClose((srv, open) => { if (srv === state && snapshots.delete(open)) update(); });
 }
 /** Another worker has CHANGE_NOTIFY watches (the primary says so): only then are changes posted. */
 let relayOn = false;
