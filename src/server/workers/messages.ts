@@ -42,9 +42,9 @@ export interface KvLeaseLostMsg { t: 'kv-lease-lost'; lease: number; reason: str
  */
 export interface NotifyMsg { t: 'notify'; share: string; path: string; action: number; filter: number }
 /** worker -> primary: this worker's first CHANGE_NOTIFY watch started (true) or its last ended (false) */
-export interface WatchingMsg { t: 'watching'; on: boolean }
+export interface WatchingMsg { t: 'watching'; on: boolean; /** Date.now() when it turned on */ since?: number }
 /** primary -> worker: whether another worker has watches (only then are changes relayed) */
-export interface RelayMsg { t: 'relay'; on: boolean }
+export interface RelayMsg { t: 'relay'; on: boolean; /** changes made since then are posted too (see worker-main.ts) */ since?: number }
 
 /** primary -> worker: the answer to a ClaimReq: `shared` = other workers hold opens of the file too */
 export interface ClaimRes { t: 'claim-res'; id: number; shared: boolean }

@@ -79,15 +79,17 @@ export async function startPrimary(opts: StartServerOptions, config: ServerConfi
    * Change-notify relay (worker-main.ts): workers with CHANGE_NOTIFY watches, and what each worker
    * was last told (it posts its changes only while another worker watches).
    */
-  const watching = new Set<number>();
+  const watching = new Map<number, number>(); // worker index -> when its watching began
   const relayTold = new Map<number, boolean>();
   const tellRelay = (): void => {
     for (const s of slots) {
       if (!s.child) continue;
-      const on = [...watching].some((i) => i !== s.index);
+      let since: number | undefined;
+      for (const [i, t] of watching) if (i !== s.index && (since === undefined || t < since)) since = t;
+      const on = since !== undefined;
       if (relayTold.get(s.index) === on) continue;
       relayTold.set(s.index, on);
-      send(s, { t: 'relay', on });
+      send(s, on ? { t: 'relay', on, since } : { t: 'relay', on });
     }
   };
   const slots: Slot[] = Array.from({ length: w.count }, (_, index) => ({
@@ -148,7 +150,7 @@ export async function startPrimary(opts: StartServerOptions, config: ServerConfi
         case 'claim': case 'release': case 'revoked': claimHost?.handle(slot.index, m); break;
         case 'notify': for (const o of slots) if (o !== slot && o.ready && watching.has(o.index)) send(o, m); break;
         case 'watching':
-          if (m.on) watching.add(slot.index);
+          if (m.on) watching.set(slot.index, m.since ?? Date.now());
           else watching.delete(slot.index);
           tellRelay();
           break;

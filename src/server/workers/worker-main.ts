@@ -41,7 +41,10 @@ function relayChanges(s: ServerStateImpl): void {
   const local = changeReporter();
   setChangeReporter((srv, tree, path, action, filter) => {
     local(srv, tree, path, action, filter);
-    if (relayOn && !relaying && srv === state) post({ t: 'notify', share: tree.share.name, path, action, filter });
+    if (relaying || srv !== state) return;
+    const m: NotifyMsg = { t: 'notify', share: tree.share.name, path, action, filter };
+    if (relayOn) post(m);
+    else remember(m);
   });
   // The primary hears when this worker starts and stops needing other workers' changes: while it
   // has CHANGE_NOTIFY watches or a listing snapshot with entries still to return (names removed
@@ -53,7 +56,7 @@ function relayChanges(s: ServerStateImpl): void {
     const on = watches || snapshots.size > 0;
     if (on !== told) {
       told = on;
-      post({ t: 'watching', on });
+      post(on ? { t: 'watching', on, since: Date.now() } : { t: 'watching', on });
     }
   };
   setWatchListener((srv, on) => {
@@ -71,6 +74,33 @@ function relayChanges(s: ServerStateImpl): void {
 }
 /** Another worker has CHANGE_NOTIFY watches (the primary says so): only then are changes posted. */
 let relayOn = false;
+
+/**
+ * Changes made while relaying was off, kept a few seconds: a watch that begins on another worker
+ * reaches this one only after the primary relays it, and a change made here in that window (a
+ * client that sends CHANGE_NOTIFY on one connection and at once changes the directory on another,
+ * as smb2.notify does) is posted when relaying turns on with the watch's start time.
+ */
+const RECENT_MS = 5000;
+const RECENT_MAX = 1024;
+let recent: Array<{ at: number; m: NotifyMsg }> = [];
+
+function remember(m: NotifyMsg): void {
+  const now = Date.now();
+  if (recent.length >= RECENT_MAX || (recent.length > 0 && recent[0]!.at < now - RECENT_MS)) {
+    recent = recent.filter((r) => r.at >= now - RECENT_MS).slice(-(RECENT_MAX >> 1));
+  }
+  recent.push({ at: now, m });
+}
+
+function relayTurned(on: boolean, since: number | undefined): void {
+  relayOn = on;
+  if (!on) return;
+  const kept = recent;
+  recent = [];
+  // (1 ms slack: Date.now() of two processes read in the same millisecond)
+  for (const r of kept) if (since === undefined || r.at >= since - 1) post(r.m);
+}
 
 function changeFromElsewhere(m: NotifyMsg): void {
   if (!state) return;
@@ -155,7 +185,7 @@ process.on('message', (raw: unknown, handle: unknown) => {
       changeFromElsewhere(m);
       break;
     case 'relay':
-      relayOn = m.on;
+      relayTurned(m.on, m.since);
       break;
   }
 });
