@@ -22,10 +22,12 @@ import type { SmbUrl } from './url.js';
 import { normalizeConnect, type ConnectOptions, type ConnectTarget } from './options.js';
 import { candidates, parseServer, type ServerAddress } from './failover.js';
 import {
-  BULK_CHUNK, BULK_IN_FLIGHT, DEFAULT_DEPTH, FILE_OPTIONS, WRITE_FRAME_DATA, FileHandle, OpenFlags, closeRequest, createRequest, displayPath, openFile, runPipelined,
+  BULK_CHUNK, BULK_IN_FLIGHT, DEFAULT_CHUNK, DEFAULT_DEPTH, FILE_OPTIONS, WRITE_FRAME_DATA, FileHandle, OpenFlags, closeRequest, createRequest, displayPath, openFile, runPipelined,
   statsFrom, type OpenFlag, type Stats, type TransferOptions,
 } from './file.js';
-import { listDirectory, renamePath, setDeleteOnClose, setTimes, type DirEntry } from './info.js';
+import { listDirectory, renamePath, setTimes, type DirEntry } from './info.js';
+import { deleteDirectory, deleteFile, listOnce, writeWhole } from './oneshot.js';
+import { MAX_RECOVERIES, isDisconnect } from './durable-open.js';
 import { Dirent } from './stats.js';
 import { Dir } from './dir.js';
 import { serverCopy } from './copy.js';
@@ -365,6 +367,10 @@ export class SmbClient {
     const o: WriteFileOptions = typeof opt === 'string' ? { encoding: opt } : opt;
     checkAbort(o.signal);
     const buf = typeof data === 'string' ? Buffer.from(data, o.encoding ?? 'utf8') : data;
+    if ((o.flag ?? 'w') === 'w' && buf.length <= this.wholeWriteMax()) {
+      await abortable(this.writeSmall(path, Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)), o.signal);
+      return;
+    }
     await abortable((async () => {
       const h = await this.open(path, o.flag ?? 'w');
       try {
@@ -374,6 +380,42 @@ export class SmbClient {
         await h.close();
       }
     })(), o.signal);
+  }
+
+  /** Largest writeFile sent as one CREATE + WRITE + CLOSE compound: one chunk, credits for it at once. */
+  private wholeWriteMax(): number {
+    const c = this.tree.session.liveChannels()[0]?.connection;
+    if (!c) return 0;
+    return Math.min(this.options.chunkSize ?? DEFAULT_CHUNK, c.params.maxWriteSize, c.maxPayloadByCredits - 2 * 65536);
+  }
+
+  /**
+   * writeFile with flag 'w' of data that fits one WRITE: CREATE(OVERWRITE_IF) + WRITE + CLOSE in one
+   * round trip, no durable handle (there is no handle left to reclaim). A connection lost under it
+   * is waited out (reconnect) and the compound sent again: it writes the same whole file.
+   */
+  private async writeSmall(path: string, buf: Buffer): Promise<void> {
+    const p = this.resolve(path);
+    const name = displayPath(p);
+    const f = OpenFlags.w;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const n = (await this.at(p, (t, rel) => writeWhole(t, rel, { access: f.access, disposition: f.disposition, options: FILE_OPTIONS }, buf, name))).value;
+        // A server that took less than all of it: the rest the ordinary way.
+        if (n < buf.length) {
+          if (n <= 0) throw new SmbError(Status.DISK_FULL, 'server wrote nothing', name);
+          const h = await this.open(path, 'r+');
+          try {
+            await h.write(buf.subarray(n), n, this.xfer());
+          } finally {
+            await h.close();
+          }
+        }
+        return;
+      } catch (e) {
+        if (!this.session.recover || attempt >= MAX_RECOVERIES || !isDisconnect(e)) throw e;
+      }
+    }
   }
 
   /** As fs/promises appendFile. */
@@ -489,6 +531,9 @@ export class SmbClient {
 
   private async list(path: string): Promise<DirEntry[]> {
     const p = this.resolve(path);
+    // Most directories: open, list and close in one round trip (oneshot.ts).
+    const whole = (await this.at(p, (t, rel) => listOnce(t, rel, displayPath(p)))).value;
+    if (whole) return whole.filter((e) => e.name !== '.' && e.name !== '..');
     const h = (await this.at(p, (t, rel) => openFile(t, rel, {
       access: Access.FILE_LIST_DIRECTORY | Access.FILE_READ_ATTRIBUTES | Access.SYNCHRONIZE,
       disposition: CreateDisposition.OPEN, options: CreateOptions.DIRECTORY_FILE,
@@ -518,15 +563,17 @@ export class SmbClient {
   /** Removes a file or (empty, or with recursive) directory. */
   async rm(path: string, o: RmOptions = {}): Promise<void> {
     const p = this.resolve(path);
-    let st: Stats;
-    try {
-      st = await this.stat('/' + p);
-    } catch (e) {
-      if (o.force && e instanceof SmbError && isNotFound(e.status)) return;
-      throw e;
-    }
     if (!p) throw new SmbError(Status.ACCESS_DENIED, 'refusing to remove the share root');
-    if (st.isDirectory() && o.recursive) {
+    // A file in one round trip; FILE_IS_A_DIRECTORY says it is a directory (nothing was opened).
+    try {
+      await this.deletePath(p, false);
+      return;
+    } catch (e) {
+      if (!(e instanceof SmbError)) throw e;
+      if (o.force && isNotFound(e.status)) return;
+      if (e.status !== Status.FILE_IS_A_DIRECTORY) throw e;
+    }
+    if (o.recursive) {
       const entries = await this.list('/' + p);
       await runPipelined(entries.length, 8, async (i) => {
         const e = entries[i]!;
@@ -535,7 +582,13 @@ export class SmbClient {
         else await this.deletePath(child.slice(1), false);
       });
     }
-    await this.deletePath(p, st.isDirectory());
+    try {
+      await this.deletePath(p, true);
+    } catch (e) {
+      // Gone meanwhile (or turned into a file: removed the file way above, so not this one).
+      if (o.force && e instanceof SmbError && isNotFound(e.status)) return;
+      throw e;
+    }
   }
 
   /** As fs/promises unlink: removes a file (EISDIR for a directory). */
@@ -550,17 +603,10 @@ export class SmbClient {
     await this.deletePath(p, true);
   }
 
+  /** One round trip (oneshot.ts): a file by delete-on-close, a directory by SET_INFO disposition. */
   private async deletePath(p: string, dir: boolean): Promise<void> {
-    const h = (await this.at(p, (t, rel) => openFile(t, rel, {
-      access: Access.DELETE | Access.FILE_READ_ATTRIBUTES,
-      disposition: CreateDisposition.OPEN,
-      options: (dir ? CreateOptions.DIRECTORY_FILE : CreateOptions.NON_DIRECTORY_FILE),
-    }))).value;
-    try {
-      await setDeleteOnClose(h);
-    } finally {
-      await h.close();
-    }
+    const name = displayPath(p);
+    await this.at(p, (t, rel) => (dir ? deleteDirectory(t, rel, name) : deleteFile(t, rel, name)));
   }
 
   /** As fs/promises truncate: cuts (or zero-extends) the file to `length` bytes. */
