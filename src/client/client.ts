@@ -170,6 +170,8 @@ export class SmbClient {
   private readonly routes = new WeakMap<FileHandle, Routed<unknown>['via']>();
 
   private reconnector: Reconnector | undefined;
+  /** Directories whose listing did not fit one answer (list() skips the one-round-trip try). */
+  private readonly bigDirs = new Set<string>();
 
   constructor(
     private conn: Connection,
@@ -531,9 +533,14 @@ export class SmbClient {
 
   private async list(path: string): Promise<DirEntry[]> {
     const p = this.resolve(path);
-    // Most directories: open, list and close in one round trip (oneshot.ts).
-    const whole = (await this.at(p, (t, rel) => listOnce(t, rel, displayPath(p)))).value;
-    if (whole) return whole.filter((e) => e.name !== '.' && e.name !== '..');
+    // Most directories: open, list and close in one round trip (oneshot.ts). One that needed more
+    // than that is listed the usual way from then on (the one-shot try is read again from the start).
+    if (!this.bigDirs.has(p)) {
+      const whole = (await this.at(p, (t, rel) => listOnce(t, rel, displayPath(p)))).value;
+      if (whole) return whole.filter((e) => e.name !== '.' && e.name !== '..');
+      if (this.bigDirs.size >= 256) this.bigDirs.clear();
+      this.bigDirs.add(p);
+    }
     const h = (await this.at(p, (t, rel) => openFile(t, rel, {
       access: Access.FILE_LIST_DIRECTORY | Access.FILE_READ_ATTRIBUTES | Access.SYNCHRONIZE,
       disposition: CreateDisposition.OPEN, options: CreateOptions.DIRECTORY_FILE,
