@@ -259,6 +259,15 @@ export class SmbClient {
    */
   private async at<T>(p: string, op: (tree: Tree, rel: string) => Promise<T>): Promise<Routed<T>> {
     if (!this.dfs) return { value: await op(this.tree, p), tree: this.tree };
+    if (this.dfs.cache.size === 0) {
+      // No DFS link known yet: straight to this share (what route() would pick); a path that turns
+      // out to be behind a link (PATH_NOT_COVERED, nothing done) goes through route() below.
+      try {
+        return { value: await op(this.tree, p), tree: this.tree };
+      } catch (e) {
+        if (!(e instanceof SmbError) || e.status !== Status.PATH_NOT_COVERED) throw e;
+      }
+    }
     const unc = `\\${this.conn.opts.host}\\${this.tree.share}\\${p.replace(/\//g, '\\')}`;
     return this.dfs.route(unc, (tree, rel) => op(tree, rel.replace(/\\/g, '/')));
   }
