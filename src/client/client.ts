@@ -393,11 +393,15 @@ export class SmbClient {
     })(), o.signal);
   }
 
-  /** Largest writeFile sent as one CREATE + WRITE + CLOSE compound: one chunk, credits for it at once. */
+  /**
+   * Largest writeFile sent as one CREATE + WRITE + CLOSE compound: 64 KiB (one credit), within
+   * MaxWriteSize and the chunk size. Larger files go the pipelined way on a durable handle, where
+   * one round trip more is nothing beside the transfer.
+   */
   private wholeWriteMax(): number {
     const c = this.tree.session.liveChannels()[0]?.connection;
     if (!c) return 0;
-    return Math.min(this.options.chunkSize ?? DEFAULT_CHUNK, c.params.maxWriteSize, c.maxPayloadByCredits - 2 * 65536);
+    return Math.min(SMALL_WRITE, this.options.chunkSize ?? DEFAULT_CHUNK, c.params.maxWriteSize);
   }
 
   /**
@@ -1074,6 +1078,9 @@ async function uploadFrom(h: FileHandle, fd: number, seekable: boolean, base: nu
   if (failed !== undefined) throw failed;
   return total;
 }
+
+/** writeFile data up to this size goes in one compound with its CREATE and CLOSE. */
+const SMALL_WRITE = 64 * 1024;
 
 /** Rename failures caused by the target name (MS-FSA 2.1.5.14.11). */
 const TARGET_ERRORS = new Set<number>([
