@@ -601,13 +601,7 @@ export class SmbClient {
         else await this.deletePath(child.slice(1), false);
       });
     }
-    try {
-      await this.deletePath(p, true);
-    } catch (e) {
-      // Gone meanwhile (or turned into a file: removed the file way above, so not this one).
-      if (o.force && e instanceof SmbError && isNotFound(e.status)) return;
-      throw e;
-    }
+    await this.deletePath(p, true);
   }
 
   /** As fs/promises unlink: removes a file (EISDIR for a directory). */
