@@ -5,7 +5,7 @@
 //   ALLINFO_OPS=all node dist/bench/allinfo.js   also the metadata rows (smbclient put/del/ls,
 //                                               smbts client create/stat/delete/list)
 //
-// Knobs: ALLINFO_ALT (node flags for a second smbts server 'alt', same build), ALLINFO_ROUNDS (5), ALLINFO_N (200 commands per session), ALLINFO_FILES (2000 files in
+// Knobs: ALLINFO_ALT (node flags and NAME=VALUE environment for a second smbts server 'alt', same build), ALLINFO_ROUNDS (5), ALLINFO_N (200 commands per session), ALLINFO_FILES (2000 files in
 // the directory), ALLINFO_PROF=1 (server under node --cpu-prof, profile dir printed).
 // Prints per round: wall ms (connect-only session subtracted for smbclient) and server CPU us/op
 // (/proc utime+stime of the server tree: smbd master + children, or the node process), then
@@ -62,7 +62,8 @@ function record(name: string, unit: Row['unit'], s: Srv, value: number, cpuUsPer
 
 try {
   // ALLINFO_BASE=DIR: also an older built tree (e.g. a `git archive` of the commit before a change)
-  // ALLINFO_ALT="NODE ARGS": also this build under other node/V8 flags (server 'alt')
+  // ALLINFO_ALT="NODE ARGS / NAME=VALUE": also this build under other node flags or environment (server 'alt')
+  const altArgs = (process.env.ALLINFO_ALT ?? '').split(' ').filter(Boolean);
   const names = ['samba', 'smbts', ...(process.env.ALLINFO_BASE ? ['base'] : []), ...(process.env.ALLINFO_ALT ? ['alt'] : [])];
   for (const name of names) {
     const dir = join(base, name);
@@ -74,7 +75,7 @@ try {
       : name === 'base'
         ? await ((await import(join(process.env.ALLINFO_BASE!, 'dist/bench/lib/smbts.js'))) as { startSmbts: typeof startSmbts }).startSmbts(dir)
         : name === 'alt'
-          ? await startSmbts(dir, process.env.ALLINFO_ALT!.split(' ').filter(Boolean))
+          ? await startSmbts(dir, altArgs.filter((a) => !/^\w+=/.test(a)), Object.fromEntries(altArgs.filter((a) => /^\w+=/.test(a)).map((a) => a.split('=', 2) as [string, string])))
           : await startSmbts(dir, profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []);
     servers.push({ name, port: h.port, pid: h.pid, dir, stop: () => h.stop() });
   }

@@ -8,6 +8,7 @@
  */
 import { applyDfsKey, type MsdfsConfig } from './dfs.js';
 import { WORKER_KEYS } from './workers.js';
+import { GC_KEYS } from './gc.js';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
@@ -507,7 +508,7 @@ export function parseConfig(text: string, opts: ParseOptions = {}): ServerConfig
           if (applyAuthKey(cfg, authKeys, e.key, v, where, warnings, resolvePath)) break;
           if (!applyShareKey(shareDefaults as Partial<ShareConfig>, e.key, v, where, warnings)) {
             cfg.extra[e.key] = v;
-            if (!MODULE_KEYS.has(e.key) && !WORKER_KEYS.has(e.key)) warnings.push(`${where}: unknown parameter ignored`);
+            if (!MODULE_KEYS.has(e.key) && !WORKER_KEYS.has(e.key) && !GC_KEYS.has(e.key)) warnings.push(`${where}: unknown parameter ignored`);
           } else if (e.key === 'path' || e.key === 'directory') {
             warnings.push(`${where}: "path" in [global] has no effect`);
           }

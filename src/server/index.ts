@@ -12,6 +12,7 @@ import { listenNetbios, listenSmbdirect, type SmbdirectListenOptions } from './t
 import { isMessageTransport } from '../transport/transport.js';
 import { guardFor } from './limits.js';
 import { workersOf } from '../config/workers.js';
+import { applyGcThreads, gcThreadsOf } from '../config/gc.js';
 import { handleSmb1Negotiate } from './handlers/negotiate.js';
 import { publishRestored } from './cluster/publish-restored.js';
 import { startCluster, type ClusterJoinOptions, type ClusterStatus } from './cluster/start.js';
@@ -162,6 +163,7 @@ function listenError(err: NodeJS.ErrnoException, host: string, port: number): Er
 export async function startServer(opts: StartServerOptions): Promise<SmbServer> {
   const log = opts.log ?? (() => undefined);
   const { config, users } = await resolveShares(opts);
+  applyGcThreads(gcThreadsOf(config)); // primary and workers alike (config/gc.ts)
   const workers = workersOf(config);
   if (workers.count > 1 && !opts.worker) {
     const { startPrimary } = await import('./workers/primary.js');

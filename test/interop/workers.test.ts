@@ -20,6 +20,8 @@ import { connectTree } from '../../src/client/tree.js';
 import { openFile } from '../../src/client/file.js';
 import { watchDirectory } from '../../src/client/watch.js';
 import type { SmbError } from '../../src/client/errors.js';
+import { decodeOplockBreak, encodeLeaseBreakAck, LEASE_BREAK_FLAG_ACK_REQUIRED } from '../../src/wire/oplock-break.js';
+import { Command } from '../../src/wire/constants.js';
 import { spawn } from 'node:child_process';
 import { HOST, killGroup, missingTools, repoRoot, run, smbclient } from './peers.js';
 
@@ -197,6 +199,41 @@ test('smbts:workers = 2', { skip: missing, timeout: 90_000 }, async (t) => {
         let gone = false;
         for (let i = 0; i < 40 && !gone; i++) gone = await readFile(join(dir, 'doc.txt')).then(async () => { await sleep(50); return false; }, () => true);
         assert.ok(gone, 'deleted by the last closer');
+      } finally {
+        await a.conn.close();
+        await b.conn.close();
+      }
+    });
+
+    await t.test('a lease held on one worker is broken for an open on the other (file claims: the owner publishes it)', async () => {
+      const g1 = randomBytes(16);
+      let g2 = randomBytes(16);
+      for (let i = 0; i < 64 && workerForGuid(g2, 2) === workerForGuid(g1, 2); i++) g2 = randomBytes(16);
+      const a = await session(port, g1);
+      const b = await session(port, g2);
+      try {
+        const ta = await connectTree(a.s, HOST, 'share', false);
+        const tb = await connectTree(b.s, HOST, 'share', false);
+        // a durable open holds a read+handle lease (client/durable-open.ts); its client acks breaks
+        const breaks: number[] = [];
+        a.conn.onOplockBreak = (msg) => {
+          const br = decodeOplockBreak(msg);
+          if (br.kind !== 'lease-notification') return;
+          breaks.push(br.newLeaseState);
+          if (br.flags & LEASE_BREAK_FLAG_ACK_REQUIRED) {
+            void ta.request({ command: Command.OPLOCK_BREAK, body: encodeLeaseBreakAck({ flags: 0, leaseKey: br.leaseKey, leaseState: br.newLeaseState, leaseDuration: 0n }) }).catch(() => undefined);
+          }
+        };
+        const held = await openFile(ta, 'leased.txt', { access: 0x00120089, disposition: 3 /* OPEN_IF */, options: 0, share: 7 }, true);
+        assert.ok(held.durable, 'durable with a lease');
+        // an open sharing nothing conflicts with it: its handle caching is broken first (the
+        // holder's worker must learn of the open on the other one), then SHARING_VIOLATION
+        const t0 = Date.now();
+        await assert.rejects(openFile(tb, 'leased.txt', { access: 0x0012019f, disposition: 1, options: 0, share: 0 }), (e: SmbError) => e.status === 0xc0000043);
+        assert.ok(breaks.length >= 1, 'the lease on the other worker was broken');
+        assert.equal(breaks[0]! & 0x2 /* HANDLE */, 0, 'handle caching given up');
+        assert.ok(Date.now() - t0 < 20_000, 'no break timeout');
+        await held.close();
       } finally {
         await a.conn.close();
         await b.conn.close();

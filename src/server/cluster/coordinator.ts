@@ -21,6 +21,7 @@ import { OPLOCK_BREAK_TIMEOUT_MS, startBreak } from '../oplocks.js';
 import { attachRemoteLease, breakLease, leaseOf, LEASE_BREAK_TIMEOUT_MS, type Lease } from '../leases.js';
 import { cachingAsOplock } from './create-hook.js';
 import { foldCase } from '../../vfs/path.js';
+import type { ClaimState, FileClaims } from './claims.js';
 
 const ROOT = 'smbts/';
 const NODES = ROOT + 'nodes/';
@@ -64,7 +65,16 @@ interface Mirror {
 type WriteMode = 'none' | 'open' | 'benign' | 'lock';
 /** The revisions a write's caller evaluated the file at. */
 interface Seen { rev: number; xrev: number }
-interface Published { key: string; fileKey: string; id: string; open: Open | undefined; last: string; pendingBreak?: number }
+interface Published {
+  key: string; fileKey: string; id: string; open: Open | undefined; last: string; pendingBreak?: number;
+  /** What the open asked for (its record until it is bound). */
+  intent?: OpenIntent;
+}
+
+/** Idle claimed files ('mine', no opens) a node keeps before releasing the oldest half. */
+const MAX_IDLE_CLAIMS = 4096;
+/** A shared file this node has no opens of is released after this long (the others may then own it). */
+const SHARED_IDLE_MS = 200;
 
 /** Ceiling of the randomised wait after a lost compare. */
 const MAX_BACKOFF_MS = 40;
@@ -94,6 +104,11 @@ function unavailable(err: unknown): NtStatusError {
 /** fileKeys may hold ':' and other bytes; keep keys printable and prefix-free. */
 const enc = (s: string): string => encodeURIComponent(s);
 const dec = (s: string): string => decodeURIComponent(s);
+
+/** Every key of one file's cluster state (its revisions and open records). */
+export function fileStatePrefix(fileKey: string): string {
+  return FILES + enc(fileKey) + '/';
+}
 
 export interface NodeStatus { name: string; alive: boolean; info: Record<string, unknown> }
 export interface ClusterStatus {
@@ -131,6 +146,14 @@ export class ClusterNode implements ClusterHooks {
   private healthy = false;
   private readonly hookedNodes = new WeakSet<FileNode>();
   private readonly fakeSession: SessionView;
+  /** With claims (claims.ts): files this node holds alone ('mine') or shares; absent = neither. */
+  private readonly claimed = new Map<string, ClaimState>();
+  private readonly claiming = new Map<string, Promise<ClaimState>>();
+  /** This node's reservations and opens per file. */
+  private readonly byKey = new Map<string, Set<Published>>();
+  /** Claimed files without opens here, oldest first (their claims are released lazily). */
+  private readonly idle = new Map<string, number>();
+  private idleTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly server: ServerCore,
@@ -139,6 +162,7 @@ export class ClusterNode implements ClusterHooks {
     private readonly ttl: number,
     private readonly info: Record<string, unknown>,
     private readonly ownsKv: boolean,
+    private readonly claims: FileClaims | undefined,
   ) {
     this.fakeSession = {
       id: 0n, user: '', domain: '', guest: false, anonymous: false, dialect: 0, encryptData: false,
@@ -146,9 +170,13 @@ export class ClusterNode implements ClusterHooks {
     };
   }
 
-  /** `ownsKv`: close the Kv with the node (not a Kv an embedder shares between nodes). */
-  static async start(server: ServerCore, kv: Kv, name: string, ttl: number, info: Record<string, unknown>, ownsKv = true): Promise<ClusterNode> {
-    const node = new ClusterNode(server, kv, name, ttl, info, ownsKv);
+  /**
+   * `ownsKv`: close the Kv with the node (not a Kv an embedder shares between nodes). `claims`:
+   * files only this node has open are decided here alone (claims.ts; worker processes).
+   */
+  static async start(server: ServerCore, kv: Kv, name: string, ttl: number, info: Record<string, unknown>, ownsKv = true, claims?: FileClaims): Promise<ClusterNode> {
+    const node = new ClusterNode(server, kv, name, ttl, info, ownsKv, claims);
+    claims?.onRevoke((fileKey) => node.onRevoke(fileKey));
     await node.join();
     setCluster(server, node);
     server.remoteOpens = (fileKey) => node.remoteOpens(fileKey);
@@ -243,6 +271,8 @@ export class ClusterNode implements ClusterHooks {
         m.xrev = rev;
         if (foreign) m.foreignXrev = rev;
       }
+      // A freed file's state is deleted (claims): nothing left to mirror.
+      if (m.rev === 0 && m.xrev === 0 && m.remotes.size === 0 && !this.byKey.has(fileKey)) this.mirrors.delete(fileKey);
       return;
     }
     if (!sub.startsWith('open/')) return;
@@ -499,6 +529,7 @@ export class ClusterNode implements ClusterHooks {
    * (the window between a CREATE's checks and its open being registered).
    */
   private async write(p: Published, mode: WriteMode, intent?: OpenIntent, seen?: Seen): Promise<boolean> {
+    if (this.local(p.fileKey)) return true;
     this.requireHealthy();
     const rec = this.recordOf(p.open, intent);
     const value = JSON.stringify(rec);
@@ -561,32 +592,187 @@ export class ClusterNode implements ClusterHooks {
   }
 
   async reserve(intent: OpenIntent): Promise<Reservation | false> {
+    const fileKey = intent.fileKey;
     const id = String(this.nextId++);
-    const p: Published = { key: this.keyFor(intent.fileKey, id), fileKey: intent.fileKey, id, open: undefined, last: '' };
-    const m = this.mirror(intent.fileKey);
+    const p: Published = { key: this.keyFor(fileKey, id), fileKey, id, open: undefined, last: '', intent };
+    if (this.claims) {
+      if (!this.claimed.has(fileKey)) {
+        let fresh: ClaimState;
+        try {
+          fresh = await this.claimFile(fileKey);
+        } catch (err) {
+          throw unavailable(err);
+        }
+        // Newly shared: the mirror is read again and the CREATE evaluates against it (the
+        // owner's opens were published just now).
+        if (fresh === 'shared') {
+          await this.refresh(fileKey);
+          return false;
+        }
+      }
+      const state = this.claimed.get(fileKey);
+      if (state === undefined) return false; // revoked before this ran: claim again
+      if (state === 'mine') {
+        // This node alone has the file open: its own checks were the whole decision.
+        this.byId.set(id, p);
+        this.track(p);
+        return this.reservation(p);
+      }
+    }
+    const m = this.mirror(fileKey);
     const seen = { rev: m.rev, xrev: m.xrev };
     const mode = isBenign(intent) ? 'benign' : 'open';
-    if (!(await this.gated(intent.fileKey, () => this.write(p, mode, intent, seen)))) return false;
+    if (!(await this.gated(fileKey, () => this.write(p, mode, intent, seen)))) return false;
     this.byId.set(id, p);
+    this.track(p);
+    return this.reservation(p);
+  }
+
+  private reservation(p: Published): Reservation {
     return {
       bind: async (open: Open) => {
         p.open = open;
         this.published.set(open, p);
-        this.watchNode(open);
+        // A file this node holds alone is hooked when it becomes shared (onRevoke).
+        if (!this.local(p.fileKey)) this.watchNode(open, p.fileKey);
         // A break asked for while this open was only reserved.
         if (p.pendingBreak !== undefined) this.breakLocal(open, p.pendingBreak);
         await this.write(p, 'none').catch((err) => this.server.log(`cluster: publish failed: ${(err as Error).message}`));
       },
       drop: async () => {
-        this.byId.delete(id);
-        await this.kv.txn({ compare: [], then: [{ type: 'delete', key: p.key }] }).catch(() => undefined);
+        this.byId.delete(p.id);
+        const was = p.last;
+        p.last = '';
+        const done = was ? this.kv.txn({ compare: [], then: [{ type: 'delete', key: p.key }] }).catch(() => undefined) : undefined;
+        this.untrack(p);
+        await done;
       },
     };
   }
 
+  // ------------------------------------------------------------------ claims (claims.ts)
+
+  /** True when this node decides the file alone (or holds no claim: nothing of it published). */
+  private local(fileKey: string): boolean {
+    return this.claims !== undefined && this.claimed.get(fileKey) !== 'shared';
+  }
+
+  private claimFile(fileKey: string): Promise<ClaimState> {
+    let c = this.claiming.get(fileKey);
+    if (!c) {
+      // The state is set before any continuation of the claim runs (a revoke waits for it).
+      c = this.claims!.claim(fileKey).then((s) => {
+        this.claimed.set(fileKey, s);
+        // Idle until a reservation tracks it (an open refused after the claim still releases it).
+        if (!this.byKey.has(fileKey)) {
+          this.idle.set(fileKey, Date.now());
+          if (s === 'shared') this.scheduleIdle();
+        }
+        return s;
+      })
+        .finally(() => this.claiming.delete(fileKey));
+      this.claiming.set(fileKey, c);
+    }
+    return c;
+  }
+
+  /**
+   * Another node wants a file this node holds alone: its opens (and reservations) of the file
+   * are published in one transaction that also bumps the file's revisions (an evaluation made
+   * before them starts over); from now on the file is shared. No opens: the claim just ends.
+   */
+  private async onRevoke(fileKey: string): Promise<boolean> {
+    await this.claiming.get(fileKey)?.catch(() => undefined);
+    const state = this.claimed.get(fileKey);
+    if (state === undefined) return false;
+    if (state === 'shared') return true;
+    const ps = [...(this.byKey.get(fileKey) ?? [])];
+    if (ps.length === 0 && this.localOpens(fileKey).length === 0) {
+      this.claimed.delete(fileKey);
+      this.idle.delete(fileKey);
+      return false;
+    }
+    this.claimed.set(fileKey, 'shared');
+    if (ps.length === 0) return true;
+    for (const p of ps) if (p.open) this.watchNode(p.open, fileKey);
+    await this.gated(fileKey, async () => {
+      this.requireHealthy();
+      const m = this.mirror(fileKey);
+      const base = FILES + enc(fileKey);
+      const then = ps.map((p) => {
+        p.last = JSON.stringify(this.recordOf(p.open, p.intent));
+        return { type: 'put' as const, key: p.key, value: p.last, lease: this.lease!.id };
+      });
+      const res = await this.kv.txn({
+        compare: [],
+        then: [...then, { type: 'put', key: base + '/rev', value: this.name }, { type: 'put', key: base + '/xrev', value: this.name }],
+      });
+      // Nobody else could write the file's keys before this answer: the revisions are ours.
+      m.rev = m.xrev = res.revision;
+    });
+    return true;
+  }
+
+  private track(p: Published): void {
+    let set = this.byKey.get(p.fileKey);
+    if (!set) this.byKey.set(p.fileKey, (set = new Set()));
+    set.add(p);
+    this.idle.delete(p.fileKey);
+  }
+
+  private untrack(p: Published): void {
+    const set = this.byKey.get(p.fileKey);
+    if (!set?.delete(p) || set.size > 0) return;
+    this.byKey.delete(p.fileKey);
+    if (!this.claims || !this.claimed.has(p.fileKey)) return;
+    this.idle.set(p.fileKey, Date.now());
+    if (this.claimed.get(p.fileKey) === 'shared') this.scheduleIdle();
+    else if (this.idle.size > MAX_IDLE_CLAIMS) this.releaseIdle();
+  }
+
+  private scheduleIdle(): void {
+    if (this.idleTimer || this.stopped) return;
+    this.idleTimer = setTimeout(() => { this.idleTimer = undefined; this.releaseIdle(); }, SHARED_IDLE_MS);
+    this.idleTimer.unref?.();
+  }
+
+  /**
+   * Releases shared files idle for SHARED_IDLE_MS and, past MAX_IDLE_CLAIMS, the oldest half of
+   * the idle owned ones, in one message. An owned idle file costs nothing until another node
+   * claims it (then the revoke finds no opens and ends the claim).
+   */
+  private releaseIdle(): void {
+    if (!this.claims) return;
+    const now = Date.now();
+    let excess = this.idle.size > MAX_IDLE_CLAIMS ? this.idle.size - MAX_IDLE_CLAIMS / 2 : 0;
+    let sharedLeft = false;
+    const out: string[] = [];
+    for (const [fileKey, since] of this.idle) {
+      const state = this.claimed.get(fileKey);
+      if (state === undefined || this.byKey.has(fileKey) || this.claiming.has(fileKey)) {
+        this.idle.delete(fileKey);
+        continue;
+      }
+      const go = state === 'shared' ? now - since >= SHARED_IDLE_MS : excess > 0;
+      if (!go) {
+        if (state === 'shared') sharedLeft = true;
+        continue;
+      }
+      this.idle.delete(fileKey);
+      if (this.localOpens(fileKey).length) continue;
+      if (state === 'mine') excess--;
+      this.claimed.delete(fileKey);
+      const m = this.mirrors.get(fileKey);
+      if (m && m.remotes.size === 0) this.mirrors.delete(fileKey);
+      out.push(fileKey);
+    }
+    this.claims.release(out);
+    if (sharedLeft) this.scheduleIdle();
+  }
+
   async publish(open: Open, compare: boolean): Promise<boolean> {
     const p = this.published.get(open);
-    if (!p) return true;
+    if (!p || this.local(p.fileKey)) return true;
     if (!compare) return this.write(p, 'none');
     const m = this.mirror(p.fileKey);
     const seen = { rev: m.rev, xrev: m.xrev };
@@ -594,12 +780,13 @@ export class ClusterNode implements ClusterHooks {
   }
 
   /** A FileNode with published opens republishes them whenever its oplocks/leases change. */
-  private watchNode(open: Open): void {
+  private watchNode(open: Open, fileKey: string): void {
     const node = stateOf(open).node;
     if (this.hookedNodes.has(node)) return;
     this.hookedNodes.add(node);
     const republish = (): void => {
-      for (const p of this.published.values()) {
+      if (this.local(fileKey)) return;
+      for (const p of this.byKey.get(fileKey) ?? []) {
         if (!p.open || stateOf(p.open).node !== node || stateOf(p.open).closed) continue;
         void this.write(p, 'none').catch(() => undefined);
       }
@@ -617,6 +804,10 @@ export class ClusterNode implements ClusterHooks {
     if (!p) return;
     this.published.delete(open);
     this.byId.delete(p.id);
+    if (this.local(p.fileKey)) {
+      this.untrack(p);
+      return;
+    }
     // DELETE_ON_CLOSE with opens on other nodes: the file is delete-pending from now on (MS-FSA
     // 2.1.5.4) and their last closer deletes it. The record says so before it goes, as set-info's
     // delete-pending does; should those opens close before they hear of it, this node deletes the
@@ -630,7 +821,10 @@ export class ClusterNode implements ClusterHooks {
     const done = shared.then(() => this.kv.txn({ compare: [], then: [{ type: 'delete', key: p.key }] })).then(() => undefined, (err: unknown) => {
       // Without quorum the key stays until this node's lease expires; rejoin republishes only live opens.
       this.server.log(`cluster: unpublish of ${open.path} failed: ${(err as Error).message}`);
-    }).finally(() => this.removing.delete(open));
+    }).finally(() => {
+      this.removing.delete(open);
+      this.untrack(p);
+    });
     this.removing.set(open, done);
   }
 
@@ -721,6 +915,7 @@ export class ClusterNode implements ClusterHooks {
 
   async close(): Promise<void> {
     this.stopped = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
     for (const fn of this.closers.splice(0)) await fn().catch(() => undefined);
     setCluster(this.server, undefined);
     this.server.remoteOpens = undefined;

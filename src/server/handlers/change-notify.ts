@@ -31,6 +31,12 @@ interface Watch {
 const watches = new WeakMap<ServerState, Set<Watch>>();
 const byOpen = new WeakMap<Open, Watch>();
 
+/** Told when a server's first watch starts and its last one ends (server/workers/ relays changes from other processes only meanwhile). */
+let watchListener: ((server: ServerState, watching: boolean) => void) | undefined;
+export function setWatchListener(l: ((server: ServerState, watching: boolean) => void) | undefined): void {
+  watchListener = l;
+}
+
 function reply(entries: NotifyEntry[], overflow: boolean, maxLen: number): Reply {
   if (overflow) return { status: Status.NOTIFY_ENUM_DIR, body: encodeChangeNotifyResponse({ buffer: Buffer.alloc(0) }) };
   const enc = encodeNotifyEntries(entries, maxLen);
@@ -81,7 +87,8 @@ onAnyClose((server, open) => {
   const w = byOpen.get(open);
   if (!w) return;
   byOpen.delete(open);
-  watches.get(server)?.delete(w);
+  const set = watches.get(server);
+  if (set?.delete(w) && set.size === 0) watchListener?.(server, false);
   for (const waiter of w.waiters.splice(0)) {
     waiter.resolve({ status: Status.NOTIFY_CLEANUP, body: encodeChangeNotifyResponse({ buffer: Buffer.alloc(0) }) });
   }
@@ -103,6 +110,7 @@ export const handler = handlerOf(async (ctx) => {
     let set = watches.get(ctx.server);
     if (!set) watches.set(ctx.server, (set = new Set()));
     set.add(w);
+    if (set.size === 1) watchListener?.(ctx.server, true);
   } else {
     w.filter = req.completionFilter;
     w.tree = (req.flags & ChangeNotifyFlags.WATCH_TREE) !== 0;

@@ -12,7 +12,7 @@ import { handlerOf, requireOpen, fail } from '../files/util.js';
 import { shortName } from '../files/short-names.js';
 import { dirGeneration } from '../open-file.js';
 import { reportedWriteTime } from '../write-time.js';
-import type { ServerState } from '../types.js';
+import type { Open, ServerState } from '../types.js';
 
 interface DirCursor {
   pattern: string;
@@ -21,6 +21,15 @@ interface DirCursor {
   returnedAny: boolean;
   /** dirGeneration() when the listing was (re)validated. */
   generation: number;
+}
+
+/**
+ * Told after each answer whether the open's listing snapshot still has entries to return
+ * (server/workers/: names other workers remove meanwhile must reach dirGeneration, smb2.dir.fixed).
+ */
+let snapshotListener: ((server: ServerState, open: Open, pending: boolean) => void) | undefined;
+export function setSnapshotListener(l: ((server: ServerState, open: Open, pending: boolean) => void) | undefined): void {
+  snapshotListener = l;
 }
 
 function toEntry(server: ServerState, name: string, st: FileStat): DirEntryInfo {
@@ -104,11 +113,13 @@ export const handler = handlerOf(async (ctx) => {
   const upTo = (req.flags & F.RETURN_SINGLE_ENTRY) ? cur.index + 1 : cur.index + Math.floor(Math.max(max, 0) / 16) + 1;
   const remaining = cur.entries.slice(cur.index, upTo);
   if (remaining.length === 0) {
+    snapshotListener?.(ctx.server, open, false);
     return { status: cur.returnedAny ? Status.NO_MORE_FILES : Status.NO_SUCH_FILE };
   }
   const { buf, count } = encodeDirEntries(req.fileInformationClass, remaining, max);
   if (count === 0) fail(Status.INFO_LENGTH_MISMATCH);
   cur.index += count;
   cur.returnedAny = true;
+  snapshotListener?.(ctx.server, open, cur.index < cur.entries.length);
   return { status: Status.SUCCESS, body: encodeQueryDirectoryResponse({ buffer: buf }) };
 });

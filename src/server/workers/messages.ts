@@ -41,8 +41,20 @@ export interface KvLeaseLostMsg { t: 'kv-lease-lost'; lease: number; reason: str
  * primary to every other worker so CHANGE_NOTIFY watches see changes made through any worker.
  */
 export interface NotifyMsg { t: 'notify'; share: string; path: string; action: number; filter: number }
+/** worker -> primary: this worker's first CHANGE_NOTIFY watch started (true) or its last ended (false) */
+export interface WatchingMsg { t: 'watching'; on: boolean }
+/** primary -> worker: whether another worker has watches (only then are changes relayed) */
+export interface RelayMsg { t: 'relay'; on: boolean }
 
-export type ToWorker = InitMsg | ConnMsg | StatusReq | CloseMsg | KvRes | KvWatchMsg | KvLeaseLostMsg | NotifyMsg;
+/** primary -> worker: the answer to a ClaimReq: `shared` = other workers hold opens of the file too */
+export interface ClaimRes { t: 'claim-res'; id: number; shared: boolean }
+/**
+ * primary -> worker: another worker wants a file this worker holds alone; answer with RevokedMsg
+ * once its opens of the file (if any) are published in the KV.
+ */
+export interface RevokeMsg { t: 'revoke'; rid: number; key: string }
+
+export type ToWorker = InitMsg | ConnMsg | StatusReq | CloseMsg | KvRes | KvWatchMsg | KvLeaseLostMsg | NotifyMsg | ClaimRes | RevokeMsg | RelayMsg;
 
 /** `hint`: the worker's SPNEGO negotiate hint (the primary answers SMB1 NEGOTIATEs with it) */
 export interface ReadyMsg { t: 'ready'; hint: string }
@@ -61,7 +73,15 @@ export type KvCall =
   | { op: 'revokeLease'; lease: number };
 export interface KvReq { t: 'kv'; id: number; call: KvCall }
 
-export type FromWorker = ReadyMsg | LogMsg | StatusRes | FatalMsg | KvReq | NotifyMsg;
+/** worker -> primary: this worker is about to open a file (by fileKey) it holds no claim on (claims.ts) */
+export interface ClaimReq { t: 'claim'; id: number; key: string }
+/** worker -> primary: files this worker has no opens of any more (its claim or share of them ends) */
+export interface ReleaseMsg { t: 'release'; keys: string[] }
+/** worker -> primary: a RevokeMsg done; `held`: it had opens of the file (now published) */
+export interface RevokedMsg { t: 'revoked'; rid: number; held: boolean }
+export type ClaimMsg = ClaimReq | ReleaseMsg | RevokedMsg;
+
+export type FromWorker = ReadyMsg | LogMsg | StatusRes | FatalMsg | KvReq | NotifyMsg | ClaimMsg | WatchingMsg;
 
 /** Bytes for a message / from a message. */
 export function b64(b: Buffer): string {

@@ -13,6 +13,8 @@ import type { UserDb } from '../../auth/userdb.js';
 import type { WorkersConfig } from '../../config/workers.js';
 import type { ServerStatus, SmbServer, StartServerOptions, WorkerStatus } from '../index.js';
 import { KvHost } from './kv-host.js';
+import { ClaimHost } from './claim-host.js';
+import { fileStatePrefix } from '../cluster/coordinator.js';
 import { clusterConfigOf } from '../cluster/config.js';
 import { negotiateClientGuid, readFirstFrame, workerForGuid, type FirstFrame } from './route.js';
 import { answerSmb1 } from './smb1.js';
@@ -58,6 +60,11 @@ export async function startPrimary(opts: StartServerOptions, config: ServerConfi
   const startedAt = new Date();
   const serverGuid = randomBytes(16);
   const kvHost = w.coordination === 'local' ? new KvHost() : undefined;
+  // file claims: a file only one worker has open is decided there alone (cluster/claims.ts)
+  const claimHost = kvHost ? new ClaimHost(
+    (index, m) => { const s = slots[index]; if (s) send(s, m); },
+    (key) => { void kvHost.kv.txn({ compare: [], then: [{ type: 'deletePrefix', prefix: fileStatePrefix(key) }] }).catch(() => undefined); },
+  ) : undefined;
   const entry = fileURLToPath(new URL('./worker-main.js', import.meta.url));
   const usersText = users.serialize();
   let closing = false;
@@ -68,6 +75,21 @@ export async function startPrimary(opts: StartServerOptions, config: ServerConfi
   /** the workers' SPNEGO hint (all build the same one from the config), for SMB1 answers */
   let negotiateHint: Buffer = Buffer.alloc(0);
 
+  /**
+   * Change-notify relay (worker-main.ts): workers with CHANGE_NOTIFY watches, and what each worker
+   * was last told (it posts its changes only while another worker watches).
+   */
+  const watching = new Set<number>();
+  const relayTold = new Map<number, boolean>();
+  const tellRelay = (): void => {
+    for (const s of slots) {
+      if (!s.child) continue;
+      const on = [...watching].some((i) => i !== s.index);
+      if (relayTold.get(s.index) === on) continue;
+      relayTold.set(s.index, on);
+      send(s, { t: 'relay', on });
+    }
+  };
   const slots: Slot[] = Array.from({ length: w.count }, (_, index) => ({
     index, child: undefined, ready: false, restarts: 0, startedAt: 0, waiting: [],
     last: { index, pid: 0, restarts: 0, connections: 0, sessions: 0, openFiles: 0 },
@@ -123,7 +145,13 @@ export async function startPrimary(opts: StartServerOptions, config: ServerConfi
         case 'fatal': log(`worker ${slot.index}: fatal: ${m.error}`); break;
         case 'status-res': statusWaits.get(m.id)?.(m.status); break;
         case 'kv': if (kvHost) void kvHost.handle(slot.index, m); break;
-        case 'notify': for (const o of slots) if (o !== slot && o.ready) send(o, m); break;
+        case 'claim': case 'release': case 'revoked': claimHost?.handle(slot.index, m); break;
+        case 'notify': for (const o of slots) if (o !== slot && o.ready && watching.has(o.index)) send(o, m); break;
+        case 'watching':
+          if (m.on) watching.add(slot.index);
+          else watching.delete(slot.index);
+          tellRelay();
+          break;
       }
     });
     child.on('error', (e) => log(`worker ${slot.index}: ${e.message}`));
@@ -132,6 +160,10 @@ export async function startPrimary(opts: StartServerOptions, config: ServerConfi
       slot.child = undefined;
       slot.ready = false;
       kvHost?.detach(slot.index);
+      claimHost?.detach(slot.index);
+      watching.delete(slot.index);
+      relayTold.delete(slot.index);
+      tellRelay();
       if (closing) return;
       // its connections are gone (their clients reconnect; durable handles it held are lost, as
       // when a single-process server dies); start a new one, backing off if it keeps dying young
@@ -146,6 +178,7 @@ export async function startPrimary(opts: StartServerOptions, config: ServerConfi
       t: 'init', index: slot.index, workers: w.count, config, users: usersText, serverGuid: b64(serverGuid),
       log: opts.log !== undefined, coordination: kvHost !== undefined,
     });
+    tellRelay();
   };
 
   for (const s of slots) spawnWorker(s);

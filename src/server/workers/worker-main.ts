@@ -5,13 +5,16 @@ import type { Socket } from 'node:net';
 import { UserDb } from '../../auth/userdb.js';
 import { startServer, type SmbServer } from '../index.js';
 import { IpcKv } from './ipc-kv.js';
+import { ClaimClient } from './claim-client.js';
 import { ClusterNode } from '../cluster/coordinator.js';
 
 /** The local KV does not expire leases by time: the primary ends a worker's lease when it exits. */
 const LEASE_TTL_S = 10;
 import { b64, bytes, type FromWorker, type InitMsg, type NotifyMsg, type ToWorker } from './messages.js';
-import { changeReporter, reportChange, setChangeReporter } from '../open-file.js';
-import type { ShareTree } from '../types.js';
+import { changeReporter, onAnyClose, reportChange, setChangeReporter } from '../open-file.js';
+import { setWatchListener } from '../handlers/change-notify.js';
+import { setSnapshotListener } from '../handlers/query-directory.js';
+import type { Open, ShareTree } from '../types.js';
 import type { ServerStateImpl } from '../state.js';
 
 /** Posts to the primary; false only when the channel is gone (send() false = queued, still sent). */
@@ -38,9 +41,36 @@ function relayChanges(s: ServerStateImpl): void {
   const local = changeReporter();
   setChangeReporter((srv, tree, path, action, filter) => {
     local(srv, tree, path, action, filter);
-    if (!relaying && srv === state) post({ t: 'notify', share: tree.share.name, path, action, filter });
+    if (relayOn && !relaying && srv === state) post({ t: 'notify', share: tree.share.name, path, action, filter });
   });
+  // The primary hears when this worker starts and stops needing other workers' changes: while it
+  // has CHANGE_NOTIFY watches or a listing snapshot with entries still to return (names removed
+  // meanwhile are dropped from it, query-directory.ts); it relays to such workers only.
+  let watches = false;
+  let told = false;
+  const snapshots = new Set<Open>();
+  const update = (): void => {
+    const on = watches || snapshots.size > 0;
+    if (on !== told) {
+      told = on;
+      post({ t: 'watching', on });
+    }
+  };
+  setWatchListener((srv, on) => {
+    if (srv !== state) return;
+    watches = on;
+    update();
+  });
+  setSnapshotListener((srv, open, pending) => {
+    if (srv !== state || (pending ? snapshots.has(open) : !snapshots.has(open))) return;
+    if (pending) snapshots.add(open);
+    else snapshots.delete(open);
+    update();
+  });
+  onAnyClose((srv, open) => { if (srv === state && snapshots.delete(open)) update(); });
 }
+/** Another worker has CHANGE_NOTIFY watches (the primary says so): only then are changes posted. */
+let relayOn = false;
 
 function changeFromElsewhere(m: NotifyMsg): void {
   if (!state) return;
@@ -53,6 +83,7 @@ function changeFromElsewhere(m: NotifyMsg): void {
   }
 }
 let kv: IpcKv | undefined;
+let claims: ClaimClient | undefined;
 let exiting = false;
 /** connections that arrived before the server was up (the primary waits for ready, so rare) */
 const early: Array<{ socket: Socket; head: Buffer; smb1: Buffer | undefined }> = [];
@@ -64,8 +95,11 @@ async function init(m: InitMsg): Promise<void> {
   // exactly as between the machines of an etcd cluster (server/cluster/coordinator.ts)
   const ipc = m.coordination ? new IpcKv((req) => post(req)) : undefined;
   kv = ipc;
+  // file claims (cluster/claims.ts): a file only this worker has open is decided here alone
+  const own = m.coordination ? new ClaimClient((msg) => post(msg)) : undefined;
+  claims = own;
   const cluster = ipc
-    ? (state: Parameters<typeof ClusterNode.start>[0]) => ClusterNode.start(state, ipc, `worker-${m.index}`, LEASE_TTL_S, { worker: m.index, pid: process.pid })
+    ? (state: Parameters<typeof ClusterNode.start>[0]) => ClusterNode.start(state, ipc, `worker-${m.index}`, LEASE_TTL_S, { worker: m.index, pid: process.pid }, true, own)
     : undefined;
   server = await startServer({
     config: m.config, users, port: 0, host: '127.0.0.1',
@@ -84,6 +118,7 @@ async function exit(code: number): Promise<void> {
   try {
     await server?.close();
     await kv?.close();
+    claims?.close();
   } finally {
     process.exit(code);
   }
@@ -92,6 +127,7 @@ async function exit(code: number): Promise<void> {
 process.on('message', (raw: unknown, handle: unknown) => {
   const m = raw as ToWorker;
   if (kv?.receive(m)) return;
+  if (claims?.receive(m)) return;
   switch (m.t) {
     case 'init':
       init(m).catch((e: unknown) => {
@@ -117,6 +153,9 @@ process.on('message', (raw: unknown, handle: unknown) => {
       break;
     case 'notify':
       changeFromElsewhere(m);
+      break;
+    case 'relay':
+      relayOn = m.on;
       break;
   }
 });
