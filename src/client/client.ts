@@ -6,7 +6,7 @@ import { Readable, Writable } from 'node:stream';
 import { ioPool } from '../transport/bufpool.js';
 import { Access, Command, CreateDisposition, CreateOptions, FileAttributes, OplockLevel } from '../wire/constants.js';
 import { decodeCreateResponse } from '../wire/create.js';
-import { decodeCloseResponse } from '../wire/close.js';
+import { RELATED_FILE_ID } from '../wire/common.js';
 import { decodeOplockBreak, encodeLeaseBreakAck, encodeOplockBreak, LEASE_BREAK_FLAG_ACK_REQUIRED } from '../wire/oplock-break.js';
 import { Reconnector, type ReconnectHost, type ReconnectOptions } from './reconnect.js';
 import { Status } from '../wire/status.js';
@@ -22,10 +22,12 @@ import type { SmbUrl } from './url.js';
 import { normalizeConnect, type ConnectOptions, type ConnectTarget } from './options.js';
 import { candidates, parseServer, type ServerAddress } from './failover.js';
 import {
-  BULK_CHUNK, BULK_IN_FLIGHT, DEFAULT_DEPTH, FILE_OPTIONS, WRITE_FRAME_DATA, FileHandle, OpenFlags, closeRequest, createRequest, displayPath, openFile, runPipelined,
+  BULK_CHUNK, BULK_IN_FLIGHT, DEFAULT_CHUNK, DEFAULT_DEPTH, FILE_OPTIONS, WRITE_FRAME_DATA, FileHandle, OpenFlags, closeRequest, createRequest, displayPath, openFile, runPipelined,
   statsFrom, type OpenFlag, type Stats, type TransferOptions,
 } from './file.js';
-import { listDirectory, renamePath, setDeleteOnClose, setTimes, type DirEntry } from './info.js';
+import { listDirectory, renamePath, setTimes, type DirEntry } from './info.js';
+import { deleteDirectory, deleteFile, listOnce, writeWhole } from './oneshot.js';
+import { MAX_RECOVERIES, isDisconnect } from './durable-open.js';
 import { Dirent } from './stats.js';
 import { Dir } from './dir.js';
 import { serverCopy } from './copy.js';
@@ -168,6 +170,8 @@ export class SmbClient {
   private readonly routes = new WeakMap<FileHandle, Routed<unknown>['via']>();
 
   private reconnector: Reconnector | undefined;
+  /** Directories whose listing did not fit one answer (list() skips the one-round-trip try). */
+  private readonly bigDirs = new Set<string>();
 
   constructor(
     private conn: Connection,
@@ -255,6 +259,15 @@ export class SmbClient {
    */
   private async at<T>(p: string, op: (tree: Tree, rel: string) => Promise<T>): Promise<Routed<T>> {
     if (!this.dfs) return { value: await op(this.tree, p), tree: this.tree };
+    if (this.dfs.cache.size === 0) {
+      // No DFS link known yet: straight to this share (what route() would pick); a path that turns
+      // out to be behind a link (PATH_NOT_COVERED, nothing done) goes through route() below.
+      try {
+        return { value: await op(this.tree, p), tree: this.tree };
+      } catch (e) {
+        if (!(e instanceof SmbError) || e.status !== Status.PATH_NOT_COVERED) throw e;
+      }
+    }
     const unc = `\\${this.conn.opts.host}\\${this.tree.share}\\${p.replace(/\//g, '\\')}`;
     return this.dfs.route(unc, (tree, rel) => op(tree, rel.replace(/\\/g, '/')));
   }
@@ -365,6 +378,10 @@ export class SmbClient {
     const o: WriteFileOptions = typeof opt === 'string' ? { encoding: opt } : opt;
     checkAbort(o.signal);
     const buf = typeof data === 'string' ? Buffer.from(data, o.encoding ?? 'utf8') : data;
+    if ((o.flag ?? 'w') === 'w' && buf.length <= this.wholeWriteMax()) {
+      await abortable(this.writeSmall(path, Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)), o.signal);
+      return;
+    }
     await abortable((async () => {
       const h = await this.open(path, o.flag ?? 'w');
       try {
@@ -376,28 +393,67 @@ export class SmbClient {
     })(), o.signal);
   }
 
+  /**
+   * Largest writeFile sent as one CREATE + WRITE + CLOSE compound: 64 KiB (one credit), within
+   * MaxWriteSize and the chunk size. Larger files go the pipelined way on a durable handle, where
+   * one round trip more is nothing beside the transfer.
+   */
+  private wholeWriteMax(): number {
+    const c = this.tree.session.liveChannels()[0]?.connection;
+    if (!c) return 0;
+    return Math.min(SMALL_WRITE, this.options.chunkSize ?? DEFAULT_CHUNK, c.params.maxWriteSize);
+  }
+
+  /**
+   * writeFile with flag 'w' of data that fits one WRITE: CREATE(OVERWRITE_IF) + WRITE + CLOSE in one
+   * round trip, no durable handle (there is no handle left to reclaim). A connection lost under it
+   * is waited out (reconnect) and the compound sent again: it writes the same whole file.
+   */
+  private async writeSmall(path: string, buf: Buffer): Promise<void> {
+    const p = this.resolve(path);
+    const name = displayPath(p);
+    const f = OpenFlags.w;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const n = (await this.at(p, (t, rel) => writeWhole(t, rel, { access: f.access, disposition: f.disposition, options: FILE_OPTIONS }, buf, name))).value;
+        // A server that took less than all of it: the rest the ordinary way.
+        if (n < buf.length) {
+          if (n <= 0) throw new SmbError(Status.DISK_FULL, 'server wrote nothing', name);
+          const h = await this.open(path, 'r+');
+          try {
+            await h.write(buf.subarray(n), n, this.xfer());
+          } finally {
+            await h.close();
+          }
+        }
+        return;
+      } catch (e) {
+        if (!this.session.recover || attempt >= MAX_RECOVERIES || !isDisconnect(e)) throw e;
+      }
+    }
+  }
+
   /** As fs/promises appendFile. */
   async appendFile(path: string, data: Buffer | Uint8Array | string, opt: BufferEncoding | WriteFileOptions = {}): Promise<void> {
     const o: WriteFileOptions = typeof opt === 'string' ? { encoding: opt } : opt;
     return this.writeFile(path, data, { ...o, flag: 'a' });
   }
 
-  /** Attributes of `path`, in one round trip: CREATE + CLOSE(POSTQUERY_ATTRIB) compounded. */
+  /**
+   * Attributes of `path`, in one round trip: CREATE + CLOSE compounded. The CREATE response carries
+   * every attribute a stat needs (MS-SMB2 2.2.14); this open changes nothing, so the close has
+   * nothing newer to tell and is not asked for POSTQUERY_ATTRIB (one fstat less on the server).
+   */
   async stat(path: string): Promise<Stats> {
     const p = this.resolve(path);
-    const close = closeRequest({ persistent: 0xffffffffffffffffn, volatile: 0xffffffffffffffffn }, true, true);
-    const [cr, cl] = (await this.at(p, async (tree, rel) => {
-      const rs = await tree.compound([createRequest(rel, { access: Access.FILE_READ_ATTRIBUTES, disposition: CreateDisposition.OPEN, options: 0 }), close], { path: displayPath(p) }, false);
-      if (rs[0]!.header.status !== Status.SUCCESS) throw new SmbError(rs[0]!.header.status, undefined, displayPath(p));
-      return rs;
-    })).value;
-    const c = parse(() => decodeCreateResponse(cr!.msg));
     const name = displayPath(p);
-    if (cl!.header.status === Status.SUCCESS) {
-      const r = parse(() => decodeCloseResponse(cl!.msg));
-      if (r.flags & 1) return statsFrom(name, r);
-    }
-    return statsFrom(name, c);
+    const close = closeRequest(RELATED_FILE_ID, false, true);
+    const cr = (await this.at(p, async (tree, rel) => {
+      const rs = await tree.compound([createRequest(rel, { access: Access.FILE_READ_ATTRIBUTES, disposition: CreateDisposition.OPEN, options: 0 }), close], { path: name }, false);
+      if (rs[0]!.header.status !== Status.SUCCESS) throw new SmbError(rs[0]!.header.status, undefined, name);
+      return rs[0]!;
+    })).value;
+    return statsFrom(name, parse(() => decodeCreateResponse(cr.msg)));
   }
 
   /**
@@ -489,6 +545,14 @@ export class SmbClient {
 
   private async list(path: string): Promise<DirEntry[]> {
     const p = this.resolve(path);
+    // Most directories: open, list and close in one round trip (oneshot.ts). One that needed more
+    // than that is listed the usual way from then on (the one-shot try is read again from the start).
+    if (!this.bigDirs.has(p)) {
+      const whole = (await this.at(p, (t, rel) => listOnce(t, rel, displayPath(p)))).value;
+      if (whole) return whole.filter((e) => e.name !== '.' && e.name !== '..');
+      if (this.bigDirs.size >= 256) this.bigDirs.clear();
+      this.bigDirs.add(p);
+    }
     const h = (await this.at(p, (t, rel) => openFile(t, rel, {
       access: Access.FILE_LIST_DIRECTORY | Access.FILE_READ_ATTRIBUTES | Access.SYNCHRONIZE,
       disposition: CreateDisposition.OPEN, options: CreateOptions.DIRECTORY_FILE,
@@ -518,15 +582,17 @@ export class SmbClient {
   /** Removes a file or (empty, or with recursive) directory. */
   async rm(path: string, o: RmOptions = {}): Promise<void> {
     const p = this.resolve(path);
-    let st: Stats;
-    try {
-      st = await this.stat('/' + p);
-    } catch (e) {
-      if (o.force && e instanceof SmbError && isNotFound(e.status)) return;
-      throw e;
-    }
     if (!p) throw new SmbError(Status.ACCESS_DENIED, 'refusing to remove the share root');
-    if (st.isDirectory() && o.recursive) {
+    // A file in one round trip; FILE_IS_A_DIRECTORY says it is a directory (nothing was opened).
+    try {
+      await this.deletePath(p, false);
+      return;
+    } catch (e) {
+      if (!(e instanceof SmbError)) throw e;
+      if (o.force && isNotFound(e.status)) return;
+      if (e.status !== Status.FILE_IS_A_DIRECTORY) throw e;
+    }
+    if (o.recursive) {
       const entries = await this.list('/' + p);
       await runPipelined(entries.length, 8, async (i) => {
         const e = entries[i]!;
@@ -535,7 +601,7 @@ export class SmbClient {
         else await this.deletePath(child.slice(1), false);
       });
     }
-    await this.deletePath(p, st.isDirectory());
+    await this.deletePath(p, true);
   }
 
   /** As fs/promises unlink: removes a file (EISDIR for a directory). */
@@ -550,17 +616,10 @@ export class SmbClient {
     await this.deletePath(p, true);
   }
 
+  /** One round trip (oneshot.ts): a file by delete-on-close, a directory by SET_INFO disposition. */
   private async deletePath(p: string, dir: boolean): Promise<void> {
-    const h = (await this.at(p, (t, rel) => openFile(t, rel, {
-      access: Access.DELETE | Access.FILE_READ_ATTRIBUTES,
-      disposition: CreateDisposition.OPEN,
-      options: (dir ? CreateOptions.DIRECTORY_FILE : CreateOptions.NON_DIRECTORY_FILE),
-    }))).value;
-    try {
-      await setDeleteOnClose(h);
-    } finally {
-      await h.close();
-    }
+    const name = displayPath(p);
+    await this.at(p, (t, rel) => (dir ? deleteDirectory(t, rel, name) : deleteFile(t, rel, name)));
   }
 
   /** As fs/promises truncate: cuts (or zero-extends) the file to `length` bytes. */
@@ -1012,6 +1071,9 @@ async function uploadFrom(h: FileHandle, fd: number, seekable: boolean, base: nu
   if (failed !== undefined) throw failed;
   return total;
 }
+
+/** writeFile data up to this size goes in one compound with its CREATE and CLOSE. */
+const SMALL_WRITE = 64 * 1024;
 
 /** Rename failures caused by the target name (MS-FSA 2.1.5.14.11). */
 const TARGET_ERRORS = new Set<number>([

@@ -78,6 +78,7 @@ export class DfsCache {
 
   /** The longest entry whose prefix covers `path` (whole components), live only unless `expiredToo`. */
   findNoReq(path: string, expiredToo = false): { entry: DfsCacheEntry; rest: string } | undefined {
+    if (this.entries.size === 0) return undefined; // no link seen: the common case, no key to build
     const key = dfsKey(path);
     let best: DfsCacheEntry | undefined;
     for (const e of this.entries.values()) {

@@ -35,6 +35,19 @@ interface Pending {
   persistent: boolean;
 }
 
+/** 16 random bytes from a pool refilled 4 KiB at a time (one randomBytes call per 256 opens, not two per open). */
+let pool = Buffer.alloc(0);
+let poolAt = 0;
+function random16(): Buffer {
+  if (poolAt + 16 > pool.length) {
+    pool = randomBytes(4096);
+    poolAt = 0;
+  }
+  const b = pool.subarray(poolAt, poolAt + 16);
+  poolAt += 16;
+  return b;
+}
+
 function toSmbName(p: string): string {
   return p.split(/[\\/]+/).filter((x) => x !== '' && x !== '.').join('\\');
 }
@@ -50,7 +63,7 @@ function leaseContext(key: Buffer, state: number): CreateContext {
 export function durableRequest(tree: Tree, path: string, c: CreateParams): { req: SmbRequest; state: Pending } | undefined {
   if (tree.session.dialect < Dialect.SMB3_00) return undefined;
   const state: Pending = {
-    createGuid: randomBytes(16), leaseKey: randomBytes(16),
+    createGuid: random16(), leaseKey: random16(),
     persistent: (tree.capabilities & ShareCapabilities.CONTINUOUS_AVAILABILITY) !== 0,
   };
   const contexts: CreateContext[] = [

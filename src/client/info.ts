@@ -12,6 +12,8 @@ import {
 import { Status } from '../wire/status.js';
 import { msToFiletime } from '../wire/buf.js';
 import { parse } from './errors.js';
+import type { FileId } from '../wire/common.js';
+import type { SmbRequest, SmbResponse } from './connection.js';
 import type { FileTimesAndSize } from './stats.js';
 import { displayPath, statsFrom, toSmbPath, type FileHandle, type Stats } from './file.js';
 
@@ -25,34 +27,57 @@ export interface DirEntry extends FileTimesAndSize {
  */
 export async function listDirectory(h: FileHandle, pattern = '*'): Promise<DirEntry[]> {
   const out: DirEntry[] = [];
-  const outLen = Math.min(h.tree.session.channel().connection.params.maxTransactSize, 1024 * 1024);
-  const cls = FileInfoClass.FileDirectoryInformation;
+  const outLen = listBufferLength(h);
   for (let round = 0; ; round++) {
-    const res = await h.tree.request({
-      command: Command.QUERY_DIRECTORY,
-      body: encodeQueryDirectoryRequest({
-        fileInformationClass: cls, flags: round === 0 ? QueryDirectoryFlags.RESTART_SCANS : 0, fileIndex: 0,
-        fileId: h.fileId, fileName: pattern, outputBufferLength: outLen,
-      }),
-      payloadSize: outLen,
-    }, { allow: [Status.NO_MORE_FILES], path: displayPath(h.path) });
+    const res = await h.tree.request(queryDirectoryRequest(h.fileId, round === 0, outLen, pattern), { allow: [Status.NO_MORE_FILES], path: displayPath(h.path) });
     if (res.header.status === Status.NO_MORE_FILES) return out;
-    const entries = parse(() => decodeDirEntries(cls, decodeQueryDirectoryResponse(res.msg).buffer));
-    if (entries.length === 0) return out;
-    for (const e of entries) {
-      out.push({
-        name: e.name, creationTime: e.creationTime, lastAccessTime: e.lastAccessTime, lastWriteTime: e.lastWriteTime,
-        changeTime: e.changeTime, endOfFile: e.endOfFile, allocationSize: e.allocationSize, fileAttributes: e.attributes,
-      });
-    }
+    if (addEntries(res, out) === 0) return out;
   }
 }
 
-async function setInfo(h: FileHandle, infoClass: number, buffer: Buffer): Promise<void> {
-  await h.tree.request({
+/** OutputBufferLength of our QUERY_DIRECTORY requests: MaxTransactSize, at most 1 MiB (multi-credit). */
+export function listBufferLength(h: { tree: FileHandle['tree'] }): number {
+  return Math.min(h.tree.session.channel().connection.params.maxTransactSize, 1024 * 1024);
+}
+
+/** QUERY_DIRECTORY FileDirectoryInformation for `fileId` (RELATED_FILE_ID inside a compound). */
+export function queryDirectoryRequest(fileId: FileId, restart: boolean, outLen: number, pattern = '*'): SmbRequest {
+  return {
+    command: Command.QUERY_DIRECTORY,
+    body: encodeQueryDirectoryRequest({
+      fileInformationClass: FileInfoClass.FileDirectoryInformation, flags: restart ? QueryDirectoryFlags.RESTART_SCANS : 0, fileIndex: 0,
+      fileId, fileName: pattern, outputBufferLength: outLen,
+    }),
+    payloadSize: outLen,
+  };
+}
+
+/** Appends the entries of a successful QUERY_DIRECTORY response to `out`; returns how many. */
+export function addEntries(res: SmbResponse, out: DirEntry[]): number {
+  const entries = parse(() => decodeDirEntries(FileInfoClass.FileDirectoryInformation, decodeQueryDirectoryResponse(res.msg).buffer));
+  for (const e of entries) {
+    out.push({
+      name: e.name, creationTime: e.creationTime, lastAccessTime: e.lastAccessTime, lastWriteTime: e.lastWriteTime,
+      changeTime: e.changeTime, endOfFile: e.endOfFile, allocationSize: e.allocationSize, fileAttributes: e.attributes,
+    });
+  }
+  return entries.length;
+}
+
+function setInfoRequest(fileId: FileId, infoClass: number, buffer: Buffer): SmbRequest {
+  return {
     command: Command.SET_INFO,
-    body: encodeSetInfoRequest({ infoType: InfoType.FILE, fileInfoClass: infoClass, buffer, additionalInformation: 0, fileId: h.fileId }),
-  }, { path: displayPath(h.path) });
+    body: encodeSetInfoRequest({ infoType: InfoType.FILE, fileInfoClass: infoClass, buffer, additionalInformation: 0, fileId }),
+  };
+}
+
+async function setInfo(h: FileHandle, infoClass: number, buffer: Buffer): Promise<void> {
+  await h.tree.request(setInfoRequest(h.fileId, infoClass, buffer), { path: displayPath(h.path) });
+}
+
+/** SET_INFO FileDispositionInformation DeletePending for `fileId` (RELATED_FILE_ID inside a compound). */
+export function deletePendingRequest(fileId: FileId): SmbRequest {
+  return setInfoRequest(fileId, FileInfoClass.FileDispositionInformation, encodeFileDispositionInformation({ deletePending: true }));
 }
 
 /** FileNetworkOpenInformation (MS-FSCC 2.4.29) of an open handle. */

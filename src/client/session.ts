@@ -76,9 +76,14 @@ export class Session {
 
   constructor(readonly dialect: number) {}
 
-  /** Waits for a reconnect when the session has no live channel and can recover (reconnect.ts). */
-  async ready(): Promise<void> {
-    if (this.recover && this.liveChannels().length === 0) await this.recover();
+  /**
+   * Waits for a reconnect when the session has no live channel and can recover (reconnect.ts);
+   * undefined (nothing to wait for, no promise made) otherwise.
+   */
+  ready(): Promise<void> | undefined {
+    if (!this.recover) return undefined;
+    for (const c of this.channels) if (!c.connection.closed) return undefined;
+    return this.recover();
   }
 
   /** Takes over what a new session setup produced (a reconnect with PreviousSessionId, reconnect.ts). */
@@ -126,6 +131,7 @@ export class Session {
    * speed, DESIGN rule 4), so consecutive READs/WRITEs of one file spread over all channels.
    */
   channel(): Channel {
+    if (this.channels.length === 1 && !this.channels[0]!.connection.closed) return this.channels[0]!;
     const live = this.liveChannels();
     if (live.length === 0) throw new SmbError(Status.CONNECTION_DISCONNECTED, 'no live connection for this session');
     if (live.length === 1) return live[0]!;
@@ -153,17 +159,25 @@ export class Session {
     this.channelSequence = (this.channelSequence + 1) & 0xffff;
   }
 
-  private frame(ch: Channel, reqs: SmbRequest[], o: RequestOptions): { reqs: SmbRequest[]; encrypt: boolean; sign: boolean } {
-    const encrypt = (this.encryptData || !!o.encrypt) && !!this.encryptionKey;
+  /**
+   * The requests as sent on this attempt: copies (a caller may keep and resend its own) with the
+   * SessionId, TreeId and, on 3.x, ChannelSequence and the replay flag (3.2.4.1.1).
+   */
+  private frame(reqs: SmbRequest[], o: RequestOptions, is3: boolean, replay: boolean): SmbRequest[] {
     if ((this.encryptData || o.encrypt) && !this.encryptionKey) {
       throw new SmbError(Status.ACCESS_DENIED, 'the server requires encryption but no cipher was negotiated');
     }
-    void ch;
-    return {
-      reqs: reqs.map((r) => ({ ...r, sessionId: this.id, treeId: r.treeId ?? o.treeId ?? 0 })),
-      encrypt,
-      sign: !!o.sign,
-    };
+    const out: SmbRequest[] = new Array<SmbRequest>(reqs.length);
+    for (let i = 0; i < reqs.length; i++) {
+      const r = reqs[i]!;
+      const m: SmbRequest = { ...r, sessionId: this.id, treeId: r.treeId ?? o.treeId ?? 0 };
+      if (is3) {
+        m.channelSequence = this.channelSequence;
+        m.flags = (r.flags ?? 0) | (replay ? HeaderFlags.REPLAY_OPERATION : 0);
+      }
+      out[i] = m;
+    }
+    return out;
   }
 
   /** Sends one request on a channel of this session; throws SmbError for an error status. */
@@ -180,17 +194,16 @@ export class Session {
     const is3 = this.dialect >= Dialect.SMB3_00;
     let replay = !!o.replay;
     let res: SmbResponse[];
-    await this.ready();
+    const waiting = this.ready();
+    if (waiting) await waiting;
+    const encrypt = (this.encryptData || !!o.encrypt) && !!this.encryptionKey;
     for (let attempt = 0; ; attempt++) {
       const ch = this.channel();
-      const f = this.frame(ch, reqs, o);
       // 3.x: every request carries the ChannelSequence; a retry after a channel failure carries
       // SMB2_FLAGS_REPLAY_OPERATION too, so the server does not apply it twice (3.2.4.1.1, 3.3.5.2.10).
-      const out = is3
-        ? f.reqs.map((r) => ({ ...r, channelSequence: this.channelSequence, flags: (r.flags ?? 0) | (replay ? HeaderFlags.REPLAY_OPERATION : 0) }))
-        : f.reqs;
+      const out = this.frame(reqs, o, is3, replay);
       try {
-        res = await ch.connection.sendCompound(out, { channel: ch, encrypt: f.encrypt, sign: f.sign, timeoutMs: o.timeoutMs });
+        res = await ch.connection.sendCompound(out, { channel: ch, encrypt, sign: !!o.sign, timeoutMs: o.timeoutMs });
       } catch (e) {
         // The channel died under the request: replay it on another live channel (DESIGN rule 3).
         if (is3 && ch.connection.closed && attempt < MAX_REPLAYS && this.liveChannels().length > 0) {

@@ -31,13 +31,18 @@ export class Tree {
   ) {}
 
   async request(req: SmbRequest, o: RequestOptions = {}): Promise<SmbResponse> {
-    // After a lost connection the TreeId changes with the reconnect: read it once that is done.
-    await this.session.ready();
-    return this.session.request(req, { ...o, treeId: this.id, encrypt: this.encrypt || o.encrypt });
+    const [r] = await this.compound([req], o);
+    return r!;
   }
 
-  async compound(reqs: SmbRequest[], o: RequestOptions = {}, throwOnError = true): Promise<SmbResponse[]> {
-    await this.session.ready();
+  compound(reqs: SmbRequest[], o: RequestOptions = {}, throwOnError = true): Promise<SmbResponse[]> {
+    // After a lost connection the TreeId changes with the reconnect: read it once that is done.
+    const waiting = this.session.ready();
+    if (waiting) return waiting.then(() => this.send(reqs, o, throwOnError));
+    return this.send(reqs, o, throwOnError);
+  }
+
+  private send(reqs: SmbRequest[], o: RequestOptions, throwOnError: boolean): Promise<SmbResponse[]> {
     return this.session.compound(reqs, { ...o, treeId: this.id, encrypt: this.encrypt || o.encrypt }, throwOnError);
   }
 

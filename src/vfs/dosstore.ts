@@ -131,11 +131,14 @@ export class DosAttribStore {
     return this.read(st, src);
   }
 
-  /** Read the entries a listing needs (those not cached) on the libuv pool. */
-  async prefetch(items: ReadonlyArray<{ st: BigIntStats; path: string; key?: string }>): Promise<void> {
+  /**
+   * Read the entries a listing needs (those not cached) on the libuv pool; `syncUpTo` or fewer are
+   * left to the synchronous read of the caller's stat (no thread hand-off for one new file).
+   */
+  async prefetch(items: ReadonlyArray<{ st: BigIntStats; path: string; key?: string }>, syncUpTo = 0): Promise<void> {
     if (this.state !== 'on') return;
     const todo = items.filter((i) => this.cached(i.st, i.key) === undefined);
-    if (todo.length === 0) return;
+    if (todo.length <= syncUpTo) return;
     const chunks: Array<typeof todo> = [];
     for (let i = 0; i < todo.length; i += PREFETCH_CHUNK) chunks.push(todo.slice(i, i + PREFETCH_CHUNK));
     await Promise.all(chunks.map(async (chunk) => {

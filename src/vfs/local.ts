@@ -34,7 +34,7 @@
  * lookups are made).
  */
 import * as fsp from 'node:fs/promises';
-import { constants as C, type BigIntStats } from 'node:fs';
+import { constants as C, readdirSync, type BigIntStats } from 'node:fs';
 import * as nodePath from 'node:path';
 import * as os from 'node:os';
 import { createHash } from 'node:crypto';
@@ -144,6 +144,9 @@ function wrap(err: unknown): VfsError {
 
 /** Reads into buf[bufOffset, +length) from `position` until full or end of file (the OS may return
  *  short reads before EOF). Returns the bytes read. */
+/** Uncached DOSATTRIBs of one listing batch read synchronously rather than on the pool (sync metadata calls). */
+const SYNC_DOS_READS = 4;
+
 async function readFully(fh: FileIo, buf: Buffer, bufOffset: number, length: number, position: bigint): Promise<number> {
   if (bufOffset < 0 || length < 0 || bufOffset + length > buf.length) throw new VfsError(NtStatus.INVALID_PARAMETER);
   let total = 0;
@@ -892,16 +895,18 @@ export class LocalVfs implements Vfs {
   /** Lists a directory (no '.' / '..'; names that SMB cannot express are skipped). */
   async readdir(path: string): Promise<DirEntry[]> {
     const { abs: dir, root } = await this.listedDir(path);
+    const sync = this.io.sync;
     let names: string[];
     try {
-      names = await fsp.readdir(dir);
+      // Synchronous metadata calls: the names too (the entries are lstat'ed synchronously below
+      // anyway); a scandir on the thread pool costs two thread hand-offs per listing.
+      names = sync ? readdirSync(dir) : await fsp.readdir(dir);
     } catch (e) {
       throw wrap(e);
     }
     names = names.filter((n) => this.listable(nodePath.join(dir, n), n));
     const out: DirEntry[] = [];
     const BATCH = 64;
-    const sync = this.io.sync;
     for (let i = 0; i < names.length; i += BATCH) {
       const batch = names.slice(i, i + BATCH);
       let part: Array<ListHit | undefined> | undefined;
@@ -921,8 +926,9 @@ export class LocalVfs implements Vfs {
       part ??= await Promise.all(batch.map((name) => this.listEntry(name, nodePath.join(dir, name), root)));
       // Server state: also a symlink to it and the same directory under another spelling.
       const hits = part.filter((h): h is ListHit => h !== undefined && (this.hidden.empty || !this.hidden.listed(h.path, h.st)));
-      // DOSATTRIB of the entries not cached yet, read on the libuv pool (not one sync call each).
-      await this.dos.prefetch(hits);
+      // DOSATTRIB of the entries not cached yet, read on the libuv pool (not one sync call each);
+      // with synchronous metadata calls a few are read synchronously (toFileStat) instead.
+      await this.dos.prefetch(hits, sync ? SYNC_DOS_READS : 0);
       for (const h of hits) out.push({ name: h.name, stat: this.toFileStat(h.st, h.link, h.path, h.key) });
     }
     return out;
