@@ -24,6 +24,8 @@ const N = envInt('ALLINFO_N', 200);
 const FILES = envInt('ALLINFO_FILES', 2000);
 const ALL = process.env.ALLINFO_OPS === 'all';
 const PROF = process.env.ALLINFO_PROF === '1';
+/** ALLINFO_SUBDIR=1: the files live in a subdirectory `d` (as in bench/run.ts's metadata pass), smbclient cds there */
+const SUBDIR = process.env.ALLINFO_SUBDIR === '1';
 
 const base = mkdtempSync(join('/dev/shm', 'smbts-allinfo-'));
 const profDir = PROF ? mkdtempSync(join(tmpdir(), 'smbts-prof-')) : undefined;
@@ -40,7 +42,7 @@ function smbArgs(s: Srv): string[] {
 
 async function session(s: Srv, cmds: string[]): Promise<{ ms: number; cpu: number }> {
   const c0 = treeCpu(s.pid);
-  const r = await run('smbclient', smbArgs(s), { timeoutMs: 300_000, input: [...cmds, 'exit', ''].join('\n'), maxOutput: 64 << 20 });
+  const r = await run('smbclient', smbArgs(s), { timeoutMs: 300_000, input: [...(SUBDIR ? ['cd d'] : []), ...cmds, 'exit', ''].join('\n'), maxOutput: 64 << 20 });
   const cpu = treeCpu(s.pid) - c0;
   const out = (r.stdout + r.stderr).replace(/Error in dskattr: NT_STATUS_\w+/g, '');
   const err = /NT_STATUS_\w+/.exec(out);
@@ -69,7 +71,9 @@ try {
     const dir = join(base, name);
     mkdirSync(dir);
     chmodSync(dir, 0o777); // smbd runs the session as unix user test
-    for (const n of metaNames(FILES)) writeFileSync(join(dir, n), '', { mode: 0o666 });
+    const fdir = SUBDIR ? join(dir, 'd') : dir;
+    if (SUBDIR) { mkdirSync(fdir); chmodSync(fdir, 0o777); }
+    for (const n of metaNames(FILES)) writeFileSync(join(fdir, n), '', { mode: 0o666 });
     const h = name === 'samba'
       ? await startSamba(dir)
       : name === 'base'
