@@ -125,6 +125,8 @@ export const handler = replayableCreate(durableCreate(handlerOf(async (ctx: Requ
 
   const cluster = clusterOf(ctx.server);
   let clusterRetries = 0;
+  /** Cluster: this file's mirror was re-read before breaking another node's caching (below). */
+  let refreshed = false;
   for (let attempt = 0; ; attempt++) {
     const st = await statOrUndefined(tree, path);
     const exists = !!st;
@@ -213,7 +215,7 @@ export const handler = replayableCreate(durableCreate(handlerOf(async (ctx: Requ
     // Only SYNCHRONIZE/READ_ATTRIBUTES/WRITE_ATTRIBUTES opens leave oplocks alone (Samba
     // is_oplock_stat_open); a truncating open always breaks.
     const oplockStat = (granted & ~(Access.SYNCHRONIZE | Access.FILE_READ_ATTRIBUTES | Access.FILE_WRITE_ATTRIBUTES)) === 0;
-    if ((!oplockStat || TRUNCATING.has(disposition)) && attempt < 3) {
+    if ((!oplockStat || TRUNCATING.has(disposition)) && attempt < (refreshed ? 4 : 3)) {
       // Batch holders are broken when they stand in the way of the open (MS-FSA 2.1.5.17.2 / Samba
       // delay_for_oplock); without a sharing conflict exclusive holders go to level II.
       const breakTo = truncating ? OplockLevel.NONE : OplockLevel.II;
@@ -223,6 +225,14 @@ export const handler = replayableCreate(durableCreate(handlerOf(async (ctx: Requ
         if (lvl !== OplockLevel.BATCH && lvl !== OplockLevel.EXCLUSIVE) continue;
         if (conflicts.length && lvl !== OplockLevel.BATCH) continue;
         toBreak.push(o);
+      }
+      // Cluster: a break reaches its holder's client, so before breaking another node's caching the
+      // file's state is read once from the store (the mirror follows a watch and may not show yet a
+      // delete-pending or a close that node already answered: smb2.oplock.doc across nodes).
+      if (cluster && exists && !refreshed && others.some((o) => cluster.isRemote(o) && o.oplockLevel !== OplockLevel.NONE)) {
+        refreshed = true;
+        await cluster.refresh(st.identity);
+        continue;
       }
       const leaseWait = breakLeasesForCreate(ctx.server, others, ctx.conn.clientGuid, leaseReq,
         { statOnly: (granted & ~(Access.SYNCHRONIZE | Access.FILE_READ_ATTRIBUTES | Access.FILE_WRITE_ATTRIBUTES | Access.READ_CONTROL)) === 0, sharingConflict: conflicts.length > 0, truncating, waited: wentAsync !== undefined });
