@@ -208,6 +208,15 @@ export const handler = replayableCreate(durableCreate(handlerOf(async (ctx: Requ
 
     // Sharing and oplocks against the other opens of this file.
     const others = exists ? opensOfFile(ctx.server, tree, path, st.identity) : [];
+    // Cluster: what other nodes' opens decide here (a refusal, a lower oplock, a break their client
+    // sees) is decided on the file's state read once from the store, not only on the watched
+    // mirror, which may still show an open that node closed or miss a delete-pending it set
+    // (smb2.oplock.doc and stream1 across nodes under load).
+    if (cluster && exists && !refreshed && others.some((o) => cluster.isRemote(o))) {
+      refreshed = true;
+      await cluster.refresh(st.identity);
+      continue;
+    }
     const node = others.length ? stateOf(others[0]!).node : newNode();
     if (exists && node.deletePending) fail(Status.DELETE_PENDING);
     const conflicts = conflictingOpens(others, openAccess, req.shareAccess);
@@ -225,14 +234,6 @@ export const handler = replayableCreate(durableCreate(handlerOf(async (ctx: Requ
         if (lvl !== OplockLevel.BATCH && lvl !== OplockLevel.EXCLUSIVE) continue;
         if (conflicts.length && lvl !== OplockLevel.BATCH) continue;
         toBreak.push(o);
-      }
-      // Cluster: a break reaches its holder's client, so before breaking another node's caching the
-      // file's state is read once from the store (the mirror follows a watch and may not show yet a
-      // delete-pending or a close that node already answered: smb2.oplock.doc across nodes).
-      if (cluster && exists && !refreshed && others.some((o) => cluster.isRemote(o) && o.oplockLevel !== OplockLevel.NONE)) {
-        refreshed = true;
-        await cluster.refresh(st.identity);
-        continue;
       }
       const leaseWait = breakLeasesForCreate(ctx.server, others, ctx.conn.clientGuid, leaseReq,
         { statOnly: (granted & ~(Access.SYNCHRONIZE | Access.FILE_READ_ATTRIBUTES | Access.FILE_WRITE_ATTRIBUTES | Access.READ_CONTROL)) === 0, sharingConflict: conflicts.length > 0, truncating, waited: wentAsync !== undefined });
