@@ -86,7 +86,8 @@ test('claims of the same file from both workers at once: one owns it or both sha
       const [ra, rb] = await Promise.all([a.reserve(intent('1:3', 0x2, 0)), b.reserve(intent('1:3', 0x2, 0))]);
       // A node that got a reservation while the other holds one too must see the other's open.
       if (ra && rb) {
-        await sleep(5);
+        // (mirrors follow on later turns: bounded wait)
+        for (let j = 0; j < 200 && sa.opensByFile('1:3').length + sb.opensByFile('1:3').length < 2; j++) await sleep(10);
         assert.ok(sa.opensByFile('1:3').length > 0 || sb.opensByFile('1:3').length > 0);
         assert.equal(sa.opensByFile('1:3').length + sb.opensByFile('1:3').length, 2, 'each sees the other');
       }
