@@ -44,6 +44,29 @@ async function session(port: number, clientGuid: Buffer, user = 'test') {
   return { conn, neg, s };
 }
 
+type Client = Awaited<ReturnType<typeof session>>;
+type Tree = Awaited<ReturnType<typeof connectTree>>;
+
+/**
+ * Two clients whose ClientGuids route them to different workers, each with the share connected;
+ * `body` runs with both, and both connections are closed after it.
+ */
+async function onTwoWorkers(port: number, body: (ta: Tree, tb: Tree, a: Client, b: Client) => Promise<void>): Promise<void> {
+  const g1 = randomBytes(16);
+  let g2 = randomBytes(16);
+  for (let i = 0; i < 64 && workerForGuid(g2, 2) === workerForGuid(g1, 2); i++) g2 = randomBytes(16);
+  const a = await session(port, g1);
+  const b = await session(port, g2);
+  try {
+    const ta = await connectTree(a.s, HOST, 'share', false);
+    const tb = await connectTree(b.s, HOST, 'share', false);
+    await body(ta, tb, a, b);
+  } finally {
+    await a.conn.close();
+    await b.conn.close();
+  }
+}
+
 async function statusOf(srv: SmbServer): Promise<ServerStatus> {
   assert.ok(srv.statusAsync, 'a workers-mode server has statusAsync');
   return srv.statusAsync();
@@ -145,14 +168,7 @@ test('smbts:workers = 2', { skip: missing, timeout: 90_000 }, async (t) => {
     });
 
     await t.test('share modes hold across workers (coordination over the primary\'s KV)', async () => {
-      const g1 = randomBytes(16);
-      let g2 = randomBytes(16);
-      for (let i = 0; i < 64 && workerForGuid(g2, 2) === workerForGuid(g1, 2); i++) g2 = randomBytes(16);
-      const a = await session(port, g1);
-      const b = await session(port, g2);
-      try {
-        const ta = await connectTree(a.s, HOST, 'share', false);
-        const tb = await connectTree(b.s, HOST, 'share', false);
+      await onTwoWorkers(port, async (ta, tb) => {
         // MS-SMB2 3.3.5.9 / MS-FSA 2.1.5.1.2: a second open whose access the first one's share
         // access does not allow fails with STATUS_SHARING_VIOLATION
         const excl = await openFile(ta, 'excl.txt', { access: 0x0012019f, disposition: 3 /* OPEN_IF */, options: 0, share: 0 });
@@ -166,21 +182,11 @@ test('smbts:workers = 2', { skip: missing, timeout: 90_000 }, async (t) => {
         }
         assert.ok(h, 'opened once the holder on the other worker closed');
         await h.close();
-      } finally {
-        await a.conn.close();
-        await b.conn.close();
-      }
+      });
     });
 
     await t.test('DELETE_ON_CLOSE closed while the file is open on the other worker: the last closer there deletes it', async () => {
-      const g1 = randomBytes(16);
-      let g2 = randomBytes(16);
-      for (let i = 0; i < 64 && workerForGuid(g2, 2) === workerForGuid(g1, 2); i++) g2 = randomBytes(16);
-      const a = await session(port, g1);
-      const b = await session(port, g2);
-      try {
-        const ta = await connectTree(a.s, HOST, 'share', false);
-        const tb = await connectTree(b.s, HOST, 'share', false);
+      await onTwoWorkers(port, async (ta, tb) => {
         // DELETE | the usual read/write access, FILE_DELETE_ON_CLOSE, sharing everything
         const doc = await openFile(ta, 'doc.txt', { access: 0x0013019f, disposition: 3 /* OPEN_IF */, options: 0x1000, share: 7 });
         const other = await openFile(tb, 'doc.txt', { access: 0x00120089, disposition: 1, options: 0, share: 7 });
@@ -199,21 +205,11 @@ test('smbts:workers = 2', { skip: missing, timeout: 90_000 }, async (t) => {
         let gone = false;
         for (let i = 0; i < 40 && !gone; i++) gone = await readFile(join(dir, 'doc.txt')).then(async () => { await sleep(50); return false; }, () => true);
         assert.ok(gone, 'deleted by the last closer');
-      } finally {
-        await a.conn.close();
-        await b.conn.close();
-      }
+      });
     });
 
     await t.test('a lease held on one worker is broken for an open on the other (file claims: the owner publishes it)', async () => {
-      const g1 = randomBytes(16);
-      let g2 = randomBytes(16);
-      for (let i = 0; i < 64 && workerForGuid(g2, 2) === workerForGuid(g1, 2); i++) g2 = randomBytes(16);
-      const a = await session(port, g1);
-      const b = await session(port, g2);
-      try {
-        const ta = await connectTree(a.s, HOST, 'share', false);
-        const tb = await connectTree(b.s, HOST, 'share', false);
+      await onTwoWorkers(port, async (ta, tb, a) => {
         // a durable open holds a read+handle lease (client/durable-open.ts); its client acks breaks
         const breaks: number[] = [];
         a.conn.onOplockBreak = (msg) => {
@@ -234,23 +230,13 @@ test('smbts:workers = 2', { skip: missing, timeout: 90_000 }, async (t) => {
         assert.equal(breaks[0]! & 0x2 /* HANDLE */, 0, 'handle caching given up');
         assert.ok(Date.now() - t0 < 20_000, 'no break timeout');
         await held.close();
-      } finally {
-        await a.conn.close();
-        await b.conn.close();
-      }
+      });
     });
 
     for (const [wait, name] of [[200, 'CHANGE_NOTIFY sees a file created through the other worker'],
       [0, 'CHANGE_NOTIFY sees a change made on the other worker before the watch reached it (kept and posted when relaying turns on)']] as const) {
     await t.test(name, async () => {
-      const g1 = randomBytes(16);
-      let g2 = randomBytes(16);
-      for (let i = 0; i < 64 && workerForGuid(g2, 2) === workerForGuid(g1, 2); i++) g2 = randomBytes(16);
-      const a = await session(port, g1);
-      const b = await session(port, g2);
-      try {
-        const ta = await connectTree(a.s, HOST, 'share', false);
-        const tb = await connectTree(b.s, HOST, 'share', false);
+      await onTwoWorkers(port, async (ta, tb) => {
         // FILE_LIST_DIRECTORY | SYNCHRONIZE on the share root, FILE_DIRECTORY_FILE
         const dir = await openFile(ta, '', { access: 0x00100001, disposition: 1, options: 0x1, share: 7 });
         const events = watchDirectory(dir, {});
@@ -263,10 +249,7 @@ test('smbts:workers = 2', { skip: missing, timeout: 90_000 }, async (t) => {
         assert.deepEqual(ev.value, { eventType: 'rename', filename: `notified-${wait}.txt` });
         await events.return(undefined);
         await dir.close().catch(() => undefined);
-      } finally {
-        await a.conn.close();
-        await b.conn.close();
-      }
+      });
     });
     }
 
