@@ -304,19 +304,30 @@ test('change notify: a watch on node B sees a file created through node A', { sk
     await ca.mkdir('watched');
     const ac = new AbortController();
     const seen: Array<{ eventType: string; filename: string | null }> = [];
+    let probeSeen: () => void = () => undefined;
+    const probe = new Promise<void>((r) => { probeSeen = r; });
     const done = (async () => {
       for await (const ev of cb.watch('watched', { signal: ac.signal })) {
         seen.push(ev);
+        if (ev.filename === 'probe-b.txt') probeSeen();
         if (seen.some((e) => e.filename === 'from-a.txt')) ac.abort();
       }
     })();
     done.catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 300)); // the watch is registered on the first next()
+    const timer = setTimeout(() => ac.abort(), 15_000);
+    // The watch is registered on the first next(): a file made through B itself shows when it is.
+    for (let i = 0; i < 50; i++) {
+      await cb.writeFile(`watched/probe-b.txt`, 'b');
+      const got = await Promise.race([probe.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 200))]);
+      if (got) break;
+    }
     await ca.writeFile('watched/from-a.txt', 'a');
-    const timer = setTimeout(() => ac.abort(), 10_000);
     await assert.rejects(done, { name: 'AbortError' });
     clearTimeout(timer);
-    assert.ok(seen.some((e) => e.eventType === 'rename' && e.filename === 'from-a.txt'), `node B's watch saw node A's create: ${JSON.stringify(seen)}`);
+    assert.ok(seen.some((e) => e.filename === 'probe-b.txt'), `node B's watch started: ${JSON.stringify(seen)}`);
+    // The create comes before the write's change (the relay keeps the order of one node's changes).
+    const first = seen.find((e) => e.filename === 'from-a.txt');
+    assert.equal(first?.eventType, 'rename', `node B's watch saw node A's create first: ${JSON.stringify(seen)}`);
   } finally {
     await ca.close();
     await cb.close();
