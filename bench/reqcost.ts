@@ -62,8 +62,15 @@ try {
     const handle = await client.open('f', 'r');
     servers.push({ name, pid: h.pid, client, handle, stop: () => h.stop() });
   }
+  // ECHO: the floor of a round trip (receive, dispatch, send) with no handler work.
+  const wire = (await import('../src/wire/echo.js' as string)) as { encodeEchoRequest(): Buffer };
+  type Conn = { send(m: { command: number; body: Buffer }, o: { channel: undefined }): Promise<unknown> };
+  const echo = (c: Client): Promise<unknown> =>
+    (c as unknown as { session: { channels: Array<{ connection: Conn }> } }).session.channels[0]!.connection
+      .send({ command: 0x000d, body: wire.encodeEchoRequest() }, { channel: undefined });
   type Pass = [string, (s: Srv, i: number) => Promise<unknown>];
   const all: Pass[] = [
+    ['ECHO', (s) => echo(s.client)],
     ['QUERY_INFO (handle.stat)', (s) => s.handle.stat()],
     ['stat (CREATE+CLOSE)', (s) => s.client.stat('f')],
     ['writeFile (CREATE+CLOSE)', (s, i) => s.client.writeFile(`n${i}`, Buffer.alloc(0))],
@@ -76,18 +83,24 @@ try {
     for (const [pass, fn] of passes) {
       for (const s of order) {
         const c0 = cpuNs(s.pid);
+        const t0 = process.hrtime.bigint();
         for (let i = 0; i < OPS; i++) await fn(s, i);
+        const wall = Number(process.hrtime.bigint() - t0) / OPS / 1000;
         const us = (cpuNs(s.pid) - c0) / OPS / 1000;
         const key = `${pass}\t${s.name}`;
-        if (round > 0) (res.get(key) ?? res.set(key, []).get(key)!).push(us); // round 0 warms up
+        if (round > 0) { // round 0 warms up
+          (res.get(key) ?? res.set(key, []).get(key)!).push(us);
+          (res.get(key + '\twall') ?? res.set(key + '\twall', []).get(key + '\twall')!).push(wall);
+        }
       }
     }
   }
-  console.log(`server CPU us/op (main-thread schedstat), ${ROUNDS} rounds x ${OPS} ops: median (min)`);
+  console.log(`server CPU us/op (main-thread schedstat) | wall us/op, ${ROUNDS} rounds x ${OPS} ops: median (min)`);
   for (const [pass] of passes) {
     const cells = servers.map((s) => {
       const v = res.get(`${pass}\t${s.name}`) ?? [];
-      return `${s.name} ${median(v).toFixed(1)} (${Math.min(...v).toFixed(1)})`;
+      const w = res.get(`${pass}\t${s.name}\twall`) ?? [];
+      return `${s.name} ${median(v).toFixed(1)} (${Math.min(...v).toFixed(1)}) | ${median(w).toFixed(1)} (${Math.min(...w).toFixed(1)})`;
     });
     console.log(`${pass.padEnd(32)} ${cells.join('   ')}`);
   }
