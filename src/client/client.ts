@@ -27,7 +27,7 @@ import {
 } from './file.js';
 import { listDirectory, renamePath, setTimes, type DirEntry } from './info.js';
 import { deleteDirectory, deleteFile, listOnce, writeWhole } from './oneshot.js';
-import { MAX_RECOVERIES, isDisconnect } from './durable-open.js';
+import { HandleLostError, MAX_RECOVERIES, isDisconnect } from './durable-open.js';
 import { Dirent } from './stats.js';
 import { Dir } from './dir.js';
 import { serverCopy } from './copy.js';
@@ -725,7 +725,9 @@ export class SmbClient {
    * Copies the local file `localPath` to the remote `path` (created or truncated; `flags: 'a'`
    * appends), like smbclient's put; resolves with the bytes copied. The file is read straight into
    * pooled WRITE request buffers behind the headers, and each WRITE (up to 8 MiB, 16 MiB in flight)
-   * goes out as that one buffer.
+   * goes out as that one buffer. A lost connection is survived by the durable handle (reconnect.ts);
+   * if the server refuses to give the handle back, an upload of a regular file without `flags: 'a'`
+   * is done once more from the start on a new open (onProgress then counts those bytes again).
    */
   async upload(localPath: string, path: string, o: TransferOptions & { flags?: OpenFlag } = {}): Promise<number> {
     checkAbort(o.signal);
@@ -733,9 +735,24 @@ export class SmbClient {
     try {
       const seekable = (await fsCall<{ isFile(): boolean }>((cb) => fstat(fd, cb))).isFile();
       checkAbort(o.signal);
-      const h = await this.open(path, o.flags ?? 'w');
+      const flags = o.flags ?? 'w';
+      const appending = flags.startsWith('a');
+      let h = await this.open(path, flags);
       try {
-        return await uploadFrom(h, fd, seekable, o.flags?.startsWith('a') ? h.size : 0, this.bulk(o, h.writeChunkSize({ chunkSize: Number.MAX_SAFE_INTEGER })), o.onProgress, o.signal);
+        for (let restarts = 0; ; restarts++) {
+          try {
+            return await uploadFrom(h, fd, seekable, appending ? h.size : 0, this.bulk(o, h.writeChunkSize({ chunkSize: Number.MAX_SAFE_INTEGER })), o.onProgress, o.signal);
+          } catch (e) {
+            // The connection came back but the server would not give the handle back (a refused
+            // DH2C: Samba answers OBJECT_NAME_NOT_FOUND when any of its reconnect checks fails, e.g.
+            // a file stat that moved during its teardown). A whole-file upload from a seekable source is idempotent: open
+            // the path again (truncating, as the first open did) and write it all once more, as
+            // cifs.ko falls back to a plain open. An append cannot be redone, a pipe cannot be read twice.
+            if (!(e instanceof HandleLostError) || appending || !seekable || restarts >= 1 || o.signal?.aborted) throw e;
+            await h.close().catch(() => undefined);
+            h = await this.open(path, flags);
+          }
+        }
       } finally {
         await h.close();
       }

@@ -9,7 +9,12 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { FrameReader, frameHeader } from '../../src/transport/framing.js';
 import { encodeErrorResponse } from '../../src/wire/error.js';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startSmbts, DEFAULT_USER, DEFAULT_PASS, type SmbtsHandle } from './peers.js';
+import { cutOnceAfter } from './durable-peers.js';
 import { connect, HandleLostError, type SmbClient } from '../../src/client/index.js';
 
 const CREATE = 5;
@@ -140,6 +145,35 @@ describe('client reconnect against bad DH2C answers', { timeout: 120_000 }, () =
       }
     });
   }
+
+  it('upload: a refused DH2C makes the upload start again on a new open (byte-identical); an append upload gets the HandleLostError', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'smbts-dh2c-up-'));
+    const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+    const data = randomBytes(24 * 1024 * 1024);
+    await writeFile(join(work, 'src.bin'), data);
+    m.mode = 'pass';
+    const c = await open();
+    try {
+      const cutRefused = cutOnceAfter(8 * 1024 * 1024, () => { m.mode = 'error'; m.cut(); });
+      const dh2cBefore = m.dh2c;
+      await c.upload(join(work, 'src.bin'), 'redo.bin', { onProgress: cutRefused });
+      m.mode = 'pass';
+      assert.ok(m.dh2c > dh2cBefore, 'the cut was followed by a DH2C');
+      assert.equal(c.reopenedHandles, 0);
+      assert.equal(sha(await readFile(join(srv.shareDir, 'redo.bin'))), sha(data));
+
+      await c.writeFile('append.bin', 'head');
+      const cutAppend = cutOnceAfter(8 * 1024 * 1024, () => { m.mode = 'error'; m.cut(); });
+      await assert.rejects(c.upload(join(work, 'src.bin'), 'append.bin', { flags: 'a', onProgress: cutAppend }), lost(ACCESS_DENIED));
+      m.mode = 'pass';
+      await c.writeFile('append-after.txt', 'still works');
+      assert.equal(await c.readFile('append-after.txt', 'utf8'), 'still works');
+    } finally {
+      m.mode = 'pass';
+      await c.close();
+      await rm(work, { recursive: true, force: true });
+    }
+  });
 
   it('every DH2C drops the connection: the bounded attempts end in HandleLostError CONNECTION_DISCONNECTED', async () => {
     const before = { accepted: m.accepted, dh2c: m.dh2c };
