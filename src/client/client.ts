@@ -699,6 +699,7 @@ export class SmbClient {
     let h = await this.open(path, 'r');
     let fd: number | undefined;
     const done = { bytes: 0 };
+    let reopened = false;
     try {
       checkAbort(o.signal);
       fd = await fsCall<number>((cb) => fsOpen(localPath, 'w', 0o666, cb));
@@ -709,9 +710,25 @@ export class SmbClient {
         } catch (e) {
           // DFS failover (seed 003): the target died mid-transfer. Reopen the path (the next target,
           // the hint moved past the dead one) and go on from the bytes already written.
-          if (!this.failedOver(h, e, failovers)) throw e;
+          if (this.failedOver(h, e, failovers)) {
+            await h.close().catch(() => undefined);
+            h = await this.open(path, 'r');
+            continue;
+          }
+          // The session came back but the server refused the durable reopen (see upload): go on
+          // from the bytes written on a new open, once, if the file is provably the one being read
+          // (same size, last write and change time as at the first open); else the HandleLostError.
+          if (!(e instanceof HandleLostError) || reopened || o.signal?.aborted) throw e;
+          const again = await this.open(path, 'r');
+          const a = h.created;
+          const b = again.created;
+          if (a.endOfFile !== b.endOfFile || a.lastWriteTime !== b.lastWriteTime || a.changeTime !== b.changeTime) {
+            await again.close().catch(() => undefined);
+            throw e;
+          }
           await h.close().catch(() => undefined);
-          h = await this.open(path, 'r');
+          h = again;
+          reopened = true;
         }
       }
     } finally {

@@ -2,7 +2,8 @@
 // the middle in front of smbts edits the CREATE answer to a DH2C (another FileId, a lease with
 // another key, an error status), swallows it, or drops the connection on every DH2C. Each case ends
 // in a HandleLostError on the handle within a bounded time (reconnect.ts: checkReopen, bounded
-// backoff, reopenTimeoutMs), and the client stays usable. CREATE is not signed here (the server
+// backoff, reopenTimeoutMs), and the client stays usable. upload and download, which can redo or
+// resume their work on a new open, do so once where that is safe (client.ts). CREATE is not signed here (the server
 // does not require signing), so the edits are not caught by a signature first.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +11,7 @@ import net from 'node:net';
 import { FrameReader, frameHeader } from '../../src/transport/framing.js';
 import { encodeErrorResponse } from '../../src/wire/error.js';
 import { createHash, randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -168,6 +170,37 @@ describe('client reconnect against bad DH2C answers', { timeout: 120_000 }, () =
       m.mode = 'pass';
       await c.writeFile('append-after.txt', 'still works');
       assert.equal(await c.readFile('append-after.txt', 'utf8'), 'still works');
+    } finally {
+      m.mode = 'pass';
+      await c.close();
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+
+  it('download: after a refused DH2C it goes on from where it was on a new open if the file is unchanged, and fails if it changed', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'smbts-dh2c-down-'));
+    const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+    const data = randomBytes(24 * 1024 * 1024);
+    await writeFile(join(srv.shareDir, 'down.bin'), data);
+    await writeFile(join(srv.shareDir, 'changed.bin'), data);
+    m.mode = 'pass';
+    const c = await open();
+    try {
+      const dh2cBefore = m.dh2c;
+      const cut = cutOnceAfter(8 * 1024 * 1024, () => { m.mode = 'error'; m.cut(); });
+      const n = await c.download('down.bin', join(work, 'down.bin'), { onProgress: cut });
+      m.mode = 'pass';
+      assert.ok(m.dh2c > dh2cBefore, 'the cut was followed by a DH2C');
+      assert.equal(n, data.length);
+      assert.equal(sha(await readFile(join(work, 'down.bin'))), sha(data));
+
+      const cutAndChange = cutOnceAfter(8 * 1024 * 1024, () => {
+        m.mode = 'error';
+        appendFileSync(join(srv.shareDir, 'changed.bin'), 'x'); // another writer while the handle was away
+        m.cut();
+      });
+      await assert.rejects(c.download('changed.bin', join(work, 'changed.bin'), { onProgress: cutAndChange }), lost(ACCESS_DENIED));
+      m.mode = 'pass';
     } finally {
       m.mode = 'pass';
       await c.close();
