@@ -225,7 +225,7 @@ export class FileHandle {
         // Built after any reconnect in progress: the FileId may change with it.
         await this.tree.session.ready();
         if (this.lost) throw this.lost;
-        return await this.tree.request(build(), attempt > 0 ? { ...o, replay: true } : o);
+        return await this.tree.request(build(), attempt > 0 ? Object.assign({}, o, { replay: true }) : o);
       } catch (e) {
         const session = this.tree.session;
         if (!session.recover || !this.durable || attempt >= MAX_RECOVERIES || !isDisconnect(e)) throw e;

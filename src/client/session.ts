@@ -170,7 +170,7 @@ export class Session {
     const out: SmbRequest[] = new Array<SmbRequest>(reqs.length);
     for (let i = 0; i < reqs.length; i++) {
       const r = reqs[i]!;
-      const m: SmbRequest = { ...r, sessionId: this.id, treeId: r.treeId ?? o.treeId ?? 0 };
+      const m: SmbRequest = Object.assign({}, r, { sessionId: this.id, treeId: r.treeId ?? o.treeId ?? 0 });
       if (is3) {
         m.channelSequence = this.channelSequence;
         m.flags = (r.flags ?? 0) | (replay ? HeaderFlags.REPLAY_OPERATION : 0);

@@ -43,7 +43,7 @@ export class Tree {
   }
 
   private send(reqs: SmbRequest[], o: RequestOptions, throwOnError: boolean): Promise<SmbResponse[]> {
-    return this.session.compound(reqs, { ...o, treeId: this.id, encrypt: this.encrypt || o.encrypt }, throwOnError);
+    return this.session.compound(reqs, Object.assign({}, o, { treeId: this.id, encrypt: this.encrypt || o.encrypt }), throwOnError);
   }
 
   async disconnect(): Promise<void> {

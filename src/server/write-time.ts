@@ -190,7 +190,7 @@ export function dropWriteTime(node: FileNode): void {
 /** `st` as clients see it through `open` (QUERY_INFO, CLOSE, CREATE). */
 export function reportedStat(open: Open, st: FileStat): FileStat {
   const t = nodeOf(open).writeTime?.time;
-  return t === undefined || t === st.lastWriteTime ? st : { ...st, lastWriteTime: t };
+  return t === undefined || t === st.lastWriteTime ? st : Object.assign({}, st, { lastWriteTime: t });
 }
 
 /** LastWriteTime of a directory entry: the open file's, else the disk's (QUERY_DIRECTORY). */

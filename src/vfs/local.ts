@@ -839,7 +839,7 @@ export class LocalVfs implements Vfs {
     if (sp.stream !== undefined) {
       const { base: r, file } = await this.existingStream(sp.base, sp.stream, path);
       const sst = await fsp.lstat(file, { bigint: true }).catch((e: unknown) => { throw wrap(e); });
-      return { ...this.toFileStat(r.st, false, r.abs), isDirectory: false, size: sst.size, allocationSize: sst.blocks * 512n };
+      return Object.assign(this.toFileStat(r.st, false, r.abs), { isDirectory: false, size: sst.size, allocationSize: sst.blocks * 512n });
     }
     this.lastStat = undefined; // (a resolve that throws leaves no answer behind)
     const r = await this.resolve(path, true);
@@ -1433,7 +1433,7 @@ class LocalStreamHandle implements VfsHandle {
     }
     const blocks = sst.blocks * 512n;
     const alloc = this.allocation !== undefined && this.allocation > blocks ? this.allocation : blocks;
-    return { ...st, isDirectory: false, size: sst.size, allocationSize: alloc };
+    return Object.assign({}, st, { isDirectory: false, size: sst.size, allocationSize: alloc });
   }
 
   async close(): Promise<void> {

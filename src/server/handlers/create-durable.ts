@@ -128,7 +128,7 @@ async function grant(ctx: RequestContext, req: CreateRequest, reply: Reply, v2: 
   const ctxOut = v2
     ? { name: CreateContextName.DURABLE_HANDLE_REQUEST_V2, data: encodeDH2QResponse({ timeout: timeoutMs, flags: persistent ? DurableV2Flags.PERSISTENT : 0 }) }
     : { name: CreateContextName.DURABLE_HANDLE_REQUEST, data: encodeDHnQResponse() };
-  return { status: Status.SUCCESS, body: encodeCreateResponse({ ...res, contexts: [...res.contexts, ctxOut] }) };
+  return { status: Status.SUCCESS, body: encodeCreateResponse(Object.assign({}, res, { contexts: [...res.contexts, ctxOut] })) };
 }
 
 /** The CreateAction of the CREATE that made a durable open (a replay after a disconnect repeats it). */
@@ -145,7 +145,7 @@ function asReplayed(open: Open, reply: Reply): Reply {
   const res = decodeCreateResponse(Buffer.concat([Buffer.alloc(64), Array.isArray(reply.body) ? Buffer.concat(reply.body) : reply.body]));
   const createAction = (open.extra.get(CREATE_ACTION) as number | undefined) ?? res.createAction;
   const dh2q = { name: CreateContextName.DURABLE_HANDLE_REQUEST_V2, data: encodeDH2QResponse({ timeout: d.timeoutMs, flags: d.persistent ? DurableV2Flags.PERSISTENT : 0 }) };
-  return { status: Status.SUCCESS, body: encodeCreateResponse({ ...res, createAction, contexts: [...res.contexts, dh2q] }) };
+  return { status: Status.SUCCESS, body: encodeCreateResponse(Object.assign({}, res, { createAction, contexts: [...res.contexts, dh2q] })) };
 }
 
 /** DHnC / DH2C: find the open and check it may be reclaimed (3.3.5.9.7, 3.3.5.9.12). */
@@ -213,7 +213,7 @@ async function reconnectOpen(ctx: RequestContext, req: CreateRequest, open: Open
   reattach(ctx.server, open, session, tree, ctx.conn.id);
   if (restored && leaseReq) {
     // After a restart the lease comes back as it was recorded (the client still caches under it).
-    grantLease(ctx.server, open, ctx.conn.clientGuid, { ...leaseReq, leaseState: restored.state }, [], stateOf(open).node);
+    grantLease(ctx.server, open, ctx.conn.clientGuid, Object.assign({}, leaseReq, { leaseState: restored.state }), [], stateOf(open).node);
     open.extra.delete('durable.restoredLease');
   }
   await persist(ctx.server, open).catch(() => undefined);
@@ -286,5 +286,5 @@ export function replayReply(ctx: RequestContext, open: Open, body: Buffer): Repl
       contexts = contexts.filter((c) => c.name !== CreateContextName.DURABLE_HANDLE_REQUEST_V2);
     }
   }
-  return { status: Status.SUCCESS, body: encodeCreateResponse({ ...res, oplockLevel, contexts }) };
+  return { status: Status.SUCCESS, body: encodeCreateResponse(Object.assign({}, res, { oplockLevel, contexts })) };
 }

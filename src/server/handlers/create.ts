@@ -108,7 +108,7 @@ export const handler = replayableCreate(durableCreate(handlerOf(async (ctx: Requ
   let parsed = parseSmbPath(req.name);
   // A mangled 8.3 name handed out earlier names its long name (files/short-names.ts).
   const expanded = await expandShortNames(vfs, parsed.path);
-  if (expanded !== parsed.path) parsed = { ...parsed, path: expanded, base: splitStream(expanded).base };
+  if (expanded !== parsed.path) parsed = Object.assign({}, parsed, { path: expanded, base: splitStream(expanded).base });
   const path = parsed.path;
   if (isDfsShare(tree.share)) await refuseDfsLink(tree.share, parsed.base); // a DFS link is a referral, never a local path
   const disposition = DISPOSITION[req.createDisposition]!;
@@ -317,7 +317,7 @@ export const handler = replayableCreate(durableCreate(handlerOf(async (ctx: Requ
       if (alsi && !isDir && action !== 'opened') {
         const size = decodeAlSi(alsi.data);
         // The VFS cannot preallocate; report what was asked for, as Samba does (rounded by the FS).
-        if (size > fst.allocationSize) fst = { ...fst, allocationSize: size };
+        if (size > fst.allocationSize) fst = Object.assign({}, fst, { allocationSize: size });
       }
       if (cluster && !exists) {
         // A new file: published once it has an identity; another node that opened it meanwhile

@@ -137,7 +137,10 @@ async function fileInfo(ctx: RequestContext, open: Open, cls: number): Promise<B
       });
     case C.FileNetworkOpenInformation: {
       const sz = sizes(st);
-      return I.encodeFileNetworkOpenInformation({ ...basic(st), allocationSize: sz.allocationSize, endOfFile: sz.endOfFile });
+      return I.encodeFileNetworkOpenInformation({
+        creationTime: st.creationTime, lastAccessTime: st.lastAccessTime, lastWriteTime: st.lastWriteTime,
+        changeTime: st.changeTime, fileAttributes: st.attributes, allocationSize: sz.allocationSize, endOfFile: sz.endOfFile,
+      });
     }
     case C.FileAttributeTagInformation: return I.encodeFileAttributeTagInformation({ fileAttributes: st.attributes, reparseTag: 0 });
     case C.FileIdInformation: {

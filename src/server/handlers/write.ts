@@ -30,7 +30,7 @@ export const handler = handlerOf(async (ctx) => {
     req.data = ioPool.get(req.remainingBytes);
     await rdma.rdma.pull(req.data, rdma.descs);
     const reply = await handleData(ctx, open, req).finally(() => ioPool.release(req.data));
-    return reply.body && !Array.isArray(reply.body) ? { ...reply, body: invalidateWith(reply.body, rdma.invalidate) } : reply;
+    return reply.body && !Array.isArray(reply.body) ? Object.assign({}, reply, { body: invalidateWith(reply.body, rdma.invalidate) }) : reply;
   }
   return handleData(ctx, open, req);
 });
