@@ -762,9 +762,10 @@ export class SmbClient {
           } catch (e) {
             // The connection came back but the server would not give the handle back (a refused
             // DH2C: Samba answers OBJECT_NAME_NOT_FOUND when any of its reconnect checks fails, e.g.
-            // a file stat that moved during its teardown). A whole-file upload from a seekable source is idempotent: open
-            // the path again (truncating, as the first open did) and write it all once more, as
-            // cifs.ko falls back to a plain open. An append cannot be redone, a pipe cannot be read twice.
+            // a file stat that moved during its teardown). A whole-file upload from a seekable
+            // source is idempotent: open the path again (truncating, as the first open did) and
+            // write it all once more, as cifs.ko falls back to a plain open. An append cannot be
+            // redone, a pipe cannot be read twice.
             if (!(e instanceof HandleLostError) || appending || !seekable || restarts >= 1 || o.signal?.aborted) throw e;
             await h.close().catch(() => undefined);
             h = await this.open(path, flags);

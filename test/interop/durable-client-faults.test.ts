@@ -3,8 +3,8 @@
 // another key, an error status), swallows it, or drops the connection on every DH2C. Each case ends
 // in a HandleLostError on the handle within a bounded time (reconnect.ts: checkReopen, bounded
 // backoff, reopenTimeoutMs), and the client stays usable. upload and download, which can redo or
-// resume their work on a new open, do so once where that is safe (client.ts). CREATE is not signed here (the server
-// does not require signing), so the edits are not caught by a signature first.
+// resume their work on a new open, do so once where that is safe (client.ts). CREATE is not signed
+// here (the server does not require signing), so the edits are not caught by a signature first.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -24,6 +24,8 @@ const ACCESS_DENIED = 0xc0000022;
 const INVALID_NETWORK_RESPONSE = 0xc00000c3;
 const IO_TIMEOUT = 0xc00000b5;
 const CONNECTION_DISCONNECTED = 0xc000020c;
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 type Mode = 'pass' | 'fileid' | 'lease' | 'error' | 'stall' | 'drop';
 
@@ -150,7 +152,6 @@ describe('client reconnect against bad DH2C answers', { timeout: 120_000 }, () =
 
   it('upload: a refused DH2C makes the upload start again on a new open (byte-identical); an append upload gets the HandleLostError', async () => {
     const work = await mkdtemp(join(tmpdir(), 'smbts-dh2c-up-'));
-    const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
     const data = randomBytes(24 * 1024 * 1024);
     await writeFile(join(work, 'src.bin'), data);
     m.mode = 'pass';
@@ -179,7 +180,6 @@ describe('client reconnect against bad DH2C answers', { timeout: 120_000 }, () =
 
   it('download: after a refused DH2C it goes on from where it was on a new open if the file is unchanged, and fails if it changed', async () => {
     const work = await mkdtemp(join(tmpdir(), 'smbts-dh2c-down-'));
-    const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
     const data = randomBytes(24 * 1024 * 1024);
     await writeFile(join(srv.shareDir, 'down.bin'), data);
     await writeFile(join(srv.shareDir, 'changed.bin'), data);

@@ -4,8 +4,9 @@
 // same directory. One key per node, overwritten: a watch sees every put in revision order, so
 // nothing piles up in the store. One put is in flight at a time and the changes reported meanwhile
 // go in the next put as one batch: two puts in flight at once may reach etcd in either order, and a
-// watcher would then see a file modified before it was added. Best effort, as a relay must be: a put that fails (no quorum) or a
-// watch that has to restart loses those events, and the change itself is not held up by either.
+// watcher would then see a file modified before it was added. Best effort, as a relay must be: a
+// put that fails (no quorum) or a watch that has to restart loses those events, and the change
+// itself is not held up by either.
 // Worker processes (server/workers/) relay through their primary instead and do not use this.
 import type { ServerCore } from '../internal.js';
 import type { ShareTree } from '../types.js';
