@@ -6,12 +6,17 @@
 //                                               smbts client create/stat/delete/list)
 //
 // Knobs: ALLINFO_ALT (node flags and NAME=VALUE environment for a second smbts server 'alt', same build), ALLINFO_ROUNDS (5), ALLINFO_N (200 commands per session), ALLINFO_FILES (2000 files in
-// the directory), ALLINFO_PROF=1 (server under node --cpu-prof, profile dir printed).
+// the directory), ALLINFO_PROF=1 (server under node --cpu-prof, profile dir printed),
+// ALLINFO_FLOOR=1 (also 'floor': bench/replay-responder.ts in front of the smbts server, answering
+// every file request after the warm-up from memory: what a Node.js server costs when it does no
+// work at all; allinfo rows only).
 // Prints per round: wall ms (connect-only session subtracted for smbclient) and server CPU us/op
 // (/proc utime+stime of the server tree: smbd master + children, or the node process), then
 // medians and smbts/Samba ratios (above 1 = smbts better).
 import { chmodSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { startSamba } from './lib/samba.js';
 import { startSmbts } from './lib/smbts.js';
@@ -24,6 +29,7 @@ const N = envInt('ALLINFO_N', 200);
 const FILES = envInt('ALLINFO_FILES', 2000);
 const ALL = process.env.ALLINFO_OPS === 'all';
 const PROF = process.env.ALLINFO_PROF === '1';
+const FLOOR = process.env.ALLINFO_FLOOR === '1';
 /** ALLINFO_SUBDIR=1: the files live in a subdirectory `d` (as in bench/run.ts's metadata pass), smbclient cds there */
 const SUBDIR = process.env.ALLINFO_SUBDIR === '1';
 
@@ -48,6 +54,22 @@ async function session(s: Srv, cmds: string[]): Promise<{ ms: number; cpu: numbe
   const err = /NT_STATUS_\w+/.exec(out);
   if (r.code !== 0 || err) throw new Error(`smbclient on ${s.name}: ${err?.[0] ?? `exit ${r.code}`}: ${out.slice(-400)}`);
   return { ms: r.ms, cpu };
+}
+
+/** bench/replay-responder.ts in a child process, in front of the server on `upstream` */
+async function startResponder(upstream: number): Promise<{ port: number; pid: number; replay(): void; stop(): Promise<void> }> {
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'replay-responder.js');
+  const child = spawn(process.execPath, [script, String(upstream)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const { port, pid } = await new Promise<{ port: number; pid: number }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('replay responder did not start in 10 s')), 10_000);
+    child.stdout.once('data', (d: Buffer) => { clearTimeout(timer); resolve(JSON.parse(String(d)) as { port: number; pid: number }); });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`replay responder exited ${code}`)); });
+  });
+  return {
+    port, pid,
+    replay: () => { child.stdin.write('replay\n'); },
+    stop: async () => { child.stdin.end(); child.kill(); },
+  };
 }
 
 type Row = { name: string; unit: 'ops/s' | 'ms'; by: Map<string, { v: number[]; cpu: number[] }> };
@@ -85,8 +107,12 @@ try {
   }
   const fileNames = metaNames(FILES);
   const driver = new SmbtsClientDriver();
-  // warm-up (JIT): one unrecorded session per server
+  const smbtsSrv = servers.find((s) => s.name === 'smbts');
+  const floor = FLOOR && smbtsSrv ? await startResponder(smbtsSrv.port) : undefined;
+  if (floor) servers.push({ name: 'floor', port: floor.port, pid: floor.pid, dir: smbtsSrv!.dir, stop: floor.stop });
+  // warm-up (JIT): one unrecorded session per server (the floor responder records in it)
   for (const s of servers) await session(s, fileNames.slice(0, N).map((n) => `allinfo ${n}`));
+  floor?.replay();
   for (let round = 0; round < ROUNDS; round++) {
     console.log(`round ${round + 1}/${ROUNDS}`);
     // alternate which server goes first
@@ -96,7 +122,7 @@ try {
       const picks = Array.from({ length: N }, (_, i) => fileNames[(i * 7 + round * 13) % FILES] as string);
       const r = await session(s, picks.map((n) => `allinfo ${n}`));
       record(`allinfo x${N} (smbclient)`, 'ms', s, Math.max(0.1, r.ms - conn.ms), ((r.cpu - conn.cpu) / N) * 1e6);
-      if (!ALL) continue;
+      if (!ALL || s.name === 'floor') continue;
       const fresh = Array.from({ length: N }, (_, i) => `n${round}_${i}`);
       const c = await session(s, fresh.map((n) => `put ${empty} ${n}`));
       record('create (smbclient)', 'ops/s', s, N / (Math.max(0.1, c.ms - conn.ms) / 1000), ((c.cpu - conn.cpu) / N) * 1e6);

@@ -4,9 +4,11 @@
 // and then Connection.onFrame is called with that frame N times with the credit check and the send
 // stubbed out. Time in the node:fs sync calls and in the command's handler is measured by wrapping
 // them; ECHO (the same header with command 13) is the floor of the request path.
-//   node dist/bench/frame-cost.js [qi|stat|echo] [N, 100000]
-// qi = QUERY_INFO FileNetworkOpenInformation on an open handle, stat = the smbts client's stat
-// (CREATE+CLOSE compound). Uses a private directory under /dev/shm.
+//   node dist/bench/frame-cost.js [qi|qi18|qi21|qi22|snap|stat|echo] [N, 100000]
+// qi = QUERY_INFO FileNetworkOpenInformation on an open handle (qi18/qi21/qi22: the same request
+// for FileAllInformation, FileAlternateNameInformation, FileStreamInformation, as smbclient's
+// allinfo asks), snap = FSCTL_SRV_ENUMERATE_SNAPSHOTS on that handle (allinfo's IOCTL), stat = the
+// smbts client's stat (CREATE+CLOSE compound). Uses a private directory under /dev/shm.
 import fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { spawn } from 'node:child_process';
@@ -41,7 +43,7 @@ const { defaultConfig } = (await import('../src/config/config.js' as string)) as
 const { UserDb } = (await import('../src/auth/userdb.js' as string)) as { UserDb: { empty(): { add(u: string, p: string): unknown } } };
 
 let handlerNs = 0n;
-for (const cmd of [5, 6, 16]) { // CREATE, CLOSE, QUERY_INFO
+for (const cmd of [5, 6, 11, 16]) { // CREATE, CLOSE, IOCTL, QUERY_INFO
   const orig = handlers[cmd]!;
   handlers[cmd] = async (ctx: unknown): Promise<unknown> => {
     const t = process.hrtime.bigint();
@@ -93,6 +95,23 @@ try {
     h.writeUInt16LE(13, 12); // ECHO
     h.writeUInt32LE(0, 20); // NextCommand
     frame = Buffer.concat([h, Buffer.from([4, 0, 0, 0])]);
+  } else if (/^qi\d+$/.test(kind)) {
+    frame = Buffer.from(frame);
+    frame[64 + 3] = Number(kind.slice(2)); // FileInfoClass
+    frame.writeUInt32LE(64 * 1024, 64 + 4); // OutputBufferLength
+  } else if (kind === 'snap') {
+    // IOCTL request (MS-SMB2 2.2.31) on the QUERY_INFO's FileId, as smbclient's allinfo sends it
+    const h = Buffer.from(frame.subarray(0, 64));
+    h.writeUInt16LE(11, 12);
+    const b = Buffer.alloc(57); // fixed part and the one-byte Buffer
+    b.writeUInt16LE(57, 0);
+    b.writeUInt32LE(0x144064, 4); // FSCTL_SRV_ENUMERATE_SNAPSHOTS
+    frame.copy(b, 8, 64 + 24, 64 + 40); // FileId
+    b.writeUInt32LE(120, 24); // InputOffset
+    b.writeUInt32LE(120, 36); // OutputOffset
+    b.writeUInt32LE(16, 44); // MaxOutputResponse
+    b.writeUInt32LE(1, 48); // SMB2_0_IOCTL_IS_FSCTL
+    frame = Buffer.concat([h, b]);
   }
   c.credits.consume = () => true;
   c.send = () => undefined;
