@@ -50,8 +50,8 @@ function kindOf(msg: Buffer, at: number[]): string | undefined {
 
 net.createServer({ noDelay: true }, (client) => {
   const up = net.connect({ port: upstreamPort, host: '127.0.0.1', noDelay: true });
-  let fromClient = Buffer.alloc(0);
-  let fromUp = Buffer.alloc(0);
+  let fromClient: Buffer = Buffer.alloc(0);
+  let fromUp: Buffer = Buffer.alloc(0);
   const asked = new Map<bigint, string>(); // first MessageId of a forwarded request -> its kind
   client.on('data', (d: Buffer) => {
     fromClient = fromClient.length ? Buffer.concat([fromClient, d]) : d;

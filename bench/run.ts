@@ -673,14 +673,18 @@ async function main(): Promise<number> {
     // concurrency rows run without the transfer and metadata passes before them. A short unmeasured
     // mix against every concurrency server (Samba too, alike) measures steady state, as the
     // metadata passes do after their first session.
-    if (TESTS.includes('concurrency') && CLIENTS.includes('smbts')) {
+    // smbclient's requests take other paths (WRITE, SET_INFO delete, its QUERY_INFO classes and
+    // directory levels): 8 unmeasured smbclient processes too, so that every worker process of an
+    // smbts-wN server (connections spread by ClientGuid) has seen them before its first row.
+    if (TESTS.includes('concurrency') && (CLIENTS.includes('smbts') || CLIENTS.includes('smbclient'))) {
       for (const s of concurrencyServers) {
         const dir = `warm_${s.name}`;
         mkdirSync(join(shareDir, dir), { mode: 0o777 });
         chmodSync(join(shareDir, dir), 0o777);
         try {
-          await smbtsMix(s.port, s.pid, 8, dir, 3000);
-          log(`${s.name}: warmed up (3 s of the smbts-client mix, not measured)`);
+          if (CLIENTS.includes('smbts')) await smbtsMix(s.port, s.pid, 8, dir, 3000);
+          if (CLIENTS.includes('smbclient')) await smbclientMix(s.port, s.pid, 8, shareDir, dir, 10, join(work, 'empty'));
+          log(`${s.name}: warmed up (${CLIENTS.includes('smbts') ? '3 s of the smbts-client mix' : ''}${CLIENTS.length > 1 ? ' and ' : ''}${CLIENTS.includes('smbclient') ? '8 smbclient mix processes' : ''}, not measured)`);
         } catch (e) {
           log(`WARNING ${s.name} warm-up failed: ${(e as Error).message}`);
         } finally {
