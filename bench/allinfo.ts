@@ -9,7 +9,7 @@
 // the directory), ALLINFO_PROF=1 (server under node --cpu-prof, profile dir printed),
 // ALLINFO_FLOOR=1 (also 'floor': bench/replay-responder.ts in front of the smbts server, answering
 // every file request after the warm-up from memory: what a Node.js server costs when it does no
-// work at all; allinfo rows only).
+// work at all; the allinfo and smbts-client stat rows only).
 // Prints per round: wall ms (connect-only session subtracted for smbclient) and server CPU us/op
 // (/proc utime+stime of the server tree: smbd master + children, or the node process), then
 // medians and smbts/Samba ratios (above 1 = smbts better).
@@ -112,6 +112,7 @@ try {
   if (floor) servers.push({ name: 'floor', port: floor.port, pid: floor.pid, dir: smbtsSrv!.dir, stop: floor.stop });
   // warm-up (JIT): one unrecorded session per server (the floor responder records in it)
   for (const s of servers) await session(s, fileNames.slice(0, N).map((n) => `allinfo ${n}`));
+  if (floor && ALL) await driver.meta({ server: 'floor', port: floor.port, share: 'share' }, 'plain', 'stat', '', fileNames.slice(0, N), 60_000);
   floor?.replay();
   for (let round = 0; round < ROUNDS; round++) {
     console.log(`round ${round + 1}/${ROUNDS}`);
@@ -122,7 +123,13 @@ try {
       const picks = Array.from({ length: N }, (_, i) => fileNames[(i * 7 + round * 13) % FILES] as string);
       const r = await session(s, picks.map((n) => `allinfo ${n}`));
       record(`allinfo x${N} (smbclient)`, 'ms', s, Math.max(0.1, r.ms - conn.ms), ((r.cpu - conn.cpu) / N) * 1e6);
-      if (!ALL || s.name === 'floor') continue;
+      if (!ALL) continue;
+      if (s.name === 'floor') {
+        // the smbts client's stat (one CREATE+CLOSE compound) answered from memory
+        const res = await driver.meta({ server: s.name, port: s.port, share: 'share' }, 'plain', 'stat', '', fileNames, 60_000);
+        record('stat (smbts client)', 'ops/s', s, res.done / (res.ms / 1000), 0);
+        continue;
+      }
       const fresh = Array.from({ length: N }, (_, i) => `n${round}_${i}`);
       const c = await session(s, fresh.map((n) => `put ${empty} ${n}`));
       record('create (smbclient)', 'ops/s', s, N / (Math.max(0.1, c.ms - conn.ms) / 1000), ((c.cpu - conn.cpu) / N) * 1e6);
