@@ -82,6 +82,8 @@ interface Server {
 interface Cell {
   values: number[];
   cpu: number[];
+  /** concurrency cells: share of the machine's cores busy during the cell (lib/proc.ts busyShare) */
+  busy: number[];
   /** client CPU s/GiB (all streams together) */
   clientCpu: number[];
   errors: string[];
@@ -100,7 +102,7 @@ let budgetHit = false;
 function cell(key: string): Cell {
   let c = results.get(key);
   if (!c) {
-    c = { values: [], cpu: [], clientCpu: [], errors: [] };
+    c = { values: [], cpu: [], busy: [], clientCpu: [], errors: [] };
     results.set(key, c);
   }
   return c;
@@ -312,7 +314,8 @@ async function concurrencyOnce(srv: Server, driver: string, clients: number, sha
     const c = cell(key);
     c.values.push(rate);
     c.cpu.push((r.serverCpu * 1e6) / Math.max(1, r.ops));
-    log(`${srv.name.padEnd(8)} ${driver.padEnd(9)} mix x${String(clients).padEnd(3)}: ${rate.toFixed(0)} ops/s, server CPU ${((r.serverCpu * 1e6) / Math.max(1, r.ops)).toFixed(0)} µs/op (${r.ops} ops)`);
+    c.busy.push(r.machineBusy);
+    log(`${srv.name.padEnd(8)} ${driver.padEnd(9)} mix x${String(clients).padEnd(3)}: ${rate.toFixed(0)} ops/s, server CPU ${((r.serverCpu * 1e6) / Math.max(1, r.ops)).toFixed(0)} µs/op (${r.ops} ops), machine ${(r.machineBusy * 100).toFixed(0)}% busy`);
   } catch (e) {
     const msg = (e as Error).message;
     cell(key).errors.push(msg);
@@ -337,6 +340,13 @@ function med(key: string): number {
 function medCpu(key: string): number {
   const c = results.get(key);
   return c ? median(c.cpu) : NaN;
+}
+
+/** median share of the machine busy during a concurrency cell, as "93%" */
+function medBusy(key: string): string {
+  const c = results.get(key);
+  const v = c && c.busy.length ? median(c.busy) : NaN;
+  return Number.isFinite(v) ? `${(v * 100).toFixed(0)}%` : '—';
 }
 function errMark(key: string): string {
   const p = key.split('|');
@@ -438,15 +448,15 @@ function report(facts: Record<string, string>, peaks: Record<string, number>, to
     const label = (n: string): string => (n === 'samba' ? 'Samba' : n);
     L.push(`### Concurrency: metadata mix with 1 to ${Math.max(...CONC_CLIENTS)} clients at once (plain), median of ${META_RUNS} run(s)`);
     L.push('');
-    L.push(`Each client works in a directory of its own holding 16 files. smbts client: one connection per client (its own ClientGUID; ${8} connections per node process), each looping create (writeFile of 0 bytes), stat of it, open-close of an existing file, list (readdir, 17 entries), stat of an existing file, delete, for ${CONC_MS / 1000} s after a common start. smbclient: one process per client running ${CONC_CYCLES} cycles of put / allinfo / ls / allinfo / del; span = first start to last end less one connect-only session. ops/s over all clients; CPU = server process tree user+system µs per operation (smbts-wN: primary + workers; Samba: master + per-connection children; for smbclient it includes the session setups). smbts-wN = \`smbts:workers = N\` (docs/ARCHITECTURE.md, process model).`);
+    L.push(`Each client works in a directory of its own holding 16 files. smbts client: one connection per client (its own ClientGUID; ${8} connections per node process), each looping create (writeFile of 0 bytes), stat of it, open-close of an existing file, list (readdir, 17 entries), stat of an existing file, delete, for ${CONC_MS / 1000} s after a common start. smbclient: one process per client running ${CONC_CYCLES} cycles of put / allinfo / ls / allinfo / del; span = first start to last end less one connect-only session. ops/s over all clients; CPU = server process tree user+system µs per operation (smbts-wN: primary + workers; Samba: master + per-connection children; for smbclient it includes the session setups). smbts-wN = \`smbts:workers = N\` (docs/ARCHITECTURE.md, process model). Machine busy = share of all ${availableParallelism()} cores in use during the cell (/proc/stat: clients, server and everything else; 100% = no idle core left for another server process).`);
     L.push('');
-    L.push(`| clients | client | ${names.map((n) => `${label(n)} ops/s`).join(' | ')} | ${names.filter((n) => n !== 'samba').map((n) => `${n}/Samba`).join(' | ')} | ${names.map((n) => `${label(n)} CPU µs/op`).join(' | ')} |`);
-    L.push(`|---:|---|${names.map(() => '---:').join('|')}|${names.filter((n) => n !== 'samba').map(() => '---:').join('|')}|${names.map(() => '---:').join('|')}|`);
+    L.push(`| clients | client | ${names.map((n) => `${label(n)} ops/s`).join(' | ')} | ${names.filter((n) => n !== 'samba').map((n) => `${n}/Samba`).join(' | ')} | ${names.map((n) => `${label(n)} CPU µs/op`).join(' | ')} | ${names.map((n) => `machine busy (${label(n)})`).join(' | ')} |`);
+    L.push(`|---:|---|${names.map(() => '---:').join('|')}|${names.filter((n) => n !== 'samba').map(() => '---:').join('|')}|${names.map(() => '---:').join('|')}|${names.map(() => '---:').join('|')}|`);
     for (const client of CLIENTS) {
       for (const n of CONC_CLIENTS) {
         const k = (s: string): string => `conc|${client}|${n}|${s}`;
         const ratios = names.filter((x) => x !== 'samba').map((x) => ratioStr(med(k(x)) / med(k('samba'))));
-        L.push(`| ${n} | ${client} | ${names.map((x) => show(k(x))).join(' | ')} | ${ratios.join(' | ')} | ${names.map((x) => fmt(medCpu(k(x)))).join(' | ')} |`);
+        L.push(`| ${n} | ${client} | ${names.map((x) => show(k(x))).join(' | ')} | ${ratios.join(' | ')} | ${names.map((x) => fmt(medCpu(k(x)))).join(' | ')} | ${names.map((x) => medBusy(k(x))).join(' | ')} |`);
         gauge(`concurrency x${n} (${client}) smbts/Samba >= 1.0`, med(k('smbts')) / med(k('samba')), 1.0, ratioStr(med(k('smbts')) / med(k('samba'))));
       }
     }

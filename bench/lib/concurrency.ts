@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { treeCpu } from './proc.js';
+import { busyShare, machineJiffies, treeCpu } from './proc.js';
 import { median, run } from './util.js';
 
 export interface MixResult {
@@ -15,6 +15,8 @@ export interface MixResult {
   ms: number;
   /** server CPU seconds over the measured span (smbclient: includes its session setups) */
   serverCpu: number;
+  /** share of the machine's cores busy over the measured span (clients, servers and all else; 1 = all) */
+  machineBusy: number;
 }
 
 /** smbts client connections per node process: 32 clients = 4 processes, so the client side is not one event loop. */
@@ -39,6 +41,8 @@ export function smbtsMix(port: number, serverPid: number, clients: number, dir: 
     let closed = 0;
     let cpu0 = 0;
     let cpu1 = 0;
+    let box0 = machineJiffies();
+    let box1 = box0;
     const timer = setTimeout(() => { for (const k of kids) k.kill('SIGKILL'); }, durationMs + 120_000);
     kids.forEach((k, i) => {
       k.stdout.on('data', (d: Buffer) => {
@@ -46,10 +50,14 @@ export function smbtsMix(port: number, serverPid: number, clients: number, dir: 
         outs[i] = before + d.toString();
         if (!before.includes('ready\n') && (outs[i] as string).includes('ready\n') && ++ready === kids.length) {
           cpu0 = treeCpu(serverPid);
+          box0 = machineJiffies();
           for (const kk of kids) kk.stdin.write('go\n');
         }
         // the last result line: the server is done with the measured work
-        if (/"ops":/.test(outs[i] as string) && !/"ops":/.test(before)) cpu1 = Math.max(cpu1, treeCpu(serverPid));
+        if (/"ops":/.test(outs[i] as string) && !/"ops":/.test(before)) {
+          cpu1 = Math.max(cpu1, treeCpu(serverPid));
+          box1 = machineJiffies();
+        }
       });
       k.stdin.on('error', () => undefined);
       k.stderr.on('data', (d: Buffer) => { if ((errs[i] as string).length < 65536) errs[i] += d.toString(); });
@@ -72,7 +80,7 @@ export function smbtsMix(port: number, serverPid: number, clients: number, dir: 
           start = Math.min(start, r.start as number);
           end = Math.max(end, r.end as number);
         }
-        resolve({ ops, ms: end - start, serverCpu: cpu1 - cpu0 });
+        resolve({ ops, ms: end - start, serverCpu: cpu1 - cpu0, machineBusy: busyShare(box0, box1) });
       });
     });
   });
@@ -98,15 +106,17 @@ export async function smbclientMix(port: number, serverPid: number, clients: num
     scripts.push([...cmds, 'exit', ''].join('\n'));
   }
   const cpu0 = treeCpu(serverPid);
+  const box0 = machineJiffies();
   const t0 = now();
   const rs = await Promise.all(scripts.map((input) => run('smbclient', args, { input, timeoutMs: 300_000, maxOutput: 64 << 20 })));
   const t1 = now();
   const cpu1 = treeCpu(serverPid);
+  const box1 = machineJiffies();
   for (const r of rs) {
     const out = (r.stdout + r.stderr).replace(/Error in dskattr: NT_STATUS_\w+/g, '');
     const bad = out.match(/NT_STATUS_\w+/g);
     if (r.code !== 0 || bad) throw new Error(`smbclient mix x${clients}: exit ${r.code}${bad ? `, ${bad.length} errors, first ${bad[0]}` : ''}: ${tail(out)}`);
   }
   rmSync(join(shareDir, dir), { recursive: true, force: true });
-  return { ops: clients * cycles * 5, ms: Math.max(1, t1 - t0 - median(setup)), serverCpu: cpu1 - cpu0 };
+  return { ops: clients * cycles * 5, ms: Math.max(1, t1 - t0 - median(setup)), serverCpu: cpu1 - cpu0, machineBusy: busyShare(box0, box1) };
 }

@@ -127,3 +127,25 @@ export class MemSampler {
     return this.peak;
   }
 }
+
+/**
+ * Jiffies of the whole machine from /proc/stat's `cpu` line: busy (user, nice, system, irq,
+ * softirq, steal) and total (busy + idle + iowait). busyShare(a, b) = share of all cores busy
+ * between two readings (1 = every core busy all the time).
+ */
+export function machineJiffies(): { busy: number; total: number } {
+  try {
+    const line = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0] ?? '';
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = f;
+    const busy = user + nice + system + irq + softirq + steal;
+    return { busy, total: busy + idle + iowait };
+  } catch {
+    return { busy: 0, total: 0 };
+  }
+}
+
+export function busyShare(a: { busy: number; total: number }, b: { busy: number; total: number }): number {
+  const dt = b.total - a.total;
+  return dt > 0 ? (b.busy - a.busy) / dt : NaN;
+}
