@@ -48,60 +48,57 @@ function kindOf(msg: Buffer, at: number[]): string | undefined {
   return parts.join('+');
 }
 
-net.createServer({ noDelay: true }, (client) => {
-  const up = net.connect({ port: upstreamPort, host: '127.0.0.1', noDelay: true });
-  let fromClient: Buffer = Buffer.alloc(0);
-  let fromUp: Buffer = Buffer.alloc(0);
-  const asked = new Map<bigint, string>(); // first MessageId of a forwarded request -> its kind
-  client.on('data', (d: Buffer) => {
-    fromClient = fromClient.length ? Buffer.concat([fromClient, d]) : d;
-    while (fromClient.length >= 4) {
-      const len = fromClient.readUInt32BE(0) & 0xffffff;
-      if (fromClient.length < 4 + len) break;
-      const frame = fromClient.subarray(0, 4 + len);
-      fromClient = fromClient.subarray(4 + len);
-      const msg = frame.subarray(4);
-      const at = members(msg);
-      const kind = at.length ? kindOf(msg, at) : undefined;
-      const canned = replaying && kind !== undefined ? recorded.get(kind) : undefined;
-      if (canned) {
-        const out = Buffer.from(canned);
-        const rat = members(out.subarray(4));
-        for (let i = 0; i < rat.length && i < at.length; i++) {
-          const q = at[i]!;
-          const r = 4 + rat[i]!;
-          msg.copy(out, r + 24, q + 24, q + 32); // MessageId
-          out.writeUInt16LE(Math.max(1, msg.readUInt16LE(q + 14)), r + 14); // credits granted = requested
-        }
-        client.write(out);
-        continue;
-      }
-      if (kind !== undefined && !replaying) asked.set(msg.readBigUInt64LE(at[0]! + 24), kind);
-      up.write(frame);
+/** Calls onFrame with each whole frame (4-byte length + message) of a byte stream, in order. */
+function frames(socket: net.Socket, onFrame: (frame: Buffer, msg: Buffer) => void): void {
+  let pending: Buffer = Buffer.alloc(0);
+  socket.on('data', (d: Buffer) => {
+    pending = pending.length ? Buffer.concat([pending, d]) : d;
+    while (pending.length >= 4) {
+      const len = pending.readUInt32BE(0) & 0xffffff;
+      if (pending.length < 4 + len) break;
+      const frame = pending.subarray(0, 4 + len);
+      pending = pending.subarray(4 + len);
+      onFrame(frame, frame.subarray(4));
     }
   });
-  up.on('data', (d: Buffer) => {
-    fromUp = fromUp.length ? Buffer.concat([fromUp, d]) : d;
-    while (fromUp.length >= 4) {
-      const len = fromUp.readUInt32BE(0) & 0xffffff;
-      if (fromUp.length < 4 + len) break;
-      const frame = fromUp.subarray(0, 4 + len);
-      fromUp = fromUp.subarray(4 + len);
-      const msg = frame.subarray(4);
-      const at = members(msg);
-      if (at.length) {
-        const mid = msg.readBigUInt64LE(at[0]! + 24);
-        const kind = asked.get(mid);
-        const interim = msg.readUInt32LE(8) === 0x103 && (msg.readUInt32LE(16) & 0x2) !== 0; // STATUS_PENDING
-        if (kind !== undefined && !interim) {
-          asked.delete(mid);
-          // only successful answers, or the answer to an FSCTL (smbclient's allinfo expects an error there)
-          const ok = at.every((o) => msg.readUInt32LE(o + 8) === 0 && (msg.readUInt32LE(o + 16) & SIGNED) === 0);
-          if (ok || kind.startsWith('11/')) recorded.set(kind, Buffer.from(frame));
-        }
+}
+
+net.createServer({ noDelay: true }, (client) => {
+  const up = net.connect({ port: upstreamPort, host: '127.0.0.1', noDelay: true });
+  const asked = new Map<bigint, string>(); // first MessageId of a forwarded request -> its kind
+  frames(client, (frame, msg) => {
+    const at = members(msg);
+    const kind = at.length ? kindOf(msg, at) : undefined;
+    const canned = replaying && kind !== undefined ? recorded.get(kind) : undefined;
+    if (canned) {
+      const out = Buffer.from(canned);
+      const rat = members(out.subarray(4));
+      for (let i = 0; i < rat.length && i < at.length; i++) {
+        const q = at[i]!;
+        const r = 4 + rat[i]!;
+        msg.copy(out, r + 24, q + 24, q + 32); // MessageId
+        out.writeUInt16LE(Math.max(1, msg.readUInt16LE(q + 14)), r + 14); // credits granted = requested
       }
-      client.write(frame);
+      client.write(out);
+      return;
     }
+    if (kind !== undefined && !replaying) asked.set(msg.readBigUInt64LE(at[0]! + 24), kind);
+    up.write(frame);
+  });
+  frames(up, (frame, msg) => {
+    const at = members(msg);
+    if (at.length) {
+      const mid = msg.readBigUInt64LE(at[0]! + 24);
+      const kind = asked.get(mid);
+      const interim = msg.readUInt32LE(8) === 0x103 && (msg.readUInt32LE(16) & 0x2) !== 0; // STATUS_PENDING
+      if (kind !== undefined && !interim) {
+        asked.delete(mid);
+        // only successful answers, or the answer to an FSCTL (smbclient's allinfo expects an error there)
+        const ok = at.every((o) => msg.readUInt32LE(o + 8) === 0 && (msg.readUInt32LE(o + 16) & SIGNED) === 0);
+        if (ok || kind.startsWith('11/')) recorded.set(kind, Buffer.from(frame));
+      }
+    }
+    client.write(frame);
   });
   const end = (): void => {
     client.destroy();
